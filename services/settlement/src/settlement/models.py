@@ -1,0 +1,5 @@
+"""The settlement schema's declarative base; aggregate packages define their tables on it."""
+
+from aftersales_shared.db import make_base
+
+Base = make_base("settlement")

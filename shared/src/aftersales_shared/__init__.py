@@ -1,0 +1,1 @@
+"""Infrastructure and event contracts shared by the after-sales services."""

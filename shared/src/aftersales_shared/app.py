@@ -1,0 +1,184 @@
+"""Build a service's FastAPI app: lifespan (migrations, relay, consumers), middleware, probes, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from . import health
+from .auth import TokenVerifier
+from .config import ServiceSettings
+from .consumer import EventConsumer, Handler
+from .db import create_engine, make_sessionmaker
+from .errors import install_error_handlers
+from .logging import configure_logging, correlation_id
+from .metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS
+from .migrations import upgrade_to_head
+from .outbox import OutboxRelay
+from .tracing import start_trace
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ConsumerSpec:
+    """One consumer group of a service: a name, its topics and a handler per event type."""
+
+    name: str
+    topics: list[str]
+    handlers: dict[str, Handler]
+
+
+@dataclass
+class ServiceParts:
+    """Everything that differs between services."""
+
+    title: str
+    migrations_dir: Path
+    routers: list[APIRouter]
+    produces_topics: set[str] = field(default_factory=set)
+    consumers: Callable[[ServiceSettings], list[ConsumerSpec]] = lambda _s: []
+    background: Callable[[FastAPI], Iterable[Callable[[], Awaitable[None]]]] = lambda _a: []
+    on_startup: Callable[[FastAPI], Awaitable[None]] | None = None
+
+
+class ObservabilityMiddleware:
+    """Correlation id, trace context and HTTP metrics for every request (pure ASGI: cheap)."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app, self.service = app, service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
+        cid = headers.get("x-correlation-id") or str(uuid.uuid4())
+        correlation_id.set(cid)
+        traceparent = start_trace(headers.get("traceparent"))
+        status = {"code": 500}
+
+        async def _send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-correlation-id", cid.encode()),
+                                      (b"traceparent", traceparent.encode())]
+            await send(message)
+
+        in_flight = HTTP_IN_FLIGHT.labels(self.service)
+        in_flight.inc()
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, _send)
+        finally:
+            in_flight.dec()
+            route = scope.get("route")
+            path = getattr(route, "path", None) or "unmatched"
+            if path not in ("/metrics", "/healthz"):
+                HTTP_LATENCY.labels(self.service, scope["method"], path).observe(time.perf_counter() - started)
+                HTTP_REQUESTS.labels(self.service, scope["method"], path, str(status["code"])).inc()
+
+
+def create_service_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
+    """A service app whose lifespan migrates, then runs the outbox relay and consumers."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.service_name, settings.log_level)
+        if settings.run_migrations_on_start:
+            await upgrade_to_head(parts.migrations_dir, settings.db.sqlalchemy_url())
+        engine = create_engine(settings.db, schema=settings.db_schema, application_name=settings.service_name)
+        app.state.engine = engine
+        app.state.sessions = make_sessionmaker(engine)
+        app.state.settings = settings
+        app.state.token_verifier = TokenVerifier(settings.auth)
+        stoppers: list[Callable[[], Awaitable[None]]] = []
+        relay = None
+        if settings.run_relay:
+            relay = OutboxRelay(
+                service=settings.service_name, schema=settings.db_schema, dsn=settings.db.asyncpg_dsn(),
+                bootstrap=settings.kafka.bootstrap_servers, batch_size=settings.kafka.relay_batch_size,
+                poll_interval=settings.kafka.relay_poll_interval_ms / 1000,
+                retention_hours=settings.kafka.outbox_retention_hours,
+                partitions=settings.kafka.topic_partitions, topics=parts.produces_topics,
+            )
+            relay.start()
+            stoppers.append(relay.stop)
+        app.state.relay = relay
+        consumers: list[EventConsumer] = []
+        if settings.run_consumers:
+            for spec in parts.consumers(settings):
+                c = EventConsumer(
+                    service=settings.service_name, name=spec.name, topics=spec.topics, handlers=spec.handlers,
+                    sessions=app.state.sessions, bootstrap=settings.kafka.bootstrap_servers,
+                    group_prefix=settings.kafka.group_prefix, max_retries=settings.kafka.consumer_max_retries,
+                    retry_backoff_ms=settings.kafka.consumer_retry_backoff_ms,
+                    partitions=settings.kafka.topic_partitions,
+                )
+                c.start()
+                consumers.append(c)
+                stoppers.append(c.stop)
+        app.state.consumers = consumers
+        if parts.on_startup:
+            await parts.on_startup(app)
+        tasks = [asyncio.create_task(_forever(job)) for job in parts.background(app)]
+        log.info("%s started", settings.service_name)
+        try:
+            yield
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*(stop() for stop in stoppers), return_exceptions=True)
+            await engine.dispose()
+            log.info("%s stopped", settings.service_name)
+
+    app = FastAPI(title=parts.title, version="1.0.0", lifespan=lifespan,
+                  description=f"{parts.title}. Errors are RFC 9457 application/problem+json.")
+    app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
+    install_error_handlers(app)
+    app.include_router(health.router)
+    for r in parts.routers:
+        app.include_router(r)
+    return app
+
+
+async def _forever(job: Callable[[], Awaitable[None]]) -> None:
+    """Run a periodic background job, logging (not dying on) its failures."""
+    while True:
+        try:
+            await job()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001
+            log.exception("background job %s failed", getattr(job, "__name__", job))
+            await asyncio.sleep(1)
+
+
+async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: commits when the endpoint returns, rolls back on error."""
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    async with sessions() as session:
+        async with session.begin():
+            yield session
+
+
+# scope="function": the commit finishes before the response is sent, so a failed commit is never a 2xx.
+DbSession = Annotated[AsyncSession, Depends(db_session, scope="function")]
+
+
+def settings_of(request: Request) -> Any:
+    """The running service's settings."""
+    return request.app.state.settings

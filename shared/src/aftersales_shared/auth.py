@@ -1,0 +1,143 @@
+"""Bearer-JWT verification and the role dependency every endpoint declares."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from .config import AuthSettings
+from .errors import Forbidden, Unauthorized
+
+
+class Role(StrEnum):
+    CALL_CENTER = "call_center"
+    DISPATCHER = "dispatcher"
+    ENGINEER = "engineer"
+    DEALER = "dealer"
+    PARTS_CLERK = "parts_clerk"
+    FINANCE = "finance"
+    OPS = "ops"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: subject id (engineer id, dealer id, user id) and roles."""
+
+    sub: str
+    roles: frozenset[str]
+    dealer_id: str | None = None
+    engineer_id: str | None = None
+    name: str | None = None
+    claims: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+class TokenVerifier:
+    """Verifies RS256 tokens against a JWKS URL or a configured public key."""
+
+    def __init__(self, settings: AuthSettings) -> None:
+        self.settings = settings
+        self._jwks: jwt.PyJWKClient | None = None
+        self._key: Any = None
+        if settings.jwks_url:
+            self._jwks = jwt.PyJWKClient(settings.jwks_url, cache_keys=True, lifespan=300)
+        elif settings.public_key_pem:
+            self._key = serialization.load_pem_public_key(settings.public_key_pem.encode())
+        elif settings.public_key_file and Path(settings.public_key_file).exists():
+            self._key = serialization.load_pem_public_key(Path(settings.public_key_file).read_bytes())
+
+    def verify(self, token: str) -> Principal:
+        """Decode and validate a token, or raise Unauthorized."""
+        try:
+            key = self._jwks.get_signing_key_from_jwt(token).key if self._jwks else self._key
+            if key is None:
+                raise Unauthorized("no token verification key is configured")
+            claims = jwt.decode(
+                token, key, algorithms=self.settings.algorithms, audience=self.settings.audience,
+                issuer=self.settings.issuer, options={"require": ["exp", "sub"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"invalid bearer token: {exc}") from exc
+        roles = claims.get("roles") or []
+        if isinstance(roles, str):
+            roles = [roles]
+        return Principal(
+            sub=str(claims["sub"]), roles=frozenset(roles), dealer_id=claims.get("dealer_id"),
+            engineer_id=claims.get("engineer_id"), name=claims.get("name"), claims=claims,
+        )
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def current_principal(
+    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    """The authenticated caller, or 401 problem+json."""
+    if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
+        raise Unauthorized("missing bearer token")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    return verifier.verify(creds.credentials)
+
+
+def require_roles(*roles: Role | str):
+    """Dependency factory: the caller must hold one of ``roles`` (admin is not implied)."""
+    allowed = frozenset(str(r) for r in roles)
+
+    async def _dep(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not principal.roles.intersection(allowed):
+            raise Forbidden(f"requires one of the roles: {', '.join(sorted(allowed))}")
+        return principal
+
+    _dep.allowed_roles = allowed  # type: ignore[attr-defined]
+    return _dep
+
+
+# --- development key pair and token minting (make token, tests) --------------------------------
+
+
+def generate_keypair() -> tuple[bytes, bytes]:
+    """A fresh RSA key pair as (private PEM, public PEM)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, public
+
+
+def ensure_dev_keypair(directory: Path) -> tuple[Path, Path]:
+    """Create (once) the local development key pair under ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    priv, pub = directory / "dev-private.pem", directory / "dev-public.pem"
+    if not priv.exists() or not pub.exists():
+        private, public = generate_keypair()
+        priv.write_bytes(private)
+        priv.chmod(0o600)
+        pub.write_bytes(public)
+    return priv, pub
+
+
+def mint_token(
+    private_pem: bytes, *, sub: str, roles: list[str], issuer: str = "aftersales-dev",
+    audience: str = "aftersales", ttl_seconds: int = 12 * 3600, **claims: Any,
+) -> str:
+    """Sign a development token."""
+    now = int(time.time())
+    payload = {"sub": sub, "roles": roles, "iss": issuer, "aud": audience, "iat": now, "exp": now + ttl_seconds}
+    payload.update({k: v for k, v in claims.items() if v is not None})
+    return jwt.encode(payload, private_pem, algorithm="RS256")

@@ -1,0 +1,61 @@
+"""Async engine, session factory, unit of work and the MetaData naming convention."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+
+from .config import DatabaseSettings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def make_metadata(schema: str) -> MetaData:
+    """A MetaData bound to one service schema with the shared naming convention."""
+    return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+
+
+def make_base(schema: str) -> type[DeclarativeBase]:
+    """A declarative base whose tables live in ``schema``."""
+
+    class Base(DeclarativeBase):
+        metadata = make_metadata(schema)
+
+    return Base
+
+
+def create_engine(settings: DatabaseSettings, *, schema: str, application_name: str) -> AsyncEngine:
+    """An asyncpg-backed engine whose connections search only the service schema."""
+    return create_async_engine(
+        settings.sqlalchemy_url(),
+        pool_size=settings.pool_size,
+        max_overflow=settings.max_overflow,
+        pool_pre_ping=True,
+        connect_args={
+            "server_settings": {"search_path": f"{schema},public", "application_name": application_name},
+            "command_timeout": 30,
+        },
+    )
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded objects usable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@asynccontextmanager
+async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """One transaction: commit on success, roll back on any exception."""
+    async with sessions() as session:
+        async with session.begin():
+            yield session

@@ -1,0 +1,7 @@
+"""Integration events published by the ticketing service (topics ticketing.<aggregate>.v1)."""
+
+from __future__ import annotations
+
+from .envelope import IntegrationEvent, Payload, topic_for  # noqa: F401
+
+PRODUCER = "ticketing"
