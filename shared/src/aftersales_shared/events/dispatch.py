@@ -1,7 +1,128 @@
-"""Integration events published by the dispatch service (topics dispatch.<aggregate>.v1)."""
+"""Integration events published by the dispatch service (one topic: the job aggregate)."""
 
 from __future__ import annotations
 
-from .envelope import IntegrationEvent, Payload, topic_for  # noqa: F401
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from .envelope import IntegrationEvent, Payload, topic_for
 
 PRODUCER = "dispatch"
+JOB_TOPIC = topic_for(PRODUCER, "job")
+
+Milestone = Literal["respond", "arrive", "resolve"]
+
+
+class JobPayload(Payload):
+    """Fields every job event carries so consumers need no lookup."""
+
+    job_id: str
+    ticket_id: str
+    at: datetime
+    engineer_id: str | None = None
+    dealer_id: str | None = None  # the dealer employing the engineer (None: manufacturer staff)
+
+
+class JobCreatedPayload(JobPayload):
+    zone_class: str
+    contract_code: str | None = None
+    deadlines: dict[str, datetime] = Field(default_factory=dict)
+
+
+class JobCreated(IntegrationEvent):
+    TYPE = "dispatch.job.created"
+    TOPIC = JOB_TOPIC
+    payload: JobCreatedPayload
+
+
+class JobAssignedPayload(JobPayload):
+    assigned_by: Literal["auto", "manual"] = "auto"
+
+
+class JobAssigned(IntegrationEvent):
+    TYPE = "dispatch.job.assigned"
+    TOPIC = JOB_TOPIC
+    payload: JobAssignedPayload
+
+
+class JobStepPayload(JobPayload):
+    """A step in the job's life (offered, accepted, declined, en route, arrived, paused, resumed...)."""
+
+    reason: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+def _step(type_: str, name: str) -> type[IntegrationEvent]:
+    return type(name, (IntegrationEvent,), {
+        "TYPE": type_, "TOPIC": JOB_TOPIC, "__annotations__": {"payload": JobStepPayload},
+        "__module__": __name__,
+    })
+
+
+JobOffered = _step("dispatch.job.offered", "JobOffered")
+JobAccepted = _step("dispatch.job.accepted", "JobAccepted")
+JobDeclined = _step("dispatch.job.declined", "JobDeclined")
+JobEnRoute = _step("dispatch.job.en_route", "JobEnRoute")
+JobArrived = _step("dispatch.job.arrived", "JobArrived")
+JobPaused = _step("dispatch.job.paused", "JobPaused")
+JobResumed = _step("dispatch.job.resumed", "JobResumed")
+JobCancelled = _step("dispatch.job.cancelled", "JobCancelled")
+JobRemoteResolved = _step("dispatch.job.remote_resolved", "JobRemoteResolved")
+SpareUnitLent = _step("dispatch.job.spare_unit_lent", "SpareUnitLent")
+SpareUnitCollected = _step("dispatch.job.spare_unit_collected", "SpareUnitCollected")
+
+
+class SlaPayload(JobPayload):
+    milestone: Milestone
+    deadline: datetime
+    fraction: float | None = None  # for warnings: share of the allowed time used
+    zone_class: str | None = None
+    contract_code: str | None = None
+
+
+class SlaWarning(IntegrationEvent):
+    TYPE = "dispatch.job.sla_warning"
+    TOPIC = JOB_TOPIC
+    payload: SlaPayload
+
+
+class SlaBreached(IntegrationEvent):
+    TYPE = "dispatch.job.sla_breached"
+    TOPIC = JOB_TOPIC
+    payload: SlaPayload
+
+
+class PartUsed(Payload):
+    part_no: str
+    quantity: int = 1
+    new_serial: str | None = None
+    old_serial: str | None = None
+    old_part_kept: bool = True
+    reservation_id: str | None = None
+
+
+class JobCompletedPayload(JobPayload):
+    """The service record (R-T4) as dispatch closes the job."""
+
+    serial: str
+    product_line: str
+    coverage: str
+    home_visit: bool
+    remote: bool = False
+    work_done: str
+    root_cause: Literal["supplier_part", "workmanship", "customer"] | None = None
+    parts_used: list[PartUsed] = Field(default_factory=list)
+    labour_minutes: int = 0
+    arrived_at: datetime | None = None
+    sla_met: dict[str, bool] = Field(default_factory=dict)
+    zone_class: str | None = None
+    contract_code: str | None = None
+
+
+class JobCompleted(IntegrationEvent):
+    TYPE = "dispatch.job.completed"
+    TOPIC = JOB_TOPIC
+    payload: JobCompletedPayload

@@ -50,6 +50,8 @@ class IntegrationEvent(BaseModel):
         # type/version always reflect the class, so a payload can never masquerade as another type
         object.__setattr__(self, "type", self.TYPE or self.type)
         object.__setattr__(self, "version", self.VERSION)
+        if not self.producer and self.TYPE:
+            object.__setattr__(self, "producer", self.TYPE.split(".", 1)[0])
 
     @field_validator("occurred_at")
     @classmethod

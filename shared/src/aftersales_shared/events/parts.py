@@ -1,7 +1,113 @@
-"""Integration events published by the parts service (topics parts.<aggregate>.v1)."""
+"""Integration events published by the parts service."""
 
 from __future__ import annotations
 
-from .envelope import IntegrationEvent, Payload, topic_for  # noqa: F401
+from datetime import datetime
+
+from .envelope import IntegrationEvent, Payload, topic_for
+from .envelope_types import Money
 
 PRODUCER = "parts"
+REQUEST_TOPIC = topic_for(PRODUCER, "request")
+RETURN_TOPIC = topic_for(PRODUCER, "return")
+STOCK_TOPIC = topic_for(PRODUCER, "stock")
+
+
+class RequestPayload(Payload):
+    request_id: str
+    job_id: str | None = None
+    ticket_id: str | None = None
+    dealer_id: str | None = None
+    at: datetime
+    status: str
+    ship_by: datetime | None = None
+
+
+def _request_event(type_: str, name: str) -> type[IntegrationEvent]:
+    return type(name, (IntegrationEvent,), {
+        "TYPE": type_, "TOPIC": REQUEST_TOPIC, "__annotations__": {"payload": RequestPayload},
+        "__module__": __name__,
+    })
+
+
+RequestCreated = _request_event("parts.request.created", "RequestCreated")
+RequestAllocated = _request_event("parts.request.allocated", "RequestAllocated")
+RequestBackordered = _request_event("parts.request.backordered", "RequestBackordered")
+ShipCommitmentAtRisk = _request_event("parts.request.ship_at_risk", "ShipCommitmentAtRisk")
+ShipCommitmentBreached = _request_event("parts.request.ship_breached", "ShipCommitmentBreached")
+
+
+class RequestShippedPayload(RequestPayload):
+    shipment_id: str
+    carrier: str
+    tracking_no: str
+    urgent: bool = False
+    urgent_surcharge: Money | None = None  # charged to the dealer (R-P6)
+
+
+class RequestShipped(IntegrationEvent):
+    TYPE = "parts.request.shipped"
+    TOPIC = REQUEST_TOPIC
+    payload: RequestShippedPayload
+
+
+class RequestDeliveredPayload(RequestPayload):
+    shipment_id: str
+
+
+class RequestDelivered(IntegrationEvent):
+    TYPE = "parts.request.delivered"
+    TOPIC = REQUEST_TOPIC
+    payload: RequestDeliveredPayload
+
+
+class ReturnPayload(Payload):
+    return_id: str
+    part_no: str
+    dealer_id: str | None = None
+    job_id: str | None = None
+    old_serial: str | None = None
+    due_on: datetime
+    at: datetime
+
+
+class ReturnDue(IntegrationEvent):
+    TYPE = "parts.return.due"
+    TOPIC = RETURN_TOPIC
+    payload: ReturnPayload
+
+
+class ReturnReceivedPayload(ReturnPayload):
+    appraisal: str  # reusable | scrap
+
+
+class ReturnReceived(IntegrationEvent):
+    TYPE = "parts.return.received"
+    TOPIC = RETURN_TOPIC
+    payload: ReturnReceivedPayload
+
+
+class ReturnMissedPayload(ReturnPayload):
+    """Old part not back by its due date: chargeback at cost price (R-P4)."""
+
+    chargeback_amount: Money
+
+
+class ReturnMissed(IntegrationEvent):
+    TYPE = "parts.return.missed"
+    TOPIC = RETURN_TOPIC
+    payload: ReturnMissedPayload
+
+
+class LowStockPayload(Payload):
+    warehouse_id: str
+    part_no: str
+    available: int
+    reorder_point: int
+    at: datetime
+
+
+class LowStock(IntegrationEvent):
+    TYPE = "parts.stock.low"
+    TOPIC = STOCK_TOPIC
+    payload: LowStockPayload

@@ -1,7 +1,159 @@
-"""Integration events published by the ticketing service (topics ticketing.<aggregate>.v1)."""
+"""Integration events published by the ticketing service."""
 
 from __future__ import annotations
 
-from .envelope import IntegrationEvent, Payload, topic_for  # noqa: F401
+from datetime import date, datetime
+from typing import Literal
+
+from .envelope import IntegrationEvent, Payload, topic_for
+from .envelope_types import Money
 
 PRODUCER = "ticketing"
+TICKET_TOPIC = topic_for(PRODUCER, "ticket")
+UNIT_TOPIC = topic_for(PRODUCER, "unit")
+COMPLAINT_TOPIC = topic_for(PRODUCER, "complaint")
+CALLBACK_TOPIC = topic_for(PRODUCER, "callback")
+
+Coverage = Literal["warranty", "extended", "paid"]
+
+
+class TicketOpenedPayload(Payload):
+    ticket_id: str
+    ticket_no: str
+    serial: str
+    product_line: str
+    required_skill: str
+    dealer_id: str | None = None
+    contract_code: str | None = None
+    coverage: Coverage
+    customer_name: str
+    phone: str
+    address: str
+    region_code: str
+    lat: float | None = None
+    lon: float | None = None
+    channel: str
+    fault_description: str
+    requested_action: str | None = None
+    opened_at: datetime
+
+
+class TicketOpened(IntegrationEvent):
+    TYPE = "ticketing.ticket.opened"
+    TOPIC = TICKET_TOPIC
+    payload: TicketOpenedPayload
+
+
+class TicketStatusChangedPayload(Payload):
+    ticket_id: str
+    from_status: str
+    to_status: str
+    actor: str
+    reason: str | None = None
+    changed_at: datetime
+
+
+class TicketStatusChanged(IntegrationEvent):
+    TYPE = "ticketing.ticket.status_changed"
+    TOPIC = TICKET_TOPIC
+    payload: TicketStatusChangedPayload
+
+
+class TicketCancelledPayload(Payload):
+    ticket_id: str
+    reason: str
+    cancelled_at: datetime
+
+
+class TicketCancelled(IntegrationEvent):
+    TYPE = "ticketing.ticket.cancelled"
+    TOPIC = TICKET_TOPIC
+    payload: TicketCancelledPayload
+
+
+class TicketClosedPayload(Payload):
+    ticket_id: str
+    dealer_id: str | None = None
+    outcome: str
+    closed_at: datetime
+
+
+class TicketClosed(IntegrationEvent):
+    TYPE = "ticketing.ticket.closed"
+    TOPIC = TICKET_TOPIC
+    payload: TicketClosedPayload
+
+
+class UnitRegisteredPayload(Payload):
+    """A sale's warranty card came back (R-W10): settlement and parts count registered sales."""
+
+    serial: str
+    product_line: str
+    dealer_id: str | None = None
+    sold_on: date | None = None
+    registered_on: date
+    sale_amount: Money | None = None
+
+
+class UnitRegistered(IntegrationEvent):
+    TYPE = "ticketing.unit.registered"
+    TOPIC = UNIT_TOPIC
+    payload: UnitRegisteredPayload
+
+
+class ExtensionPurchasedPayload(Payload):
+    serial: str
+    paid_on: date
+    months: int
+    price: Money
+
+
+class ExtensionPurchased(IntegrationEvent):
+    TYPE = "ticketing.unit.extension_purchased"
+    TOPIC = UNIT_TOPIC
+    payload: ExtensionPurchasedPayload
+
+
+class ComplaintFiledPayload(Payload):
+    complaint_id: str
+    ticket_id: str | None = None
+    dealer_id: str | None = None
+    category: str
+    filed_at: datetime
+    respond_by: datetime
+
+
+class ComplaintFiled(IntegrationEvent):
+    TYPE = "ticketing.complaint.filed"
+    TOPIC = COMPLAINT_TOPIC
+    payload: ComplaintFiledPayload
+
+
+class ComplaintResolvedPayload(Payload):
+    complaint_id: str
+    ticket_id: str | None = None
+    dealer_id: str | None = None
+    upheld: bool
+    against: Literal["dealer", "manufacturer", "engineer", "none"]
+    resolved_at: datetime
+
+
+class ComplaintResolved(IntegrationEvent):
+    TYPE = "ticketing.complaint.resolved"
+    TOPIC = COMPLAINT_TOPIC
+    payload: ComplaintResolvedPayload
+
+
+class CallbackRecordedPayload(Payload):
+    ticket_id: str
+    dealer_id: str | None = None
+    reached: bool
+    fixed: bool | None = None
+    satisfaction: int | None = None
+    recorded_at: datetime
+
+
+class CallbackRecorded(IntegrationEvent):
+    TYPE = "ticketing.callback.recorded"
+    TOPIC = CALLBACK_TOPIC
+    payload: CallbackRecordedPayload
