@@ -1,0 +1,1 @@
+"""Pure ticketing rules: no I/O, no framework, the date is passed in."""
