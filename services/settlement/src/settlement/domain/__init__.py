@@ -1,0 +1,1 @@
+"""Pure settlement rules (R-D*): quarters, money, fee models, deductions, forfeits. No I/O."""

@@ -1,0 +1,108 @@
+"""Settlement quarters (R-D1) on the Asia/Shanghai business calendar."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_QRE = re.compile(r"^(\d{4})Q([1-4])$")
+
+
+@dataclass(frozen=True, order=True)
+class Quarter:
+    """A calendar quarter such as 2026Q3."""
+
+    year: int
+    q: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.q <= 4 or not 2000 <= self.year <= 2200:
+            raise ValueError(f"invalid quarter {self.year}Q{self.q}")
+
+    def __str__(self) -> str:
+        return f"{self.year}Q{self.q}"
+
+    @classmethod
+    def parse(cls, text: str) -> Quarter:
+        """Parse '2026Q3'."""
+        m = _QRE.match(text.strip())
+        if not m:
+            raise ValueError(f"quarter must look like 2026Q3, got {text!r}")
+        return cls(int(m.group(1)), int(m.group(2)))
+
+    @property
+    def first_month(self) -> int:
+        return 3 * (self.q - 1) + 1
+
+    def months(self) -> list[tuple[int, int]]:
+        """The three (year, month) pairs of the quarter."""
+        return [(self.year, self.first_month + i) for i in range(3)]
+
+    def start_date(self) -> date:
+        return date(self.year, self.first_month, 1)
+
+    def end_date(self) -> date:
+        """Last calendar day of the quarter."""
+        m = self.first_month + 2
+        return date(self.year, m, calendar.monthrange(self.year, m)[1])
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """[start, end) of the quarter as UTC instants (Shanghai midnight boundaries)."""
+        start = datetime.combine(self.start_date(), datetime.min.time(), SHANGHAI)
+        end = datetime.combine(self.next().start_date(), datetime.min.time(), SHANGHAI)
+        return start.astimezone(UTC), end.astimezone(UTC)
+
+    def next(self) -> Quarter:
+        return Quarter(self.year + 1, 1) if self.q == 4 else Quarter(self.year, self.q + 1)
+
+    def prev(self) -> Quarter:
+        return Quarter(self.year - 1, 4) if self.q == 1 else Quarter(self.year, self.q - 1)
+
+
+def quarter_of(instant: datetime) -> Quarter:
+    """The quarter an instant falls in, on the Shanghai calendar (naive datetimes are refused)."""
+    if instant.tzinfo is None:
+        raise ValueError("instant must be timezone-aware")
+    local = instant.astimezone(SHANGHAI)
+    return Quarter(local.year, (local.month - 1) // 3 + 1)
+
+
+def quarter_of_date(day: date) -> Quarter:
+    """The quarter a (Shanghai) calendar date falls in."""
+    return Quarter(day.year, (day.month - 1) // 3 + 1)
+
+
+def local_date(instant: datetime) -> date:
+    """The Shanghai calendar date of an instant."""
+    return instant.astimezone(SHANGHAI).date()
+
+
+def add_months(day: date, months: int) -> date:
+    """Same day ``months`` later, clamped to the month's last day."""
+    total = day.year * 12 + (day.month - 1) + months
+    y, m = divmod(total, 12)
+    return date(y, m + 1, min(day.day, calendar.monthrange(y, m + 1)[1]))
+
+
+def prev_month(ym: tuple[int, int]) -> tuple[int, int]:
+    y, m = ym
+    return (y - 1, 12) if m == 1 else (y, m - 1)
+
+
+def due_on(approved_at: datetime, days: int = 20) -> date:
+    """Payment due date (R-D5): ``days`` after approval, on the Shanghai calendar."""
+    return local_date(approved_at) + timedelta(days=days)
+
+
+def dispute_deadline(issued_at: datetime, months: int = 3) -> date:
+    """Last Shanghai day on which a statement may be disputed (R-D6)."""
+    return add_months(local_date(issued_at), months)
+
+
+def dispute_allowed(issued_at: datetime, now: datetime, months: int = 3) -> bool:
+    """A dispute is accepted within ``months`` of the statement (R-D6)."""
+    return local_date(now) <= dispute_deadline(issued_at, months)
