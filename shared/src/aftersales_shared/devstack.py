@@ -209,8 +209,7 @@ def kafka_running(info: StackInfo) -> bool:
     return _pid_alive(info.kafka_pid) and port_open(info.kafka_port)
 
 
-def _write_kafka_config(info: StackInfo) -> Path:
-    kdir = _kafka_dir()
+def _write_kafka_config(info: StackInfo, kdir: Path) -> Path:
     (kdir / "data").mkdir(parents=True, exist_ok=True)
     cfg = kdir / "server.properties"
     cfg.write_text("\n".join([
@@ -238,13 +237,14 @@ def _write_kafka_config(info: StackInfo) -> Path:
     return cfg
 
 
-def start_kafka(info: StackInfo, *, timeout: float = 90) -> None:
+def start_kafka(info: StackInfo, *, timeout: float = 90, kdir: Path | None = None) -> None:
+    """Format (once) and start a KRaft broker+controller; ``kdir`` defaults to the stack's."""
+    kdir = kdir or _kafka_dir()
     libs = kafka_libs()
     if not any(libs.glob("kafka_2.13-*.jar")):
         raise RuntimeError(f"Kafka jars missing in {libs}: run `make kafka-jars`")
     java = shutil.which("java") or "java"
-    cfg = _write_kafka_config(info)
-    kdir = _kafka_dir()
+    cfg = _write_kafka_config(info, kdir)
     cp = f"{libs}/*"
     log4j = ["-Dlog4j2.configurationFile=" + str(repo_root() / "deploy" / "kafka" / "log4j2.properties"),
              f"-Dkafka.logs.dir={kdir}"]
@@ -261,7 +261,8 @@ def start_kafka(info: StackInfo, *, timeout: float = 90) -> None:
         stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
     )
     info.kafka_pid = proc.pid
-    _save(info)
+    if kdir == _kafka_dir():
+        _save(info)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -294,7 +295,7 @@ def _kafka_answers(bootstrap: str) -> bool:
     return asyncio.run(probe())
 
 
-def stop_kafka(info: StackInfo, *, timeout: float = 30) -> None:
+def stop_kafka(info: StackInfo, *, timeout: float = 30, save: bool = True) -> None:
     pid = info.kafka_pid
     if not _pid_alive(pid):
         return
@@ -309,7 +310,8 @@ def stop_kafka(info: StackInfo, *, timeout: float = 30) -> None:
     if _pid_alive(pid):
         os.killpg(os.getpgid(pid), signal.SIGKILL)
     info.kafka_pid = None
-    _save(info)
+    if save:
+        _save(info)
 
 
 # --- the whole stack --------------------------------------------------------------------------

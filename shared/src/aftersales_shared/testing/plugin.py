@@ -87,6 +87,18 @@ async def running(app: Any, *, base_url: str = "http://test") -> AsyncIterator[h
             yield client
 
 
+async def wait_for(check: Callable[[], Any], timeout: float = 60, every: float = 0.2) -> None:
+    """Poll an async ``check`` until it returns true; fail after ``timeout`` seconds."""
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(every)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
 async def reset_schema(admin: asyncpg.Connection, schema: str) -> None:
     """Empty every table of a service schema except Alembic's version table."""
     tables = await admin.fetch(
