@@ -1,0 +1,142 @@
+"""The real check: four services + a real Prometheus + scenario traffic; every panel shows data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from aftersales_shared import devstack
+from obs_support import (
+    ROOT, concrete, load_dashboards, load_rules, panel_queries, render_config, template_vars,
+)
+from benchmarks import simulate
+
+SERVICES = ["ticketing", "dispatch", "parts", "settlement"]
+PROMETHEUS = shutil.which("prometheus")
+OBS_DB = "aftersales_obs"
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(PROMETHEUS is None, reason="the prometheus binary comes with `make deps`"),
+]
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(timeout=5)
+
+
+def _fresh_database(stack: Any) -> None:
+    """A database of our own (same schemas and roles), so other test sessions' truncations cannot race us."""
+    env = {**os.environ, "PGHOST": "127.0.0.1", "PGPORT": str(stack.pg_port), "PGUSER": "postgres",
+           "PGPASSWORD": stack.pg_password, "APP_DB": OBS_DB}
+    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "postgres", "-c",
+                    f'DROP DATABASE IF EXISTS "{OBS_DB}" WITH (FORCE)'], env=env, check=True, capture_output=True)
+    subprocess.run(["bash", str(ROOT / "deploy" / "postgres" / "init" / "10-schemas.sh")], env=env, check=True,
+                   capture_output=True)
+
+
+def _wait(url: str, *, timeout: float, procs: list[subprocess.Popen[bytes]], logs: dict[str, Path]) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            break
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    tails = {n: p.read_text()[-3000:] for n, p in logs.items() if p.exists()}
+    raise AssertionError(f"{url} not ready in {timeout}s; logs: {tails}")
+
+
+@pytest.fixture
+def platform(stack: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """The four services as uvicorn processes on free ports, and a Prometheus scraping them every second."""
+    _fresh_database(stack)
+    procs: list[subprocess.Popen[bytes]] = []
+    logs: dict[str, Path] = {}
+    ports = {svc: devstack.free_port() for svc in SERVICES}
+    group_prefix = f"obs-{uuid.uuid4().hex[:8]}-"
+    try:
+        for svc, port in ports.items():
+            env = {**os.environ, **stack.service_env(svc), "DB_NAME": OBS_DB, "APP_ENV": "development",
+                   "KAFKA_GROUP_PREFIX": group_prefix, "KAFKA_RELAY_POLL_INTERVAL_MS": "200"}
+            logs[svc] = tmp_path / f"{svc}.log"
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", f"{svc}.main:create_app", "--factory", "--host", "127.0.0.1",
+                 "--port", str(port), "--no-access-log"],
+                env=env, start_new_session=True, stdout=logs[svc].open("wb"), stderr=subprocess.STDOUT,
+            ))
+        prom_port = devstack.free_port()
+        config = render_config(tmp_path / "prom", {s: f"127.0.0.1:{p}" for s, p in ports.items()})
+        logs["prometheus"] = tmp_path / "prometheus.log"
+        procs.append(subprocess.Popen(
+            [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+             f"--web.listen-address=127.0.0.1:{prom_port}"],
+            start_new_session=True, stdout=logs["prometheus"].open("wb"), stderr=subprocess.STDOUT,
+        ))
+        for svc, port in ports.items():
+            _wait(f"http://127.0.0.1:{port}/readyz", timeout=90, procs=procs, logs=logs)
+        _wait(f"http://127.0.0.1:{prom_port}/-/ready", timeout=30, procs=procs, logs=logs)
+        yield {"ports": ports, "prometheus": f"http://127.0.0.1:{prom_port}", "logs": logs}
+    finally:
+        _stop(procs)
+
+
+def _query(prom: httpx.Client, expr: str) -> tuple[str | None, int]:
+    """(error or None, number of result series) for an instant query."""
+    r = prom.get("/api/v1/query", params={"query": expr})
+    body = r.json()
+    if body.get("status") != "success":
+        return f"{body.get('errorType')}: {body.get('error')}", 0
+    result = body["data"]["result"]
+    return None, len(result) if isinstance(result, list) else 1
+
+
+def test_every_panel_and_alert_query_works_against_live_services(platform: dict[str, Any]) -> None:
+    ports = platform["ports"]
+    report = simulate.run(simulate.Config(ports=ports, calls=12, seed=7, time_budget_s=30, quiet=True))
+    assert report.requests > 0
+
+    dashboards = load_dashboards()
+    queries = [(q, concrete(q.expr, template_vars(dashboards[q.dashboard]))) for q in panel_queries(dashboards)]
+    with httpx.Client(base_url=platform["prometheus"], timeout=10) as prom:
+        # Scrapes run every second; give Prometheus time to see the scenario's effects, then judge.
+        deadline = time.monotonic() + 30
+        while True:
+            problems = []
+            for q, expr in queries:
+                error, n = _query(prom, expr)
+                if error or n == 0:
+                    problems.append(f"{q.dashboard} / {q.panel} [{q.ref}]: {error or 'no data'}\n    {expr}")
+            if not problems or time.monotonic() > deadline:
+                break
+            simulate.run(simulate.Config(ports=ports, calls=2, seed=int(time.time()), time_budget_s=5, quiet=True))
+            time.sleep(2)
+        for rule in load_rules():
+            error, _ = _query(prom, rule.expr)
+            if error:
+                problems.append(f"alert {rule.alert}: {error}\n    {rule.expr}")
+        up = prom.get("/api/v1/query", params={"query": 'up{job="aftersales"}'}).json()["data"]["result"]
+    assert {s["metric"]["app"]: s["value"][1] for s in up} == {s: "1" for s in SERVICES}
+    assert not problems, "panels or alerts failing against live data:\n" + "\n".join(problems)
