@@ -1,5 +1,6 @@
 """Ticketing service settings (env prefix TICKETING_; DB_*, KAFKA_*, AUTH_* come from shared)."""
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from aftersales_shared.config import ServiceSettings
@@ -10,3 +11,6 @@ class TicketingSettings(ServiceSettings):
 
     service_name: str = "ticketing"
     db_schema: str = "ticketing"
+    # R-T6: answer a dealer's quality feedback within 3 days, an escalation within 2 days (000).
+    complaint_response_hours: dict[str, int] = Field(
+        default_factory=lambda: {"quality_feedback": 72, "escalation": 48, "service": 72, "other": 72})

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from aftersales_shared.app import ServiceParts, create_service_app
 from aftersales_shared.events import registry
 
+from .api import callbacks, catalog, complaints, tickets, units
 from .config import TicketingSettings
 from .consumers import consumer_specs
 
@@ -21,7 +22,7 @@ def create_app(settings: TicketingSettings | None = None) -> FastAPI:
         ServiceParts(
             title="Ticketing service",
             migrations_dir=MIGRATIONS,
-            routers=[],
+            routers=[catalog.router, units.router, tickets.router, complaints.router, callbacks.router],
             produces_topics=registry.topics_of("ticketing"),
             consumers=consumer_specs,
         ),

@@ -1,5 +1,178 @@
-"""The ticketing schema's declarative base; aggregate packages define their tables on it."""
+"""The ticketing schema: product lines, versioned policies, installed base, tickets, complaints, callbacks.
+
+Core tables on the shared declarative base (the hot intake path runs set-based SQL, no ORM identity map).
+"""
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
 
 from aftersales_shared.db import make_base
 
 Base = make_base("ticketing")
+md = Base.metadata
+TZ = sa.DateTime(timezone=True)
+NOW = sa.func.now()
+
+OPEN_STATUSES = ("open", "assigned", "en_route", "on_site", "paused")
+TICKET_STATUSES = (*OPEN_STATUSES, "resolved", "closed", "cancelled")
+
+product_lines = sa.Table(
+    "product_lines", md,
+    sa.Column("code", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("required_skill", sa.Text, nullable=False),
+    sa.Column("created_at", TZ, nullable=False, server_default=NOW),
+)
+
+warranty_policies = sa.Table(
+    "warranty_policies", md,
+    sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("product_line", sa.Text, sa.ForeignKey("ticketing.product_lines.code"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("effective_from", sa.Date, nullable=False),
+    sa.Column("terms", pg.JSONB, nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("created_at", TZ, nullable=False, server_default=NOW),
+    sa.UniqueConstraint("product_line", "version"),
+)
+
+units = sa.Table(
+    "units", md,
+    sa.Column("serial", sa.Text, primary_key=True),
+    sa.Column("product_line", sa.Text, sa.ForeignKey("ticketing.product_lines.code"), nullable=False),
+    sa.Column("policy_id", pg.UUID(as_uuid=True), sa.ForeignKey("ticketing.warranty_policies.id"), nullable=False),
+    sa.Column("customer_name", sa.Text),
+    sa.Column("phone", sa.Text),
+    sa.Column("address", sa.Text),
+    sa.Column("region_code", sa.String(6)),
+    sa.Column("dealer_id", sa.Text),
+    sa.Column("contract_code", sa.Text),
+    sa.Column("sold_on", sa.Date),
+    sa.Column("delivered_on", sa.Date),
+    sa.Column("installed_on", sa.Date),
+    sa.Column("dealer_received_on", sa.Date),
+    sa.Column("card_registered_on", sa.Date),
+    sa.Column("sale_amount", sa.Numeric(14, 2)),
+    sa.Column("created_at", TZ, nullable=False, server_default=NOW),
+    sa.Index("ix_units_dealer_id", "dealer_id"),
+)
+
+unit_extensions = sa.Table(
+    "unit_extensions", md,
+    sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("serial", sa.Text, sa.ForeignKey("ticketing.units.serial"), nullable=False, index=True),
+    sa.Column("paid_on", sa.Date, nullable=False),
+    sa.Column("months", sa.Integer, nullable=False),
+    sa.Column("price", sa.Numeric(14, 2), nullable=False),
+    sa.Column("created_at", TZ, nullable=False, server_default=NOW),
+)
+
+unit_delays = sa.Table(
+    "unit_delays", md,
+    sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("serial", sa.Text, sa.ForeignKey("ticketing.units.serial"), nullable=False, index=True),
+    sa.Column("started_on", sa.Date, nullable=False),
+    sa.Column("days", sa.Integer, nullable=False),
+    sa.Column("caused_by", sa.Text, nullable=False),
+    sa.Column("note", sa.Text),
+)
+
+unit_repairs = sa.Table(
+    "unit_repairs", md,
+    sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("serial", sa.Text, nullable=False, index=True),
+    sa.Column("job_id", sa.Text, nullable=False, unique=True),
+    sa.Column("ticket_id", pg.UUID(as_uuid=True)),
+    sa.Column("completed_on", sa.Date, nullable=False),
+    sa.Column("component", sa.Text, nullable=False),
+    sa.Column("parts_replaced", pg.JSONB, nullable=False),
+    sa.Column("in_warranty", sa.Boolean, nullable=False),
+)
+
+tickets = sa.Table(
+    "tickets", md,
+    sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("ticket_no", sa.Text, nullable=False, unique=True),
+    sa.Column("serial", sa.Text, nullable=False),
+    sa.Column("product_line", sa.Text, nullable=False),
+    sa.Column("dealer_id", sa.Text),
+    sa.Column("contract_code", sa.Text),
+    sa.Column("customer_name", sa.Text, nullable=False),
+    sa.Column("phone", sa.Text, nullable=False),
+    sa.Column("address", sa.Text, nullable=False),
+    sa.Column("region_code", sa.String(6), nullable=False),
+    sa.Column("lat", sa.Float),
+    sa.Column("lon", sa.Float),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("fault_description", sa.Text, nullable=False),
+    sa.Column("component", sa.Text, nullable=False),
+    sa.Column("photos", pg.JSONB, nullable=False),
+    sa.Column("requested_action", sa.Text),
+    sa.Column("purchase_proof", sa.Text),
+    sa.Column("coverage", sa.Text, nullable=False),
+    sa.Column("exclusions", pg.JSONB, nullable=False),
+    sa.Column("warranty_reasons", pg.JSONB, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("force_reason", sa.Text),
+    sa.Column("job_id", sa.Text),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("opened_at", TZ, nullable=False),
+    sa.Column("updated_at", TZ, nullable=False),
+    sa.Column("closed_at", TZ),
+)
+
+ticket_transitions = sa.Table(
+    "ticket_transitions", md,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("ticket_id", pg.UUID(as_uuid=True), sa.ForeignKey("ticketing.tickets.id"), nullable=False),
+    sa.Column("from_status", sa.Text),
+    sa.Column("to_status", sa.Text, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("at", TZ, nullable=False),
+    sa.Index("ix_ticket_transitions_ticket_id", "ticket_id"),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys", md,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("fingerprint", sa.Text, nullable=False),
+    sa.Column("status_code", sa.Integer),
+    sa.Column("response", pg.JSONB),
+    sa.Column("created_at", TZ, nullable=False, server_default=NOW),
+)
+
+complaints = sa.Table(
+    "complaints", md,
+    sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("ticket_id", pg.UUID(as_uuid=True), sa.ForeignKey("ticketing.tickets.id")),
+    sa.Column("dealer_id", sa.Text, index=True),
+    sa.Column("category", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("filed_by", sa.Text, nullable=False),
+    sa.Column("filed_at", TZ, nullable=False),
+    sa.Column("respond_by", TZ, nullable=False),
+    sa.Column("upheld", sa.Boolean),
+    sa.Column("against", sa.Text),
+    sa.Column("resolution", sa.Text),
+    sa.Column("root_cause", sa.Text),
+    sa.Column("resolved_at", TZ),
+)
+
+callbacks = sa.Table(
+    "callbacks", md,
+    sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("ticket_id", pg.UUID(as_uuid=True), sa.ForeignKey("ticketing.tickets.id"), nullable=False, unique=True),
+    sa.Column("job_id", sa.Text),
+    sa.Column("dealer_id", sa.Text),
+    sa.Column("repair_completed_at", TZ, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("reached", sa.Boolean),
+    sa.Column("fixed", sa.Boolean),
+    sa.Column("satisfaction", sa.SmallInteger),
+    sa.Column("comment", sa.Text),
+    sa.Column("recorded_by", sa.Text),
+    sa.Column("recorded_at", TZ),
+    sa.Index("ix_callbacks_dealer_month", "dealer_id", "repair_completed_at"),
+)

@@ -1,0 +1,364 @@
+"""Tickets (R-T1, R-T2): intake with idempotency and one open ticket per serial, lifecycle, search."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Header, Path, Query
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aftersales_shared.app import DbSession
+from aftersales_shared.auth import Principal
+from aftersales_shared.errors import Conflict, DomainError, NotFound, Unprocessable
+from aftersales_shared.events.ticketing import (
+    TicketCancelled, TicketClosed, TicketOpened, TicketStatusChanged,
+)
+from aftersales_shared.ids import new_id
+from aftersales_shared.outbox import add_events
+
+from ..domain.warranty import EXCLUSIONS, UNIT
+from ..metrics import DUPLICATE_TICKETS_REFUSED, IDEMPOTENT_REPLAYS, TICKETS_OPENED
+from ..models import OPEN_STATUSES, ticket_transitions, tickets
+from ..phones import normalise_phone
+from .common import Reader, Writer, dealer_scope, decode_cursor, encode_cursor, phone_for
+from .units import RegionCode, Serial, SHANGHAI, determine, load_unit
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
+_DAY = timedelta(days=1)
+Channel = Literal["phone", "web", "email", "sms"]
+Status = Literal["open", "assigned", "en_route", "on_site", "paused", "closed", "cancelled"]
+ExclusionCode = Literal[tuple(EXCLUSIONS)]  # type: ignore[valid-type]
+
+
+class TicketCreate(BaseModel):
+    """What a report records (R-T1) plus the agent's intake checks (R-T2)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    serial: Serial
+    customer_name: Annotated[str, Field(min_length=1, max_length=100)]
+    phone: Annotated[str, Field(min_length=3, max_length=40)]
+    address: Annotated[str, Field(min_length=1, max_length=400)]
+    region_code: RegionCode
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    channel: Channel
+    fault_description: Annotated[str, Field(min_length=3, max_length=4000)]
+    component: Annotated[str, Field(min_length=1, max_length=80)] = UNIT
+    photos: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(default_factory=list, max_length=20)
+    requested_action: Literal["repair", "exchange", "return", "inspection", "advice"] | None = None
+    purchase_proof: Annotated[str, Field(max_length=200)] | None = None
+    warranty_card_shown: bool | None = None
+    exclusions: list[ExclusionCode] = Field(default_factory=list, max_length=9)
+    force_new: bool = False
+    force_reason: Annotated[str, Field(min_length=3, max_length=400)] | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str) -> str:
+        return normalise_phone(v)
+
+    @model_validator(mode="after")
+    def _pairs(self) -> "TicketCreate":
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("lat and lon go together")
+        if self.force_new and not self.force_reason:
+            raise DomainError("a forced second ticket needs a reason", field="force_reason", status=422,
+                              code="validation_error")
+        return self
+
+
+class Reason(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, Field(min_length=3, max_length=400)]
+
+
+class TransitionRead(BaseModel):
+    from_status: str | None
+    to_status: str
+    actor: str
+    reason: str | None
+    at: datetime
+
+
+class TicketRead(BaseModel):
+    id: UUID
+    ticket_no: str
+    serial: str
+    product_line: str
+    dealer_id: str | None
+    contract_code: str | None
+    customer_name: str
+    phone: str
+    address: str
+    region_code: str
+    lat: float | None
+    lon: float | None
+    channel: str
+    fault_description: str
+    component: str
+    photos: list[str]
+    requested_action: str | None
+    purchase_proof: str | None
+    coverage: str
+    exclusions: list[str]
+    warranty_reasons: list[str]
+    status: str
+    force_reason: str | None
+    job_id: str | None
+    created_by: str
+    opened_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    history: list[TransitionRead] | None = None
+
+
+class TicketPage(BaseModel):
+    items: list[TicketRead]
+    next_cursor: str | None
+
+
+_NEW_TICKET = sa.text("""
+WITH t AS (
+  INSERT INTO tickets (id, ticket_no, serial, product_line, dealer_id, contract_code, customer_name, phone, address,
+    region_code, lat, lon, channel, fault_description, component, photos, requested_action, purchase_proof, coverage,
+    exclusions, warranty_reasons, status, force_reason, created_by, opened_at, updated_at)
+  VALUES (:id, 'T' || to_char(:opened_at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') || '-'
+            || lpad(nextval('ticket_no_seq')::text, 7, '0'),
+          :serial, :product_line, :dealer_id, :contract_code, :customer_name, :phone, :address, :region_code, :lat,
+          :lon, :channel, :fault_description, :component, CAST(:photos AS jsonb), :requested_action, :purchase_proof,
+          :coverage, CAST(:exclusions AS jsonb), CAST(:reasons AS jsonb), 'open', :force_reason, :actor, :opened_at,
+          :opened_at)
+  ON CONFLICT (serial) WHERE status IN ('open','assigned','en_route','on_site','paused') AND force_reason IS NULL
+  DO NOTHING
+  RETURNING *
+), h AS (
+  INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, reason, at)
+  SELECT id, NULL, 'open', :actor, :force_reason, :opened_at FROM t
+)
+SELECT * FROM t
+""")
+_CLAIM_KEY = sa.text("INSERT INTO idempotency_keys (key, fingerprint) VALUES (:k, :f) ON CONFLICT DO NOTHING RETURNING key")
+_STORE_KEY = sa.text("UPDATE idempotency_keys SET status_code = :s, response = CAST(:r AS jsonb) WHERE key = :k")
+
+
+def ticket_read(p: Principal, row: Any) -> dict[str, Any]:
+    d = dict(row)
+    d["phone"] = phone_for(p, d["phone"])
+    return d
+
+
+async def open_ticket_of(session: AsyncSession, serial: str) -> Any:
+    return (await session.execute(
+        sa.select(tickets.c.id, tickets.c.ticket_no, tickets.c.status)
+        .where(tickets.c.serial == serial, tickets.c.status.in_(OPEN_STATUSES), tickets.c.force_reason.is_(None))
+    )).first()
+
+
+def duplicate_problem(open_: Any) -> Conflict:
+    return Conflict(
+        f"ticket {open_.ticket_no} is already open for this serial; add to it, or set force_new with a reason",
+        field="serial", code="open_ticket_exists",
+        extra={"open_ticket": {"id": str(open_.id), "ticket_no": open_.ticket_no, "status": open_.status,
+                               "href": f"/v1/tickets/{open_.id}"}},
+    )
+
+
+@router.post("", status_code=201, response_model=TicketRead,
+             summary="Open a ticket (call_center, admin); Idempotency-Key makes retries safe",
+             responses={409: {"description": "an open ticket exists for the serial (problem+json points to it)"}})
+async def create_ticket(
+    body: TicketCreate, session: DbSession, p: Writer,
+    idempotency_key: Annotated[str | None, Header(min_length=8, max_length=200)] = None,
+) -> Any:
+    if idempotency_key:
+        fingerprint = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+        claimed = (await session.execute(_CLAIM_KEY, {"k": idempotency_key, "f": fingerprint})).first()
+        if claimed is None:  # an earlier request with this key committed (ON CONFLICT waited for it)
+            prev = (await session.execute(sa.text(
+                "SELECT fingerprint, status_code, response FROM idempotency_keys WHERE key = :k"),
+                {"k": idempotency_key})).first()
+            if prev.fingerprint != fingerprint:
+                raise Unprocessable("this Idempotency-Key was used with a different request",
+                                    field="Idempotency-Key", code="idempotency_key_reused")
+            IDEMPOTENT_REPLAYS.inc()
+            return JSONResponse(prev.response, status_code=prev.status_code, headers={"Idempotent-Replayed": "true"})
+    loaded = await load_unit(session, body.serial)
+    if loaded is None:
+        raise Unprocessable(f"unit {body.serial} is not in the installed base; register it first", field="serial")
+    unit, policy, facts = loaded
+    now = datetime.now(UTC)
+    verdict = determine(policy, facts, now.astimezone(SHANGHAI).date(), component=body.component,
+                        exclusions=list(body.exclusions), warranty_card_shown=body.warranty_card_shown)
+    ticket_id = new_id()
+    force_reason = body.force_reason if body.force_new else None
+    row = (await session.execute(_NEW_TICKET, {
+        "id": ticket_id, "serial": body.serial, "product_line": unit["product_line"], "dealer_id": unit["dealer_id"],
+        "contract_code": unit["contract_code"], "customer_name": body.customer_name, "phone": body.phone,
+        "address": body.address, "region_code": body.region_code, "lat": body.lat, "lon": body.lon,
+        "channel": body.channel, "fault_description": body.fault_description, "component": body.component,
+        "photos": json.dumps(body.photos), "requested_action": body.requested_action,
+        "purchase_proof": body.purchase_proof, "coverage": verdict.coverage,
+        "exclusions": json.dumps(list(body.exclusions)), "reasons": json.dumps(list(verdict.reasons)),
+        "force_reason": force_reason, "actor": p.sub, "opened_at": now,
+    })).mappings().first()
+    if row is None:
+        DUPLICATE_TICKETS_REFUSED.inc()
+        raise duplicate_problem(await open_ticket_of(session, body.serial))
+    await add_events(session, TicketOpened(aggregate_id=str(ticket_id), payload={
+        "ticket_id": str(ticket_id), "ticket_no": row["ticket_no"], "serial": body.serial,
+        "product_line": unit["product_line"], "required_skill": unit["required_skill"], "dealer_id": unit["dealer_id"],
+        "contract_code": unit["contract_code"], "coverage": verdict.coverage, "customer_name": body.customer_name,
+        "phone": body.phone, "address": body.address, "region_code": body.region_code, "lat": body.lat,
+        "lon": body.lon, "channel": body.channel, "fault_description": body.fault_description,
+        "requested_action": body.requested_action, "opened_at": now}))
+    TICKETS_OPENED.labels(body.channel, verdict.coverage).inc()
+    result = jsonable_encoder(TicketRead.model_validate(ticket_read(p, row)))
+    if idempotency_key:
+        await session.execute(_STORE_KEY, {"k": idempotency_key, "s": 201, "r": json.dumps(result)})
+    log.info("ticket %s opened for serial %s (%s)", row["ticket_no"], body.serial, verdict.coverage)
+    return JSONResponse(result, status_code=201)
+
+
+@router.get("", response_model=TicketPage,
+            summary="Search tickets (call_center, admin, ops; dealer: own tickets); cursor pagination")
+async def search_tickets(
+    session: DbSession, p: Reader,
+    phone: Annotated[str | None, Query(max_length=40)] = None,
+    serial: Annotated[str | None, Query(max_length=64)] = None,
+    name: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    ticket_no: Annotated[str | None, Query(max_length=40)] = None,
+    status: Status | None = None,
+    dealer_id: Annotated[str | None, Query(max_length=64)] = None,
+    opened_from: date | None = Query(None, alias="from"),
+    opened_to: date | None = Query(None, alias="to"),
+    q: Annotated[str | None, Query(min_length=2, max_length=200, description="text in the fault description")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Any:
+    c = tickets.c
+    where = []
+    if phone:
+        where.append(c.phone == normalise_phone(phone))
+    if serial:
+        where.append(c.serial == serial)
+    if name:
+        where.append(c.customer_name.ilike(f"%{_like(name)}%"))
+    if ticket_no:
+        where.append(c.ticket_no == ticket_no)
+    if status:
+        where.append(c.status == status)
+    if (scope := dealer_scope(p, dealer_id)) is not None:
+        where.append(c.dealer_id == scope)
+    if opened_from:
+        where.append(c.opened_at >= datetime.combine(opened_from, datetime.min.time(), SHANGHAI))
+    if opened_to:
+        where.append(c.opened_at < datetime.combine(opened_to, datetime.min.time(), SHANGHAI) + _DAY)
+    if q:
+        where.append(c.fault_description.ilike(f"%{_like(q)}%"))
+    if cursor:
+        at, last = decode_cursor(cursor)
+        where.append(sa.tuple_(c.opened_at, c.id) < sa.tuple_(sa.literal(at), sa.literal(last)))
+    rows = (await session.execute(sa.select(tickets).where(*where).order_by(c.opened_at.desc(), c.id.desc())
+                                  .limit(limit + 1))).mappings().all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": [ticket_read(p, r) for r in rows],
+            "next_cursor": encode_cursor(rows[-1]["opened_at"], rows[-1]["id"]) if more else None}
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+
+
+async def _get(session: AsyncSession, p: Principal, ref: str) -> dict[str, Any]:
+    cond = tickets.c.ticket_no == ref
+    try:
+        cond = tickets.c.id == UUID(ref)
+    except ValueError:
+        pass
+    row = (await session.execute(sa.select(tickets).where(cond))).mappings().first()
+    scope = dealer_scope(p)
+    if row is None or (scope is not None and row["dealer_id"] != scope):
+        raise NotFound(f"ticket {ref} not found", field="ticket")
+    return dict(row)
+
+
+TicketRef = Annotated[str, Path(min_length=1, max_length=64, description="ticket id or ticket number")]
+
+
+@router.get("/{ticket}", response_model=TicketRead,
+            summary="One ticket with its transition history (call_center, admin, ops; dealer: own)")
+async def get_ticket(ticket: TicketRef, session: DbSession, p: Reader) -> Any:
+    row = await _get(session, p, ticket)
+    history = (await session.execute(sa.select(ticket_transitions).where(ticket_transitions.c.ticket_id == row["id"])
+                                     .order_by(ticket_transitions.c.id))).mappings().all()
+    return {**ticket_read(p, row), "history": [dict(h) for h in history]}
+
+
+async def transition(
+    session: AsyncSession, *, ticket_id: UUID, to: str, allowed_from: tuple[str, ...], actor: str,
+    reason: str | None, at: datetime, **values: Any,
+) -> Any:
+    """Move a ticket if (and only if) it is in one of ``allowed_from``; history row and event in the same unit of work."""
+    old = (await session.execute(sa.select(tickets.c.status).where(tickets.c.id == ticket_id).with_for_update())).scalar()
+    if old is None or old not in allowed_from or old == to:
+        return None
+    row = (await session.execute(sa.update(tickets).where(tickets.c.id == ticket_id)
+                                 .values(status=to, updated_at=at, **values).returning(*tickets.c))).mappings().one()
+    await session.execute(sa.insert(ticket_transitions).values(ticket_id=ticket_id, from_status=old, to_status=to,
+                                                               actor=actor, reason=reason, at=at))
+    await add_events(session, TicketStatusChanged(aggregate_id=str(ticket_id), payload={
+        "ticket_id": str(ticket_id), "from_status": old, "to_status": to, "actor": actor, "reason": reason,
+        "changed_at": at}))
+    return row
+
+
+async def close_ticket(session: AsyncSession, *, ticket_id: UUID, actor: str, outcome: str, at: datetime) -> Any:
+    """Close an open ticket (repair done) and announce it."""
+    row = await transition(session, ticket_id=ticket_id, to="closed", allowed_from=OPEN_STATUSES, actor=actor,
+                           reason=outcome, at=at, closed_at=at)
+    if row is not None:
+        await add_events(session, TicketClosed(aggregate_id=str(ticket_id), payload={
+            "ticket_id": str(ticket_id), "dealer_id": row["dealer_id"], "outcome": outcome, "closed_at": at}))
+    return row
+
+
+@router.post("/{ticket}/cancel", response_model=TicketRead, summary="Cancel an open ticket (call_center, admin)")
+async def cancel_ticket(ticket: TicketRef, body: Reason, session: DbSession, p: Writer) -> Any:
+    current = await _get(session, p, ticket)
+    now = datetime.now(UTC)
+    row = await transition(session, ticket_id=current["id"], to="cancelled", allowed_from=OPEN_STATUSES, actor=p.sub,
+                           reason=body.reason, at=now, closed_at=now)
+    if row is None:
+        raise Conflict(f"ticket {current['ticket_no']} is {current['status']} and cannot be cancelled",
+                       field="status", code="invalid_transition")
+    await add_events(session, TicketCancelled(aggregate_id=str(row["id"]), payload={
+        "ticket_id": str(row["id"]), "reason": body.reason, "cancelled_at": now}))
+    return ticket_read(p, row)
+
+
+@router.post("/{ticket}/reopen", response_model=TicketRead,
+             summary="Reopen a closed or cancelled ticket (call_center, admin)")
+async def reopen_ticket(ticket: TicketRef, body: Reason, session: DbSession, p: Writer) -> Any:
+    current = await _get(session, p, ticket)
+    if current["status"] in OPEN_STATUSES:
+        raise Conflict(f"ticket {current['ticket_no']} is already open", field="status", code="invalid_transition")
+    if current["force_reason"] is None and (other := await open_ticket_of(session, current["serial"])):
+        raise duplicate_problem(other)
+    row = await transition(session, ticket_id=current["id"], to="open", allowed_from=("closed", "cancelled"),
+                           actor=p.sub, reason=body.reason, at=datetime.now(UTC), closed_at=None)
+    if row is None:
+        raise Conflict("the ticket changed meanwhile; read it again", field="status", code="invalid_transition")
+    return ticket_read(p, row)

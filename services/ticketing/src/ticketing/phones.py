@@ -1,0 +1,32 @@
+"""Phone numbers (R-T7): normalise mainland mobile and landline numbers to E.164, mask for restricted roles."""
+
+from __future__ import annotations
+
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
+from aftersales_shared.errors import Unprocessable
+
+_ALLOWED = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
+def normalise_phone(raw: str, *, field: str = "phone") -> str:
+    """E.164 form of a mainland China mobile or landline number, or a 422 naming ``field``."""
+    try:
+        num = phonenumbers.parse(raw, "CN")
+    except phonenumbers.NumberParseException:
+        raise Unprocessable("not a phone number", field=field) from None
+    if num.country_code != 86 or not phonenumbers.is_valid_number(num) or \
+            phonenumbers.number_type(num) not in _ALLOWED:
+        raise Unprocessable("not a valid mainland China mobile or landline number", field=field)
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask_phone(e164: str | None) -> str | None:
+    """Keep the country code, the first 3 and the last 4 digits: +86138****5678."""
+    if not e164:
+        return e164
+    body = e164[3:] if e164.startswith("+86") else e164
+    if len(body) <= 7:
+        return "+86" + "*" * len(body)
+    return "+86" + body[:3] + "*" * (len(body) - 7) + body[-4:]

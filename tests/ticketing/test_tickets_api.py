@@ -1,0 +1,164 @@
+"""Ticket intake, idempotency, duplicates, search, lifecycle, masking and roles against the real app."""
+
+import asyncio
+import json
+import logging
+
+import pytest
+
+from .conftest import seed_line, seed_unit, ticket_body
+
+pytestmark = pytest.mark.integration
+
+
+async def outbox_types(admin_db):
+    return [r["event_type"] for r in await admin_db.fetch("SELECT event_type FROM ticketing.outbox ORDER BY id")]
+
+
+async def test_open_ticket_with_coverage_and_event(client, admin, agent, admin_db):
+    await seed_line(client, admin)
+    await seed_unit(client, agent)
+    r = await client.post("/v1/tickets", json=ticket_body(), headers=agent)
+    assert r.status_code == 201, r.text
+    t = r.json()
+    assert t["ticket_no"].startswith("T") and t["status"] == "open" and t["coverage"] == "warranty"
+    assert t["phone"] == "+8613812345678" and t["warranty_reasons"]
+    row = await admin_db.fetchrow("SELECT payload FROM ticketing.outbox WHERE event_type = 'ticketing.ticket.opened'")
+    p = json.loads(row["payload"])["payload"]
+    assert p["required_skill"] == "hvac" and p["region_code"] == "320106" and p["contract_code"] == "GOLD"
+    assert p["dealer_id"] == "D1" and p["coverage"] == "warranty" and p["lat"] == 32.06
+    hist = (await client.get(f"/v1/tickets/{t['ticket_no']}", headers=agent)).json()["history"]
+    assert hist[0]["to_status"] == "open" and hist[0]["actor"] == "agent-1"
+
+
+async def test_R_T2_agent_selected_exclusion_makes_it_paid(client, admin, agent):
+    await seed_line(client, admin)
+    await seed_unit(client, agent)
+    r = await client.post("/v1/tickets", json=ticket_body(exclusions=["liquid_spill"]), headers=agent)
+    assert r.status_code == 201 and r.json()["coverage"] == "paid" and r.json()["exclusions"] == ["liquid_spill"]
+
+
+async def test_duplicate_open_ticket_is_409_pointing_to_it_unless_forced(client, admin, agent):
+    await seed_line(client, admin)
+    await seed_unit(client, agent)
+    first = (await client.post("/v1/tickets", json=ticket_body(), headers=agent)).json()
+    r = await client.post("/v1/tickets", json=ticket_body(), headers=agent)
+    assert r.status_code == 409 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["open_ticket"]["ticket_no"] == first["ticket_no"] and r.json()["field"] == "serial"
+    r = await client.post("/v1/tickets", json=ticket_body(force_new=True), headers=agent)
+    assert r.status_code == 422 and r.json()["field"] == "force_reason"
+    r = await client.post("/v1/tickets", json=ticket_body(force_new=True, force_reason="second unit fault"),
+                          headers=agent)
+    assert r.status_code == 201
+
+
+async def test_racing_posts_for_one_serial_create_exactly_one_open_ticket(client, admin, agent, admin_db):
+    await seed_line(client, admin)
+    await seed_unit(client, agent)
+    results = await asyncio.gather(*(client.post("/v1/tickets", json=ticket_body(), headers=agent) for _ in range(20)))
+    codes = sorted(r.status_code for r in results)
+    assert codes.count(201) == 1 and codes.count(409) == 19, codes
+    assert await admin_db.fetchval("SELECT count(*) FROM ticketing.tickets") == 1
+
+
+async def test_same_idempotency_key_concurrently_gives_one_ticket_and_same_response(client, admin, agent, admin_db):
+    await seed_line(client, admin)
+    await seed_unit(client, agent)
+    hdrs = {**agent, "Idempotency-Key": "key-abcdef-123"}
+    results = await asyncio.gather(*(client.post("/v1/tickets", json=ticket_body(), headers=hdrs) for _ in range(10)))
+    assert {r.status_code for r in results} == {201}
+    assert len({r.json()["id"] for r in results}) == 1
+    assert await admin_db.fetchval("SELECT count(*) FROM ticketing.tickets") == 1
+    assert (await outbox_types(admin_db)).count("ticketing.ticket.opened") == 1
+    other = await client.post("/v1/tickets", json=ticket_body(channel="web"), headers=hdrs)
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+
+
+@pytest.mark.parametrize("patch,field", [
+    ({"phone": "12345"}, "phone"), ({"region_code": "32010"}, "region_code"), ({"channel": "fax"}, "channel"),
+    ({"lat": 95, "lon": 1}, "lat"), ({"serial": "x"}, "serial"), ({"exclusions": ["bad"]}, "exclusions.0"),
+    ({"fault_description": ""}, "fault_description"),
+])
+async def test_validation_errors_are_problem_json_naming_the_field(client, agent, patch, field):
+    r = await client.post("/v1/tickets", json=ticket_body(**patch), headers=agent)
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["field"] == field, r.json()
+
+
+async def test_unknown_unit_is_422_on_serial(client, agent):
+    r = await client.post("/v1/tickets", json=ticket_body(serial="NOPE-1"), headers=agent)
+    assert r.status_code == 422 and r.json()["field"] == "serial"
+
+
+async def test_roles_and_dealer_scope_and_phone_masking(client, admin, agent, auth_headers):
+    await seed_line(client, admin)
+    await seed_unit(client, agent, serial="SN-A", dealer="D1")
+    await seed_unit(client, agent, serial="SN-B", dealer="D2")
+    t1 = (await client.post("/v1/tickets", json=ticket_body("SN-A"), headers=agent)).json()
+    await client.post("/v1/tickets", json=ticket_body("SN-B", phone="010-12345678"), headers=agent)
+    dealer = auth_headers("dealer", sub="d1-user", dealer_id="D1")
+    ops = auth_headers("ops", sub="ops-1")
+    engineer = auth_headers("engineer", sub="e1", engineer_id="E1")
+    assert (await client.get("/v1/tickets")).status_code == 401
+    assert (await client.get("/v1/tickets", headers=engineer)).status_code == 403
+    assert (await client.post("/v1/tickets", json=ticket_body("SN-A"), headers=ops)).status_code == 403
+    assert (await client.post("/v1/tickets", json=ticket_body("SN-A"), headers=dealer)).status_code == 403
+    assert (await client.post("/v1/product-lines", json={"code": "X", "name": "x", "required_skill": "x"},
+                              headers=agent)).status_code == 403
+    page = (await client.get("/v1/tickets", headers=dealer)).json()
+    assert [t["serial"] for t in page["items"]] == ["SN-A"] and page["items"][0]["phone"] == "+86138****5678"
+    assert (await client.get("/v1/tickets?dealer_id=D2", headers=dealer)).status_code == 403
+    assert (await client.get("/v1/units/SN-B", headers=dealer)).status_code == 404
+    assert (await client.get(f"/v1/tickets/{t1['id']}", headers=ops)).json()["phone"] == "+86138****5678"
+    landline = (await client.get("/v1/tickets?serial=SN-B", headers=agent)).json()["items"][0]["phone"]
+    assert landline == "+861012345678"
+
+
+async def test_phone_never_logged_in_clear(client, admin, agent, caplog):
+    await seed_line(client, admin)
+    await seed_unit(client, agent)
+    with caplog.at_level(logging.DEBUG):
+        await client.post("/v1/tickets", json=ticket_body(), headers=agent)
+    from aftersales_shared.logging import mask_phones
+    assert "13812345678" not in " ".join(mask_phones(r.getMessage()) for r in caplog.records)
+    assert all("13812345678" not in str(r.args) for r in caplog.records if r.name.startswith("ticketing"))
+
+
+async def test_search_by_phone_serial_number_name_text_with_cursor(client, admin, agent):
+    await seed_line(client, admin)
+    for i in range(5):
+        await seed_unit(client, agent, serial=f"SN-{i:04d}")
+        body = ticket_body(f"SN-{i:04d}", customer_name=f"李{i}", fault_description=f"display flickers case {i}")
+        assert (await client.post("/v1/tickets", json=body, headers=agent)).status_code == 201
+    by_phone = (await client.get("/v1/tickets", params={"phone": "+86 138-1234-5678", "limit": 2}, headers=agent)).json()
+    assert len(by_phone["items"]) == 2 and by_phone["next_cursor"]
+    seen = [t["id"] for t in by_phone["items"]]
+    cursor = by_phone["next_cursor"]
+    while cursor:
+        page = (await client.get("/v1/tickets", params={"phone": "13812345678", "limit": 2, "cursor": cursor},
+                                 headers=agent)).json()
+        seen += [t["id"] for t in page["items"]]
+        cursor = page["next_cursor"]
+    assert len(seen) == len(set(seen)) == 5
+    one = (await client.get("/v1/tickets", params={"serial": "SN-0003"}, headers=agent)).json()["items"]
+    assert len(one) == 1
+    no = one[0]["ticket_no"]
+    assert (await client.get("/v1/tickets", params={"ticket_no": no}, headers=agent)).json()["items"][0]["id"] == one[0]["id"]
+    assert len((await client.get("/v1/tickets", params={"q": "flickers case 4"}, headers=agent)).json()["items"]) == 1
+    assert len((await client.get("/v1/tickets", params={"name": "李2"}, headers=agent)).json()["items"]) == 1
+    assert (await client.get("/v1/tickets", params={"cursor": "!!"}, headers=agent)).json()["field"] == "cursor"
+
+
+async def test_cancel_and_reopen_keep_history_and_emit_events(client, admin, agent, admin_db):
+    await seed_line(client, admin)
+    await seed_unit(client, agent)
+    t = (await client.post("/v1/tickets", json=ticket_body(), headers=agent)).json()
+    r = await client.post(f"/v1/tickets/{t['id']}/cancel", json={"reason": "customer fixed it"}, headers=agent)
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    assert (await client.post(f"/v1/tickets/{t['id']}/cancel", json={"reason": "again"}, headers=agent)).status_code == 409
+    r = await client.post(f"/v1/tickets/{t['id']}/reopen", json={"reason": "fault is back"}, headers=agent)
+    assert r.status_code == 200 and r.json()["status"] == "open"
+    hist = (await client.get(f"/v1/tickets/{t['id']}", headers=agent)).json()["history"]
+    assert [h["to_status"] for h in hist] == ["open", "cancelled", "open"]
+    types = await outbox_types(admin_db)
+    assert types.count("ticketing.ticket.status_changed") == 2 and "ticketing.ticket.cancelled" in types
