@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import heapq
 import ipaddress
 import itertools
 import os
@@ -113,6 +114,14 @@ class Api:
             self.report.missing.add(f"{self.name} {method} {path}")
         return ok
 
+    def find(self, method: str, suffix: str) -> str | None:
+        """The route template ending with ``suffix`` (services may mount their routers under a prefix)."""
+        for m, path in sorted(self.routes):
+            if m == method and (path == suffix or path.endswith(suffix)) and path.count("/") <= suffix.count("/") + 2:
+                return path
+        self.report.missing.add(f"{self.name} {method} …{suffix}")
+        return None
+
     def _headers(self, roles: tuple[str, ...], claims: dict[str, Any]) -> dict[str, str]:
         key = (roles, tuple(sorted(claims.items())))
         if key not in self._tokens:
@@ -164,30 +173,250 @@ def arrival_offsets(n: int, duration_s: float, rng: random.Random) -> list[tuple
 
 
 class World:
-    """The simulated business: product lines, dealers, engineers, and the tickets in flight."""
+    """The simulated business: product line, dealers, engineers, zones, and the tickets in flight."""
 
-    def __init__(self, cfg: Config, apis: dict[str, Api], rng: random.Random) -> None:
-        self.cfg, self.apis, self.rng = cfg, apis, rng
-        self.run_id = uuid.uuid4().hex[:6]
+    # (region code, zone name, zone class, lat, lon): Shanghai centre, Suzhou city, a Taizhou county.
+    REGIONS = [("310101", "Huangpu (in zone)", "in_zone", 31.23, 121.49),
+               ("320500", "Suzhou (city)", "urban", 31.30, 120.58),
+               ("321283", "Taixing (county)", "county", 32.17, 120.02)]
+    CHANNELS = [("phone", 60), ("web", 20), ("email", 10), ("sms", 10)]
+    SKILL = "hvac"
+
+    def __init__(self, cfg: Config, apis: dict[str, Api], rng: random.Random, report: Report) -> None:
+        self.cfg, self.apis, self.rng, self.report = cfg, apis, rng, report
+        self.run_id = uuid.uuid4().hex[:6].upper()
         self.dealers = [f"D-SIM-{i + 1:02d}" for i in range(cfg.dealers)]
         self.engineers = [f"E-SIM-{i + 1:02d}" for i in range(cfg.engineers)]
         self.product_line = "SIM-AC"
-        self.report = next(iter(apis.values())).report
+        self.part_no = "SIM-COMPRESSOR"
+        self.warehouse_id: str | None = None
+        self.queue: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self.started = time.monotonic()
 
+    # -- scheduling: each job's next step runs a little later, like the real world (compressed) --------
+    def later(self, delay_s: float, step: Callable[[], None]) -> None:
+        heapq.heappush(self.queue, (time.monotonic() + delay_s, next(self._seq), step))
+
+    def run_due(self, until: float) -> None:
+        while self.queue and self.queue[0][0] <= until:
+            _, _, step = heapq.heappop(self.queue)
+            step()
+
+    def step_delay(self) -> float:
+        """Real seconds between two steps of one job (a compressed hour of field work)."""
+        return max(0.2, self.cfg.time_budget_s / 60) * self.rng.uniform(0.5, 1.5)
+
+    # -- reference data ------------------------------------------------------------------------------
     def setup(self) -> None:
-        """Reference data the flows need (idempotent: 409 on a second run is fine)."""
-        for step in SETUP_STEPS:
-            step(self)
+        """Reference data the flows need; a second run finds it there (409 is fine)."""
+        t, d, p, s = (self.apis[n] for n in SERVICES)
+        ok = (200, 201, 409)
+        t.call("POST", "/v1/product-lines", role="admin", expect=ok,
+               json={"code": self.product_line, "name": "Split air conditioner (simulated)", "required_skill": self.SKILL})
+        t.call("POST", "/v1/product-lines/{code}/policies", role="admin", expect=ok,
+               path_params={"code": self.product_line}, json={"months": 24, "effective_from": "2020-01-01"})
+        d.call("PUT", "/v1/sla/calendars/{code}", role="admin", path_params={"code": "SIM-24X7"},
+               json={"always_open": True, "use_statutory": False})
+        for code, name, zone_class, lat, lon in self.REGIONS:
+            d.call("PUT", "/v1/zones/{region_code}", role="admin", path_params={"region_code": code},
+                   json={"name": name, "zone_class": zone_class, "lat": lat, "lon": lon})
+        tiers = {"in_zone": (60, 120, 720), "urban": (60, 1440, 1440), "county": (60, 2880, 1440),
+                 "remote": (60, 2880, 2880)}
+        for zone_class, (respond, arrive, resolve) in tiers.items():
+            d.call("PUT", "/v1/sla/policies", role="admin", json={
+                "zone_class": zone_class, "calendar_code": "SIM-24X7", "respond_minutes": respond,
+                "arrive_minutes": arrive, "resolve_minutes": resolve})
+            # A premium contract with tight clocks (R-S1 "1 hour on site"): where late engineers miss SLAs.
+            d.call("PUT", "/v1/sla/policies", role="admin", json={
+                "contract_code": "SIM-PREMIUM", "zone_class": zone_class, "calendar_code": "SIM-24X7",
+                "respond_minutes": 1, "arrive_minutes": 2, "resolve_minutes": 3, "resolve_from": "opened"})
+        for i, eng in enumerate(self.engineers):
+            dealer = self.dealers[i % len(self.dealers)]
+            _, _, _, lat, lon = self.REGIONS[i % len(self.REGIONS)]
+            d.call("PUT", "/v1/engineers/{engineer_id}", role="admin", path_params={"engineer_id": eng}, json={
+                "name": f"Engineer {i + 1}", "employer": "dealer", "dealer_id": dealer, "skills": {self.SKILL: 4},
+                "zones": [r[0] for r in self.REGIONS], "home_lat": lat, "home_lon": lon, "max_jobs": 20,
+                "shifts": [{"weekday": wd, "start_min": 0, "end_min": 1440} for wd in range(7)]})
+        part_path = p.find("POST", "/catalogue/parts")
+        if part_path:
+            p.call("POST", part_path, role="parts_clerk", expect=ok, json={
+                "part_no": self.part_no, "name": "Compressor (simulated)", "product_lines": [self.product_line],
+                "cost_price": "420.00", "list_price": "680.00", "must_return": True})
+        wh_path = p.find("POST", "/warehouses")
+        if wh_path:
+            r = p.call("POST", wh_path, role="parts_clerk", expect=ok, json={
+                "code": f"SIM-CENTRAL-{self.run_id}", "name": "Central warehouse (simulated)", "kind": "central",
+                "lat": 31.2, "lon": 121.4})
+            if r is not None and r.status_code == 201:
+                self.warehouse_id = r.json().get("id")
+        rc_path = p.find("POST", "/stock/receipts")
+        if rc_path and self.warehouse_id:
+            p.call("POST", rc_path, role="parts_clerk", json={
+                "warehouse_id": self.warehouse_id, "part_no": self.part_no,
+                "quantity": max(5, int(self.cfg.calls * self.cfg.parts_ratio * 0.7)), "reference": "sim initial stock"})
+        for dealer in self.dealers:
+            dealer_path = s.find("POST", "/dealers")
+            if dealer_path:
+                s.call("POST", dealer_path, role="admin", expect=ok,
+                       json={"id": dealer, "name": f"Dealer {dealer}", "territories": [r[0] for r in self.REGIONS]})
+            contract_path = s.find("POST", "/dealers/{dealer_id}/contracts")
+            if contract_path:
+                s.call("POST", contract_path, role="admin", expect=ok, path_params={"dealer_id": dealer}, json={
+                    "effective_from": "2026-01-01", "fee_model": "d",
+                    "parameters": {"repair_fee": "80.00", "home_visit_fee": "30.00", "complaint_penalty": "200.00"}})
 
-    def one_call(self, hour: int) -> None:
-        """A customer call and everything that follows from it."""
-        for flow in CALL_FLOWS:
-            flow(self, hour)
+    # -- one customer call ---------------------------------------------------------------------------
+    def one_call(self, hour: int, n: int) -> None:
+        """A customer calls: the unit is found (or registered), a ticket opened, the rest is scheduled."""
+        t = self.apis["ticketing"]
+        region, _, zone_class, lat, lon = self.rng.choice(self.REGIONS)
+        dealer = self.rng.choice(self.dealers)
+        premium = self.rng.random() < self.cfg.late_ratio
+        serial = f"SIM{self.run_id}{n:05d}"
+        sold = date.today() - timedelta(days=self.rng.choice([3, 10, 90, 300, 500, 900]))
+        t.call("POST", "/v1/units", role="call_center", expect=(201, 409), json={
+            "serial": serial, "product_line": self.product_line, "customer_name": f"Customer {n}",
+            "phone": f"1380000{n % 10000:04d}", "address": f"{n} Simulation Road", "region_code": region,
+            "dealer_id": dealer, "contract_code": "SIM-PREMIUM" if premium else None, "sold_on": sold.isoformat()})
+        channel = self.rng.choices([c for c, _ in self.CHANNELS], [w for _, w in self.CHANNELS])[0]
+        r = t.call("POST", "/v1/tickets", role="call_center", headers={"Idempotency-Key": f"sim-{serial}"}, json={
+            "serial": serial, "customer_name": f"Customer {n}", "phone": f"1380000{n % 10000:04d}",
+            "address": f"{n} Simulation Road", "region_code": region, "lat": lat, "lon": lon, "channel": channel,
+            "fault_description": self.rng.choice(["not cooling", "water leaking from indoor unit",
+                                                  "error code E4", "loud noise from outdoor unit"]),
+            "requested_action": "repair",
+            "exclusions": ["misuse"] if self.rng.random() < 0.1 else []})
+        if r is None or r.status_code != 201:
+            return
+        self.report.flows["tickets opened"] += 1
+        ticket = r.json()
+        job = {"ticket_id": ticket["id"], "dealer": dealer, "late": premium, "tries": 0,
+               "parts": self.rng.random() < self.cfg.parts_ratio,
+               "complaint": self.rng.random() < self.cfg.complaint_ratio}
+        self.later(self.step_delay(), lambda: self.find_job(job))
 
+    def find_job(self, job: dict[str, Any]) -> None:
+        """Dispatch creates the job from the TicketOpened event; wait for it, then assign an engineer."""
+        d = self.apis["dispatch"]
+        r = d.call("GET", "/v1/jobs", role="dispatcher", params={"ticket_id": job["ticket_id"]})
+        if r is None or r.status_code != 200:
+            return
+        found = r.json()
+        if not found:
+            job["tries"] += 1
+            if job["tries"] < 30:
+                self.later(0.5, lambda: self.find_job(job))
+            else:
+                self.report.failures["dispatch: no job for a ticket after 15 s"] += 1
+            return
+        job.update(id=found[0]["id"], engineer=found[0].get("engineer_id"))
+        if not job["engineer"]:
+            job["engineer"] = self.rng.choice(self.engineers)
+            a = d.call("POST", "/v1/jobs/{job_id}/assign", role="dispatcher", path_params={"job_id": job["id"]},
+                       json={"engineer_id": job["engineer"]})
+            if a is None or a.status_code >= 300:
+                return
+        self.report.flows["jobs assigned"] += 1
+        late = min(150.0, self.cfg.time_budget_s * 0.4) if job["late"] else 0.0
+        self.later(self.step_delay(), lambda: self.act(job, ["accept", "depart"], then=lambda: self.later(
+            self.step_delay() + late, lambda: self.act(job, ["arrive"], then=lambda: self.on_site(job)))))
 
-SETUP_STEPS: list[Callable[[World], None]] = []
-CALL_FLOWS: list[Callable[[World, int], None]] = []
+    def act(self, job: dict[str, Any], actions: list[str], *, then: Callable[[], None] | None = None,
+            reason: str | None = None, record: dict[str, Any] | None = None) -> None:
+        """Engineer app actions, as the engineer (idempotent by client_action_id)."""
+        d = self.apis["dispatch"]
+        for action in actions:
+            body: dict[str, Any] = {"client_action_id": f"sim-{uuid.uuid4().hex[:16]}",
+                                    "device_time": datetime.now(UTC).isoformat(), "action": action}
+            if reason:
+                body["reason"] = reason
+            if record and action == "complete":
+                body["record"] = record
+            r = d.call("POST", "/v1/jobs/{job_id}/actions", role="engineer", path_params={"job_id": job["id"]},
+                       claims={"sub": job["engineer"], "engineer_id": job["engineer"]}, json=body)
+            if r is None or r.status_code >= 300:
+                return
+            self.report.flows[f"engineer {action}"] += 1
+        if then:
+            then()
 
+    def on_site(self, job: dict[str, Any]) -> None:
+        if job["parts"] and self.apis["parts"].find("POST", "/part-requests"):
+            self.request_part(job)
+        else:
+            self.later(self.step_delay(), lambda: self.complete(job))
+
+    def request_part(self, job: dict[str, Any]) -> None:
+        """The engineer needs a compressor: request it, pause the job, the warehouse ships it."""
+        p = self.apis["parts"]
+        r = p.call("POST", p.find("POST", "/part-requests"), role="engineer",
+                   claims={"sub": job["engineer"], "engineer_id": job["engineer"], "dealer_id": job["dealer"]},
+                   json={"lines": [{"part_no": self.part_no, "quantity": 1}], "coverage": "warranty",
+                         "urgent": self.rng.random() < 0.2, "ship_to": {"address": "dealer depot"},
+                         "job_id": job["id"], "ticket_id": job["ticket_id"], "dealer_id": job["dealer"],
+                         "engineer_id": job["engineer"]})
+        if r is None or r.status_code != 201:
+            self.later(self.step_delay(), lambda: self.complete(job))
+            return
+        self.report.flows["parts requested"] += 1
+        req = r.json().get("id")
+        self.act(job, ["pause"], reason="waiting_parts")
+        self.later(self.step_delay(), lambda: self.ship_part(job, req))
+
+    def ship_part(self, job: dict[str, Any], req: str | None) -> None:
+        p = self.apis["parts"]
+        if req:
+            for kind in ("replacement_list", "old_part_waybill"):  # R-P3 gates for in-warranty parts
+                p.call("POST", p.find("POST", "/part-requests/{request_id}/documents") or "-", role="parts_clerk",
+                       path_params={"request_id": req}, json={"kind": kind, "reference": f"{kind}-{req[:8]}"})
+            r = p.call("POST", p.find("POST", "/part-requests/{request_id}/ship") or "-", role="parts_clerk",
+                       path_params={"request_id": req}, expect=(200, 409),
+                       json={"carrier": "SF Express", "tracking_no": f"SF{uuid.uuid4().hex[:10].upper()}"})
+            if r is not None and r.status_code == 200:
+                self.report.flows["parts shipped"] += 1
+        self.later(self.step_delay(), lambda: self.act(job, ["resume"], then=lambda: self.complete(job)))
+
+    def complete(self, job: dict[str, Any]) -> None:
+        record = {"work_done": "replaced compressor" if job["parts"] else "cleaned and recharged",
+                  "root_cause": self.rng.choice(["supplier_part", "workmanship", "customer"]),
+                  "labour_minutes": self.rng.randint(30, 180), "customer_name": "customer signed",
+                  "parts_used": [{"part_no": self.part_no, "quantity": 1}] if job["parts"] else []}
+        self.act(job, ["complete"], record=record,
+                 then=lambda: self.later(self.step_delay(), lambda: self.aftercare(job)))
+
+    def aftercare(self, job: dict[str, Any]) -> None:
+        """Callbacks on finished repairs (R-T5) and, now and then, a complaint (R-T6)."""
+        t = self.apis["ticketing"]
+        r = t.call("GET", "/v1/callbacks", role="call_center", params={"status": "pending", "limit": 5})
+        if r is not None and r.status_code == 200:
+            for cb in r.json()[:2]:
+                t.call("POST", "/v1/callbacks/{callback_id}/outcome", role="call_center",
+                       path_params={"callback_id": cb["id"]}, expect=(200, 409),
+                       json={"reached": True, "fixed": True, "satisfaction": self.rng.choice([3, 4, 5, 5])})
+        if job["complaint"]:
+            c = t.call("POST", "/v1/complaints", role="call_center", json={
+                "ticket_id": job["ticket_id"], "dealer_id": job["dealer"], "category": "service",
+                "description": "engineer arrived late and the unit failed again"})
+            if c is not None and c.status_code == 201:
+                self.report.flows["complaints"] += 1
+                if self.rng.random() < 0.5:
+                    t.call("POST", "/v1/complaints/{complaint_id}/resolve", role="call_center",
+                           path_params={"complaint_id": c.json()["id"]},
+                           json={"upheld": True, "against": "dealer", "resolution": "apologised, revisit booked"})
+
+    def reports(self) -> None:
+        """What the ops lead opens during the day: queue, ship commitments, statements."""
+        self.apis["dispatch"].call("GET", "/v1/queue", role="dispatcher")
+        self.apis["dispatch"].call("GET", "/v1/reports/sla-attainment", role="ops")
+        p = self.apis["parts"]
+        path = p.find("GET", "/ops/ship-commitments")
+        if path:
+            p.call("GET", path, role="ops")
+        s = self.apis["settlement"]
+        path = s.find("GET", "/statements")
+        if path:
+            s.call("GET", path, role="finance")
 
 def run(cfg: Config) -> Report:
     """Drive the platform for at most cfg.time_budget_s seconds and cfg.calls calls."""
@@ -202,20 +431,29 @@ def run(cfg: Config) -> Report:
     down = [s for s, a in apis.items() if not a.routes]
     if down and not cfg.quiet:
         print(f"not reachable (no /openapi.json): {', '.join(down)}", file=sys.stderr)
-    world = World(cfg, apis, rng)
+    world = World(cfg, apis, rng, report)
     started = time.monotonic()
+    deadline = started + cfg.time_budget_s
     try:
         world.setup()
-        for offset, hour in arrival_offsets(cfg.calls, cfg.time_budget_s * 0.8, rng):
-            wait = started + offset - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-            if time.monotonic() - started > cfg.time_budget_s:
+        arrivals = arrival_offsets(cfg.calls, cfg.time_budget_s * 0.6, rng)
+        for n, (offset, hour) in enumerate(arrivals):
+            while time.monotonic() < started + offset:
+                world.run_due(time.monotonic())
+                time.sleep(0.05)
+            if time.monotonic() > deadline:
                 break
-            world.one_call(hour)
-            for api in apis.values():
-                api.probe()
+            world.one_call(hour, n)
             report.flows["calls"] += 1
+            if n % 5 == 0:
+                world.reports()
+                for api in apis.values():
+                    api.probe()
+        # Let jobs in the field finish, but never past the time budget.
+        while world.queue and time.monotonic() < deadline:
+            world.run_due(time.monotonic())
+            time.sleep(0.05)
+        report.flows["steps left unfinished"] = len(world.queue)
     finally:
         for api in apis.values():
             api.close()

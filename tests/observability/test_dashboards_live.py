@@ -54,26 +54,27 @@ def _fresh_database(stack: Any) -> None:
                    capture_output=True)
 
 
-def _wait(url: str, *, timeout: float, procs: list[subprocess.Popen[bytes]], logs: dict[str, Path]) -> None:
+def _wait(url: str, *, timeout: float, procs: dict[str, subprocess.Popen[bytes]], logs: dict[str, Path]) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if any(p.poll() is not None for p in procs):
-            break
+        dead = [n for n, p in procs.items() if p.poll() is not None]
+        if dead:
+            tails = "\n".join(f"--- {n} ---\n{logs[n].read_text()[-2500:]}" for n in dead)
+            raise AssertionError(f"{', '.join(dead)} exited while waiting for {url}:\n{tails}")
         try:
             if httpx.get(url, timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    tails = {n: p.read_text()[-3000:] for n, p in logs.items() if p.exists()}
-    raise AssertionError(f"{url} not ready in {timeout}s; logs: {tails}")
+    raise AssertionError(f"{url} not ready in {timeout}s")
 
 
 @pytest.fixture
 def platform(stack: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """The four services as uvicorn processes on free ports, and a Prometheus scraping them every second."""
     _fresh_database(stack)
-    procs: list[subprocess.Popen[bytes]] = []
+    procs: dict[str, subprocess.Popen[bytes]] = {}
     logs: dict[str, Path] = {}
     ports = {svc: devstack.free_port() for svc in SERVICES}
     group_prefix = f"obs-{uuid.uuid4().hex[:8]}-"
@@ -82,7 +83,7 @@ def platform(stack: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
             env = {**os.environ, **stack.service_env(svc), "DB_NAME": OBS_DB, "APP_ENV": "development",
                    "KAFKA_GROUP_PREFIX": group_prefix, "KAFKA_RELAY_POLL_INTERVAL_MS": "200"}
             logs[svc] = tmp_path / f"{svc}.log"
-            procs.append(subprocess.Popen(
+            procs[svc] = (subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", f"{svc}.main:create_app", "--factory", "--host", "127.0.0.1",
                  "--port", str(port), "--no-access-log"],
                 env=env, start_new_session=True, stdout=logs[svc].open("wb"), stderr=subprocess.STDOUT,
@@ -90,7 +91,7 @@ def platform(stack: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
         prom_port = devstack.free_port()
         config = render_config(tmp_path / "prom", {s: f"127.0.0.1:{p}" for s, p in ports.items()})
         logs["prometheus"] = tmp_path / "prometheus.log"
-        procs.append(subprocess.Popen(
+        procs["prometheus"] = (subprocess.Popen(
             [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
              f"--web.listen-address=127.0.0.1:{prom_port}"],
             start_new_session=True, stdout=logs["prometheus"].open("wb"), stderr=subprocess.STDOUT,
@@ -100,7 +101,7 @@ def platform(stack: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
         _wait(f"http://127.0.0.1:{prom_port}/-/ready", timeout=30, procs=procs, logs=logs)
         yield {"ports": ports, "prometheus": f"http://127.0.0.1:{prom_port}", "logs": logs}
     finally:
-        _stop(procs)
+        _stop(list(procs.values()))
 
 
 def _query(prom: httpx.Client, expr: str) -> tuple[str | None, int]:
@@ -116,6 +117,7 @@ def _query(prom: httpx.Client, expr: str) -> tuple[str | None, int]:
 def test_every_panel_and_alert_query_works_against_live_services(platform: dict[str, Any]) -> None:
     ports = platform["ports"]
     report = simulate.run(simulate.Config(ports=ports, calls=12, seed=7, time_budget_s=30, quiet=True))
+    print(report.summary())
     assert report.requests > 0
 
     dashboards = load_dashboards()
