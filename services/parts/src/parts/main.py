@@ -9,6 +9,8 @@ from aftersales_shared.events import registry
 
 from .config import PartsSettings
 from .consumers import consumer_specs
+from .router import router
+from .watchers import background
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -21,8 +23,9 @@ def create_app(settings: PartsSettings | None = None) -> FastAPI:
         ServiceParts(
             title="Parts service",
             migrations_dir=MIGRATIONS,
-            routers=[],
+            routers=[router],
             produces_topics=registry.topics_of("parts"),
             consumers=consumer_specs,
+            background=background,
         ),
     )

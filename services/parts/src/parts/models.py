@@ -1,5 +1,161 @@
-"""The parts schema's declarative base; aggregate packages define their tables on it."""
+"""The parts schema's tables (SQLAlchemy Core on the schema's declarative base)."""
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 from aftersales_shared.db import make_base
 
 Base = make_base("parts")
+md = Base.metadata
+TS = sa.DateTime(timezone=True)
+MONEY = sa.Numeric(14, 2)
+
+catalogue = sa.Table(
+    "catalogue_parts", md,
+    sa.Column("part_no", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("product_lines", ARRAY(sa.String(60)), nullable=False),
+    sa.Column("cost_price", MONEY, nullable=False),
+    sa.Column("list_price", MONEY, nullable=False),
+    sa.Column("serialised", sa.Boolean, nullable=False),
+    sa.Column("must_return", sa.Boolean, nullable=False),
+    sa.Column("parts_warranty_months", sa.Integer, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+warehouses = sa.Table(
+    "warehouses", md,
+    sa.Column("id", UUID(as_uuid=False), primary_key=True),
+    sa.Column("code", sa.String(40), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("lat", sa.Float, nullable=False),
+    sa.Column("lon", sa.Float, nullable=False),
+    sa.Column("dealer_id", sa.String(64)),
+    sa.Column("engineer_id", sa.String(64)),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+balances = sa.Table(
+    "stock_balances", md,
+    sa.Column("warehouse_id", UUID(as_uuid=False), primary_key=True),
+    sa.Column("part_no", sa.String(40), primary_key=True),
+    sa.Column("on_hand", sa.Integer, nullable=False),
+    sa.Column("reserved", sa.Integer, nullable=False),
+    sa.Column("reorder_point", sa.Integer, nullable=False),
+    sa.Column("low_alerted", sa.Boolean, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+movements = sa.Table(
+    "stock_movements", md,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("warehouse_id", UUID(as_uuid=False), nullable=False),
+    sa.Column("part_no", sa.String(40), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("on_hand_delta", sa.Integer, nullable=False),
+    sa.Column("reserved_delta", sa.Integer, nullable=False),
+    sa.Column("reason", sa.String(200)),
+    sa.Column("ref_id", sa.String(64)),
+    sa.Column("actor", sa.String(64)),
+    sa.Column("at", TS, nullable=False),
+)
+
+requests = sa.Table(
+    "part_requests", md,
+    sa.Column("id", UUID(as_uuid=False), primary_key=True),
+    sa.Column("requester_kind", sa.String(10), nullable=False),
+    sa.Column("job_id", sa.String(64)),
+    sa.Column("ticket_id", sa.String(64)),
+    sa.Column("dealer_id", sa.String(64)),
+    sa.Column("engineer_id", sa.String(64)),
+    sa.Column("coverage", sa.String(10), nullable=False),
+    sa.Column("urgent", sa.Boolean, nullable=False),
+    sa.Column("ship_to_address", sa.String(300), nullable=False),
+    sa.Column("ship_to_lat", sa.Float),
+    sa.Column("ship_to_lon", sa.Float),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("shippable_at", TS),
+    sa.Column("ship_by", TS),
+    sa.Column("payment_recorded_at", TS),
+    sa.Column("payment_reference", sa.String(100)),
+    sa.Column("documents", JSONB, nullable=False),
+    sa.Column("at_risk_emitted_at", TS),
+    sa.Column("breached_emitted_at", TS),
+    sa.Column("shipped_at", TS),
+    sa.Column("delivered_at", TS),
+)
+
+request_lines = sa.Table(
+    "part_request_lines", md,
+    sa.Column("id", UUID(as_uuid=False), primary_key=True),
+    sa.Column("request_id", UUID(as_uuid=False), nullable=False),
+    sa.Column("line_no", sa.Integer, nullable=False),
+    sa.Column("part_no", sa.String(40), nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+)
+
+reservations = sa.Table(
+    "reservations", md,
+    sa.Column("id", UUID(as_uuid=False), primary_key=True),
+    sa.Column("request_id", UUID(as_uuid=False), nullable=False),
+    sa.Column("line_id", UUID(as_uuid=False), nullable=False),
+    sa.Column("warehouse_id", UUID(as_uuid=False), nullable=False),
+    sa.Column("part_no", sa.String(40), nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("job_id", sa.String(64)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+shipments = sa.Table(
+    "shipments", md,
+    sa.Column("id", UUID(as_uuid=False), primary_key=True),
+    sa.Column("request_id", UUID(as_uuid=False), nullable=False, unique=True),
+    sa.Column("carrier", sa.String(60), nullable=False),
+    sa.Column("tracking_no", sa.String(60), nullable=False),
+    sa.Column("urgent_surcharge", MONEY, nullable=False),
+    sa.Column("shipped_at", TS, nullable=False),
+    sa.Column("delivered_at", TS),
+)
+
+expected_returns = sa.Table(
+    "expected_returns", md,
+    sa.Column("id", UUID(as_uuid=False), primary_key=True),
+    sa.Column("request_id", UUID(as_uuid=False)),
+    sa.Column("job_id", sa.String(64)),
+    sa.Column("dealer_id", sa.String(64)),
+    sa.Column("engineer_id", sa.String(64)),
+    sa.Column("part_no", sa.String(40), nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("old_serial", sa.String(80)),
+    sa.Column("cost_price", MONEY, nullable=False),
+    sa.Column("due_on", TS, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("appraisal", sa.String(12)),
+    sa.Column("received_at", TS),
+    sa.Column("chargeback_amount", MONEY),
+    sa.Column("missed_emitted_at", TS),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+registered_sales = sa.Table(
+    "registered_sales", md,
+    sa.Column("serial", sa.String(80), primary_key=True),
+    sa.Column("dealer_id", sa.String(64), nullable=False),
+    sa.Column("product_line", sa.String(60), nullable=False),
+    sa.Column("registered_on", sa.Date, nullable=False),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys", md,
+    sa.Column("principal", sa.String(64), primary_key=True),
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("status_code", sa.Integer),
+    sa.Column("response", JSONB),
+    sa.Column("created_at", TS, nullable=False),
+)
