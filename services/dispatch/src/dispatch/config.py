@@ -1,5 +1,6 @@
 """Dispatch service settings (env prefix DISPATCH_; DB_*, KAFKA_*, AUTH_* come from shared)."""
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from aftersales_shared.config import ServiceSettings
@@ -10,3 +11,14 @@ class DispatchSettings(ServiceSettings):
 
     service_name: str = "dispatch"
     db_schema: str = "dispatch"
+
+    offer_ttl_seconds: int = Field(600, ge=5, description="an unanswered offer moves to the next candidate")
+    device_skew_seconds: int = Field(300, ge=0, description="how far a device clock may run ahead")
+    road_factor: float = Field(1.3, ge=1.0)
+    speeds_kmh: dict[str, float] = Field(default_factory=lambda: {
+        "in_zone": 30.0, "urban": 35.0, "county": 50.0, "remote": 60.0})
+    # R-S8: routed within 2 h, checked again at 4 h, escalated when still unrouted
+    route_within_minutes: int = 120
+    route_check_minutes: int = 240
+    background_interval_seconds: float = Field(5.0, gt=0)
+    run_background: bool = True

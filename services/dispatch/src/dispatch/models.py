@@ -1,5 +1,183 @@
-"""The dispatch schema's declarative base; aggregate packages define their tables on it."""
+"""The dispatch schema: zones, calendars, policies, engineers, jobs, offers, actions, service records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
 
 from aftersales_shared.db import make_base
 
 Base = make_base("dispatch")
+
+TS = sa.DateTime(timezone=True)
+
+
+class Zone(Base):
+    __tablename__ = "zones"
+    region_code: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    province_code: Mapped[str] = mapped_column(sa.String(2))
+    zone_class: Mapped[str] = mapped_column(sa.String(10))
+    lat: Mapped[float | None] = mapped_column(sa.Float)
+    lon: Mapped[float | None] = mapped_column(sa.Float)
+
+
+class CoreProvince(Base):
+    __tablename__ = "core_provinces"
+    province_code: Mapped[str] = mapped_column(sa.String(2), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(40))
+
+
+class ServiceCentre(Base):
+    __tablename__ = "service_centres"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    dealer_id: Mapped[str | None] = mapped_column(sa.String(40))
+    region_code: Mapped[str] = mapped_column(sa.String(12))
+    lat: Mapped[float] = mapped_column(sa.Float)
+    lon: Mapped[float] = mapped_column(sa.Float)
+
+
+class SlaCalendar(Base):
+    __tablename__ = "sla_calendars"
+    code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    tz: Mapped[str] = mapped_column(sa.String(64), default="Asia/Shanghai")
+    always_open: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    intervals: Mapped[list[Any]] = mapped_column(JSONB, default=list)
+    use_statutory: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    weekdays: Mapped[list[Any]] = mapped_column(JSONB, default=lambda: [0, 1, 2, 3, 4])
+    overrides: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+
+
+class SlaPolicyRow(Base):
+    __tablename__ = "sla_policies"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    contract_code: Mapped[str] = mapped_column(sa.String(40), default="")  # "" = default policy
+    zone_class: Mapped[str] = mapped_column(sa.String(10))
+    calendar_code: Mapped[str] = mapped_column(sa.ForeignKey("sla_calendars.code"))
+    respond_minutes: Mapped[int] = mapped_column(sa.Integer)
+    arrive_minutes: Mapped[int] = mapped_column(sa.Integer)
+    resolve_minutes: Mapped[int] = mapped_column(sa.Integer)
+    resolve_from: Mapped[str] = mapped_column(sa.String(10), default="arrived")
+    warn_fractions: Mapped[list[Any]] = mapped_column(JSONB, default=lambda: [0.5, 0.8])
+    updated_at: Mapped[datetime] = mapped_column(TS)
+    __table_args__ = (sa.UniqueConstraint("contract_code", "zone_class"),)
+
+
+class Engineer(Base):
+    __tablename__ = "engineers"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    employer: Mapped[str] = mapped_column(sa.String(12))  # manufacturer | dealer
+    dealer_id: Mapped[str | None] = mapped_column(sa.String(40), index=True)
+    skills: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    zones: Mapped[list[Any]] = mapped_column(JSONB, default=list)
+    home_lat: Mapped[float] = mapped_column(sa.Float)
+    home_lon: Mapped[float] = mapped_column(sa.Float)
+    shifts: Mapped[list[Any]] = mapped_column(JSONB, default=list)
+    absences: Mapped[list[Any]] = mapped_column(JSONB, default=list)
+    max_jobs: Mapped[int] = mapped_column(sa.Integer, default=3)
+    active_jobs: Mapped[int] = mapped_column(sa.Integer, default=0)
+    last_lat: Mapped[float | None] = mapped_column(sa.Float)
+    last_lon: Mapped[float | None] = mapped_column(sa.Float)
+    last_seen_at: Mapped[datetime | None] = mapped_column(TS)
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    __table_args__ = (
+        # capacity is enforced by the database itself, whatever the application does
+        sa.CheckConstraint("active_jobs >= 0 AND active_jobs <= max_jobs", name="capacity"),
+    )
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    ticket_no: Mapped[str] = mapped_column(sa.String(40))
+    serial: Mapped[str] = mapped_column(sa.String(64))
+    product_line: Mapped[str] = mapped_column(sa.String(40))
+    required_skill: Mapped[str] = mapped_column(sa.String(40))
+    ticket_dealer_id: Mapped[str | None] = mapped_column(sa.String(40))
+    contract_code: Mapped[str | None] = mapped_column(sa.String(40))
+    coverage: Mapped[str] = mapped_column(sa.String(12))
+    customer_name: Mapped[str] = mapped_column(sa.String(100))
+    phone: Mapped[str] = mapped_column(sa.String(32))
+    address: Mapped[str] = mapped_column(sa.String(300))
+    region_code: Mapped[str] = mapped_column(sa.String(12))
+    zone_class: Mapped[str] = mapped_column(sa.String(10))
+    lat: Mapped[float | None] = mapped_column(sa.Float)
+    lon: Mapped[float | None] = mapped_column(sa.Float)
+    fault_description: Mapped[str] = mapped_column(sa.Text)
+    opened_at: Mapped[datetime] = mapped_column(TS)
+    created_at: Mapped[datetime] = mapped_column(TS)
+    status: Mapped[str] = mapped_column(sa.String(16), index=True)
+    engineer_id: Mapped[str | None] = mapped_column(sa.ForeignKey("engineers.id"), index=True)
+    engineer_dealer_id: Mapped[str | None] = mapped_column(sa.String(40), index=True)
+    holds_capacity: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    policy_id: Mapped[str | None] = mapped_column(sa.String(40))
+    calendar_code: Mapped[str | None] = mapped_column(sa.String(40))
+    respond_due: Mapped[datetime | None] = mapped_column(TS)
+    arrive_due: Mapped[datetime | None] = mapped_column(TS, index=True)
+    resolve_due: Mapped[datetime | None] = mapped_column(TS)
+    responded_at: Mapped[datetime | None] = mapped_column(TS)
+    arrived_at: Mapped[datetime | None] = mapped_column(TS)
+    resolved_at: Mapped[datetime | None] = mapped_column(TS)
+    paused_reason: Mapped[str | None] = mapped_column(sa.String(20))
+    pauses: Mapped[list[Any]] = mapped_column(JSONB, default=list)
+    warnings_sent: Mapped[list[Any]] = mapped_column(JSONB, default=list)
+    sla_met: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    last_device_time: Mapped[datetime | None] = mapped_column(TS)
+    spare_serial: Mapped[str | None] = mapped_column(sa.String(64))
+    spare_lent_at: Mapped[datetime | None] = mapped_column(TS)
+    spare_collected_at: Mapped[datetime | None] = mapped_column(TS)
+    routing_escalated: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    routing_checked: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+
+
+class Offer(Base):
+    __tablename__ = "offers"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    job_id: Mapped[str] = mapped_column(sa.ForeignKey("jobs.id"), index=True)
+    engineer_id: Mapped[str] = mapped_column(sa.ForeignKey("engineers.id"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(12))  # pending accepted declined expired withdrawn
+    offered_at: Mapped[datetime] = mapped_column(TS)
+    expires_at: Mapped[datetime] = mapped_column(TS)
+    decided_at: Mapped[datetime | None] = mapped_column(TS)
+    reason: Mapped[str | None] = mapped_column(sa.String(300))
+    __table_args__ = (
+        # one open offer per job: two engineers can never hold the same job at once
+        sa.Index("uq_offers_one_pending_per_job", "job_id", unique=True, postgresql_where=sa.text("status = 'pending'")),
+    )
+
+
+class JobAction(Base):
+    __tablename__ = "job_actions"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    client_action_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    job_id: Mapped[str] = mapped_column(sa.ForeignKey("jobs.id"), index=True)
+    engineer_id: Mapped[str | None] = mapped_column(sa.String(40))
+    action: Mapped[str] = mapped_column(sa.String(20))
+    device_time: Mapped[datetime] = mapped_column(TS)
+    received_at: Mapped[datetime] = mapped_column(TS)
+    request: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    result: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+class ServiceRecord(Base):
+    __tablename__ = "service_records"
+    job_id: Mapped[str] = mapped_column(sa.ForeignKey("jobs.id"), primary_key=True)
+    engineer_id: Mapped[str | None] = mapped_column(sa.String(40))
+    work_done: Mapped[str] = mapped_column(sa.Text)
+    root_cause: Mapped[str | None] = mapped_column(sa.String(16))
+    parts_used: Mapped[list[Any]] = mapped_column(JSONB, default=list)
+    labour_minutes: Mapped[int] = mapped_column(sa.Integer)
+    customer_name: Mapped[str | None] = mapped_column(sa.String(100))
+    signature_ref: Mapped[str | None] = mapped_column(sa.String(300))
+    photos: Mapped[list[Any]] = mapped_column(JSONB, default=list)
+    remote: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    completed_at: Mapped[datetime] = mapped_column(TS)

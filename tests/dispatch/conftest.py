@@ -1,0 +1,65 @@
+"""Dispatch test helpers: a running app against the real stack, engineers, tickets."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from aftersales_shared.events.ticketing import TicketOpenedPayload
+from aftersales_shared.testing.plugin import reset_schema
+from dispatch.config import DispatchSettings
+
+SITE = (31.2304, 121.4737)
+
+
+@pytest.fixture
+def dispatch_settings(infra_settings):
+    def _make(**kw) -> DispatchSettings:
+        base = {"run_background": False, "run_consumers": False, **kw}
+        return DispatchSettings(**infra_settings("dispatch"), **base)
+    return _make
+
+
+@pytest.fixture
+async def clean(admin_db):
+    await reset_schema(admin_db, "dispatch")
+
+
+@pytest.fixture
+def admin(auth_headers):
+    return auth_headers("admin", sub="admin-1")
+
+
+def uniq(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def engineer_body(skill: str, *, region="310101", loc=SITE, max_jobs=2, dealer_id=None):
+    return {"name": "Wang", "employer": "dealer" if dealer_id else "manufacturer", "dealer_id": dealer_id,
+            "skills": {skill: 3}, "zones": [region], "home_lat": loc[0], "home_lon": loc[1],
+            "max_jobs": max_jobs}
+
+
+def ticket(skill: str, *, region="310101", loc=SITE, opened_at=None, contract=None) -> TicketOpenedPayload:
+    tid = uniq("T")
+    return TicketOpenedPayload(
+        ticket_id=tid, ticket_no=tid, serial=uniq("SN"), product_line=skill, required_skill=skill,
+        contract_code=contract, coverage="warranty", customer_name="Li Lei", phone="+8613800000000",
+        address="1 Renmin Rd", region_code=region, lat=loc[0], lon=loc[1], channel="phone",
+        fault_description="no cooling", opened_at=opened_at or datetime.now(timezone.utc) - timedelta(seconds=5),
+    )
+
+
+def action(kind: str, **kw) -> dict:
+    body = {"client_action_id": uniq("act"), "device_time": datetime.now(timezone.utc).isoformat(),
+            "action": kind}
+    body.update(kw)
+    return body
+
+
+RECORD = {"work_done": "replaced compressor relay", "root_cause": "supplier_part",
+          "parts_used": [{"part_no": "RLY-1", "new_serial": "N1", "old_serial": "O1", "old_part_kept": True}],
+          "labour_minutes": 45, "customer_name": "Li Lei", "signature_ref": "s3://sig/1.png",
+          "photos": ["s3://p/1.jpg"]}
