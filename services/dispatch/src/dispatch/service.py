@@ -252,6 +252,8 @@ async def manual_assign(session: AsyncSession, cfg: DispatchConfig, job_id: str,
     if await session.get(Engineer, engineer_id) is None:
         raise NotFound(f"engineer {engineer_id} not found", field="engineer_id")
     await _close_offer(session, job, "withdrawn", now, "reassigned by dispatcher")
+    await session.execute(update(Offer).where(Offer.job_id == job.id, Offer.status == "accepted")
+                          .values(status="withdrawn", reason="reassigned by dispatcher"))
     await _release(session, job)
     eng = await _reserve(session, engineer_id)
     if eng is None:
