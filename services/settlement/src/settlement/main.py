@@ -9,6 +9,8 @@ from aftersales_shared.events import registry
 
 from .config import SettlementSettings
 from .consumers import consumer_specs
+from .metrics import background
+from .router import router
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -21,8 +23,9 @@ def create_app(settings: SettlementSettings | None = None) -> FastAPI:
         ServiceParts(
             title="Settlement service",
             migrations_dir=MIGRATIONS,
-            routers=[],
+            routers=[router],
             produces_topics=registry.topics_of("settlement"),
             consumers=consumer_specs,
+            background=background,
         ),
     )

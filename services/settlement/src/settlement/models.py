@@ -1,5 +1,147 @@
-"""The settlement schema's declarative base; aggregate packages define their tables on it."""
+"""The settlement schema's tables (mirrors migration settlement_0002; the migration builds them)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Identity, Integer, Numeric, String
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
 
 from aftersales_shared.db import make_base
 
 Base = make_base("settlement")
+TS = DateTime(timezone=True)
+MONEY = Numeric(14, 2)
+
+
+class Dealer(Base):
+    __tablename__ = "dealers"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    territories: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list)
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class Contract(Base):
+    __tablename__ = "contracts"
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    dealer_id: Mapped[str] = mapped_column(ForeignKey("settlement.dealers.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    effective_from: Mapped[date] = mapped_column(Date)
+    effective_to: Mapped[date | None] = mapped_column(Date)
+    fee_model: Mapped[str] = mapped_column(String(1))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class LedgerEntry(Base):
+    __tablename__ = "ledger_entries"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    dealer_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    quantity: Mapped[int] = mapped_column(Integer)
+    occurred_at: Mapped[datetime] = mapped_column(TS)
+    quarter: Mapped[str] = mapped_column(String(6))
+    booked_quarter: Mapped[str] = mapped_column(String(6))
+    source_type: Mapped[str] = mapped_column(String(64))
+    source_id: Mapped[str] = mapped_column(String(128))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class Statement(Base):
+    __tablename__ = "statements"
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    dealer_id: Mapped[str] = mapped_column(ForeignKey("settlement.dealers.id"))
+    quarter: Mapped[str] = mapped_column(String(6))
+    revision: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    superseded: Mapped[bool] = mapped_column(Boolean)
+    contract_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("settlement.contracts.id"))
+    fee_model: Mapped[str] = mapped_column(String(1))
+    gross_fee: Mapped[Decimal] = mapped_column(MONEY)
+    deductions: Mapped[Decimal] = mapped_column(MONEY)
+    forfeits: Mapped[Decimal] = mapped_column(MONEY)
+    adjustments: Mapped[Decimal] = mapped_column(MONEY)
+    net_amount: Mapped[Decimal] = mapped_column(MONEY)
+    budget: Mapped[Decimal] = mapped_column(MONEY)
+    carry_in: Mapped[Decimal] = mapped_column(MONEY)
+    carry_out: Mapped[Decimal] = mapped_column(MONEY)
+    quality_penalty_applied: Mapped[bool] = mapped_column(Boolean)
+    inputs_hash: Mapped[str] = mapped_column(String(64))
+    changes: Mapped[list[Any]] = mapped_column(JSONB)
+    prepared_by: Mapped[str] = mapped_column(String(128))
+    reviewed_by: Mapped[str | None] = mapped_column(String(128))
+    approved_by: Mapped[str | None] = mapped_column(String(128))
+    paid_by: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(TS)
+    reviewed_at: Mapped[datetime | None] = mapped_column(TS)
+    approved_at: Mapped[datetime | None] = mapped_column(TS)
+    paid_at: Mapped[datetime | None] = mapped_column(TS)
+    due_on: Mapped[date | None] = mapped_column(Date)
+
+
+class StatementLine(Base):
+    __tablename__ = "statement_lines"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    statement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("settlement.statements.id"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(40))
+    category: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(String(300))
+    quantity: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    unit_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 4))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    late_from: Mapped[str | None] = mapped_column(String(6))
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    at: Mapped[datetime] = mapped_column(TS)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(128))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+class Dispute(Base):
+    __tablename__ = "disputes"
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    statement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("settlement.statements.id"))
+    dealer_id: Mapped[str] = mapped_column(String(64))
+    line_no: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(2000))
+    claimed_amount: Mapped[Decimal | None] = mapped_column(MONEY)
+    status: Mapped[str] = mapped_column(String(16))
+    opened_by: Mapped[str] = mapped_column(String(128))
+    opened_at: Mapped[datetime] = mapped_column(TS)
+    resolved_by: Mapped[str | None] = mapped_column(String(128))
+    resolved_at: Mapped[datetime | None] = mapped_column(TS)
+    adjustment: Mapped[Decimal | None] = mapped_column(MONEY)
+    resolution_note: Mapped[str | None] = mapped_column(String(2000))
+
+
+class CarryOverBalance(Base):
+    __tablename__ = "carry_over_balances"
+    dealer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    into_quarter: Mapped[str] = mapped_column(String(6), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    statement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("settlement.statements.id"))
+
+
+class MonthlyReport(Base):
+    __tablename__ = "monthly_reports"
+    dealer_id: Mapped[str] = mapped_column(ForeignKey("settlement.dealers.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    records: Mapped[bool] = mapped_column(Boolean)
+    quality_feedback: Mapped[bool] = mapped_column(Boolean)
+    submitted_at: Mapped[datetime] = mapped_column(TS)
+    submitted_by: Mapped[str] = mapped_column(String(128))

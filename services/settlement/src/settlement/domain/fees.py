@@ -231,7 +231,7 @@ def compute_statement(terms: ContractTerms, inputs: QuarterInputs) -> Statement:
     if not inputs.quality_penalty_applied_this_year and _streak_without(
         inputs.reports, inputs.quarter, "quality_feedback", terms.months_without_feedback
     ):
-        year_fee = inputs.year_fee_before + (ZERO if forfeited else gross)
+        year_fee = inputs.year_fee_before + gross
         quality_applied = True
         if year_fee > ZERO:
             lines.append(Line("quality_feedback_penalty", Category.FORFEIT,
