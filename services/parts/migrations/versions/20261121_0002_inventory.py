@@ -148,8 +148,11 @@ def upgrade() -> None:
     op.create_table(
         "reservations",
         sa.Column("id", U, primary_key=True),
-        sa.Column("request_id", U, sa.ForeignKey(f"{S}.part_requests.id"), nullable=False),
-        sa.Column("line_id", U, sa.ForeignKey(f"{S}.part_request_lines.id"), nullable=False),
+        # deferred: allocation reserves before the request row is written (one round trip fewer)
+        sa.Column("request_id", U, sa.ForeignKey(f"{S}.part_requests.id", deferrable=True, initially="DEFERRED"),
+                  nullable=False),
+        sa.Column("line_id", U, sa.ForeignKey(f"{S}.part_request_lines.id", deferrable=True,
+                                              initially="DEFERRED"), nullable=False),
         sa.Column("warehouse_id", U, nullable=False),
         sa.Column("part_no", sa.String(40), nullable=False),
         sa.Column("quantity", sa.Integer, nullable=False),

@@ -6,6 +6,7 @@ import hashlib
 import json
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -42,6 +43,11 @@ BASE = require_roles(R.OPS, R.PARTS_CLERK, R.ADMIN, R.DEALER)
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=100)]
 
 
+def out(value: Any) -> Any:
+    """JSON-ready data with money as exact strings ("33.50"), never floats (R-D8)."""
+    return jsonable_encoder(value, custom_encoder={Decimal: lambda d: format(d, "f")})
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -53,8 +59,8 @@ def _settings(request: Request) -> PartsSettings:
 async def _idempotent(session, principal: Principal, key: str | None, body: Any, status: int, run) -> JSONResponse:
     """Run ``run`` once per (caller, key); a replay returns the stored response, a different body is a 409."""
     if key is None:
-        return JSONResponse(jsonable_encoder(await run()), status_code=status)
-    digest = hashlib.sha256(json.dumps(jsonable_encoder(body), sort_keys=True).encode()).hexdigest()
+        return JSONResponse(out(await run()), status_code=status)
+    digest = hashlib.sha256(json.dumps(out(body), sort_keys=True).encode()).hexdigest()
     # The primary key makes a concurrent duplicate wait here until the first transaction commits.
     inserted = (await session.execute(sa.text(
         "INSERT INTO idempotency_keys (principal, key, request_hash, created_at) VALUES (:p, :k, :h, :now) "
@@ -67,7 +73,7 @@ async def _idempotent(session, principal: Principal, key: str | None, body: Any,
             raise Conflict("Idempotency-Key was used with a different body", field="Idempotency-Key",
                            code="idempotency_key_reused")
         return JSONResponse(row["response"], status_code=row["status_code"], headers={"Idempotent-Replay": "true"})
-    result = jsonable_encoder(await run())
+    result = out(await run())
     await session.execute(sa.text(
         "UPDATE idempotency_keys SET status_code = :s, response = CAST(:r AS jsonb) WHERE principal = :p AND key = :k"),
         {"s": status, "r": json.dumps(result), "p": principal.sub, "k": key})
@@ -85,7 +91,7 @@ async def create_part(body: PartCreate, session: DbSession, principal: Annotated
         "INSERT INTO catalogue_parts (part_no, name, product_lines, cost_price, list_price, serialised, must_return, "
         "parts_warranty_months, created_at) VALUES (:part_no, :name, :product_lines, :cost_price, :list_price, "
         ":serialised, :must_return, :parts_warranty_months, :now)"), {**body.model_dump(), "now": _now()})
-    return body.model_dump()
+    return out(body.model_dump())
 
 
 @router.get("/catalogue/parts", tags=["catalogue"])
@@ -97,7 +103,7 @@ async def list_parts(session: DbSession, _p: Annotated[Principal, Depends(READ_A
         "SELECT part_no, name, product_lines, cost_price, list_price, serialised, must_return, parts_warranty_months "
         "FROM catalogue_parts WHERE (CAST(:pl AS text) IS NULL OR :pl = ANY(product_lines)) ORDER BY part_no "
         "LIMIT :l OFFSET :o"), {"pl": product_line, "l": limit, "o": offset})).mappings().all()
-    return [dict(r) for r in rows]
+    return out([dict(r) for r in rows])
 
 
 @router.get("/catalogue/parts/{part_no}", tags=["catalogue"])
@@ -105,7 +111,7 @@ async def get_part(part_no: str, session: DbSession, _p: Annotated[Principal, De
     """One part."""
     row = await stock.part(session, part_no)
     row.pop("created_at", None)
-    return row
+    return out(row)
 
 
 # --- warehouses and stock ----------------------------------------------------------------------
@@ -154,7 +160,7 @@ async def warehouse_stock(warehouse_id: uuid.UUID, session: DbSession,
     rows = (await session.execute(sa.text(
         "SELECT part_no, on_hand, reserved, on_hand - reserved AS available, reorder_point FROM stock_balances "
         "WHERE warehouse_id = :w ORDER BY part_no"), {"w": str(warehouse_id)})).mappings().all()
-    return [dict(r) for r in rows]
+    return out([dict(r) for r in rows])
 
 
 @router.post("/stock/receipts", status_code=201, tags=["stock"])
@@ -235,7 +241,7 @@ async def low_stock(session: DbSession, _p: Annotated[Principal, Depends(OPS)],
         "SELECT warehouse_id::text, part_no, on_hand, reserved, on_hand - reserved AS available, reorder_point "
         "FROM stock_balances WHERE reorder_point > 0 AND on_hand - reserved < reorder_point "
         "ORDER BY warehouse_id, part_no LIMIT :l"), {"l": limit})).mappings().all()
-    return [dict(r) for r in rows]
+    return out([dict(r) for r in rows])
 
 
 # --- part requests -----------------------------------------------------------------------------
@@ -274,14 +280,14 @@ async def list_requests(session: DbSession, principal: Annotated[Principal, Depe
         f"SELECT id::text, requester_kind, job_id, dealer_id, engineer_id, coverage, urgent, status, ship_by, "
         f"created_at FROM part_requests WHERE {' AND '.join(where)} ORDER BY created_at DESC LIMIT :l"),
         params)).mappings().all()
-    return [dict(r) for r in rows]
+    return out([dict(r) for r in rows])
 
 
 @router.get("/part-requests/{request_id}", tags=["requests"])
 async def get_request(request_id: uuid.UUID, session: DbSession, principal: Annotated[Principal, Depends(REQ_READ)]):
     """One request with lines, reservations and shipment."""
     svc.check_access(principal, await svc.load(session, str(request_id)))
-    return await svc.view(session, str(request_id))
+    return out(await svc.view(session, str(request_id)))
 
 
 @router.post("/part-requests/{request_id}/payment", tags=["requests"])
@@ -289,7 +295,7 @@ async def record_payment(request_id: uuid.UUID, body: Payment, request: Request,
                          _p: Annotated[Principal, Depends(PAY)]):
     """Payment received for a paid request (R-P2)."""
     await svc.record_payment(session, _settings(request), str(request_id), body.reference, _now())
-    return await svc.view(session, str(request_id))
+    return out(await svc.view(session, str(request_id)))
 
 
 @router.post("/part-requests/{request_id}/documents", tags=["requests"])
@@ -298,7 +304,7 @@ async def attach_document(request_id: uuid.UUID, body: Document, request: Reques
     """Attach the parts-replacement list or the old part's waybill (R-P3)."""
     await svc.attach_document(session, _settings(request), principal, str(request_id), body.kind, body.reference,
                               _now())
-    return await svc.view(session, str(request_id))
+    return out(await svc.view(session, str(request_id)))
 
 
 @router.post("/part-requests/{request_id}/ship", tags=["requests"])
@@ -307,7 +313,7 @@ async def ship_request(request_id: uuid.UUID, body: Shipment, request: Request, 
     """Ship an allocated request whose gates are open; the requester is notified the same day (event)."""
     await svc.ship(session, _settings(request), str(request_id), carrier=body.carrier, tracking_no=body.tracking_no,
                    standard_freight=body.standard_freight, urgent_freight=body.urgent_freight, now=_now())
-    return await svc.view(session, str(request_id))
+    return out(await svc.view(session, str(request_id)))
 
 
 @router.post("/part-requests/{request_id}/deliver", tags=["requests"])
@@ -315,7 +321,7 @@ async def deliver_request(request_id: uuid.UUID, session: DbSession,
                           principal: Annotated[Principal, Depends(REQUESTERS)]):
     """Record delivery."""
     await svc.deliver(session, principal, str(request_id), _now())
-    return await svc.view(session, str(request_id))
+    return out(await svc.view(session, str(request_id)))
 
 
 @router.post("/part-requests/{request_id}/cancel", tags=["requests"])
@@ -325,7 +331,7 @@ async def cancel_request(request_id: uuid.UUID, request: Request, session: DbSes
     svc.check_access(principal, await svc.load(session, str(request_id)))
     if not await svc.release_request(session, _settings(request), str(request_id), _now(), "cancelled by requester"):
         raise Conflict("request already shipped or cancelled", code="request_closed")
-    return await svc.view(session, str(request_id))
+    return out(await svc.view(session, str(request_id)))
 
 
 # --- ops -----------------------------------------------------------------------------------------
@@ -358,7 +364,7 @@ async def list_returns(session: DbSession, principal: Annotated[Principal, Depen
         f"SELECT id::text, request_id::text, job_id, dealer_id, engineer_id, part_no, quantity, old_serial, "
         f"cost_price, due_on, status, appraisal, received_at, chargeback_amount FROM expected_returns "
         f"WHERE {' AND '.join(where)} ORDER BY due_on LIMIT :l"), params)).mappings().all()
-    return [dict(r) for r in rows]
+    return out([dict(r) for r in rows])
 
 
 @router.post("/returns/{return_id}/receive", tags=["returns"])
