@@ -5,20 +5,18 @@ from __future__ import annotations
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
-from aftersales_shared.errors import Unprocessable
-
 _ALLOWED = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
 
-def normalise_phone(raw: str, *, field: str = "phone") -> str:
-    """E.164 form of a mainland China mobile or landline number, or a 422 naming ``field``."""
+def normalise_phone(raw: str) -> str:
+    """E.164 form of a mainland China mobile or landline number; ValueError otherwise (pydantic names the field)."""
     try:
         num = phonenumbers.parse(raw, "CN")
     except phonenumbers.NumberParseException:
-        raise Unprocessable("not a phone number", field=field) from None
+        raise ValueError("not a phone number") from None
     if num.country_code != 86 or not phonenumbers.is_valid_number(num) or \
             phonenumbers.number_type(num) not in _ALLOWED:
-        raise Unprocessable("not a valid mainland China mobile or landline number", field=field)
+        raise ValueError("not a valid mainland China mobile or landline number")
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -90,20 +90,20 @@ WITH bounds AS (
   SELECT (CAST(:month || '-01' AS timestamp) AT TIME ZONE 'Asia/Shanghai') AS lo,
          ((CAST(:month || '-01' AS timestamp) + interval '1 month') AT TIME ZONE 'Asia/Shanghai') AS hi
 ), cb AS (
-  SELECT c.dealer_id, count(*) AS repairs, count(*) FILTER (WHERE c.status = 'done') AS called,
+  SELECT coalesce(c.dealer_id, '') AS dealer_id, count(*) AS repairs, count(*) FILTER (WHERE c.status = 'done') AS called,
          count(*) FILTER (WHERE c.reached) AS reached, count(*) FILTER (WHERE c.fixed) AS fixed,
          avg(c.satisfaction) AS satisfaction, count(c.satisfaction) AS rated
   FROM callbacks c, bounds b WHERE c.repair_completed_at >= b.lo AND c.repair_completed_at < b.hi
-  GROUP BY c.dealer_id
+  GROUP BY 1
 ), cp AS (
-  SELECT m.dealer_id, count(*) AS complaints, count(*) FILTER (WHERE m.upheld) AS upheld
-  FROM complaints m, bounds b WHERE m.filed_at >= b.lo AND m.filed_at < b.hi GROUP BY m.dealer_id
+  SELECT coalesce(m.dealer_id, '') AS dealer_id, count(*) AS complaints, count(*) FILTER (WHERE m.upheld) AS upheld
+  FROM complaints m, bounds b WHERE m.filed_at >= b.lo AND m.filed_at < b.hi GROUP BY 1
 )
-SELECT coalesce(cb.dealer_id, cp.dealer_id) AS dealer_id, coalesce(cb.repairs, 0) AS repairs,
+SELECT nullif(coalesce(cb.dealer_id, cp.dealer_id), '') AS dealer_id, coalesce(cb.repairs, 0) AS repairs,
        coalesce(cb.called, 0) AS callbacks, coalesce(cb.reached, 0) AS reached, coalesce(cb.fixed, 0) AS fixed,
        cb.satisfaction, coalesce(cb.rated, 0) AS rated, coalesce(cp.complaints, 0) AS complaints,
        coalesce(cp.upheld, 0) AS upheld_complaints
-FROM cb FULL OUTER JOIN cp ON cb.dealer_id IS NOT DISTINCT FROM cp.dealer_id
+FROM cb FULL OUTER JOIN cp ON cb.dealer_id = cp.dealer_id
 ORDER BY 1 NULLS LAST
 """)
 

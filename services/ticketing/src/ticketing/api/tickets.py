@@ -248,7 +248,10 @@ async def search_tickets(
     c = tickets.c
     where = []
     if phone:
-        where.append(c.phone == normalise_phone(phone))
+        try:
+            where.append(c.phone == normalise_phone(phone))
+        except ValueError as e:
+            raise Unprocessable(str(e), field="phone") from None
     if serial:
         where.append(c.serial == serial)
     if name:

@@ -249,7 +249,7 @@ async def import_units(request: Request, session: DbSession, _p: Writer) -> dict
     rows: list[UnitCreate] = []
     seen: dict[str, int] = {}
     for n, rec in enumerate(reader, start=2):  # line numbers as a spreadsheet shows them
-        if len(rows) + len(errors) >= MAX_IMPORT_ROWS:
+        if n - 1 > MAX_IMPORT_ROWS:
             raise DomainError(f"at most {MAX_IMPORT_ROWS} rows per import", field="body", status=413,
                               code="too_many_rows")
         try:
@@ -257,9 +257,6 @@ async def import_units(request: Request, session: DbSession, _p: Writer) -> dict
         except ValidationError as e:
             errors.extend({"row": n, "field": ".".join(map(str, x["loc"])) or None, "reason": x["msg"]}
                           for x in e.errors())
-            continue
-        except DomainError as e:
-            errors.append({"row": n, "field": e.field, "reason": e.detail})
             continue
         if u.serial in seen:
             errors.append({"row": n, "field": "serial", "reason": f"duplicate of row {seen[u.serial]}"})
@@ -283,8 +280,8 @@ async def import_units(request: Request, session: DbSession, _p: Writer) -> dict
             values.append({**u.model_dump(), "policy_id": pid})
     if errors:
         errors.sort(key=lambda e: e["row"])
-        raise Unprocessable(f"{len(errors)} error(s); nothing was imported", field="body",
-                            extra={"errors": errors, "imported": 0})
+        raise Unprocessable(f"{len(errors)} error(s) in the CSV; nothing was imported", code="import_rejected",
+                            extra={"row_errors": errors, "imported": 0})
     await session.execute(sa.insert(units), values)
     return {"imported": len(values)}
 
