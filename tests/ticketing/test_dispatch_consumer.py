@@ -1,0 +1,81 @@
+"""Dispatch job events, published to the real Kafka topic, drive ticket status, repair history and callbacks."""
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from aftersales_shared.events.dispatch import JobArrived, JobAssigned, JobCompleted
+from aftersales_shared.kafka import ensure_topics
+from aftersales_shared.testing.plugin import reset_schema, running
+from ticketing.main import create_app
+
+from .conftest import seed_line, seed_unit, settings, ticket_body
+
+pytestmark = pytest.mark.integration
+
+
+async def _until(check, timeout=20.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result or asyncio.get_running_loop().time() > deadline:
+            return result
+        await asyncio.sleep(0.2)
+
+
+async def test_job_events_from_kafka_close_ticket_record_repair_and_create_callback(
+    infra_settings, admin_db, auth_headers
+):
+    admin, agent = auth_headers("admin"), auth_headers("call_center", sub="agent-1")
+    s = settings(infra_settings, run_relay=True, run_consumers=True,
+                 kafka=infra_settings("ticketing", group_prefix=f"t-{uuid.uuid4().hex[:8]}-")["kafka"])
+    app = create_app(s)
+    async with running(app) as client:
+        await reset_schema(admin_db, "ticketing")
+        await seed_line(client, admin)
+        await seed_unit(client, agent)
+        t = (await client.post("/v1/tickets", json=ticket_body(), headers=agent)).json()
+        consumer = app.state.consumers[0]
+        await asyncio.wait_for(consumer.ready.wait(), timeout=30)
+        now = datetime.now(UTC)
+        base = {"job_id": "J-1", "ticket_id": t["id"], "engineer_id": "E7", "dealer_id": "D1"}
+        completed = JobCompleted(aggregate_id="J-1", payload={
+            **base, "at": now + timedelta(minutes=90), "serial": "SN-0001", "product_line": "AC",
+            "coverage": "warranty", "home_visit": True, "work_done": "replaced fan",
+            "parts_used": [{"part_no": "FAN-1"}]})
+        events = [JobAssigned(aggregate_id="J-1", payload={**base, "at": now}),
+                  JobArrived(aggregate_id="J-1", payload={**base, "at": now + timedelta(minutes=30)}),
+                  completed, completed]  # the last one is a duplicate delivery
+        await ensure_topics(s.kafka.bootstrap_servers, ["dispatch.job.v1"])
+        producer = AIOKafkaProducer(bootstrap_servers=s.kafka.bootstrap_servers)
+        await producer.start()
+        try:
+            for e in events:
+                await producer.send_and_wait("dispatch.job.v1", e.to_json().encode(), key=b"J-1")
+        finally:
+            await producer.stop()
+
+        async def closed():
+            r = (await client.get(f"/v1/tickets/{t['id']}", headers=agent)).json()
+            return r if r["status"] == "closed" else None
+
+        ticket = await _until(closed)
+        assert ticket, "ticket was not closed by JobCompleted"
+        assert [h["to_status"] for h in ticket["history"]] == ["open", "assigned", "on_site", "closed"]
+        assert ticket["history"][1]["actor"] == "dispatch:E7" and ticket["job_id"] == "J-1"
+        assert await admin_db.fetchval("SELECT count(*) FROM ticketing.unit_repairs WHERE serial = 'SN-0001'") == 1
+        callbacks = (await client.get("/v1/callbacks", headers=agent)).json()
+        assert [c["ticket_id"] for c in callbacks] == [t["id"]]
+        w = (await client.get("/v1/units/SN-0001/warranty", headers=agent)).json()
+        assert w["repair_counts"] == {"unit": 1}
+        types = [r["event_type"] for r in await admin_db.fetch("SELECT event_type FROM ticketing.outbox ORDER BY id")]
+        assert types.count("ticketing.ticket.closed") == 1 and types.count("ticketing.ticket.status_changed") == 3
+
+        async def published():
+            return await admin_db.fetchval(
+                "SELECT count(*) = 0 FROM ticketing.outbox WHERE published_at IS NULL")
+
+        assert await _until(published), "the relay did not publish the outbox to Kafka"
