@@ -179,6 +179,24 @@ async def test_R_D6_disputes_window_and_adjustment(client, fin, admin_db):
     late = await client.post(f"/statements/{sid}/disputes", json={"reason": "too late now"}, headers=fin["d1"])
     assert late.status_code == 422 and late.json()["code"] == "dispute_window_closed"
     assert "3 months" in late.json()["detail"]
+    types = [r[0] for r in await admin_db.fetch("SELECT payload->>'type' FROM settlement.outbox ORDER BY id")]
+    assert "settlement.dispute.opened" in types and "settlement.dispute.resolved" in types
+
+
+async def test_R_D4_falsified_cards_finding_forfeits_quarter_fee(client, fin, admin_db):
+    await setup_dealer(client, fin["admin"], "F1", model="a",
+                       params={"per_sale_amount": "35.00", "complaint_penalty": "200.00"})
+    await add_ledger(admin_db, "F1", "registered_sale", n=120)
+    await add_ledger(admin_db, "F1", "complaint_upheld", n=2)
+    r = await client.post("/dealers/F1/findings", json={"kind": "falsified_cards", "reference": "CARD-99",
+                          "occurred_at": "2026-05-20T10:00:00+08:00"}, headers=fin["admin"])
+    assert r.status_code == 201, r.text
+    sid = (await run(client, fin["maker"]))["created"][0]["statement_id"]
+    st = (await client.get(f"/statements/{sid}", headers=fin["maker"])).json()
+    assert {ln["code"]: D(ln["amount"]) for ln in st["lines"]} == {
+        "fee_registered_sales": D("4200.00"), "forfeit_quarter_fee": D("-4200.00"),
+        "complaint_penalties": D("-400.00")}
+    assert D(st["net_amount"]) == D("-400.00") and D(st["forfeits"]) == D("-4200.00")
 
 
 async def test_R_D7_monthly_assessment_and_metrics(client, fin, admin_db):
