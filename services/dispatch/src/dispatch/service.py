@@ -171,13 +171,17 @@ async def candidates_for(session: AsyncSession, cfg: DispatchConfig, job: Job, n
                          exclude: Sequence[str] = ()) -> list[Any]:
     """Ranked feasible engineers for a job (the assignment decision)."""
     started = time.perf_counter()
-    rows = (await session.scalars(select(Engineer).where(
+    # plain column rows, not ORM entities: this is the hot path of every assignment decision
+    rows = (await session.execute(select(
+        Engineer.id, Engineer.skills, Engineer.zones, Engineer.home_lat, Engineer.home_lon, Engineer.last_lat,
+        Engineer.last_lon, Engineer.active_jobs, Engineer.max_jobs, Engineer.shifts, Engineer.absences,
+        Engineer.dealer_id).where(
         Engineer.active.is_(True), Engineer.active_jobs < Engineer.max_jobs,
         Engineer.skills.has_key(job.required_skill), Engineer.zones.contains([job.region_code])))).all()
     need = JobNeed(job_id=job.id, skill=job.required_skill, region_code=job.region_code,
                    zone_class=job.zone_class, location=(job.lat, job.lon) if job.lat is not None else (0.0, 0.0),
                    arrive_by=job.arrive_due or now)
-    states = [engineer_state(r) for r in rows]
+    states = [engineer_state(r) for r in rows]  # type: ignore[arg-type]
     if job.lat is None:  # no coordinates: travel cannot be estimated, rank on load alone
         states = [EngineerState(**{**s.__dict__, "location": (0.0, 0.0)}) for s in states]
     ranked = rank(need, states, cfg.estimator, now, exclude=exclude)
@@ -466,7 +470,10 @@ async def expire_offers(session: AsyncSession, cfg: DispatchConfig, now: datetim
 
 async def retry_queue(session: AsyncSession, cfg: DispatchConfig, now: datetime, limit: int = 200) -> int:
     """Queued jobs, earliest arrive deadline first, get another assignment attempt."""
-    jobs = (await session.scalars(select(Job).where(Job.status == "queued").order_by(Job.arrive_due)
+    # still-savable jobs first (earliest deadline), already-late ones after: plain earliest-deadline-first
+    # collapses under overload because every engineer goes to jobs that are lost anyway
+    jobs = (await session.scalars(select(Job).where(Job.status == "queued")
+                                  .order_by(Job.arrive_due < now, Job.arrive_due)
                                   .limit(limit).with_for_update(skip_locked=True))).all()
     n = 0
     for job in jobs:
