@@ -57,6 +57,8 @@ class Config:
     dealers: int = 3
     engineers: int = 6
     quiet: bool = False
+    step_s: float | None = None
+    late_s: float | None = None
     key_file: Path | None = None
 
 
@@ -144,7 +146,14 @@ class Api:
         self.report.requests += 1
         self.report.statuses[f"{self.name}/{r.status_code}"] += 1
         if r.status_code not in expect:
-            self.report.failures[f"{self.name} {method} {template} -> {r.status_code}"] += 1
+            try:
+                problem = r.json()
+                why = problem.get("code") or problem.get("title") or ""
+                if problem.get("field"):
+                    why += f" ({problem['field']})"
+            except ValueError:
+                why = ""
+            self.report.failures[f"{self.name} {method} {template} -> {r.status_code} {why}".rstrip()] += 1
         return r
 
     def probe(self) -> None:
@@ -205,7 +214,8 @@ class World:
 
     def step_delay(self) -> float:
         """Real seconds between two steps of one job (a compressed hour of field work)."""
-        return max(0.2, self.cfg.time_budget_s / 60) * self.rng.uniform(0.5, 1.5)
+        base = self.cfg.step_s if self.cfg.step_s is not None else max(0.2, self.cfg.time_budget_s / 60)
+        return base * self.rng.uniform(0.5, 1.5)
 
     # -- reference data ------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -291,7 +301,7 @@ class World:
             return
         self.report.flows["tickets opened"] += 1
         ticket = r.json()
-        job = {"ticket_id": ticket["id"], "dealer": dealer, "late": premium, "tries": 0,
+        job = {"ticket_id": ticket["id"], "dealer": dealer, "lat": lat, "lon": lon, "late": premium, "tries": 0,
                "parts": self.rng.random() < self.cfg.parts_ratio,
                "complaint": self.rng.random() < self.cfg.complaint_ratio}
         self.later(self.step_delay(), lambda: self.find_job(job))
@@ -318,7 +328,9 @@ class World:
             if a is None or a.status_code >= 300:
                 return
         self.report.flows["jobs assigned"] += 1
-        late = min(150.0, self.cfg.time_budget_s * 0.4) if job["late"] else 0.0
+        # Late engineers arrive after the premium contract's 2-minute on-site clock ran out (if the run is long).
+        late_s = self.cfg.late_s if self.cfg.late_s is not None else min(150.0, self.cfg.time_budget_s * 0.4)
+        late = late_s if job["late"] else 0.0
         self.later(self.step_delay(), lambda: self.act(job, ["accept", "depart"], then=lambda: self.later(
             self.step_delay() + late, lambda: self.act(job, ["arrive"], then=lambda: self.on_site(job)))))
 
@@ -328,7 +340,8 @@ class World:
         d = self.apis["dispatch"]
         for action in actions:
             body: dict[str, Any] = {"client_action_id": f"sim-{uuid.uuid4().hex[:16]}",
-                                    "device_time": datetime.now(UTC).isoformat(), "action": action}
+                                    "device_time": datetime.now(UTC).isoformat(), "action": action,
+                                    "lat": job["lat"], "lon": job["lon"]}
             if reason:
                 body["reason"] = reason
             if record and action == "complete":
@@ -388,12 +401,7 @@ class World:
     def aftercare(self, job: dict[str, Any]) -> None:
         """Callbacks on finished repairs (R-T5) and, now and then, a complaint (R-T6)."""
         t = self.apis["ticketing"]
-        r = t.call("GET", "/v1/callbacks", role="call_center", params={"status": "pending", "limit": 5})
-        if r is not None and r.status_code == 200:
-            for cb in r.json()[:2]:
-                t.call("POST", "/v1/callbacks/{callback_id}/outcome", role="call_center",
-                       path_params={"callback_id": cb["id"]}, expect=(200, 409),
-                       json={"reached": True, "fixed": True, "satisfaction": self.rng.choice([3, 4, 5, 5])})
+        self.callbacks()
         if job["complaint"]:
             c = t.call("POST", "/v1/complaints", role="call_center", json={
                 "ticket_id": job["ticket_id"], "dealer_id": job["dealer"], "category": "service",
@@ -405,10 +413,24 @@ class World:
                            path_params={"complaint_id": c.json()["id"]},
                            json={"upheld": True, "against": "dealer", "resolution": "apologised, revisit booked"})
 
+    def callbacks(self) -> None:
+        """The call center works through pending callback tasks (R-T5)."""
+        t = self.apis["ticketing"]
+        r = t.call("GET", "/v1/callbacks", role="call_center", params={"status": "pending", "limit": 5})
+        if r is None or r.status_code != 200:
+            return
+        for cb in r.json()[:3]:
+            done = t.call("POST", "/v1/callbacks/{callback_id}/outcome", role="call_center",
+                          path_params={"callback_id": cb["id"]}, expect=(200, 409),
+                          json={"reached": True, "fixed": True, "satisfaction": self.rng.choice([3, 4, 5, 5])})
+            if done is not None and done.status_code == 200:
+                self.report.flows["callbacks recorded"] += 1
+
     def reports(self) -> None:
         """What the ops lead opens during the day: queue, ship commitments, statements."""
         self.apis["dispatch"].call("GET", "/v1/queue", role="dispatcher")
-        self.apis["dispatch"].call("GET", "/v1/reports/sla-attainment", role="ops")
+        self.apis["dispatch"].call("GET", "/v1/reports/sla-attainment", role="ops", params={
+            "date_from": (date.today() - timedelta(days=7)).isoformat(), "date_to": date.today().isoformat()})
         p = self.apis["parts"]
         path = p.find("GET", "/ops/ship-commitments")
         if path:
@@ -447,12 +469,14 @@ def run(cfg: Config) -> Report:
             report.flows["calls"] += 1
             if n % 5 == 0:
                 world.reports()
+                world.callbacks()
                 for api in apis.values():
                     api.probe()
         # Let jobs in the field finish, but never past the time budget.
         while world.queue and time.monotonic() < deadline:
             world.run_due(time.monotonic())
             time.sleep(0.05)
+        world.callbacks()
         report.flows["steps left unfinished"] = len(world.queue)
     finally:
         for api in apis.values():
@@ -472,6 +496,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--complaint-ratio", type=float, default=0.1, help="share of tickets that end in a complaint")
     p.add_argument("--dealers", type=int, default=3)
     p.add_argument("--engineers", type=int, default=6)
+    p.add_argument("--step-seconds", type=float, default=None,
+                   help="real seconds between two steps of a job (default: duration/60)")
+    p.add_argument("--late-seconds", type=float, default=None,
+                   help="extra real seconds a late engineer takes to arrive (default: min(150, 0.4 x duration))")
     p.add_argument("--seed", type=int, default=int(time.time()))
     p.add_argument("--host", default=os.environ.get("SIM_HOST", "127.0.0.1"), help="loopback address only")
     for s in SERVICES:
@@ -481,7 +509,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--calls must be 1..100000 and --duration 0..86400 seconds")
     cfg = Config(ports={s: getattr(a, f"{s}_port") for s in SERVICES}, host=a.host, calls=a.calls,
                  time_budget_s=a.duration, seed=a.seed, late_ratio=a.late_ratio, parts_ratio=a.parts_ratio,
-                 complaint_ratio=a.complaint_ratio, dealers=a.dealers, engineers=a.engineers)
+                 complaint_ratio=a.complaint_ratio, dealers=a.dealers, engineers=a.engineers,
+                 step_s=a.step_seconds, late_s=a.late_seconds)
     print(f"simulating {cfg.calls} calls over {cfg.time_budget_s:.0f}s against "
           + ", ".join(f"{s}:{p}" for s, p in cfg.ports.items()))
     report = run(cfg)
