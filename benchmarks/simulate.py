@@ -426,6 +426,18 @@ class World:
             if done is not None and done.status_code == 200:
                 self.report.flows["callbacks recorded"] += 1
 
+    def close_quarter(self) -> None:
+        """Finance prepares the quarter's statements for the simulated dealers (idempotent)."""
+        s = self.apis["settlement"]
+        path = s.find("POST", "/statement-runs")
+        if not path:
+            return
+        today = date.today()
+        r = s.call("POST", path, role="finance", expect=(200, 201, 409, 422),
+                   json={"quarter": f"{today.year}Q{(today.month - 1) // 3 + 1}", "dealer_ids": self.dealers})
+        if r is not None and r.status_code in (200, 201):
+            self.report.flows["statement runs"] += 1
+
     def reports(self) -> None:
         """What the ops lead opens during the day: queue, ship commitments, statements."""
         self.apis["dispatch"].call("GET", "/v1/queue", role="dispatcher")
@@ -477,6 +489,7 @@ def run(cfg: Config) -> Report:
             world.run_due(time.monotonic())
             time.sleep(0.05)
         world.callbacks()
+        world.close_quarter()
         report.flows["steps left unfinished"] = len(world.queue)
     finally:
         for api in apis.values():
