@@ -17,7 +17,7 @@ from .conftest import seed_line, seed_unit, settings, ticket_body
 pytestmark = pytest.mark.integration
 
 
-async def _until(check, timeout=20.0):
+async def _until(check, timeout=45.0):
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         result = await check()

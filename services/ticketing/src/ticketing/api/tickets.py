@@ -20,17 +20,22 @@ from aftersales_shared.app import DbSession
 from aftersales_shared.auth import Principal
 from aftersales_shared.errors import Conflict, DomainError, NotFound, Unprocessable
 from aftersales_shared.events.ticketing import (
-    TicketCancelled, TicketClosed, TicketOpened, TicketStatusChanged,
+    TicketCancelled, TicketClosed, TicketOpened, TicketOpenedPayload, TicketStatusChanged,
 )
 from aftersales_shared.ids import new_id
-from aftersales_shared.outbox import add_events
+from aftersales_shared.outbox import _prepare as outbox_params_of, add_events
 
 from ..domain.warranty import EXCLUSIONS, UNIT
 from ..metrics import DUPLICATE_TICKETS_REFUSED, IDEMPOTENT_REPLAYS, TICKETS_OPENED
 from ..models import OPEN_STATUSES, ticket_transitions, tickets
 from ..phones import normalise_phone
 from .common import Reader, Writer, dealer_scope, decode_cursor, encode_cursor, phone_for
-from .units import RegionCode, Serial, SHANGHAI, determine, load_unit
+from .units import FACTS_SQL, SHANGHAI, RegionCode, Serial, determine, unit_from_row
+
+
+def outbox_params(event: TicketOpened) -> dict[str, Any]:
+    """The shared outbox writer's row for an event, so intake can insert it inside its own statement."""
+    return outbox_params_of(event, None, None)
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
@@ -127,28 +132,42 @@ class TicketPage(BaseModel):
     next_cursor: str | None
 
 
-_NEW_TICKET = sa.text("""
+# Intake is two statements (plus BEGIN/COMMIT) because round trips dominate its cost:
+# 1) claim the Idempotency-Key, read the unit's warranty facts and draw the ticket number;
+# 2) insert the ticket, its first transition, the outbox row and the stored response only if no other open
+#    ticket holds the serial (the partial unique index decides, also under races), then wake the relay.
+_INTAKE_READ = sa.text(f"""
+WITH k AS (
+  INSERT INTO idempotency_keys (key, fingerprint) SELECT CAST(:k AS text), :f WHERE CAST(:k AS text) IS NOT NULL
+  ON CONFLICT DO NOTHING RETURNING key
+)
+SELECT (SELECT count(*) FROM k) AS claimed, nextval('ticket_no_seq') AS seq, f.*
+FROM (SELECT 1) AS one LEFT JOIN LATERAL ({FACTS_SQL}) AS f ON true
+""")
+_INTAKE_WRITE = sa.text("""
 WITH t AS (
   INSERT INTO tickets (id, ticket_no, serial, product_line, dealer_id, contract_code, customer_name, phone, address,
     region_code, lat, lon, channel, fault_description, component, photos, requested_action, purchase_proof, coverage,
     exclusions, warranty_reasons, status, force_reason, created_by, opened_at, updated_at)
-  VALUES (:id, 'T' || to_char(:opened_at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') || '-'
-            || lpad(nextval('ticket_no_seq')::text, 7, '0'),
-          :serial, :product_line, :dealer_id, :contract_code, :customer_name, :phone, :address, :region_code, :lat,
-          :lon, :channel, :fault_description, :component, CAST(:photos AS jsonb), :requested_action, :purchase_proof,
-          :coverage, CAST(:exclusions AS jsonb), CAST(:reasons AS jsonb), 'open', :force_reason, :actor, :opened_at,
-          :opened_at)
+  VALUES (:id, :ticket_no, :serial, :product_line, :dealer_id, :contract_code, :customer_name, :phone, :address,
+    :region_code, :lat, :lon, :channel, :fault_description, :component, CAST(:photos AS jsonb), :requested_action,
+    :purchase_proof, :coverage, CAST(:exclusions AS jsonb), CAST(:reasons AS jsonb), 'open', :force_reason, :actor,
+    :opened_at, :opened_at)
   ON CONFLICT (serial) WHERE status IN ('open','assigned','en_route','on_site','paused') AND force_reason IS NULL
   DO NOTHING
-  RETURNING *
+  RETURNING id
 ), h AS (
   INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, reason, at)
   SELECT id, NULL, 'open', :actor, :force_reason, :opened_at FROM t
+), o AS (
+  INSERT INTO outbox (event_id, topic, key, event_type, payload, headers)
+  SELECT :event_id, :topic, :okey, :event_type, CAST(:payload AS jsonb), CAST(:headers AS jsonb) FROM t
+), s AS (
+  UPDATE idempotency_keys SET status_code = 201, response = CAST(:response AS jsonb)
+  WHERE key = CAST(:k AS text) AND EXISTS (SELECT 1 FROM t)
 )
-SELECT * FROM t
+SELECT id, pg_notify('outbox_' || current_schema(), '') FROM t
 """)
-_CLAIM_KEY = sa.text("INSERT INTO idempotency_keys (key, fingerprint) VALUES (:k, :f) ON CONFLICT DO NOTHING RETURNING key")
-_STORE_KEY = sa.text("UPDATE idempotency_keys SET status_code = :s, response = CAST(:r AS jsonb) WHERE key = :k")
 
 
 def ticket_read(p: Principal, row: Any) -> dict[str, Any]:
@@ -180,52 +199,55 @@ async def create_ticket(
     body: TicketCreate, session: DbSession, p: Writer,
     idempotency_key: Annotated[str | None, Header(min_length=8, max_length=200)] = None,
 ) -> Any:
-    if idempotency_key:
-        fingerprint = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
-        claimed = (await session.execute(_CLAIM_KEY, {"k": idempotency_key, "f": fingerprint})).first()
-        if claimed is None:  # an earlier request with this key committed (ON CONFLICT waited for it)
-            prev = (await session.execute(sa.text(
-                "SELECT fingerprint, status_code, response FROM idempotency_keys WHERE key = :k"),
-                {"k": idempotency_key})).first()
-            if prev.fingerprint != fingerprint:
-                raise Unprocessable("this Idempotency-Key was used with a different request",
-                                    field="Idempotency-Key", code="idempotency_key_reused")
-            IDEMPOTENT_REPLAYS.inc()
-            return JSONResponse(prev.response, status_code=prev.status_code, headers={"Idempotent-Replayed": "true"})
-    loaded = await load_unit(session, body.serial)
-    if loaded is None:
+    fingerprint = hashlib.sha256(body.model_dump_json().encode()).hexdigest() if idempotency_key else None
+    read = (await session.execute(_INTAKE_READ, {"k": idempotency_key, "f": fingerprint, "serial": body.serial})
+            ).mappings().one()
+    if idempotency_key and not read["claimed"]:  # an earlier request with this key committed (ON CONFLICT waited)
+        prev = (await session.execute(sa.text(
+            "SELECT fingerprint, status_code, response FROM idempotency_keys WHERE key = :k"),
+            {"k": idempotency_key})).first()
+        if prev.fingerprint != fingerprint:
+            raise Unprocessable("this Idempotency-Key was used with a different request",
+                                field="Idempotency-Key", code="idempotency_key_reused")
+        IDEMPOTENT_REPLAYS.inc()
+        return JSONResponse(prev.response, status_code=prev.status_code, headers={"Idempotent-Replayed": "true"})
+    if read["serial"] is None:
         raise Unprocessable(f"unit {body.serial} is not in the installed base; register it first", field="serial")
-    unit, policy, facts = loaded
+    unit, policy, facts = unit_from_row(read)
     now = datetime.now(UTC)
     verdict = determine(policy, facts, now.astimezone(SHANGHAI).date(), component=body.component,
                         exclusions=list(body.exclusions), warranty_card_shown=body.warranty_card_shown)
     ticket_id = new_id()
-    force_reason = body.force_reason if body.force_new else None
-    row = (await session.execute(_NEW_TICKET, {
-        "id": ticket_id, "serial": body.serial, "product_line": unit["product_line"], "dealer_id": unit["dealer_id"],
-        "contract_code": unit["contract_code"], "customer_name": body.customer_name, "phone": body.phone,
-        "address": body.address, "region_code": body.region_code, "lat": body.lat, "lon": body.lon,
-        "channel": body.channel, "fault_description": body.fault_description, "component": body.component,
-        "photos": json.dumps(body.photos), "requested_action": body.requested_action,
-        "purchase_proof": body.purchase_proof, "coverage": verdict.coverage,
-        "exclusions": json.dumps(list(body.exclusions)), "reasons": json.dumps(list(verdict.reasons)),
-        "force_reason": force_reason, "actor": p.sub, "opened_at": now,
-    })).mappings().first()
-    if row is None:
+    ticket_no = f"T{now.astimezone(SHANGHAI):%Y%m%d}-{read['seq']:07d}"
+    fields = body.model_dump(exclude={"warranty_card_shown", "force_new"})
+    ticket = {
+        **fields, "id": ticket_id, "ticket_no": ticket_no, "product_line": unit["product_line"],
+        "dealer_id": unit["dealer_id"], "contract_code": unit["contract_code"], "coverage": verdict.coverage,
+        "warranty_reasons": list(verdict.reasons), "status": "open",
+        "force_reason": body.force_reason if body.force_new else None, "job_id": None, "created_by": p.sub,
+        "opened_at": now, "updated_at": now, "closed_at": None,
+    }
+    event = TicketOpened(aggregate_id=str(ticket_id), payload={
+        **{k: ticket[k] for k in TicketOpenedPayload.model_fields if k in ticket},
+        "ticket_id": str(ticket_id), "required_skill": unit["required_skill"]})
+    outbox_row = outbox_params(event)
+    result = jsonable_encoder(ticket)
+    written = (await session.execute(_INTAKE_WRITE, {
+        **{k: ticket[k] for k in ("id", "ticket_no", "serial", "product_line", "dealer_id", "contract_code",
+                                  "customer_name", "phone", "address", "region_code", "lat", "lon", "channel",
+                                  "fault_description", "component", "requested_action", "purchase_proof",
+                                  "coverage", "force_reason", "opened_at")},
+        "photos": json.dumps(body.photos), "exclusions": json.dumps(list(body.exclusions)),
+        "reasons": json.dumps(ticket["warranty_reasons"]), "actor": p.sub, "k": idempotency_key,
+        "response": json.dumps(result), "event_id": outbox_row["event_id"], "topic": outbox_row["topic"],
+        "okey": outbox_row["key"], "event_type": outbox_row["event_type"], "payload": outbox_row["payload"],
+        "headers": outbox_row["headers"],
+    })).first()
+    if written is None:
         DUPLICATE_TICKETS_REFUSED.inc()
         raise duplicate_problem(await open_ticket_of(session, body.serial))
-    await add_events(session, TicketOpened(aggregate_id=str(ticket_id), payload={
-        "ticket_id": str(ticket_id), "ticket_no": row["ticket_no"], "serial": body.serial,
-        "product_line": unit["product_line"], "required_skill": unit["required_skill"], "dealer_id": unit["dealer_id"],
-        "contract_code": unit["contract_code"], "coverage": verdict.coverage, "customer_name": body.customer_name,
-        "phone": body.phone, "address": body.address, "region_code": body.region_code, "lat": body.lat,
-        "lon": body.lon, "channel": body.channel, "fault_description": body.fault_description,
-        "requested_action": body.requested_action, "opened_at": now}))
     TICKETS_OPENED.labels(body.channel, verdict.coverage).inc()
-    result = jsonable_encoder(TicketRead.model_validate(ticket_read(p, row)))
-    if idempotency_key:
-        await session.execute(_STORE_KEY, {"k": idempotency_key, "s": 201, "r": json.dumps(result)})
-    log.info("ticket %s opened for serial %s (%s)", row["ticket_no"], body.serial, verdict.coverage)
+    log.info("ticket %s opened for serial %s (%s)", ticket_no, body.serial, verdict.coverage)
     return JSONResponse(result, status_code=201)
 
 

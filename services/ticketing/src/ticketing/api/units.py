@@ -138,7 +138,7 @@ def warranty_read(serial: str, policy_id: Any, d: WarrantyDetermination) -> dict
     }
 
 
-_FACTS = sa.text("""
+FACTS_SQL = """
 SELECT u.serial, u.product_line, u.policy_id, u.dealer_id, u.contract_code, u.sold_on, u.delivered_on,
        u.installed_on, u.dealer_received_on, u.card_registered_on, p.terms, pl.required_skill,
        (SELECT coalesce(json_agg(json_build_array(e.paid_on, e.months)), '[]') FROM unit_extensions e
@@ -149,7 +149,8 @@ SELECT u.serial, u.product_line, u.policy_id, u.dealer_id, u.contract_code, u.so
                '[]') FROM unit_repairs r WHERE r.serial = u.serial) AS repairs
 FROM units u JOIN warranty_policies p ON p.id = u.policy_id JOIN product_lines pl ON pl.code = u.product_line
 WHERE u.serial = :serial
-""")
+"""
+_FACTS = sa.text(FACTS_SQL)
 
 _POLICY_CACHE: dict[Any, WarrantyPolicy] = {}  # policy versions are immutable once written
 
@@ -157,8 +158,11 @@ _POLICY_CACHE: dict[Any, WarrantyPolicy] = {}  # policy versions are immutable o
 async def load_unit(session: AsyncSession, serial: str) -> tuple[dict[str, Any], WarrantyPolicy, UnitFacts] | None:
     """The unit row, its policy and its facts for warranty determination, in one query."""
     row = (await session.execute(_FACTS, {"serial": serial})).mappings().first()
-    if row is None:
-        return None
+    return None if row is None else unit_from_row(row)
+
+
+def unit_from_row(row: Any) -> tuple[dict[str, Any], WarrantyPolicy, UnitFacts]:
+    """Policy (cached by version) and facts from a row shaped by FACTS_SQL."""
     policy = _POLICY_CACHE.get(row["policy_id"])
     if policy is None:
         policy = _POLICY_CACHE.setdefault(row["policy_id"], to_domain(row["terms"]))
