@@ -21,6 +21,7 @@ import ipaddress
 import itertools
 import os
 import random
+import secrets
 import socket
 import sys
 import time
@@ -217,6 +218,12 @@ class World:
         base = self.cfg.step_s if self.cfg.step_s is not None else max(0.2, self.cfg.time_budget_s / 60)
         return base * self.rng.uniform(0.5, 1.5)
 
+    @staticmethod
+    def trace_headers(job: dict[str, Any]) -> dict[str, str]:
+        """W3C trace context and correlation id continuing the customer call's trace."""
+        return {"traceparent": f"00-{job['trace']}-{secrets.token_hex(8)}-01",
+                "X-Correlation-Id": job["correlation_id"]}
+
     # -- reference data ------------------------------------------------------------------------------
     def setup(self) -> None:
         """Reference data the flows need; a second run finds it there (409 is fine)."""
@@ -290,7 +297,10 @@ class World:
             "phone": f"1380000{n % 10000:04d}", "address": f"{n} Simulation Road", "region_code": region,
             "dealer_id": dealer, "contract_code": "SIM-PREMIUM" if premium else None, "sold_on": sold.isoformat()})
         channel = self.rng.choices([c for c, _ in self.CHANNELS], [w for _, w in self.CHANNELS])[0]
-        r = t.call("POST", "/v1/tickets", role="call_center", headers={"Idempotency-Key": f"sim-{serial}"}, json={
+        # One correlation id and one trace per customer call: its whole journey is one trace in the logs.
+        ctx = {"trace": secrets.token_hex(16), "correlation_id": f"sim-{self.run_id}-{n:05d}"}
+        r = t.call("POST", "/v1/tickets", role="call_center",
+                   headers={"Idempotency-Key": f"sim-{serial}", **self.trace_headers(ctx)}, json={
             "serial": serial, "customer_name": f"Customer {n}", "phone": f"1380000{n % 10000:04d}",
             "address": f"{n} Simulation Road", "region_code": region, "lat": lat, "lon": lon, "channel": channel,
             "fault_description": self.rng.choice(["not cooling", "water leaking from indoor unit",
@@ -301,7 +311,7 @@ class World:
             return
         self.report.flows["tickets opened"] += 1
         ticket = r.json()
-        job = {"ticket_id": ticket["id"], "dealer": dealer, "lat": lat, "lon": lon, "late": premium, "tries": 0,
+        job = {**ctx, "ticket_id": ticket["id"], "dealer": dealer, "lat": lat, "lon": lon, "late": premium, "tries": 0,
                "parts": self.rng.random() < self.cfg.parts_ratio,
                "complaint": self.rng.random() < self.cfg.complaint_ratio}
         self.later(self.step_delay(), lambda: self.find_job(job))
@@ -309,7 +319,7 @@ class World:
     def find_job(self, job: dict[str, Any]) -> None:
         """Dispatch creates the job from the TicketOpened event; wait for it, then assign an engineer."""
         d = self.apis["dispatch"]
-        r = d.call("GET", "/v1/jobs", role="dispatcher", params={"ticket_id": job["ticket_id"]})
+        r = d.call("GET", "/v1/jobs", role="dispatcher", params={"ticket_id": job["ticket_id"]}, headers=self.trace_headers(job))
         if r is None or r.status_code != 200:
             return
         found = r.json()
@@ -324,6 +334,7 @@ class World:
         if not job["engineer"]:
             job["engineer"] = self.rng.choice(self.engineers)
             a = d.call("POST", "/v1/jobs/{job_id}/assign", role="dispatcher", path_params={"job_id": job["id"]},
+                       headers=self.trace_headers(job),
                        json={"engineer_id": job["engineer"]})
             if a is None or a.status_code >= 300:
                 return
@@ -347,7 +358,8 @@ class World:
             if record and action == "complete":
                 body["record"] = record
             r = d.call("POST", "/v1/jobs/{job_id}/actions", role="engineer", path_params={"job_id": job["id"]},
-                       claims={"sub": job["engineer"], "engineer_id": job["engineer"]}, json=body)
+                       claims={"sub": job["engineer"], "engineer_id": job["engineer"]}, json=body,
+                       headers=self.trace_headers(job))
             if r is None or r.status_code >= 300:
                 return
             self.report.flows[f"engineer {action}"] += 1
@@ -363,7 +375,7 @@ class World:
     def request_part(self, job: dict[str, Any]) -> None:
         """The engineer needs a compressor: request it, pause the job, the warehouse ships it."""
         p = self.apis["parts"]
-        r = p.call("POST", p.find("POST", "/part-requests"), role="engineer",
+        r = p.call("POST", p.find("POST", "/part-requests"), role="engineer", headers=self.trace_headers(job),
                    claims={"sub": job["engineer"], "engineer_id": job["engineer"], "dealer_id": job["dealer"]},
                    json={"lines": [{"part_no": self.part_no, "quantity": 1}], "coverage": "warranty",
                          "urgent": self.rng.random() < 0.2, "ship_to": {"address": "dealer depot"},
@@ -382,9 +394,9 @@ class World:
         if req:
             for kind in ("replacement_list", "old_part_waybill"):  # R-P3 gates for in-warranty parts
                 p.call("POST", p.find("POST", "/part-requests/{request_id}/documents") or "-", role="parts_clerk",
-                       path_params={"request_id": req}, json={"kind": kind, "reference": f"{kind}-{req[:8]}"})
+                       path_params={"request_id": req}, headers=self.trace_headers(job), json={"kind": kind, "reference": f"{kind}-{req[:8]}"})
             r = p.call("POST", p.find("POST", "/part-requests/{request_id}/ship") or "-", role="parts_clerk",
-                       path_params={"request_id": req}, expect=(200, 409),
+                       path_params={"request_id": req}, expect=(200, 409), headers=self.trace_headers(job),
                        json={"carrier": "SF Express", "tracking_no": f"SF{uuid.uuid4().hex[:10].upper()}"})
             if r is not None and r.status_code == 200:
                 self.report.flows["parts shipped"] += 1
@@ -403,7 +415,7 @@ class World:
         t = self.apis["ticketing"]
         self.callbacks()
         if job["complaint"]:
-            c = t.call("POST", "/v1/complaints", role="call_center", json={
+            c = t.call("POST", "/v1/complaints", role="call_center", headers=self.trace_headers(job), json={
                 "ticket_id": job["ticket_id"], "dealer_id": job["dealer"], "category": "service",
                 "description": "engineer arrived late and the unit failed again"})
             if c is not None and c.status_code == 201:
