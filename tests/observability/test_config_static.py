@@ -100,3 +100,28 @@ def test_dashboard_panels_have_title_unit_and_query(name: str) -> None:
 
 def test_every_query_is_collected() -> None:
     assert len(panel_queries()) >= 5 * len(DASHBOARDS)
+
+
+def test_runbook_names_real_panels() -> None:
+    """Every *italic* panel reference in the runbook ("*Dashboard → Panel*" or "*Panel*") exists."""
+    from obs_support import RUNBOOK
+
+    dashboards = load_dashboards()
+    titles = {p.get("title") for d in dashboards.values() for p in iter_panels(d)}
+    by_board = {d["title"]: {p.get("title") for p in iter_panels(d)} for d in dashboards.values()}
+    refs = re.findall(r"(?<!\*)\*([^*\n]+)\*(?!\*)", RUNBOOK.read_text())
+    assert refs
+    for ref in refs:
+        if "→" in ref:
+            board, panel = (x.strip() for x in ref.split("→", 1))
+            assert panel in by_board.get(board, set()), f"runbook: no panel {panel!r} on {board!r}"
+        else:
+            assert ref in titles, f"runbook: no panel titled {ref!r}"
+
+
+def test_promtool_rule_unit_tests() -> None:
+    """deploy/prometheus/tests: each alert fires (and stays quiet) on synthetic series as intended."""
+    tests = sorted(str(p) for p in (RULES_DIR.parent / "tests").glob("*.yml"))
+    assert tests
+    result = _promtool("test", "rules", *tests)
+    assert result.returncode == 0, result.stdout + result.stderr
