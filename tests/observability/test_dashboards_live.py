@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -83,9 +86,33 @@ def _drain(ports: dict[str, int], *, timeout: float) -> None:
         time.sleep(0.5)
 
 
+@contextmanager
+def _exclusive(stack: Any, timeout: float = 180) -> Iterator[None]:
+    """One live-dashboard run per stack at a time: they share a database name and consumer groups."""
+    with open(Path(tempfile.gettempdir()) / f"aftersales-obs-live-{stack.kafka_cluster_id}.lock", "w") as fh:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise AssertionError("another live-dashboard run holds the lock") from None
+                time.sleep(1)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 @pytest.fixture
 def platform(stack: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """The four services as uvicorn processes on free ports, and a Prometheus scraping them every second."""
+    with _exclusive(stack):
+        yield from _platform(stack, tmp_path)
+
+
+def _platform(stack: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
     _fresh_database(stack)
     procs: dict[str, subprocess.Popen[bytes]] = {}
     logs: dict[str, Path] = {}
@@ -159,4 +186,9 @@ def test_every_panel_and_alert_query_works_against_live_services(platform: dict[
                 problems.append(f"alert {rule.alert}: {error}\n    {rule.expr}")
         up = prom.get("/api/v1/query", params={"query": 'up{job="aftersales"}'}).json()["data"]["result"]
     assert {s["metric"]["app"]: s["value"][1] for s in up} == {s: "1" for s in SERVICES}
+    # `make simulate` is the same code behind a CLI; a tiny run through it must succeed too.
+    argv = ["--calls", "1", "--duration", "3", "--step-seconds", "0.2", "--seed", "1"]
+    for svc, port in ports.items():
+        argv += [f"--{svc}-port", str(port)]
+    assert simulate.main(argv) == 0
     assert not problems, "panels or alerts failing against live data:\n" + "\n".join(problems)
