@@ -1,6 +1,7 @@
 """Complaints (R-T6) and callbacks with the monthly dealer report (R-T5)."""
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -56,7 +57,7 @@ async def test_R_T5_callback_outcome_and_monthly_report(client, admin, agent, ad
         ids.append(cid)
         await admin_db.execute(
             "INSERT INTO ticketing.callbacks (id, ticket_id, dealer_id, repair_completed_at, status) "
-            "VALUES ($1, $2, 'D1', $3, 'pending')", cid, __import__("uuid").UUID(tid), at)
+            "VALUES ($1, $2, 'D1', $3, 'pending')", cid, uuid.UUID(tid), at)
     pending = (await client.get("/v1/callbacks", headers=agent)).json()
     assert len(pending) == 4
     r = await client.post(f"/v1/callbacks/{ids[0]}/outcome", json={"reached": True, "fixed": True, "satisfaction": 4},

@@ -14,7 +14,7 @@ TZ = sa.DateTime(timezone=True)
 NOW = sa.func.now()
 
 OPEN_STATUSES = ("open", "assigned", "en_route", "on_site", "paused")
-TICKET_STATUSES = (*OPEN_STATUSES, "resolved", "closed", "cancelled")
+TICKET_STATUSES = (*OPEN_STATUSES, "closed", "cancelled")
 
 product_lines = sa.Table(
     "product_lines", md,
