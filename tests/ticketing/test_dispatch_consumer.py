@@ -68,14 +68,15 @@ async def test_job_events_from_kafka_close_ticket_record_repair_and_create_callb
         assert ticket["history"][1]["actor"] == "dispatch:E7" and ticket["job_id"] == "J-1"
         assert await admin_db.fetchval("SELECT count(*) FROM ticketing.unit_repairs WHERE serial = 'SN-0001'") == 1
         callbacks = (await client.get("/v1/callbacks", headers=agent)).json()
-        assert [c["ticket_id"] for c in callbacks] == [t["id"]]
+        assert [c["ticket_id"] for c in callbacks if c["ticket_id"] == t["id"]] == [t["id"]]
         w = (await client.get("/v1/units/SN-0001/warranty", headers=agent)).json()
         assert w["repair_counts"] == {"unit": 1}
-        types = [r["event_type"] for r in await admin_db.fetch("SELECT event_type FROM ticketing.outbox ORDER BY id")]
+        types = [r["event_type"] for r in await admin_db.fetch(
+            "SELECT event_type FROM ticketing.outbox WHERE key = $1 ORDER BY id", t["id"])]
         assert types.count("ticketing.ticket.closed") == 1 and types.count("ticketing.ticket.status_changed") == 3
 
         async def published():
             return await admin_db.fetchval(
-                "SELECT count(*) = 0 FROM ticketing.outbox WHERE published_at IS NULL")
+                "SELECT count(*) = 0 FROM ticketing.outbox WHERE published_at IS NULL AND key = $1", t["id"])
 
         assert await _until(published), "the relay did not publish the outbox to Kafka"

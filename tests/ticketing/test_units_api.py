@@ -50,7 +50,8 @@ async def test_R_W6_extension_and_R_W7_delay_through_the_api(client, admin, agen
     assert r.status_code == 201
     w = (await client.get("/v1/units/SN-0001/warranty", params={"on": "2026-01-15"}, headers=agent)).json()
     assert w["coverage"] == "warranty"
-    row = await admin_db.fetchrow("SELECT payload FROM ticketing.outbox WHERE event_type LIKE '%extension_purchased'")
+    row = await admin_db.fetchrow("SELECT payload FROM ticketing.outbox WHERE event_type LIKE '%extension_purchased' "
+                                  "AND key = 'SN-0001'")
     assert json.loads(row["payload"])["payload"]["price"] == "40.00"
 
 
@@ -62,7 +63,8 @@ async def test_R_W10_warranty_card_registration_emits_event_once(client, admin, 
     assert r.status_code == 200 and r.json()["card_registered_on"]
     again = await client.post("/v1/units/SN-0001/warranty-card", json={"registered_on": "2026-01-01"}, headers=agent)
     assert again.status_code == 409
-    rows = await admin_db.fetch("SELECT payload FROM ticketing.outbox WHERE event_type = 'ticketing.unit.registered'")
+    rows = await admin_db.fetch("SELECT payload FROM ticketing.outbox WHERE event_type = 'ticketing.unit.registered' "
+                                "AND key = 'SN-0001'")
     assert len(rows) == 1 and json.loads(rows[0]["payload"])["payload"]["sale_amount"] == "2999.00"
 
 
@@ -83,12 +85,12 @@ async def test_csv_import_of_10000_rows_all_or_nothing(client, admin, agent, adm
     assert r.status_code == 422, r.text
     errs = r.json()["row_errors"]
     assert {(e["row"], e["field"]) for e in errs} >= {(5, "sold_on"), (5, "phone"), (9, "product_line"), (10, "serial")}
-    assert await admin_db.fetchval("SELECT count(*) FROM ticketing.units") == 0
+    assert await admin_db.fetchval("SELECT count(*) FROM ticketing.units WHERE serial LIKE 'IMP-%'") == 0
     r = await client.post("/v1/units/import", content=_csv(10_000), headers=hdr)
     assert r.status_code == 200 and r.json() == {"imported": 10_000}
     again = await client.post("/v1/units/import", content=_csv(2, start=9_999), headers=hdr)
     assert again.status_code == 422 and again.json()["row_errors"][0]["reason"] == "unit already exists"
-    assert await admin_db.fetchval("SELECT count(*) FROM ticketing.units") == 10_000
+    assert await admin_db.fetchval("SELECT count(*) FROM ticketing.units WHERE serial LIKE 'IMP-%'") == 10_000
     too_many = await client.post("/v1/units/import", content=_csv(10_001, start=20_000), headers=hdr)
     assert too_many.status_code == 413
 
