@@ -371,7 +371,15 @@ class World:
                 body["record"] = record
             r = d.call("POST", "/v1/jobs/{job_id}/actions", role="engineer", path_params={"job_id": job["id"]},
                        claims={"sub": job["engineer"], "engineer_id": job["engineer"]}, json=body,
-                       headers=self.trace_headers(job))
+                       headers=self.trace_headers(job), expect=(200, 201, 409) if action == "accept" else (200, 201))
+            if r is not None and r.status_code == 409 and action == "accept" and not job.get("re_offered"):
+                # The offer moved on to another engineer (expired or reassigned): that engineer picks it up.
+                job["re_offered"] = True
+                g = d.call("GET", "/v1/jobs/{job_id}", role="dispatcher", path_params={"job_id": job["id"]})
+                if g is not None and g.status_code == 200 and g.json().get("engineer_id"):
+                    job["engineer"] = g.json()["engineer_id"]
+                    self.act(job, actions, then=then, reason=reason, record=record)
+                return
             if r is None or r.status_code >= 300:
                 return
             self.report.flows[f"engineer {action}"] += 1
