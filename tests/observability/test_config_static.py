@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from obs_support import (
-    DASHBOARDS, PROM_CONFIG, RULES_DIR, concrete, iter_panels, load_dashboards, load_rules, panel_queries,
+    DASHBOARDS, PROM_CONFIG, ROOT, RULES_DIR, concrete, iter_panels, load_dashboards, load_rules, panel_queries,
     render_config, runbook_anchors, template_vars,
 )
 
@@ -125,3 +125,34 @@ def test_promtool_rule_unit_tests() -> None:
     assert tests
     result = _promtool("test", "rules", *tests)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _exported_metric_names() -> set[str]:
+    """Series names the code can export (shared platform metrics + each service's metrics.py)."""
+    sources = [ROOT / "shared" / "src" / "aftersales_shared" / "metrics.py",
+               *sorted((ROOT / "services").glob("*/src/*/metrics.py"))]
+    names = {"up"}
+    for src in sources:
+        for kind, name in re.findall(r"\b(Counter|Gauge|Histogram)\(\s*\"([a-z_:]+)\"", src.read_text(), re.S):
+            if kind == "Counter":
+                names.add(name if name.endswith("_total") else f"{name}_total")
+            elif kind == "Histogram":
+                names.update({f"{name}_bucket", f"{name}_sum", f"{name}_count"})
+            else:
+                names.add(name)
+    return names
+
+
+_PREFIXES = ("http_", "outbox_", "consumer_", "ticketing_", "dispatch_", "parts_", "settlement_")
+
+
+def test_dashboards_and_alerts_use_metrics_the_code_exports() -> None:
+    """Catches a renamed metric before the live check: every series name used must exist in the code."""
+    exported = _exported_metric_names()
+    exprs = [(f"{q.dashboard}/{q.panel}", q.expr) for q in panel_queries()]
+    exprs += [(f"alert {r.alert}", r.expr) for r in load_rules()]
+    for where, expr in exprs:
+        bare = re.sub(r'"[^"]*"', '""', expr)  # label values are not metric names
+        for name in re.findall(r"\b([a-z_][a-z0-9_]*)\b", bare):
+            if name.startswith(_PREFIXES) or name == "up":
+                assert name in exported, f"{where}: {name} is not exported by any service"
