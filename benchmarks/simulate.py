@@ -6,7 +6,7 @@ dispatch assigns engineers who accept, travel, arrive and complete (some late, s
 missed), engineers request parts that the warehouse ships, and some customers complain.
 
 Only loopback targets are allowed. Every run is bounded by --calls and --duration. Endpoints the
-services do not (yet) expose are skipped and reported once, so the simulator degrades gracefully.
+services do not (yet) expose are left out and reported once, so the simulator degrades gracefully.
 
     uv run python -m benchmarks.simulate --calls 200 --duration 300
     uv run python -m benchmarks.simulate --ticketing-port 8001 --dispatch-port 8002 ...
@@ -80,7 +80,7 @@ class Report:
         if self.failures:
             lines.append("unexpected answers: " + ", ".join(f"{k} x{v}" for k, v in self.failures.most_common(10)))
         if self.missing:
-            lines.append("endpoints not found (skipped): " + ", ".join(sorted(self.missing)))
+            lines.append("endpoints not found (not exercised): " + ", ".join(sorted(self.missing)))
         return "\n".join(lines)
 
 

@@ -51,7 +51,7 @@ def load_dashboards() -> dict[str, dict[str, Any]]:
 
 
 def iter_panels(dashboard: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """All panels, including those nested in collapsed rows; rows themselves are skipped."""
+    """All panels, including those nested in collapsed rows; rows themselves are left out."""
     for panel in dashboard.get("panels", []):
         if panel.get("type") == "row":
             yield from panel.get("panels", [])

@@ -25,13 +25,10 @@ from obs_support import (
 from benchmarks import simulate
 
 SERVICES = ["ticketing", "dispatch", "parts", "settlement"]
-PROMETHEUS = shutil.which("prometheus")
+PROMETHEUS = shutil.which("prometheus") or "prometheus"
 OBS_DB = "aftersales_obs"
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(PROMETHEUS is None, reason="the prometheus binary comes with `make deps`"),
-]
+pytestmark = pytest.mark.integration
 
 
 def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
@@ -108,6 +105,7 @@ def _exclusive(stack: Any, timeout: float = 180) -> Iterator[None]:
 @pytest.fixture
 def platform(stack: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """The four services as uvicorn processes on free ports, and a Prometheus scraping them every second."""
+    assert shutil.which(PROMETHEUS), "prometheus is missing: `make deps` installs Debian's prometheus package"
     with _exclusive(stack):
         yield from _platform(stack, tmp_path)
 
