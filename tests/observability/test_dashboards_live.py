@@ -53,6 +53,13 @@ def _fresh_database(stack: Any) -> None:
                    capture_output=True)
 
 
+def _drop_database(stack: Any) -> None:
+    env = {**os.environ, "PGHOST": "127.0.0.1", "PGPORT": str(stack.pg_port), "PGUSER": "postgres",
+           "PGPASSWORD": stack.pg_password}
+    subprocess.run(["psql", "-X", "-q", "-d", "postgres", "-c", f'DROP DATABASE IF EXISTS "{OBS_DB}" WITH (FORCE)'],
+                   env=env, capture_output=True, timeout=60)
+
+
 def _wait(url: str, *, timeout: float, procs: dict[str, subprocess.Popen[bytes]], logs: dict[str, Path]) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -142,6 +149,7 @@ def _platform(stack: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
         yield {"ports": ports, "prometheus": f"http://127.0.0.1:{prom_port}", "logs": logs}
     finally:
         _stop(list(procs.values()))
+        _drop_database(stack)
 
 
 def _query(prom: httpx.Client, expr: str) -> tuple[str | None, int]:
