@@ -26,7 +26,7 @@ from .logging import configure_logging, correlation_id
 from .metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS
 from .migrations import upgrade_to_head
 from .outbox import OutboxRelay
-from .tracing import start_trace
+from .tracing import instrument_engine, setup_tracing, start_trace
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class ObservabilityMiddleware:
                 HTTP_REQUESTS.labels(self.service, scope["method"], path, str(status["code"])).inc()
 
 
-def create_service_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
+def create_service_app(settings: ServiceSettings, parts: ServiceParts, *, trace_exporter: Any = None) -> FastAPI:
     """A service app whose lifespan migrates, then runs the outbox relay and consumers."""
 
     @asynccontextmanager
@@ -101,6 +101,7 @@ def create_service_app(settings: ServiceSettings, parts: ServiceParts) -> FastAP
             await upgrade_to_head(parts.migrations_dir, settings.db.sqlalchemy_url())
         engine = create_engine(settings.db, schema=settings.db_schema, application_name=settings.service_name)
         app.state.engine = engine
+        instrument_engine(app, engine)
         app.state.sessions = make_sessionmaker(engine)
         app.state.settings = settings
         app.state.token_verifier = TokenVerifier(settings.auth)
@@ -125,7 +126,8 @@ def create_service_app(settings: ServiceSettings, parts: ServiceParts) -> FastAP
                     sessions=app.state.sessions, bootstrap=settings.kafka.bootstrap_servers,
                     group_prefix=settings.kafka.group_prefix, max_retries=settings.kafka.consumer_max_retries,
                     retry_backoff_ms=settings.kafka.consumer_retry_backoff_ms,
-                    partitions=settings.kafka.topic_partitions,
+                    partitions=settings.kafka.topic_partitions, offset_reset=settings.kafka.new_group_offset,
+                    tracer=getattr(app.state, "tracer", None),
                 )
                 c.start()
                 consumers.append(c)
@@ -152,6 +154,7 @@ def create_service_app(settings: ServiceSettings, parts: ServiceParts) -> FastAP
     app.include_router(health.router)
     for r in parts.routers:
         app.include_router(r)
+    app.state.tracer = setup_tracing(app, settings.service_name, exporter=trace_exporter)
     return app
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -43,6 +45,9 @@ class KafkaSettings(BaseSettings):
 
     bootstrap_servers: str = "127.0.0.1:9092"
     group_prefix: str = ""
+    # where a consumer group with no committed offset starts: "earliest" (default, nothing is missed)
+    # or "latest" (a fresh environment attached to a long-lived cluster)
+    new_group_offset: Literal["earliest", "latest"] = "earliest"
     topic_partitions: int = 4
     consumer_max_retries: int = 3
     consumer_retry_backoff_ms: int = 200

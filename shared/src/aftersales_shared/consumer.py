@@ -19,7 +19,7 @@ from .events.envelope import IntegrationEvent, registry
 from .kafka import ensure_topics, make_producer
 from .logging import correlation_id
 from .metrics import CONSUMED, CONSUMER_LAG, DLQ_MESSAGES, HANDLER_LATENCY
-from .tracing import start_trace
+from .tracing import consume_span
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,16 @@ _INBOX = sa.text(
     "INSERT INTO inbox (consumer, event_id, event_type) VALUES (:consumer, :event_id, :event_type) "
     "ON CONFLICT DO NOTHING RETURNING event_id"
 )
+
+_INBOX_MANY = sa.text(
+    "INSERT INTO inbox (consumer, event_id, event_type) "
+    "SELECT :consumer, id, type FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[])) AS t(id, type) "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+)
+
+
+def _headers(msg: ConsumerRecord) -> dict[str, str]:
+    return {k: v.decode(errors="replace") for k, v in (msg.headers or ())}
 
 
 def dead_letter_topic(service: str) -> str:
@@ -53,13 +63,15 @@ class EventConsumer:
     def __init__(
         self, *, service: str, name: str, topics: list[str], handlers: dict[str, Handler],
         sessions: async_sessionmaker[AsyncSession], bootstrap: str, group_prefix: str = "",
-        max_retries: int = 3, retry_backoff_ms: int = 200, partitions: int = 4, max_records: int = 500,
+        max_retries: int = 3, retry_backoff_ms: int = 200, partitions: int = 4, max_records: int = 500, batch_size: int = 100,
+        offset_reset: str = "earliest", tracer: Any = None,
     ) -> None:
         self.service, self.name, self.topics, self.handlers = service, name, topics, handlers
         self.sessions, self.bootstrap = sessions, bootstrap
         self.group_id = f"{group_prefix}{service}.{name}"
         self.max_retries, self.retry_backoff = max_retries, retry_backoff_ms / 1000
-        self.partitions, self.max_records = partitions, max_records
+        self.partitions, self.max_records, self.batch_size = partitions, max_records, batch_size
+        self.offset_reset, self.tracer = offset_reset, tracer
         self.dlq_topic = dead_letter_topic(service)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -90,7 +102,7 @@ class EventConsumer:
                 await self._producer.start()
                 self._consumer = AIOKafkaConsumer(
                     bootstrap_servers=self.bootstrap, group_id=self.group_id, client_id=self.group_id,
-                    enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=self.max_records,
+                    enable_auto_commit=False, auto_offset_reset=self.offset_reset, max_poll_records=self.max_records,
                     session_timeout_ms=10000, heartbeat_interval_ms=1000, metadata_max_age_ms=5000,
                 )
                 self._consumer.subscribe(self.topics, listener=_Rebalance(self))
@@ -140,9 +152,53 @@ class EventConsumer:
             await self._record_lag()
 
     async def _handle_partition(self, tp: TopicPartition, msgs: list[ConsumerRecord]) -> None:
-        for msg in msgs:
-            await self._process(msg)
-            self._pending[tp] = msg.offset + 1
+        for start in range(0, len(msgs), self.batch_size):
+            chunk = msgs[start:start + self.batch_size]
+            if len(chunk) == 1 or not await self._process_batch(chunk):
+                for msg in chunk:  # one by one: retries and dead letters per message
+                    await self._process(msg)
+            self._pending[tp] = chunk[-1].offset + 1
+
+    async def _process_batch(self, msgs: list[ConsumerRecord]) -> bool:
+        """Apply consecutive messages of one partition in ONE unit of work (one commit, in order).
+
+        Returns False, having changed nothing, when any message is malformed or any handler fails; the
+        caller then processes them one by one so only the bad message is retried and dead-lettered.
+        """
+        started = time.perf_counter()
+        try:
+            events = [registry.parse(m.value) for m in msgs]
+        except Exception:  # noqa: BLE001 - includes unknown types: let the per-message path decide
+            return False
+        outcomes = {"applied": 0, "duplicate": 0, "ignored": 0}
+        pairs = [(m, e) for m, e in zip(msgs, events) if e.type in self.handlers]
+        handled = [e for _m, e in pairs]
+        outcomes["ignored"] = len(events) - len(handled)
+        try:
+            async with unit_of_work(self.sessions) as session:
+                # one round trip claims the whole batch in the inbox; redeliveries come back unclaimed
+                claimed = {row[0] for row in await session.execute(_INBOX_MANY, {
+                    "consumer": self.name, "ids": [e.event_id for e in handled], "types": [e.type for e in handled],
+                })} if handled else set()
+                for msg, event in pairs:
+                    if event.event_id not in claimed:
+                        outcomes["duplicate"] += 1
+                        continue
+                    claimed.discard(event.event_id)  # the same id twice in one batch applies once
+                    correlation_id.set(event.correlation_id)
+                    with consume_span(self.tracer, msg.topic, event.type, _headers(msg)):
+                        await self.handlers[event.type](session, event)
+                    outcomes["applied"] += 1
+        except Exception as exc:  # noqa: BLE001 - rolled back; fall back to per-message handling
+            log.info("consumer %s: batch of %d fell back to single messages: %r", self.group_id, len(msgs), exc)
+            return False
+        elapsed = time.perf_counter() - started
+        for outcome, n in outcomes.items():
+            if n:
+                CONSUMED.labels(self.service, self.name, outcome).inc(n)
+        if outcomes["applied"]:
+            HANDLER_LATENCY.labels(self.service, self.name).observe(elapsed / outcomes["applied"])
+        return True
 
     async def _commit_pending(self, only: set[TopicPartition] | None) -> None:
         if self._consumer is None or not self._pending:
@@ -166,8 +222,7 @@ class EventConsumer:
             CONSUMER_LAG.labels(self.service, self.name, topic).set(lag)
 
     async def _process(self, msg: ConsumerRecord) -> None:
-        headers = {k: v.decode(errors="replace") for k, v in (msg.headers or ())}
-        start_trace(headers.get("traceparent"))
+        headers = _headers(msg)
         correlation_id.set(headers.get("correlation_id"))
         last_error: BaseException | None = None
         for attempt in range(1, self.max_retries + 1):
@@ -192,7 +247,8 @@ class EventConsumer:
                     if fresh is None:
                         CONSUMED.labels(self.service, self.name, "duplicate").inc()
                         return
-                    await handler(session, event)
+                    with consume_span(self.tracer, msg.topic, event.type, headers):
+                        await handler(session, event)
                 HANDLER_LATENCY.labels(self.service, self.name).observe(time.perf_counter() - started)
                 CONSUMED.labels(self.service, self.name, "applied").inc()
                 return

@@ -99,10 +99,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        errors = [{"field": exc.field, "reason": exc.detail}] if exc.field else None
+        extra = dict(exc.extra)
+        errors = extra.pop("errors", None) or ([{"field": exc.field, "reason": exc.detail}] if exc.field else None)
         return problem(
             exc.status, exc.title, exc.detail, code=exc.code, instance=request.url.path,
-            field=exc.field, errors=errors, **exc.extra,
+            field=exc.field, errors=errors, **extra,
         )
 
     @app.exception_handler(RequestValidationError)

@@ -26,7 +26,8 @@ _INSERT = sa.text(
 _NOTIFY = sa.text("SELECT pg_notify('outbox_' || current_schema(), '')")
 
 
-def _prepare(event: IntegrationEvent, key: str | None, headers: dict[str, str] | None) -> dict[str, Any]:
+def row_for(event: IntegrationEvent, key: str | None = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """The outbox row of an event (for services that insert it inside their own statement)."""
     if event.correlation_id is None and correlation_id.get():
         event = event.model_copy(update={"correlation_id": correlation_id.get()})
     hdrs = {"event_type": event.type}
@@ -57,7 +58,7 @@ async def add_events(
     """Queue events in the caller's transaction; they are published only if it commits."""
     if not events:
         return
-    await session.execute(_INSERT, [_prepare(e, key, headers) for e in events])
+    await session.execute(_INSERT, [row_for(e, key, headers) for e in events])
     await session.execute(_NOTIFY)
 
 
@@ -182,17 +183,12 @@ class OutboxRelay:
             )
             if not rows:
                 return 0
-            futures = []
+            futures: list[asyncio.Future] = []
             try:
                 for r in rows:
                     hdrs = [(k, str(v).encode()) for k, v in json.loads(r["headers"]).items()]
-                    futures.append(
-                        await asyncio.wait_for(
-                            producer.send(r["topic"], value=r["payload"].encode(), key=r["key"].encode(),
-                                          headers=hdrs),
-                            timeout=15,
-                        )
-                    )
+                    futures.append(await producer.send(r["topic"], value=r["payload"].encode(),
+                                                       key=r["key"].encode(), headers=hdrs))
                 await asyncio.wait_for(asyncio.gather(*futures), timeout=30)
             except BaseException:
                 for f in futures:

@@ -2,6 +2,7 @@
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -18,7 +19,7 @@ from .router import router
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def create_app(settings: DispatchSettings | None = None) -> FastAPI:
+def create_app(settings: DispatchSettings | None = None, *, trace_exporter: Any = None) -> FastAPI:
     """Build the dispatch app; its lifespan migrates, then runs the outbox relay, consumers and timers."""
     settings = settings or DispatchSettings()
     cfg = svc.DispatchConfig.from_settings(settings)
@@ -54,4 +55,5 @@ def create_app(settings: DispatchSettings | None = None) -> FastAPI:
             background=background,
             on_startup=on_startup,
         ),
+        trace_exporter=trace_exporter,
     )

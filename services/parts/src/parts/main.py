@@ -1,6 +1,7 @@
 """Parts service: FastAPI app factory."""
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -15,7 +16,7 @@ from .watchers import background
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def create_app(settings: PartsSettings | None = None) -> FastAPI:
+def create_app(settings: PartsSettings | None = None, *, trace_exporter: Any = None) -> FastAPI:
     """Build the parts app; its lifespan migrates, then runs the outbox relay and consumers."""
     settings = settings or PartsSettings()
     return create_service_app(
@@ -28,4 +29,5 @@ def create_app(settings: PartsSettings | None = None) -> FastAPI:
             consumers=consumer_specs,
             background=background,
         ),
+        trace_exporter=trace_exporter,
     )

@@ -1,6 +1,7 @@
 """Settlement service: FastAPI app factory."""
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -15,7 +16,7 @@ from .router import router
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def create_app(settings: SettlementSettings | None = None) -> FastAPI:
+def create_app(settings: SettlementSettings | None = None, *, trace_exporter: Any = None) -> FastAPI:
     """Build the settlement app; its lifespan migrates, then runs the outbox relay and consumers."""
     settings = settings or SettlementSettings()
     return create_service_app(
@@ -28,4 +29,5 @@ def create_app(settings: SettlementSettings | None = None) -> FastAPI:
             consumers=consumer_specs,
             background=background,
         ),
+        trace_exporter=trace_exporter,
     )

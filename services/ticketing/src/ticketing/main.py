@@ -1,6 +1,7 @@
 """Ticketing service: FastAPI app factory."""
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -14,7 +15,7 @@ from .consumers import consumer_specs
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def create_app(settings: TicketingSettings | None = None) -> FastAPI:
+def create_app(settings: TicketingSettings | None = None, *, trace_exporter: Any = None) -> FastAPI:
     """Build the ticketing app; its lifespan migrates, then runs the outbox relay and consumers."""
     settings = settings or TicketingSettings()
     return create_service_app(
@@ -26,4 +27,5 @@ def create_app(settings: TicketingSettings | None = None) -> FastAPI:
             produces_topics=registry.topics_of("ticketing"),
             consumers=consumer_specs,
         ),
+        trace_exporter=trace_exporter,
     )

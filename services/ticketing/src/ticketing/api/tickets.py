@@ -23,7 +23,7 @@ from aftersales_shared.events.ticketing import (
     TicketCancelled, TicketClosed, TicketOpened, TicketOpenedPayload, TicketStatusChanged,
 )
 from aftersales_shared.ids import new_id
-from aftersales_shared.outbox import _prepare as outbox_params_of, add_events
+from aftersales_shared.outbox import add_events, row_for as outbox_params_of
 
 from ..domain.warranty import EXCLUSIONS, UNIT
 from ..metrics import DUPLICATE_TICKETS_REFUSED, IDEMPOTENT_REPLAYS, TICKETS_OPENED
