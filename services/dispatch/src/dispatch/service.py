@@ -291,6 +291,8 @@ async def parts_delivered(session: AsyncSession, job_id: str | None, ticket_id: 
     if job is None or job.status != "paused" or job.paused_reason != "waiting_parts":
         return
     _resume(job, now)
+    prow, cal = await policy_and_calendar(session, job)
+    refresh_deadlines(job, prow, cal, now)  # as the engineer's resume does: the pause moves the deadlines
     await session.flush()
     await add_events(session, ev.JobResumed(aggregate_id=job.id, payload=_payload(job, now, reason="parts_delivered")))
 

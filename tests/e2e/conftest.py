@@ -1,0 +1,122 @@
+"""End-to-end fixtures: all four real services in one process, on the real Postgres and Kafka.
+
+Each service gets its own in-memory span exporter so a test can tell which service produced a span.
+The services' consumer groups get a prefix unique to the test and are committed at the topics' current
+end before the apps start: the journey sees every event it causes, and never replays the topics'
+history (other test modules empty the schemas and their inboxes, so a replay would redo old work).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from aftersales_shared.kafka import ensure_topics
+from aftersales_shared.testing.plugin import running, wait_for
+from dispatch.config import DispatchSettings
+from dispatch.consumers import consumer_specs as dispatch_consumers
+from dispatch.main import create_app as dispatch_app
+from parts.config import PartsSettings
+from parts.consumers import consumer_specs as parts_consumers
+from parts.main import create_app as parts_app
+from settlement.config import SettlementSettings
+from settlement.consumers import consumer_specs as settlement_consumers
+from settlement.main import create_app as settlement_app
+from ticketing.config import TicketingSettings
+from ticketing.consumers import consumer_specs as ticketing_consumers
+from ticketing.main import create_app as ticketing_app
+
+SERVICES: dict[str, tuple[type, Callable[..., Any], Callable[[Any], list[Any]]]] = {
+    "ticketing": (TicketingSettings, ticketing_app, ticketing_consumers),
+    "dispatch": (DispatchSettings, dispatch_app, dispatch_consumers),
+    "parts": (PartsSettings, parts_app, parts_consumers),
+    "settlement": (SettlementSettings, settlement_app, settlement_consumers),
+}
+
+
+@dataclass
+class Service:
+    """One running service: its HTTP client, its app and the spans it finished."""
+
+    name: str
+    client: httpx.AsyncClient
+    app: Any
+    spans: InMemorySpanExporter
+
+
+async def _start_groups_at_end(bootstrap: str, groups: dict[str, list[str]]) -> None:
+    """Commit each (new) consumer group's offsets at the current end of its topics."""
+    names = sorted({t for topics in groups.values() for t in topics})
+    await ensure_topics(bootstrap, names)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        partitions = {d["topic"]: sorted(p["partition"] for p in d["partitions"])
+                      for d in await admin.describe_topics(names)}
+    finally:
+        await admin.close()
+    for group, topics in groups.items():
+        tps = [TopicPartition(t, p) for t in topics for p in partitions[t]]
+        assert tps, f"no partitions known for {topics}"
+        c = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+        await c.start()
+        try:
+            c.assign(tps)
+            ends = await c.end_offsets(tps)
+            await c.commit(ends)
+        finally:
+            await c.stop()
+
+
+@pytest.fixture
+async def platform(infra_settings) -> AsyncIterator[dict[str, Service]]:
+    """The four services running at once, consumers joined, one span exporter each."""
+    prefix = f"e2e-{uuid.uuid4().hex[:8]}-"
+    settings = {name: cls(**infra_settings(name, group_prefix=prefix, new_group_offset="latest"))
+                for name, (cls, _f, _c) in SERVICES.items()}
+    groups = {f"{prefix}{name}.{spec.name}": spec.topics
+              for name, (_cls, _f, specs) in SERVICES.items() for spec in specs(settings[name])}
+    await _start_groups_at_end(settings["ticketing"].kafka.bootstrap_servers, groups)
+    async with AsyncExitStack() as stack:
+        services: dict[str, Service] = {}
+        for name, (_cls, factory, _c) in SERVICES.items():
+            exporter = InMemorySpanExporter()
+            app = factory(settings[name], trace_exporter=exporter)
+            client = await stack.enter_async_context(running(app))
+            services[name] = Service(name, client, app, exporter)
+        consumers = [c for s in services.values() for c in s.app.state.consumers]
+        assert len(consumers) == len(groups)
+        await asyncio.wait_for(asyncio.gather(*(c.ready.wait() for c in consumers)), timeout=30)
+        yield services
+
+
+async def _eventually(what: str, fetch: Callable[[], Awaitable[Any]], ok: Callable[[Any], bool],
+                     timeout: float = 30) -> Any:
+    """Poll ``fetch`` until ``ok(result)``; fail naming ``what`` and the last state seen."""
+    seen: dict[str, Any] = {}
+
+    async def check() -> bool:
+        seen["last"] = await fetch()
+        return bool(ok(seen["last"]))
+
+    try:
+        await wait_for(check, timeout=timeout, every=0.2)
+    except AssertionError:
+        raise AssertionError(f"{what}: not within {timeout:.0f}s; last seen: {seen.get('last')!r}") from None
+    return seen["last"]
+
+
+@pytest.fixture
+def eventually() -> Callable[..., Awaitable[Any]]:
+    """``await eventually(what, fetch, ok, timeout=30)``: a bounded poll with a clear failure message."""
+    return _eventually
