@@ -174,3 +174,35 @@ async def test_no_loss_when_broker_is_down_500_changes_arrive_exactly_once(probe
         assert sorted(r.seq for r in applied) == list(range(501))
     finally:
         await asyncio.to_thread(devstack.stop_kafka, broker, save=False)
+
+
+async def test_idle_relay_is_woken_by_notify_not_by_polling(probe, stack, service_a, service_b, run_id):
+    """With a 10 s poll interval, an event written while the relay sleeps still arrives in well under 10 s."""
+    sessions, apply, rows = service_b
+    relay = OutboxRelay(service="busa", schema="busa", dsn=probe.settings(stack, "busa").asyncpg_dsn(),
+                        bootstrap=stack.bootstrap, poll_interval=10.0, topics={probe.Changed.TOPIC})
+    consumer = EventConsumer(service="busb", name="probe", topics=[probe.Changed.TOPIC],
+                             handlers={probe.Changed.TYPE: apply}, sessions=sessions, bootstrap=stack.bootstrap,
+                             group_prefix=f"w{uuid.uuid4().hex[:8]}.")
+    relay.start()
+    consumer.start()
+    try:
+        await asyncio.wait_for(consumer.ready.wait(), 60)
+        await service_a(run_id, "warm", 0)
+
+        async def warmed() -> bool:
+            return len(await rows(run_id)) == 1
+
+        await wait_for(warmed, timeout=30)
+        await asyncio.sleep(1.5)  # the relay has found nothing and dozes on LISTEN
+        written_at = asyncio.get_running_loop().time()
+        await service_a(run_id, "wake", 1)
+
+        async def woke() -> bool:
+            return len(await rows(run_id)) == 2
+
+        await wait_for(woke, timeout=3, every=0.05)
+        assert asyncio.get_running_loop().time() - written_at < 3
+    finally:
+        await consumer.stop()
+        await relay.stop()

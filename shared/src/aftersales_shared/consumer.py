@@ -141,26 +141,36 @@ class EventConsumer:
 
     async def _loop(self) -> None:
         assert self._consumer is not None
+        last_commit = last_lag = time.monotonic()
         while not self._stop.is_set():
             batch = await self._consumer.getmany(timeout_ms=200, max_records=self.max_records)
             if self._consumer.assignment():
                 self.ready.set()
             if batch:
-                # partitions are independent; messages inside one stay strictly in order
-                await asyncio.gather(*(self._handle_partition(tp, msgs) for tp, msgs in batch.items()))
+                await self._handle(batch)
+            now = time.monotonic()
+            # Offsets are committed only after the database commit; committing at most every 200 ms
+            # keeps small batches cheap — a crash in between redelivers events the inbox already has.
+            if self._pending and (now - last_commit > 0.2 or not batch):
                 await self._commit_pending(None)
-            await self._record_lag()
+                last_commit = now
+            if now - last_lag > 1.0:
+                await self._record_lag()
+                last_lag = now
 
-    async def _handle_partition(self, tp: TopicPartition, msgs: list[ConsumerRecord]) -> None:
-        for start in range(0, len(msgs), self.batch_size):
-            chunk = msgs[start:start + self.batch_size]
-            if len(chunk) == 1 or not await self._process_batch(chunk):
-                for msg in chunk:  # one by one: retries and dead letters per message
+    async def _handle(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        """Apply a poll's messages: partitions one after another, each partition's messages in order."""
+        ordered = [(tp, m) for tp, msgs in batch.items() for m in msgs]
+        for start in range(0, len(ordered), self.batch_size):
+            chunk = ordered[start:start + self.batch_size]
+            if len(chunk) == 1 or not await self._process_batch([m for _tp, m in chunk]):
+                for _tp, msg in chunk:  # one by one: retries and dead letters per message
                     await self._process(msg)
-            self._pending[tp] = chunk[-1].offset + 1
+            for tp, msg in chunk:
+                self._pending[tp] = msg.offset + 1
 
     async def _process_batch(self, msgs: list[ConsumerRecord]) -> bool:
-        """Apply consecutive messages of one partition in ONE unit of work (one commit, in order).
+        """Apply a run of messages in ONE unit of work (one commit), each partition's in order.
 
         Returns False, having changed nothing, when any message is malformed or any handler fails; the
         caller then processes them one by one so only the bad message is retried and dead-lettered.

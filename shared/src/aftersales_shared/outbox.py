@@ -19,11 +19,16 @@ from .metrics import OUTBOX_FAILED, OUTBOX_OLDEST_AGE, OUTBOX_PENDING, OUTBOX_PU
 
 log = logging.getLogger(__name__)
 
+# NOTIFY serialises the commits of every notifying transaction, so writers notify only when the
+# relay sleeps: a sleeping relay holds an exclusive advisory lock that a writer's shared try-lock
+# cannot get. A busy relay polls on its own and writers skip the NOTIFY (and its commit lock).
+# One statement per event: the insert and the conditional wake-up share a round trip.
 _INSERT = sa.text(
     "INSERT INTO outbox (event_id, topic, key, event_type, payload, headers) "
-    "VALUES (:event_id, :topic, :key, :event_type, CAST(:payload AS jsonb), CAST(:headers AS jsonb))"
+    "SELECT :event_id, :topic, :key, :event_type, CAST(:payload AS jsonb), CAST(:headers AS jsonb) "
+    "FROM (SELECT CASE WHEN pg_try_advisory_xact_lock_shared(hashtext('outbox_sleep:' || current_schema())) "
+    "THEN NULL ELSE pg_notify('outbox_' || current_schema(), '') END) AS wake"
 )
-_NOTIFY = sa.text("SELECT pg_notify('outbox_' || current_schema(), '')")
 
 
 def row_for(event: IntegrationEvent, key: str | None = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
@@ -59,7 +64,6 @@ async def add_events(
     if not events:
         return
     await session.execute(_INSERT, [row_for(e, key, headers) for e in events])
-    await session.execute(_NOTIFY)
 
 
 add_event = add_events
@@ -83,6 +87,8 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self.is_leader = False
         self._lock_key = f"outbox_relay:{schema}"
+        self._sleep_key = f"outbox_sleep:{schema}"
+        self.busy_pause = 0.005
 
     def start(self) -> asyncio.Task[None]:
         self._task = asyncio.create_task(self.run(), name=f"outbox-relay-{self.service}")
@@ -166,13 +172,28 @@ class OutboxRelay:
                     continue
                 if sent >= self.batch_size:
                     continue
+                if sent:
+                    await self._sleep(self.busy_pause)  # rows are flowing: gather a batch, stay awake
+                    continue
+                await self._doze(conn)
+        finally:
+            if producer is not None:
+                await _quietly_stop(producer)
+
+    async def _doze(self, conn: asyncpg.Connection) -> None:
+        """Sleep until NOTIFY (or the poll interval); writers notify only while we hold the sleep lock."""
+        if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", self._sleep_key):
+            await self._sleep(self.busy_pause)  # a writer is mid-transaction: it will not notify, poll soon
+            return
+        try:
+            pending = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM outbox WHERE published_at IS NULL)")
+            if not pending:  # rows committed before we took the lock were seen by this check
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
                 except asyncio.TimeoutError:
                     pass
         finally:
-            if producer is not None:
-                await _quietly_stop(producer)
+            await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", self._sleep_key)
 
     async def _publish_batch(self, conn: asyncpg.Connection, producer: Any) -> int:
         async with conn.transaction():
