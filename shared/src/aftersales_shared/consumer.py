@@ -159,18 +159,19 @@ class EventConsumer:
                 last_lag = now
 
     async def _handle(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
-        """Apply a poll's messages: partitions one after another, each partition's messages in order."""
-        ordered = [(tp, m) for tp, msgs in batch.items() for m in msgs]
-        for start in range(0, len(ordered), self.batch_size):
-            chunk = ordered[start:start + self.batch_size]
-            if len(chunk) == 1 or not await self._process_batch([m for _tp, m in chunk]):
-                for _tp, msg in chunk:  # one by one: retries and dead letters per message
+        """Apply a poll: partitions concurrently (their database waits overlap), each strictly in order."""
+        await asyncio.gather(*(self._handle_partition(tp, msgs) for tp, msgs in batch.items()))
+
+    async def _handle_partition(self, tp: TopicPartition, msgs: list[ConsumerRecord]) -> None:
+        for start in range(0, len(msgs), self.batch_size):
+            chunk = msgs[start:start + self.batch_size]
+            if len(chunk) == 1 or not await self._process_batch(chunk):
+                for msg in chunk:  # one by one: retries and dead letters per message
                     await self._process(msg)
-            for tp, msg in chunk:
-                self._pending[tp] = msg.offset + 1
+            self._pending[tp] = chunk[-1].offset + 1
 
     async def _process_batch(self, msgs: list[ConsumerRecord]) -> bool:
-        """Apply a run of messages in ONE unit of work (one commit), each partition's in order.
+        """Apply consecutive messages of one partition in ONE unit of work (one commit, in order).
 
         Returns False, having changed nothing, when any message is malformed or any handler fails; the
         caller then processes them one by one so only the bad message is retried and dead-lettered.

@@ -163,7 +163,7 @@ async def open_job(session: AsyncSession, cfg: DispatchConfig, p: Any, now: date
         job, now, zone_class=zone_class, contract_code=job.contract_code,
         deadlines={k: v for k, v in (("respond", job.respond_due), ("arrive", job.arrive_due),
                                      ("resolve", job.resolve_due)) if v})))
-    await try_assign(session, cfg, job, now)
+    await try_assign(session, cfg, job, now, fresh=True)
     return job
 
 
@@ -189,16 +189,17 @@ async def candidates_for(session: AsyncSession, cfg: DispatchConfig, job: Job, n
     return ranked
 
 
-async def _reserve(session: AsyncSession, engineer_id: str) -> Engineer | None:
-    """Take one unit of an engineer's capacity, only if free (conditional UPDATE, row-locked)."""
+async def _reserve(session: AsyncSession, engineer_id: str) -> Any:
+    """Take one unit of an engineer's capacity, only if free (conditional UPDATE, row-locked).
+
+    Returns the engineer's (id, dealer_id) or None when a concurrent decision took the last slot.
+    """
     got = await session.execute(
         update(Engineer).where(Engineer.id == engineer_id, Engineer.active_jobs < Engineer.max_jobs,
                                Engineer.active.is_(True))
-        .values(active_jobs=Engineer.active_jobs + 1).returning(Engineer.id, Engineer.dealer_id))
-    row = got.first()
-    if row is None:
-        return None
-    return await session.get(Engineer, engineer_id, populate_existing=True)
+        .values(active_jobs=Engineer.active_jobs + 1).returning(Engineer.id, Engineer.dealer_id)
+        .execution_options(synchronize_session=False))
+    return got.first()
 
 
 async def _release(session: AsyncSession, job: Job) -> None:
@@ -213,11 +214,16 @@ async def _excluded(session: AsyncSession, job_id: str) -> list[str]:
         Offer.job_id == job_id, Offer.status.in_(["declined", "expired"])))).all())
 
 
-async def try_assign(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datetime) -> bool:
-    """Offer a queued job to the best feasible engineer; False leaves it queued (ordered by deadline)."""
+async def try_assign(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datetime, *,
+                     fresh: bool = False) -> bool:
+    """Offer a queued job to the best feasible engineer; False leaves it queued (ordered by deadline).
+
+    ``fresh``: the job was created in this transaction, so nobody can have declined it yet.
+    """
     if job.status != "queued":
         return False
-    for cand in await candidates_for(session, cfg, job, now, exclude=await _excluded(session, job.id)):
+    excluded = [] if fresh else await _excluded(session, job.id)
+    for cand in await candidates_for(session, cfg, job, now, exclude=excluded):
         eng = await _reserve(session, cand.engineer_id)
         if eng is None:
             continue  # taken by a concurrent decision: next candidate
