@@ -48,14 +48,14 @@ compose-check:
 	@docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml is valid"
 
 bench-bus: deps
-	@$(UV) run python -m benchmarks.bench_bus
+	@$(UV) run python -m benchmarks.bench_bus && $(UV) run python -m benchmarks.report
 bench-intake: deps
-	@$(UV) run python -m benchmarks.bench_intake
+	@$(UV) run python -m benchmarks.bench_intake && $(UV) run python -m benchmarks.report
 bench-dispatch: deps
-	@$(UV) run python -m benchmarks.bench_dispatch
+	@$(UV) run python -m benchmarks.bench_dispatch && $(UV) run python -m benchmarks.report
 bench-parts: deps
-	@$(UV) run python -m benchmarks.bench_parts
+	@$(UV) run python -m benchmarks.bench_parts && $(UV) run python -m benchmarks.report
 bench-settlement: deps
-	@$(UV) run python -m benchmarks.bench_settlement
+	@$(UV) run python -m benchmarks.bench_settlement && $(UV) run python -m benchmarks.report
 simulate: python-deps
-	@$(UV) run python -m benchmarks.simulate
+	@$(UV) run python -m benchmarks.simulate $(SIM_ARGS)

@@ -267,7 +267,7 @@ def write_report(r: dict, quick: bool) -> None:
     d, e, q = r["decision"], r["e2e"], r["quality"]
     text = f"""# Dispatch benchmark
 
-Machine: 2 cores / 24 GiB / Debian 12 / Python 3.11, PostgreSQL 15, Kafka 4.2.0 (native devstack), app in-process.
+Machine: 2 cores / 24 GiB / Debian 12 / Python 3.11, PostgreSQL 15, Kafka 4.2.0 (native devstack). Decision latency is measured in-process; ticket opened → assigned runs against the dispatch service in its own uvicorn process (consumer, relay and API as deployed), with the load generator and poller in the benchmark process.
 Command: `uv run python -m benchmarks.bench_dispatch{' --quick' if quick else ''}` ({datetime.now(timezone.utc):%Y-%m-%d}).
 
 ## Assignment decision latency (2,000 engineers, 10,000 open jobs in the database)
