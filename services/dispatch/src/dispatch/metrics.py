@@ -22,3 +22,6 @@ ASSIGN_DECISION = Histogram(
     "dispatch_assignment_decision_seconds", "Candidate search + ranking for one job",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
 )
+OLDEST_WAITING_AGE = Gauge("dispatch_oldest_unassigned_job_age_seconds",
+                           "Age of the oldest job still waiting for an engineer (0 when none)")
+JOBS_CREATED = Counter("dispatch_jobs_created_total", "Jobs created from opened tickets", ["channel", "zone_class"])

@@ -30,6 +30,7 @@ from .domain.sla import (
 from .models import CoreProvince, Engineer, Job, JobAction, Offer, ServiceRecord, SlaCalendar, SlaPolicyRow, Zone
 
 OPEN_STATUSES = ("queued", "offered", "accepted", "en_route", "on_site", "paused")
+CHANNELS = ("phone", "web", "email", "sms")  # bounded metric labels
 TERMINAL = ("completed", "remote_resolved", "cancelled")
 HOLDING = ("offered", "accepted", "en_route", "on_site", "paused")
 
@@ -158,6 +159,7 @@ async def open_job(session: AsyncSession, cfg: DispatchConfig, p: Any, now: date
     prow, cal = await policy_and_calendar(session, job)
     refresh_deadlines(job, prow, cal, now)
     session.add(job)
+    metrics.JOBS_CREATED.labels(p.channel if p.channel in CHANNELS else "other", zone_class).inc()
     await session.flush()
     await add_events(session, ev.JobCreated(aggregate_id=job.id, payload=_payload(
         job, now, zone_class=zone_class, contract_code=job.contract_code,
@@ -486,8 +488,11 @@ async def retry_queue(session: AsyncSession, cfg: DispatchConfig, now: datetime,
     n = 0
     for job in jobs:
         n += await try_assign(session, cfg, job, now)
-    waiting = await session.scalar(text("SELECT count(*) FROM jobs WHERE status = 'queued'"))
+    waiting, oldest = (await session.execute(text(
+        "SELECT count(*), coalesce(extract(epoch FROM :now - min(opened_at)), 0) FROM jobs WHERE status = 'queued'"),
+        {"now": now})).one()
     metrics.JOBS_WAITING.set(waiting or 0)
+    metrics.OLDEST_WAITING_AGE.set(float(oldest or 0))
     return n
 
 

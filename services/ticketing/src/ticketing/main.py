@@ -1,8 +1,10 @@
 """Ticketing service: FastAPI app factory."""
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI
 
 from aftersales_shared.app import ServiceParts, create_service_app
@@ -11,8 +13,25 @@ from aftersales_shared.events import registry
 from .api import callbacks, catalog, complaints, tickets, units
 from .config import TicketingSettings
 from .consumers import consumer_specs
+from .metrics import OPEN_BACKLOG
+from .models import OPEN_STATUSES
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+BACKLOG_REFRESH_SECONDS = 15
+
+
+def _background(app: FastAPI) -> list:
+    async def refresh_backlog() -> None:
+        """Open backlog by status for the dashboards; the database is the truth, so read it."""
+        async with app.state.sessions() as session:
+            counts = dict((await session.execute(sa.text(
+                "SELECT status, count(*) FROM tickets WHERE status = ANY(:open) GROUP BY status"),
+                {"open": list(OPEN_STATUSES)})).all())
+        for status in OPEN_STATUSES:
+            OPEN_BACKLOG.labels(status).set(counts.get(status, 0))
+        await asyncio.sleep(BACKLOG_REFRESH_SECONDS)
+
+    return [refresh_backlog]
 
 
 def create_app(settings: TicketingSettings | None = None, *, trace_exporter: Any = None) -> FastAPI:
@@ -26,6 +45,7 @@ def create_app(settings: TicketingSettings | None = None, *, trace_exporter: Any
             routers=[catalog.router, units.router, tickets.router, complaints.router, callbacks.router],
             produces_topics=registry.topics_of("ticketing"),
             consumers=consumer_specs,
+            background=_background,
         ),
         trace_exporter=trace_exporter,
     )
