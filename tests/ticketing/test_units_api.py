@@ -29,6 +29,7 @@ async def test_warranty_endpoint_components_and_early_life(client, admin, agent)
     await seed_unit(client, agent, sold_on=date(2026, 1, 10))
     w = (await client.get("/v1/units/SN-0001/warranty", params={"on": "2026-01-15"}, headers=agent)).json()
     assert w["early_life_rights"] == ["return", "exchange", "repair"] and w["basis"] == "sale"
+    assert w["shipping_customer_share"] == "0.50"  # R-W9 default split inside warranty
     states = {c["component"]: c["state"] for c in w["components"]}
     assert states == {"unit": "in_warranty", "compressor": "in_warranty", "probe": "not_covered"}
     w = (await client.get("/v1/units/SN-0001/warranty", params={"on": "2028-01-15", "component": "compressor"},

@@ -1,6 +1,7 @@
 """Warranty determination, one test (or more) per rule id of DOMAIN.md section 1, plus properties."""
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
@@ -151,6 +152,18 @@ def test_R_W8_repair_warranty_and_parts_warranty_after_base_end():
     assert d.status_of("fan").state == "parts_warranty"
     assert determine_warranty(p, u, base + timedelta(days=250), component="board").coverage == "paid"
     assert determine_warranty(p, u, base + timedelta(days=250), component="fan").coverage == "warranty"
+
+
+def test_R_W9_shipping_split_inside_warranty_customer_pays_outside():
+    inside = determine_warranty(P12, UnitFacts(sold_on=SOLD), SOLD + timedelta(days=100))
+    assert inside.coverage == "warranty" and inside.shipping_customer_share == Decimal("0.50")
+    assert any("customer pays 50%" in r for r in inside.reasons)
+    contract = WarrantyPolicy(months=12, shipping_customer_share=Decimal("0.30"))  # another contract's split
+    assert determine_warranty(contract, UnitFacts(sold_on=SOLD), SOLD).shipping_customer_share == Decimal("0.30")
+    outside = determine_warranty(P12, UnitFacts(sold_on=SOLD), term_end(SOLD, 12) + timedelta(days=1))
+    assert outside.coverage == "paid" and outside.shipping_customer_share == Decimal("1")
+    excluded = determine_warranty(P12, UnitFacts(sold_on=SOLD), SOLD, exclusions=("liquid_spill",))
+    assert excluded.coverage == "paid" and excluded.shipping_customer_share == Decimal("1")
 
 
 def test_before_start_is_not_started_and_paid():

@@ -56,6 +56,8 @@ class PolicyTerms(BaseModel):
     extension_price: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
     repair_warranty_months: int = Field(6, ge=0, le=60)
     parts_warranty_months: int = Field(12, ge=0, le=60)
+    # R-W9: the customer's share of shipping and insurance for a unit sent in, inside warranty
+    shipping_customer_share: Decimal = Field(Decimal("0.50"), ge=0, le=1, max_digits=3, decimal_places=2)
 
     @model_validator(mode="after")
     def _consistent(self) -> "PolicyTerms":
@@ -90,7 +92,7 @@ def to_domain(terms: dict[str, Any]) -> WarrantyPolicy:
         exchange_days=t.exchange_days, dealer_doa_days=t.dealer_doa_days,
         repeat_repair_threshold=t.repeat_repair_threshold, extension_months=t.extension_months,
         extension_price=t.extension_price, repair_warranty_months=t.repair_warranty_months,
-        parts_warranty_months=t.parts_warranty_months,
+        parts_warranty_months=t.parts_warranty_months, shipping_customer_share=t.shipping_customer_share,
     )
 
 

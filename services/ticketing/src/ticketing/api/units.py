@@ -126,6 +126,7 @@ class WarrantyRead(BaseModel):
     repair_counts: dict[str, int]
     exclusions: list[str]
     reasons: list[str]
+    shipping_customer_share: str  # R-W9, e.g. "0.50"
 
 
 def warranty_read(serial: str, policy_id: Any, d: WarrantyDetermination) -> dict[str, Any]:
@@ -135,6 +136,7 @@ def warranty_read(serial: str, policy_id: Any, d: WarrantyDetermination) -> dict
         "components": [c.__dict__ for c in d.components], "early_life_rights": d.early_life.names(),
         "replace_unit": d.repeat_repair.replace_unit, "replace_components": list(d.repeat_repair.replace_components),
         "repair_counts": d.repeat_repair.repair_counts, "exclusions": list(d.exclusions), "reasons": list(d.reasons),
+        "shipping_customer_share": format(d.shipping_customer_share, "f"),
     }
 
 

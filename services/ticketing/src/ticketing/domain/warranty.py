@@ -62,6 +62,7 @@ class WarrantyPolicy:
     extension_price: Decimal | None = None
     repair_warranty_months: int = 6  # R-W8
     parts_warranty_months: int = 12  # R-W8
+    shipping_customer_share: Decimal = Decimal("0.50")  # R-W9 inside warranty; outside, the customer pays all
 
     def term_of(self, component: str) -> int:
         """Months of cover of a component (0: not covered)."""
@@ -160,6 +161,7 @@ class WarrantyDetermination:
     component: str
     exclusions: tuple[str, ...]
     reasons: tuple[str, ...]
+    shipping_customer_share: Decimal = Decimal("1")  # R-W9: the customer's share of shipping + insurance
 
     def status_of(self, component: str) -> ComponentStatus:
         return next(c for c in self.components if c.component == component)
@@ -320,7 +322,14 @@ def determine_warranty(
     else:
         coverage = "paid"
         reasons.append("the repair is paid by the customer")
+    share = policy.shipping_customer_share if coverage in ("warranty", "extended") else Decimal("1")
+    if share == 1:
+        reasons.append("shipping and insurance of a unit sent in for repair are paid by the customer")
+    else:
+        reasons.append(f"shipping and insurance of a unit sent in for repair: the customer pays {share:.0%}, "
+                       f"the manufacturer {1 - share:.0%}")
     return WarrantyDetermination(
         on=on, basis=basis, start_date=start, components=statuses, early_life=early, repeat_repair=repeat,
         coverage=coverage, component=component, exclusions=tuple(exclusions), reasons=tuple(reasons),
+        shipping_customer_share=share,
     )
