@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 from fastapi import APIRouter, Depends
+from sqlalchemy.exc import DBAPIError
 
 from aftersales_shared.app import ServiceParts, create_service_app
 from aftersales_shared.auth import Principal, Role, require_roles
@@ -39,6 +40,12 @@ def _app(infra_settings):
     @router.get("/v1/dispatch-only")
     async def dispatch_only(who: Principal = Depends(require_roles(Role.DISPATCHER, Role.ADMIN))) -> dict:
         return {"sub": who.sub, "roles": sorted(who.roles)}
+
+    @router.get("/v1/deadlock")
+    async def deadlock(who: Principal = Depends(require_roles(Role.DISPATCHER))) -> dict:
+        # a real deadlock_detected error as asyncpg raises it, wrapped the way SQLAlchemy wraps it
+        orig = asyncpg.DeadlockDetectedError("deadlock detected")
+        raise DBAPIError("SELECT ... FOR UPDATE", {}, orig)
 
     kwargs = infra_settings("ticketing")
     settings = ServiceSettings(**{**kwargs, "run_relay": False, "run_consumers": False})
@@ -79,3 +86,12 @@ async def test_missing_invalid_token_401_and_wrong_role_403_as_problem_json(infr
 
         unknown = await client.get("/v1/nowhere")
         assert unknown.status_code == 404 and unknown.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.integration
+async def test_deadlock_is_a_503_retry_problem_not_a_500(infra_settings, auth_headers):
+    async with running(_app(infra_settings)) as client:
+        r = await client.get("/v1/deadlock", headers=auth_headers("dispatcher"))
+        assert r.status_code == 503
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.headers["retry-after"] == "1" and r.json()["code"] == "retry"

@@ -276,23 +276,9 @@ def start_kafka(info: StackInfo, *, timeout: float = 90, kdir: Path | None = Non
 def _kafka_answers(bootstrap: str) -> bool:
     import asyncio
 
-    from aiokafka.admin import AIOKafkaAdminClient
+    from .kafka import kafka_reachable
 
-    async def probe() -> bool:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
-        try:
-            await admin.start()
-            await admin.list_topics()
-            return True
-        except Exception:  # noqa: BLE001
-            return False
-        finally:
-            try:
-                await admin.close()
-            except Exception:  # noqa: BLE001
-                pass
-
-    return asyncio.run(probe())
+    return asyncio.run(kafka_reachable(bootstrap))
 
 
 def stop_kafka(info: StackInfo, *, timeout: float = 30, save: bool = True) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -94,6 +94,14 @@ def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or ".".join(str(p) for p in loc)
 
 
+TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Route every error through problem+json; never a bare 500 for client mistakes."""
 
@@ -128,6 +136,16 @@ def install_error_handlers(app: FastAPI) -> None:
         constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
         return problem(409, "Conflict", "the change conflicts with existing data", code="conflict",
                        instance=request.url.path, constraint=constraint)
+
+    @app.exception_handler(DBAPIError)
+    async def _transient(request: Request, exc: DBAPIError) -> JSONResponse:
+        # Deadlocks and serialization failures are the database asking the client to try again.
+        if _sqlstate(exc) in TRANSIENT_SQLSTATES:
+            response = problem(503, "Temporarily unavailable", "a concurrent change got in the way; retry shortly",
+                               code="retry", instance=request.url.path)
+            response.headers["Retry-After"] = "1"
+            return response
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

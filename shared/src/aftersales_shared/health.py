@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import sqlalchemy as sa
-from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
+
+from .kafka import kafka_reachable
 
 router = APIRouter(tags=["ops"])
 
@@ -17,20 +18,6 @@ router = APIRouter(tags=["ops"])
 @router.get("/healthz", summary="Liveness: the process answers")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
-
-
-async def _kafka_ok(bootstrap: str) -> bool:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
-    try:
-        await asyncio.wait_for(admin.start(), timeout=3)
-        return True
-    except Exception:  # noqa: BLE001
-        return False
-    finally:
-        try:
-            await admin.close()
-        except Exception:  # noqa: BLE001
-            pass
 
 
 @router.get("/readyz", summary="Readiness: Postgres and Kafka reachable")
@@ -42,7 +29,7 @@ async def readyz(request: Request) -> JSONResponse:
         checks["database"] = True
     except Exception:  # noqa: BLE001
         pass
-    checks["kafka"] = await _kafka_ok(request.app.state.settings.kafka.bootstrap_servers)
+    checks["kafka"] = await kafka_reachable(request.app.state.settings.kafka.bootstrap_servers)
     ok = all(checks.values())
     return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
 

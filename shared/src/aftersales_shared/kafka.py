@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 
@@ -45,3 +46,19 @@ def make_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
         request_timeout_ms=10000,
         retry_backoff_ms=200,
     )
+
+
+async def kafka_reachable(bootstrap: str, timeout: float = 3.0) -> bool:
+    """True when the cluster answers a metadata request within ``timeout`` seconds."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
+    try:
+        await asyncio.wait_for(admin.start(), timeout=timeout)
+        await asyncio.wait_for(admin.list_topics(), timeout=timeout)
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not reachable"
+        return False
+    finally:
+        try:
+            await admin.close()
+        except Exception:  # noqa: BLE001
+            log.debug("admin close failed", exc_info=True)

@@ -57,3 +57,6 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.setLevel(level)
     logging.getLogger("aiokafka").setLevel("WARNING")
     logging.getLogger("uvicorn.access").setLevel("WARNING")
+    # one INFO line per outbound HTTP call is noise (and CPU) on the hot path; failures still log
+    logging.getLogger("httpx").setLevel("WARNING")
+    logging.getLogger("httpcore").setLevel("WARNING")

@@ -255,6 +255,17 @@ async def create_request(body: RequestCreate, request: Request, session: DbSessi
     return await _idempotent(session, principal, key, body, 201, run)
 
 
+def _caller_scope(principal: Principal, *, dealer_rows: str) -> tuple[list[str], dict[str, Any]]:
+    """WHERE clauses limiting a listing to what the caller may see: staff all, dealers and engineers their own."""
+    if principal.has(*svc.STAFF):
+        return ["TRUE"], {}
+    if principal.has(R.DEALER) and principal.dealer_id:
+        return [dealer_rows], {"d": principal.dealer_id}
+    if principal.has(R.ENGINEER) and principal.engineer_id:
+        return ["engineer_id = :e"], {"e": principal.engineer_id}
+    raise Forbidden("the token names no dealer or engineer")
+
+
 @router.get("/part-requests", tags=["requests"])
 async def list_requests(session: DbSession, principal: Annotated[Principal, Depends(REQ_READ)],
                         status: Annotated[Literal["allocated", "backordered", "shipped", "delivered", "cancelled"]
@@ -262,16 +273,8 @@ async def list_requests(session: DbSession, principal: Annotated[Principal, Depe
                         job_id: Annotated[str | None, Query(max_length=64)] = None,
                         limit: Annotated[int, Query(ge=1, le=500)] = 100):
     """Requests the caller may see, newest first."""
-    where, params = ["TRUE"], {"l": limit, "s": status, "j": job_id}
-    if not principal.has(*svc.STAFF):
-        if principal.has(R.DEALER) and principal.dealer_id:
-            where.append("(dealer_id = :d AND requester_kind = 'dealer')")
-            params["d"] = principal.dealer_id
-        elif principal.has(R.ENGINEER) and principal.engineer_id:
-            where.append("engineer_id = :e")
-            params["e"] = principal.engineer_id
-        else:
-            raise Forbidden("the token names no dealer or engineer")
+    where, params = _caller_scope(principal, dealer_rows="(dealer_id = :d AND requester_kind = 'dealer')")
+    params.update({"l": limit, "s": status, "j": job_id})
     if status:
         where.append("status = :s")
     if job_id:
@@ -348,16 +351,8 @@ async def list_returns(session: DbSession, principal: Annotated[Principal, Depen
                        status: Annotated[Literal["due", "received", "missed"] | None, Query()] = None,
                        limit: Annotated[int, Query(ge=1, le=500)] = 100):
     """Expected old-part returns the caller may see."""
-    where, params = ["TRUE"], {"s": status, "l": limit}
-    if not principal.has(*svc.STAFF):
-        if principal.has(R.DEALER) and principal.dealer_id:
-            where.append("dealer_id = :d")
-            params["d"] = principal.dealer_id
-        elif principal.has(R.ENGINEER) and principal.engineer_id:
-            where.append("engineer_id = :e")
-            params["e"] = principal.engineer_id
-        else:
-            raise Forbidden("the token names no dealer or engineer")
+    where, params = _caller_scope(principal, dealer_rows="dealer_id = :d")
+    params.update({"s": status, "l": limit})
     if status:
         where.append("status = :s")
     rows = (await session.execute(sa.text(
