@@ -267,7 +267,7 @@ def write_markdown(r: dict) -> None:
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores / 24 GiB / Debian 12 / Python "
         f"{platform.python_version()} / PostgreSQL 15 (devstack settings) / Kafka 4.2.0 (relay off during the run).",
         f"Load average (1/5/15 min) before: {'/'.join(f'{x:.1f}' for x in r['load_before'])}, after: "
-        f"{'/'.join(f'{x:.1f}' for x in r['load_after'])} (the machine is shared; see the notes below).",
+        f"{'/'.join(f'{x:.1f}' for x in r['load_after'])}.",
         "App in-process (httpx ASGITransport, load generator on the same event loop); "
         f"{CONCURRENCY} concurrent clients, {SECONDS:.0f} s per phase after a 2 s warm-up.", "",
         "## Sustained intake: POST /v1/tickets", "",
@@ -296,7 +296,7 @@ def write_markdown(r: dict) -> None:
         "- Every POST carries a fresh Idempotency-Key, so the API path also claims and stores the key; the "
         "baseline writes ticket + first transition + outbox row only, with its ticket number from the same "
         "sequence, in one asyncpg transaction per ticket (the floor the database allows).",
-        "- The API path is two statements plus BEGIN/COMMIT (and the shared engine's pre-ping); what remains is "
+        "- The API path is two statements plus BEGIN/COMMIT; what remains is "
         "Python CPU per request (routing, JWT, validation, phone parsing, SQLAlchemy, JSON), on one event loop "
         "and one core of two, the other shared with PostgreSQL.",
         "- The machine is shared with other engineers' test runs and benchmarks while this runs; the load "

@@ -40,7 +40,9 @@ def create_engine(settings: DatabaseSettings, *, schema: str, application_name: 
         settings.sqlalchemy_url(),
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
-        pool_pre_ping=True,
+        # no pre-ping: it costs a round trip on every request; a dropped connection instead fails one
+        # request and SQLAlchemy invalidates the pool, and recycling bounds a connection's age
+        pool_recycle=1800,
         connect_args={
             "server_settings": {"search_path": f"{schema},public", "application_name": application_name},
             "command_timeout": 30,
