@@ -299,8 +299,8 @@ def write_markdown(r: dict) -> None:
         "- The API path is two statements plus BEGIN/COMMIT; what remains is "
         "Python CPU per request (routing, JWT, validation, phone parsing, SQLAlchemy, JSON), on one event loop "
         "and one core of two, the other shared with PostgreSQL.",
-        "- The machine is shared with other engineers' test runs and benchmarks while this runs; the load "
-        "averages above show how busy it was. Numbers are from one run, not averaged.",
+        "- The load averages above show how busy the machine was around the run. Numbers are from one run, "
+        "not averaged.",
         "- The lookup table is seeded with closed historic tickets: 400,000 serials, 250,000 phone numbers "
         "(about 4 tickets per phone), so a phone or serial lookup returns several rows sorted by time.",
         "",
