@@ -240,6 +240,9 @@ each written in its own business transaction (outbox) by a writer process of ser
 | backlog drain through one relay | {backlog['count']} | {backlog['rate']:.0f} | – | – | – | ≥ 3,000/s |
 | baseline: raw aiokafka produce→consume, no DB | {raw['count']} | {raw['rate']:.0f} | – | – | – | – |
 
+In the paced row, events/s is the number of events divided by the time from the first write until the LAST
+event was applied, so it includes draining the tail; the writers offer 1,000 events/s. A second writer
+process made things worse on 2 cores (it competes with the relay, the consumer and Postgres).
 The backlog rate is the whole pipeline (relay publishing *and* the consumer applying with inbox rows);
 the outbox pipeline runs at {backlog['rate'] / raw['rate'] * 100:.0f} % of raw Kafka on the same machine in the same run.
 """
