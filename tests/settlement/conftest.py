@@ -26,8 +26,8 @@ def fin(auth_headers):
         "checker": auth_headers("finance", sub="fin-checker"),
         "admin": auth_headers("admin", sub="admin-1"),
         "ops": auth_headers("ops", sub="ops-1"),
-        "d1": auth_headers("dealer", sub="dealer-user-1", dealer_id="D1"),
-        "d2": auth_headers("dealer", sub="dealer-user-2", dealer_id="D2"),
+        "d1": auth_headers("dealer", sub="dealer-user-1", dealer_id="SD1"),
+        "d2": auth_headers("dealer", sub="dealer-user-2", dealer_id="SD2"),
     }
 
 
@@ -41,7 +41,7 @@ async def add_ledger(admin_db, dealer, kind, *, n=1, amount="0", quarter=QUARTER
         dealer, kind, amount, at, quarter, booked or quarter, f"{tag}-{dealer}-{kind}", n)
 
 
-async def setup_dealer(client, h, dealer_id="D1", model="d", params=None, effective_from="2026-01-01"):
+async def setup_dealer(client, h, dealer_id="SD1", model="d", params=None, effective_from="2026-01-01"):
     r = await client.post("/dealers", json={"id": dealer_id, "name": f"Dealer {dealer_id}", "territories": ["SH"]},
                           headers=h)
     assert r.status_code == 201, r.text
@@ -49,7 +49,7 @@ async def setup_dealer(client, h, dealer_id="D1", model="d", params=None, effect
     r = await client.post(f"/dealers/{dealer_id}/contracts", json={
         "effective_from": effective_from, "fee_model": model, "parameters": params}, headers=h)
     assert r.status_code == 201, r.text
-    # a well-behaved dealer: records and quality feedback every month (R-D4 forfeits tested on their own)
+    # a well-behaved dealer: records and quality feedback every month (R-SD4 forfeits tested on their own)
     for m in range(1, 13):
         rep = await client.post(f"/dealers/{dealer_id}/monthly-reports", json={
             "month": f"2026-{m:02d}", "records": True, "quality_feedback": True}, headers=h)

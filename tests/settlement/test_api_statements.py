@@ -22,9 +22,9 @@ async def run(client, h, quarter=QUARTER, dealer_ids=None):
 
 async def test_R_D2d_run_revision_workflow_late_and_exports(client, fin, admin_db):
     await setup_dealer(client, fin["admin"])
-    await add_ledger(admin_db, "D1", "repair", n=25)
-    await add_ledger(admin_db, "D1", "home_visit", n=18)
-    await add_ledger(admin_db, "D1", "urgent_surcharge", amount="33.30", n=2)
+    await add_ledger(admin_db, "SD1", "repair", n=25)
+    await add_ledger(admin_db, "SD1", "home_visit", n=18)
+    await add_ledger(admin_db, "SD1", "urgent_surcharge", amount="33.30", n=2)
 
     first = await run(client, fin["maker"])
     assert len(first["created"]) == 1 and first["created"][0]["revision"] == 1
@@ -38,7 +38,7 @@ async def test_R_D2d_run_revision_workflow_late_and_exports(client, fin, admin_d
     assert again["created"] == [] and again["unchanged"][0]["statement_id"] == sid
 
     # changed inputs → new revision showing what changed
-    r = await client.post("/dealers/D1/findings", json={
+    r = await client.post("/dealers/SD1/findings", json={
         "kind": "incomplete_record", "reference": "REC-7", "value": "80.00",
         "occurred_at": "2026-05-20T10:00:00+08:00"}, headers=fin["admin"])
     assert r.status_code == 201, r.text
@@ -66,12 +66,12 @@ async def test_R_D2d_run_revision_workflow_late_and_exports(client, fin, admin_d
     assert (await client.post(f"/statements/{sid2}/pay", headers=fin["checker"])).json()["status"] == "paid"
 
     # a closed quarter is never rewritten; a late fact goes into the next quarter, visibly
-    r = await client.post("/dealers/D1/findings", json={
+    r = await client.post("/dealers/SD1/findings", json={
         "kind": "return_cost", "reference": "RC-1", "value": "12.00",
         "occurred_at": "2026-06-01T10:00:00+08:00"}, headers=fin["admin"])
     assert r.status_code == 201
     assert (await run(client, fin["maker"]))["closed"][0]["statement_id"] == sid2
-    ledger = (await client.get("/dealers/D1/ledger?quarter=2026Q3", headers=fin["maker"])).json()
+    ledger = (await client.get("/dealers/SD1/ledger?quarter=2026Q3", headers=fin["maker"])).json()
     assert [(e["kind"], e["quarter"], e["booked_quarter"]) for e in ledger] == [("return_cost", "2026Q2", "2026Q3")]
     q3 = await run(client, fin["maker"], quarter="2026Q3")
     st3 = (await client.get(f"/statements/{q3['created'][0]['statement_id']}", headers=fin["maker"])).json()
@@ -116,35 +116,35 @@ async def test_R_D2c_carry_over_feeds_next_quarter(client, fin, admin_db):
 
 
 async def test_auth_and_dealer_isolation(client, fin, auth_headers):
-    await setup_dealer(client, fin["admin"], "D1")
-    await setup_dealer(client, fin["admin"], "D2")
+    await setup_dealer(client, fin["admin"], "SD1")
+    await setup_dealer(client, fin["admin"], "SD2")
     assert (await client.post("/statement-runs", json={"quarter": QUARTER})).status_code == 401
     assert (await client.post("/statement-runs", json={"quarter": QUARTER}, headers=fin["d1"])).status_code == 403
     assert (await client.post("/statement-runs", json={"quarter": QUARTER}, headers=fin["ops"])).status_code == 403
     res = await run(client, fin["maker"])
     ids = {c["dealer_id"]: c["statement_id"] for c in res["created"]}
-    assert (await client.get(f"/statements/{ids['D1']}", headers=fin["d1"])).status_code == 200
-    assert (await client.get(f"/statements/{ids['D2']}", headers=fin["d1"])).status_code == 404
+    assert (await client.get(f"/statements/{ids['SD1']}", headers=fin["d1"])).status_code == 200
+    assert (await client.get(f"/statements/{ids['SD2']}", headers=fin["d1"])).status_code == 404
     mine = (await client.get("/statements", headers=fin["d1"])).json()
-    assert {s["dealer_id"] for s in mine} == {"D1"}
+    assert {s["dealer_id"] for s in mine} == {"SD1"}
     assert len((await client.get("/statements", headers=fin["ops"])).json()) == 2
-    assert (await client.post(f"/statements/{ids['D1']}/review", headers=fin["ops"])).status_code == 403
+    assert (await client.post(f"/statements/{ids['SD1']}/review", headers=fin["ops"])).status_code == 403
 
 
 async def test_validation_is_problem_json(client, fin):
-    await setup_dealer(client, fin["admin"], "D1")
-    bad = await client.post("/dealers/D1/payments", json={"document_no": "P", "amount": "1.005",
+    await setup_dealer(client, fin["admin"], "SD1")
+    bad = await client.post("/dealers/SD1/payments", json={"document_no": "P", "amount": "1.005",
                                                           "received_on": "2026-05-01"}, headers=fin["maker"])
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "amount"
-    r = await client.post("/dealers/D1/contracts", json={"effective_from": "2026-01-01", "fee_model": "a",
+    r = await client.post("/dealers/SD1/contracts", json={"effective_from": "2026-01-01", "fee_model": "a",
                                                          "parameters": {}}, headers=fin["admin"])
     assert r.status_code == 422
     assert (await client.post("/statement-runs", json={"quarter": "2026Q5"}, headers=fin["maker"])).status_code == 422
-    assert (await client.get("/dealers/D1/assessments/2026-13", headers=fin["ops"])).status_code == 422
-    csv_bad = "dealer_id,document_no,amount,received_on\nD1,A-1,10.00,2026-05-01\nD9,A-2,abc,2026-05-01\n"
+    assert (await client.get("/dealers/SD1/assessments/2026-13", headers=fin["ops"])).status_code == 422
+    csv_bad = "dealer_id,document_no,amount,received_on\nSD1,A-1,10.00,2026-05-01\nSD9,A-2,abc,2026-05-01\n"
     r = await client.post("/payments/import", content=csv_bad, headers=fin["maker"] | {"content-type": "text/csv"})
     assert r.status_code == 422 and len(r.json()["row_errors"]) == 1
-    good = "dealer_id,document_no,amount,received_on\nD1,A-1,10.00,2026-05-01\nD1,A-2,5.50,2026-05-03\n"
+    good = "dealer_id,document_no,amount,received_on\nSD1,A-1,10.00,2026-05-01\nSD1,A-2,5.50,2026-05-03\n"
     r = await client.post("/payments/import", content=good, headers=fin["maker"] | {"content-type": "text/csv"})
     assert r.json() == {"rows": 2, "imported": 2, "duplicates": 0}
     r = await client.post("/payments/import", content=good, headers=fin["maker"] | {"content-type": "text/csv"})
@@ -152,8 +152,8 @@ async def test_validation_is_problem_json(client, fin):
 
 
 async def test_R_D6_disputes_window_and_adjustment(client, fin, admin_db):
-    await setup_dealer(client, fin["admin"], "D1")
-    await add_ledger(admin_db, "D1", "repair", n=2)
+    await setup_dealer(client, fin["admin"], "SD1")
+    await add_ledger(admin_db, "SD1", "repair", n=2)
     sid = (await run(client, fin["maker"]))["created"][0]["statement_id"]
     assert (await client.post(f"/statements/{sid}/disputes", json={"reason": "missing repair"},
                               headers=fin["d2"])).status_code == 404
@@ -166,8 +166,8 @@ async def test_R_D6_disputes_window_and_adjustment(client, fin, admin_db):
     assert res.status_code == 200 and res.json()["status"] == "accepted"
     again = await client.post(f"/disputes/{did}/resolve", json={"accept": False}, headers=fin["checker"])
     assert again.status_code == 409
-    ledger = (await client.get("/dealers/D1/ledger?quarter=2026Q3", headers=fin["maker"])).json()
-    ledger += (await client.get("/dealers/D1/ledger?quarter=2026Q4", headers=fin["maker"])).json()
+    ledger = (await client.get("/dealers/SD1/ledger?quarter=2026Q3", headers=fin["maker"])).json()
+    ledger += (await client.get("/dealers/SD1/ledger?quarter=2026Q4", headers=fin["maker"])).json()
     assert [e["kind"] for e in ledger] == ["adjustment"]
     booked = ledger[0]["booked_quarter"]
     nxt = (await run(client, fin["maker"], quarter=booked))["created"][0]["statement_id"]
@@ -200,20 +200,20 @@ async def test_R_D4_falsified_cards_finding_forfeits_quarter_fee(client, fin, ad
 
 
 async def test_R_D7_monthly_assessment_and_metrics(client, fin, admin_db):
-    await setup_dealer(client, fin["admin"], "D1")
-    await add_ledger(admin_db, "D1", "repair", n=8)
-    await add_ledger(admin_db, "D1", "sla_breach", n=2)
-    await add_ledger(admin_db, "D1", "registered_sale", n=100)
-    r = await client.post("/dealers/D1/monthly-reports", json={"month": "2026-05", "records": True,
+    await setup_dealer(client, fin["admin"], "SD1")
+    await add_ledger(admin_db, "SD1", "repair", n=8)
+    await add_ledger(admin_db, "SD1", "sla_breach", n=2)
+    await add_ledger(admin_db, "SD1", "registered_sale", n=100)
+    r = await client.post("/dealers/SD1/monthly-reports", json={"month": "2026-05", "records": True,
                                                                "quality_feedback": True}, headers=fin["d1"])
     assert r.status_code == 201, r.text
-    assert (await client.post("/dealers/D2/monthly-reports", json={"month": "2026-05", "records": True,
+    assert (await client.post("/dealers/SD2/monthly-reports", json={"month": "2026-05", "records": True,
             "quality_feedback": True}, headers=fin["d1"])).status_code == 404
-    a = (await client.get("/dealers/D1/assessments/2026-05", headers=fin["d1"])).json()
+    a = (await client.get("/dealers/SD1/assessments/2026-05", headers=fin["d1"])).json()
     assert a["sla_attainment"] == "0.7500" and a["report_submitted"] is True
     assert a["callback_rate"] == "0.0000" and a["callback_target_met"] is False
     assert a["available_by"] == "2026-06-05"
-    ex = (await client.get("/dealers/D1/excellence/2026", headers=fin["ops"])).json()
+    ex = (await client.get("/dealers/SD1/excellence/2026", headers=fin["ops"])).json()
     assert ex["excellent"] is False
     from settlement.metrics import refresh
     await run(client, fin["maker"])
