@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from .envelope import IntegrationEvent, Payload, topic_for
+from .envelope import IntegrationEvent, Payload, define_event, topic_for
 
 PRODUCER = "dispatch"
 JOB_TOPIC = topic_for(PRODUCER, "job")
@@ -56,10 +56,7 @@ class JobStepPayload(JobPayload):
 
 
 def _step(type_: str, name: str) -> type[IntegrationEvent]:
-    return type(name, (IntegrationEvent,), {
-        "TYPE": type_, "TOPIC": JOB_TOPIC, "__annotations__": {"payload": JobStepPayload},
-        "__module__": __name__,
-    })
+    return define_event(name, type_, JOB_TOPIC, JobStepPayload, __name__)
 
 
 JobOffered = _step("dispatch.job.offered", "JobOffered")

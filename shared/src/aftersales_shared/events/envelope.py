@@ -65,6 +65,13 @@ class IntegrationEvent(BaseModel):
         return self.model_dump_json()
 
 
+def define_event(name: str, type_: str, topic: str, payload: type[Payload], module: str) -> type[IntegrationEvent]:
+    """Declare an event class whose payload is shared with sibling events (registered like any other)."""
+    return type(name, (IntegrationEvent,), {
+        "TYPE": type_, "TOPIC": topic, "__annotations__": {"payload": payload}, "__module__": module,
+    })
+
+
 def topic_for(service: str, aggregate: str, major: int = 1) -> str:
     """Topic naming rule: ``<service>.<aggregate>.v<major>``."""
     return f"{service}.{aggregate}.v{major}"

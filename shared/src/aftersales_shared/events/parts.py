@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .envelope import IntegrationEvent, Payload, topic_for
+from .envelope import IntegrationEvent, Payload, define_event, topic_for
 from .envelope_types import Money
 
 PRODUCER = "parts"
@@ -24,10 +24,7 @@ class RequestPayload(Payload):
 
 
 def _request_event(type_: str, name: str) -> type[IntegrationEvent]:
-    return type(name, (IntegrationEvent,), {
-        "TYPE": type_, "TOPIC": REQUEST_TOPIC, "__annotations__": {"payload": RequestPayload},
-        "__module__": __name__,
-    })
+    return define_event(name, type_, REQUEST_TOPIC, RequestPayload, __name__)
 
 
 RequestCreated = _request_event("parts.request.created", "RequestCreated")
