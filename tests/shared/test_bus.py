@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import tempfile
@@ -144,7 +143,7 @@ async def test_no_loss_when_broker_is_down_500_changes_arrive_exactly_once(probe
     broker = devstack.StackInfo(
         pg_port=stack.pg_port, pg_password="", pg_dir="", kafka_port=devstack.free_port(),
         kafka_controller_port=devstack.free_port(),
-        kafka_cluster_id=base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="),
+        kafka_cluster_id=devstack.new_cluster_id(),
     )
     await asyncio.to_thread(devstack.start_kafka, broker, kdir=kdir)
     _s, _a, rows = service_b

@@ -35,3 +35,11 @@ def test_every_compose_service_has_a_healthcheck_and_services_run_migrations_as_
 def test_grafana_datasource_and_dashboard_provisioning_exist():
     assert (ROOT / "deploy/grafana/provisioning/datasources/prometheus.yml").exists()
     assert (ROOT / "deploy/grafana/provisioning/dashboards/aftersales.yml").exists()
+
+
+def test_kafka_cluster_ids_never_start_with_a_dash():
+    """StorageTool reads a leading '-' as an option: a fresh clone must never draw such an id."""
+    from aftersales_shared.devstack import new_cluster_id
+
+    ids = [new_cluster_id() for _ in range(5000)]
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)

@@ -52,6 +52,17 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return s.connect_ex((host, port)) == 0
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id (22-char url-safe base64 of a UUID) that does not start with '-'.
+
+    Kafka's StorageTool would parse a leading dash as an option; Kafka's own Uuid avoids it the same way.
+    """
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
+
+
 def _is_root() -> bool:
     return os.geteuid() == 0
 
@@ -124,6 +135,7 @@ def _pg_dir() -> Path:
     preferred = state_dir() / "pg"
     if not _is_root():
         return preferred
+    state_dir().mkdir(parents=True, exist_ok=True)  # probe the real directory, not a missing one
     probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(preferred.parent)],
                            capture_output=True)
     if probe.returncode == 0:
@@ -312,18 +324,22 @@ def up() -> tuple[StackInfo, dict[str, bool]]:
         info = StackInfo(
             pg_port=free_port(), pg_password=secrets.token_urlsafe(16), pg_dir=str(_pg_dir()),
             kafka_port=free_port(), kafka_controller_port=free_port(),
-            kafka_cluster_id=base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="),
+            kafka_cluster_id=new_cluster_id(),
         )
         _save(info)
     ensure_dev_keypair(state_dir() / "jwt")
     started = {"postgres": False, "kafka": False}
-    if not pg_running(info):
-        start_postgres(info)
-        started["postgres"] = True
-        _save(info)
-    if not kafka_running(info):
-        start_kafka(info)
-        started["kafka"] = True
+    try:
+        if not pg_running(info):
+            start_postgres(info)
+            started["postgres"] = True
+            _save(info)
+        if not kafka_running(info):
+            start_kafka(info)
+            started["kafka"] = True
+    except BaseException:
+        down(started)  # leave nothing half-started behind
+        raise
     _save(info)
     return info, started
 
