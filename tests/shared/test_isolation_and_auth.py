@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
+from decimal import Decimal
+
 from fastapi import APIRouter, Depends
 from sqlalchemy.exc import DBAPIError
 
@@ -46,6 +48,10 @@ def _app(infra_settings):
         # a real deadlock_detected error as asyncpg raises it, wrapped the way SQLAlchemy wraps it
         orig = asyncpg.DeadlockDetectedError("deadlock detected")
         raise DBAPIError("SELECT ... FOR UPDATE", {}, orig)
+
+    @router.get("/v1/money")
+    async def money(who: Principal = Depends(require_roles(Role.FINANCE))) -> dict:
+        return {"net_amount": Decimal("110.50"), "lines": [{"amount": Decimal("-0.10")}]}
 
     kwargs = infra_settings("ticketing")
     settings = ServiceSettings(**{**kwargs, "run_relay": False, "run_consumers": False})
@@ -95,3 +101,10 @@ async def test_deadlock_is_a_503_retry_problem_not_a_500(infra_settings, auth_he
         assert r.status_code == 503
         assert r.headers["content-type"] == "application/problem+json"
         assert r.headers["retry-after"] == "1" and r.json()["code"] == "retry"
+
+
+@pytest.mark.integration
+async def test_R_D8_money_leaves_every_service_as_exact_strings_never_floats(infra_settings, auth_headers):
+    async with running(_app(infra_settings)) as client:
+        body = (await client.get("/v1/money", headers=auth_headers("finance"))).json()
+        assert body == {"net_amount": "110.50", "lines": [{"amount": "-0.10"}]}

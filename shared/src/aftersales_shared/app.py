@@ -6,12 +6,14 @@ import asyncio
 import logging
 import time
 import uuid
+from decimal import Decimal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
+import fastapi.encoders as fastapi_encoders
 from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,6 +31,10 @@ from .outbox import OutboxRelay
 from .tracing import instrument_engine, setup_tracing, start_trace
 
 log = logging.getLogger(__name__)
+
+# Money leaves every service as an exact string ("110.50"), never a float (R-D8). Pydantic already does
+# this for response models; this makes FastAPI's encoder of plain dict responses agree with it.
+fastapi_encoders.ENCODERS_BY_TYPE[Decimal] = lambda d: format(d, "f")
 
 
 @dataclass
