@@ -66,8 +66,6 @@ async def add_events(
     await session.execute(_INSERT, [row_for(e, key, headers) for e in events])
 
 
-add_event = add_events
-
 
 class OutboxRelay:
     """Publishes outbox rows in id order; one active relay per schema (advisory lock)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -36,9 +35,6 @@ class IntegrationEvent(BaseModel):
     aggregate_id: str
     correlation_id: str | None = None
     payload: Any
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -104,20 +100,6 @@ class EventRegistry:
 
     def topics_of(self, producer_prefix: str) -> set[str]:
         return {c.TOPIC for c in self.all() if c.TOPIC.startswith(producer_prefix + ".")}
-
-    def export_json_schemas(self, directory: Path) -> list[Path]:
-        """Write one JSON Schema per event type and version into ``directory``."""
-        directory.mkdir(parents=True, exist_ok=True)
-        written = []
-        for cls in self.all():
-            schema = cls.model_json_schema(mode="serialization")
-            schema["x-topic"] = cls.TOPIC
-            schema["x-type"] = cls.TYPE
-            schema["x-version"] = cls.VERSION
-            path = directory / f"{cls.TYPE}.v{cls.VERSION}.json"
-            path.write_text(json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-            written.append(path)
-        return written
 
 
 registry = EventRegistry()
