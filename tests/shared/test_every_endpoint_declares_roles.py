@@ -1,0 +1,43 @@
+"""Every endpoint of every service declares who may call it (a require_roles dependency)."""
+
+import importlib
+
+import pytest
+from fastapi.routing import APIRoute
+
+from aftersales_shared.config import AuthSettings
+
+OPEN = {"/healthz", "/readyz", "/metrics"}
+
+
+def _api_routes(routes) -> list[APIRoute]:
+    """Every APIRoute, including those of included routers (kept as their own objects by FastAPI)."""
+    found: list[APIRoute] = []
+    for r in routes:
+        if isinstance(r, APIRoute):
+            found.append(r)
+        elif hasattr(r, "original_router"):
+            found.extend(_api_routes(r.original_router.routes))
+        elif hasattr(r, "routes"):
+            found.extend(_api_routes(r.routes))
+    return found
+
+
+def _declares_roles(dependant) -> bool:
+    return any(getattr(d.call, "allowed_roles", None) for d in dependant.dependencies) or any(
+        _declares_roles(d) for d in dependant.dependencies)
+
+
+@pytest.mark.parametrize("service", ["ticketing", "dispatch", "parts", "settlement"])
+def test_every_endpoint_declares_its_roles(service):
+    main = importlib.import_module(f"{service}.main")
+    config = importlib.import_module(f"{service}.config")
+    settings_cls = next(v for k, v in vars(config).items() if k.endswith("Settings") and k != "ServiceSettings")
+    app = main.create_app(settings_cls(environment="test", auth=AuthSettings(public_key_pem=None)))
+    every = _api_routes(app.routes)
+    # the detector can fail: the deliberately open probe is reported as undeclared
+    assert not _declares_roles(next(r for r in every if r.path == "/healthz").dependant)
+    routes = [r for r in every if r.path not in OPEN]
+    assert len(routes) >= 8, "the service exposes its endpoints"
+    undeclared = [f"{sorted(r.methods)} {r.path}" for r in routes if not _declares_roles(r.dependant)]
+    assert not undeclared, f"{service}: endpoints without require_roles: {undeclared}"
