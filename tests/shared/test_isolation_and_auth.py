@@ -108,3 +108,19 @@ async def test_R_D8_money_leaves_every_service_as_exact_strings_never_floats(inf
     async with running(_app(infra_settings)) as client:
         body = (await client.get("/v1/money", headers=auth_headers("finance"))).json()
         assert body == {"net_amount": "110.50", "lines": [{"amount": "-0.10"}]}
+
+
+@pytest.mark.integration
+async def test_a_remembered_token_is_refused_once_it_expires(infra_settings, make_token):
+    """Verified tokens are cached for speed; the cache must not outlive the token's exp."""
+    import asyncio
+    import time
+
+    async with running(_app(infra_settings)) as client:
+        token = make_token("dispatcher", sub="brief", exp=int(time.time()) + 2)
+        headers = {"Authorization": f"Bearer {token}"}
+        assert (await client.get("/v1/dispatch-only", headers=headers)).status_code == 200
+        assert (await client.get("/v1/dispatch-only", headers=headers)).status_code == 200  # served from cache
+        await asyncio.sleep(2.5)
+        late = await client.get("/v1/dispatch-only", headers=headers)
+        assert late.status_code == 401 and late.json()["code"] == "unauthorized"

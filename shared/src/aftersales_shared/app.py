@@ -22,7 +22,7 @@ from . import health
 from .auth import TokenVerifier
 from .config import ServiceSettings
 from .consumer import EventConsumer, Handler
-from .db import create_engine, make_sessionmaker
+from .db import create_engine, create_raw_pool, make_sessionmaker
 from .errors import install_error_handlers
 from .logging import configure_logging, correlation_id
 from .metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS
@@ -57,6 +57,8 @@ class ServiceParts:
     consumers: Callable[[ServiceSettings], list[ConsumerSpec]] = lambda _s: []
     background: Callable[[FastAPI], Iterable[Callable[[], Awaitable[None]]]] = lambda _a: []
     on_startup: Callable[[FastAPI], Awaitable[None]] | None = None
+    raw_pool_size: int = 0
+    """> 0: also open an asyncpg pool (``app.state.pg``) for hot paths that bypass SQLAlchemy."""
 
 
 class ObservabilityMiddleware:
@@ -109,6 +111,10 @@ def create_service_app(settings: ServiceSettings, parts: ServiceParts, *, trace_
         app.state.engine = engine
         instrument_engine(app, engine)
         app.state.sessions = make_sessionmaker(engine)
+        app.state.pg = None
+        if parts.raw_pool_size:
+            app.state.pg = await create_raw_pool(settings.db, schema=settings.db_schema,
+                                                 application_name=settings.service_name, size=parts.raw_pool_size)
         app.state.settings = settings
         app.state.token_verifier = TokenVerifier(settings.auth)
         stoppers: list[Callable[[], Awaitable[None]]] = []
@@ -150,6 +156,8 @@ def create_service_app(settings: ServiceSettings, parts: ServiceParts, *, trace_
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await asyncio.gather(*(stop() for stop in stoppers), return_exceptions=True)
+            if app.state.pg is not None:
+                await app.state.pg.close()
             await engine.dispose()
             log.info("%s stopped", settings.service_name)
 

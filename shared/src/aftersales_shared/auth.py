@@ -51,6 +51,7 @@ class TokenVerifier:
         self.settings = settings
         self._jwks: jwt.PyJWKClient | None = None
         self._key: Any = None
+        self._cache: dict[str, tuple[float, Principal]] = {}
         if settings.jwks_url:
             self._jwks = jwt.PyJWKClient(settings.jwks_url, cache_keys=True, lifespan=300)
         elif settings.public_key_pem:
@@ -58,8 +59,25 @@ class TokenVerifier:
         elif settings.public_key_file and Path(settings.public_key_file).exists():
             self._key = serialization.load_pem_public_key(Path(settings.public_key_file).read_bytes())
 
+    _CACHE_MAX = 10_000
+
     def verify(self, token: str) -> Principal:
-        """Decode and validate a token, or raise Unauthorized."""
+        """The token's principal, or Unauthorized.
+
+        A client sends the same token with every request of its session, and checking an RS256 signature
+        costs more than most endpoints; a verified token is therefore remembered until it expires (bounded;
+        the cache is dropped when full). Only successful verifications are cached.
+        """
+        hit = self._cache.get(token)
+        if hit is not None and hit[0] > time.time():
+            return hit[1]
+        principal, exp = self._verify(token)
+        if len(self._cache) >= self._CACHE_MAX:
+            self._cache.clear()
+        self._cache[token] = (exp, principal)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             key = self._jwks.get_signing_key_from_jwt(token).key if self._jwks else self._key
             if key is None:
@@ -76,7 +94,7 @@ class TokenVerifier:
         return Principal(
             sub=str(claims["sub"]), roles=frozenset(roles), dealer_id=claims.get("dealer_id"),
             engineer_id=claims.get("engineer_id"), name=claims.get("name"), claims=claims,
-        )
+        ), float(claims["exp"])
 
 
 _bearer = HTTPBearer(auto_error=False)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -47,6 +49,26 @@ def create_engine(settings: DatabaseSettings, *, schema: str, application_name: 
             "server_settings": {"search_path": f"{schema},public", "application_name": application_name},
             "command_timeout": 30,
         },
+    )
+
+
+def _encode_json(value: object) -> str:
+    # a str is taken as already-encoded JSON (event payloads, stored responses), so it is not encoded twice
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+async def _json_codecs(conn: asyncpg.Connection) -> None:
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(name, encoder=_encode_json, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_raw_pool(settings: DatabaseSettings, *, schema: str, application_name: str,
+                          size: int) -> asyncpg.Pool:
+    """A plain asyncpg pool for the few hot paths where SQLAlchemy's per-statement CPU is the bottleneck
+    (ticket intake, part allocation): same role, search path and JSON decoding as the engine's connections."""
+    return await asyncpg.create_pool(
+        settings.asyncpg_dsn(), min_size=1, max_size=size, init=_json_codecs, command_timeout=30,
+        server_settings={"search_path": f"{schema},public", "application_name": f"{application_name}-hot"},
     )
 
 

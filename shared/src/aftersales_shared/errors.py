@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+import asyncpg
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -141,6 +142,21 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _transient(request: Request, exc: DBAPIError) -> JSONResponse:
         # Deadlocks and serialization failures are the database asking the client to try again.
         if _sqlstate(exc) in TRANSIENT_SQLSTATES:
+            response = problem(503, "Temporarily unavailable", "a concurrent change got in the way; retry shortly",
+                               code="retry", instance=request.url.path)
+            response.headers["Retry-After"] = "1"
+            return response
+        return await _unexpected(request, exc)
+
+    # The same two answers for hot paths that talk to asyncpg directly (db.create_raw_pool).
+    @app.exception_handler(asyncpg.IntegrityConstraintViolationError)
+    async def _raw_integrity(request: Request, exc: asyncpg.IntegrityConstraintViolationError) -> JSONResponse:
+        return problem(409, "Conflict", "the change conflicts with existing data", code="conflict",
+                       instance=request.url.path, constraint=getattr(exc, "constraint_name", None))
+
+    @app.exception_handler(asyncpg.PostgresError)
+    async def _raw_transient(request: Request, exc: asyncpg.PostgresError) -> JSONResponse:
+        if getattr(exc, "sqlstate", None) in TRANSIENT_SQLSTATES:
             response = problem(503, "Temporarily unavailable", "a concurrent change got in the way; retry shortly",
                                code="retry", instance=request.url.path)
             response.headers["Retry-After"] = "1"

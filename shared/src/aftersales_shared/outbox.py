@@ -23,11 +23,13 @@ log = logging.getLogger(__name__)
 # relay sleeps: a sleeping relay holds an exclusive advisory lock that a writer's shared try-lock
 # cannot get. A busy relay polls on its own and writers skip the NOTIFY (and its commit lock).
 # One statement per event: the insert and the conditional wake-up share a round trip.
+WAKE_RELAY_SQL = ("CASE WHEN pg_try_advisory_xact_lock_shared(hashtext('outbox_sleep:' || current_schema())) "
+                  "THEN NULL ELSE pg_notify('outbox_' || current_schema(), '') END")
+"""An SQL expression that wakes a sleeping relay (for writers that insert outbox rows in their own statement)."""
 _INSERT = sa.text(
     "INSERT INTO outbox (event_id, topic, key, event_type, payload, headers) "
     "SELECT :event_id, :topic, :key, :event_type, CAST(:payload AS jsonb), CAST(:headers AS jsonb) "
-    "FROM (SELECT CASE WHEN pg_try_advisory_xact_lock_shared(hashtext('outbox_sleep:' || current_schema())) "
-    "THEN NULL ELSE pg_notify('outbox_' || current_schema(), '') END) AS wake"
+    f"FROM (SELECT {WAKE_RELAY_SQL}) AS wake"
 )
 
 

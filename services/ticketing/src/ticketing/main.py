@@ -46,6 +46,7 @@ def create_app(settings: TicketingSettings | None = None, *, trace_exporter: Any
             produces_topics=registry.topics_of("ticketing"),
             consumers=consumer_specs,
             background=_background,
+            raw_pool_size=settings.db.pool_size,  # intake's asyncpg pool (api/tickets.py)
         ),
         trace_exporter=trace_exporter,
     )
