@@ -28,6 +28,7 @@ def create_app(settings: PartsSettings | None = None, *, trace_exporter: Any = N
             produces_topics=registry.topics_of("parts"),
             consumers=consumer_specs,
             background=background,
+            raw_pool_size=settings.db.pool_size,  # allocation's asyncpg pool (allocate.py)
         ),
         trace_exporter=trace_exporter,
     )

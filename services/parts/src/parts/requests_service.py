@@ -1,4 +1,4 @@
-"""Part requests: creation, allocation with reservation, backorder refill, gates, shipping, delivery."""
+"""Part requests: who may request, backorder refill, gates, shipping, delivery (creation: allocate.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aftersales_shared.auth import Principal
 from aftersales_shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from aftersales_shared.events.parts import (
-    RequestAllocated, RequestBackordered, RequestCreated, RequestDelivered, RequestShipped, ReturnDue,
+    RequestAllocated, RequestDelivered, RequestShipped, ReturnDue,
 )
 from aftersales_shared.ids import new_id
 from aftersales_shared.outbox import add_events
@@ -100,7 +100,11 @@ def _ship_by(settings: PartsSettings, at: datetime) -> datetime:
 
 async def _allocate_line(session: AsyncSession, settings: PartsSettings, r: dict[str, Any], line: dict[str, Any],
                          now: datetime) -> bool:
-    """Reserve stock for one line (caller holds the part lock); False means it stays backordered."""
+    """Reserve stock for one line (caller holds the part lock); False means it stays backordered.
+
+    Backorder refill uses this; a new request is allocated by the database function parts.allocate_request
+    (allocate.py), which applies the same rule (domain/allocation.py choose) inside one statement.
+    """
     rows = (await session.execute(_CANDIDATES, {"p": line["part_no"]})).mappings().all()
     cands = [Candidate(x["warehouse_id"], x["lat"], x["lon"], x["available"]) for x in rows]
     ship_to = (r["ship_to_lat"], r["ship_to_lon"]) if r["ship_to_lat"] is not None else None
@@ -121,61 +125,31 @@ async def _allocate_line(session: AsyncSession, settings: PartsSettings, r: dict
     return True
 
 
-async def create(session: AsyncSession, settings: PartsSettings, principal: Principal, body: Any,
-                 now: datetime) -> str:
-    """Create a request, reserve what stock allows, emit created + allocated/backordered."""
+def requester(principal: Principal, body: Any) -> tuple[str, str | None, str | None]:
+    """(requester_kind, dealer_id, engineer_id) of a new request; engineers order for a job, dealers for themselves."""
     if principal.has("parts_clerk", "admin"):
         kind, dealer_id, engineer_id = "clerk", body.dealer_id, body.engineer_id
         if body.job_id and body.engineer_id:
             kind = "engineer"
         elif body.dealer_id and not body.job_id:
             kind = "dealer"
-    elif principal.has("engineer"):
+        return kind, dealer_id, engineer_id
+    if principal.has("engineer"):
         if not principal.engineer_id:
             raise Forbidden("the token carries no engineer_id")
         if not body.job_id:
             raise Unprocessable("an engineer requests parts for a job", field="job_id")
-        kind, dealer_id, engineer_id = "engineer", principal.dealer_id, principal.engineer_id
-    else:  # dealer
-        if not principal.dealer_id:
-            raise Forbidden("the token carries no dealer_id")
-        if body.dealer_id and body.dealer_id != principal.dealer_id:
-            raise Forbidden("dealers order only for themselves")
-        kind, dealer_id, engineer_id = "dealer", principal.dealer_id, None
-    part_nos = sorted({ln.part_no for ln in body.lines})
-    known = set((await session.execute(sa.text("SELECT part_no FROM catalogue_parts WHERE part_no = ANY(:ps)"),
-                                       {"ps": part_nos})).scalars())
-    for i, ln in enumerate(body.lines):
-        if ln.part_no not in known:
-            raise Unprocessable(f"unknown part {ln.part_no}", field=f"lines.{i}.part_no", code="unknown_part")
-    rid = str(new_id())
-    r: dict[str, Any] = {
-        "id": rid, "requester_kind": kind, "job_id": body.job_id, "ticket_id": body.ticket_id,
-        "dealer_id": dealer_id, "engineer_id": engineer_id, "coverage": body.coverage, "urgent": body.urgent,
-        "ship_to_address": body.ship_to.address, "ship_to_lat": body.ship_to.lat, "ship_to_lon": body.ship_to.lon,
-        "status": "backordered", "created_at": now, "payment_recorded_at": None, "payment_reference": None,
-        "documents": {}, "shippable_at": None, "ship_by": None,
-    }
-    if not _missing(r, settings):
-        r["shippable_at"], r["ship_by"] = now, _ship_by(settings, now)
-    lines = [{"id": str(new_id()), "line_no": i + 1, "part_no": ln.part_no, "quantity": ln.quantity}
-             for i, ln in enumerate(body.lines)]
-    await stock.lock_parts(session, part_nos)
-    allocated = [await _allocate_line(session, settings, r, ln, now) for ln in lines]
-    r["status"] = "allocated" if all(allocated) else "backordered"
-    await session.execute(sa.text(
-        "INSERT INTO part_requests (id, requester_kind, job_id, ticket_id, dealer_id, engineer_id, coverage, urgent, "
-        "ship_to_address, ship_to_lat, ship_to_lon, status, created_at, shippable_at, ship_by, documents) VALUES "
-        "(:id, :requester_kind, :job_id, :ticket_id, :dealer_id, :engineer_id, :coverage, :urgent, :ship_to_address, "
-        ":ship_to_lat, :ship_to_lon, :status, :created_at, :shippable_at, :ship_by, '{}')"), r)
-    await session.execute(sa.text(
-        "INSERT INTO part_request_lines (id, request_id, line_no, part_no, quantity, status) VALUES "
-        "(:id, :rq, :line_no, :part_no, :quantity, :status)"),
-        [{**ln, "rq": rid, "status": "allocated" if ok else "backordered"} for ln, ok in zip(lines, allocated)])
-    done = RequestAllocated if r["status"] == "allocated" else RequestBackordered
-    await add_events(session, RequestCreated(aggregate_id=rid, payload=_payload(r, now)),
-                     done(aggregate_id=rid, payload=_payload(r, now)))
-    return rid
+        return "engineer", principal.dealer_id, principal.engineer_id
+    if not principal.dealer_id:  # dealer
+        raise Forbidden("the token carries no dealer_id")
+    if body.dealer_id and body.dealer_id != principal.dealer_id:
+        raise Forbidden("dealers order only for themselves")
+    return "dealer", principal.dealer_id, None
+
+
+def shippable_from_start(settings: PartsSettings, coverage: str) -> bool:
+    """Whether a new request (no payment, no documents yet) is shippable at once (R-P2/R-P3 gates)."""
+    return not _missing({"coverage": coverage, "payment_recorded_at": None, "documents": {}}, settings)
 
 
 async def refill(session: AsyncSession, settings: PartsSettings, part_no: str, now: datetime) -> int:

@@ -19,7 +19,7 @@ from aftersales_shared.app import DbSession, settings_of
 from aftersales_shared.auth import Principal, Role, require_roles
 from aftersales_shared.errors import Conflict, Forbidden, NotFound
 
-from . import ops, stock
+from . import allocate, ops, stock
 from . import requests_service as svc
 from .config import PartsSettings
 from .domain.stock import Movement
@@ -246,13 +246,12 @@ async def low_stock(session: DbSession, _p: Annotated[Principal, Depends(OPS)],
 
 # --- part requests -----------------------------------------------------------------------------
 @router.post("/part-requests", status_code=201, tags=["requests"])
-async def create_request(body: RequestCreate, request: Request, session: DbSession,
-                         principal: Annotated[Principal, Depends(REQUESTERS)], key: IdemKey = None):
-    """Request parts (engineer for a job, dealer for itself); stock is reserved or the request is backordered."""
-    async def run():
-        rid = await svc.create(session, _settings(request), principal, body, _now())
-        return await svc.view(session, rid)
-    return await _idempotent(session, principal, key, body, 201, run)
+async def create_request(body: RequestCreate, request: Request, principal: Annotated[Principal, Depends(REQUESTERS)],
+                         key: IdemKey = None):
+    """Request parts (engineer for a job, dealer for itself); stock is reserved or the request is backordered.
+
+    One database statement on the raw asyncpg pool (allocate.py, migration parts_0003)."""
+    return await allocate.create_request(request.app.state.pg, _settings(request), principal, body, key)
 
 
 def _caller_scope(principal: Principal, *, dealer_rows: str) -> tuple[list[str], dict[str, Any]]:
