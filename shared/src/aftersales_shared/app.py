@@ -57,6 +57,7 @@ class ServiceParts:
     consumers: Callable[[ServiceSettings], list[ConsumerSpec]] = lambda _s: []
     background: Callable[[FastAPI], Iterable[Callable[[], Awaitable[None]]]] = lambda _a: []
     on_startup: Callable[[FastAPI], Awaitable[None]] | None = None
+    on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None
     raw_pool_size: int = 0
     """> 0: also open an asyncpg pool (``app.state.pg``) for hot paths that bypass SQLAlchemy."""
 
@@ -71,10 +72,15 @@ class ObservabilityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
-        cid = headers.get("x-correlation-id") or str(uuid.uuid4())
+        cid = incoming_tp = None
+        for k, v in scope.get("headers", ()):  # ASGI header names are lower-case bytes
+            if k == b"x-correlation-id":
+                cid = v.decode("latin-1")
+            elif k == b"traceparent":
+                incoming_tp = v.decode("latin-1")
+        cid = cid or str(uuid.uuid4())
         correlation_id.set(cid)
-        traceparent = start_trace(headers.get("traceparent"))
+        traceparent = start_trace(incoming_tp)
         status = {"code": 500}
 
         async def _send(message: Message) -> None:
@@ -152,6 +158,8 @@ def create_service_app(settings: ServiceSettings, parts: ServiceParts, *, trace_
         try:
             yield
         finally:
+            if parts.on_shutdown:
+                await parts.on_shutdown(app)
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

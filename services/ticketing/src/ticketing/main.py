@@ -13,6 +13,7 @@ from aftersales_shared.events import registry
 from .api import callbacks, catalog, complaints, tickets, units
 from .config import TicketingSettings
 from .consumers import consumer_specs
+from .intake import IntakeBatcher
 from .metrics import OPEN_BACKLOG
 from .models import OPEN_STATUSES
 
@@ -34,6 +35,17 @@ def _background(app: FastAPI) -> list:
     return [refresh_backlog]
 
 
+async def _start_intake(app: FastAPI) -> None:
+    settings: TicketingSettings = app.state.settings
+    app.state.intake = IntakeBatcher(app.state.pg, workers=settings.intake_workers,
+                                     max_batch=settings.intake_max_batch)
+    app.state.intake.start()
+
+
+async def _stop_intake(app: FastAPI) -> None:
+    await app.state.intake.stop()
+
+
 def create_app(settings: TicketingSettings | None = None, *, trace_exporter: Any = None) -> FastAPI:
     """Build the ticketing app; its lifespan migrates, then runs the outbox relay and consumers."""
     settings = settings or TicketingSettings()
@@ -42,11 +54,14 @@ def create_app(settings: TicketingSettings | None = None, *, trace_exporter: Any
         ServiceParts(
             title="Ticketing service",
             migrations_dir=MIGRATIONS,
-            routers=[catalog.router, units.router, tickets.router, complaints.router, callbacks.router],
+            # tickets first: intake is the hottest route and routes are matched in order
+            routers=[tickets.router, units.router, catalog.router, complaints.router, callbacks.router],
             produces_topics=registry.topics_of("ticketing"),
             consumers=consumer_specs,
             background=_background,
-            raw_pool_size=settings.db.pool_size,  # intake's asyncpg pool (api/tickets.py)
+            raw_pool_size=settings.db.pool_size,  # intake's asyncpg pool (intake.py)
+            on_startup=_start_intake,
+            on_shutdown=_stop_intake,
         ),
         trace_exporter=trace_exporter,
     )

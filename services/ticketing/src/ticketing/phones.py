@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
 _ALLOWED = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+# Most calls come from mainland mobiles written plainly; checking those against phonenumbers' own CN mobile
+# pattern gives the same answer as the full parse at a fraction of its cost (a property test compares them).
+_PLAIN_MOBILE = re.compile(r"(?:\+86|0086)?(1\d{10})")
+_CN_MOBILE = re.compile(phonenumbers.PhoneMetadata.metadata_for_region("CN").mobile.national_number_pattern)
 
 
 def normalise_phone(raw: str) -> str:
     """E.164 form of a mainland China mobile or landline number; ValueError otherwise (pydantic names the field)."""
+    plain = _PLAIN_MOBILE.fullmatch(raw.replace(" ", "").replace("-", ""))
+    if plain and _CN_MOBILE.fullmatch(plain.group(1)):
+        return "+86" + plain.group(1)
+    return _parse(raw)
+
+
+def _parse(raw: str) -> str:
     try:
         num = phonenumbers.parse(raw, "CN")
     except phonenumbers.NumberParseException:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-import asyncpg
 import sqlalchemy as sa
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -20,17 +18,17 @@ from aftersales_shared.app import DbSession
 from aftersales_shared.auth import Principal
 from aftersales_shared.errors import Conflict, DomainError, NotFound, Unprocessable
 from aftersales_shared.events.ticketing import (
-    TicketCancelled, TicketClosed, TicketOpened, TicketOpenedPayload, TicketStatusChanged,
+    TicketCancelled, TicketClosed, TicketOpened, TicketStatusChanged,
 )
-from aftersales_shared.ids import new_id
-from aftersales_shared.outbox import WAKE_RELAY_SQL, add_events, row_for as outbox_params_of
+from aftersales_shared.outbox import add_events, row_for as outbox_params_of
 
 from ..domain.warranty import EXCLUSIONS, UNIT
+from ..intake import Intake, IntakeBatcher, Replayed, duplicate_problem
 from ..metrics import DUPLICATE_TICKETS_REFUSED, IDEMPOTENT_REPLAYS, TICKETS_OPENED
 from ..models import OPEN_STATUSES, ticket_transitions, tickets
 from ..phones import normalise_phone
 from .common import Reader, Writer, dealer_scope, decode_cursor, encode_cursor, phone_for
-from .units import FACTS_SQL, SHANGHAI, RegionCode, Serial, determine, unit_from_row
+from .units import SHANGHAI, RegionCode, Serial
 
 
 def outbox_params(event: TicketOpened) -> dict[str, Any]:
@@ -132,47 +130,6 @@ class TicketPage(BaseModel):
     next_cursor: str | None
 
 
-# Intake is the call center's peak-hour path, so it runs on a plain asyncpg connection (SQLAlchemy's
-# per-statement CPU cost more than the database's work here) in two statements plus BEGIN/COMMIT:
-# 1) claim the Idempotency-Key, read the unit's warranty facts and draw the ticket number;
-# 2) insert the ticket, its first transition, the outbox row and the stored response only if no other open
-#    ticket holds the serial (the partial unique index decides, also under races), waking a sleeping relay.
-_INTAKE_READ = f"""
-WITH k AS (
-  INSERT INTO idempotency_keys (key, fingerprint) SELECT $1::text, $2::text WHERE $1::text IS NOT NULL
-  ON CONFLICT DO NOTHING RETURNING key
-)
-SELECT (SELECT count(*) FROM k) AS claimed, nextval('ticket_no_seq') AS seq, f.*
-FROM (SELECT 1) AS one LEFT JOIN LATERAL ({FACTS_SQL.replace(":serial", "$3::text")}) AS f ON true
-"""
-_INTAKE_COLUMNS = ("id", "ticket_no", "serial", "product_line", "dealer_id", "contract_code", "customer_name",
-                   "phone", "address", "region_code", "lat", "lon", "channel", "fault_description", "component",
-                   "requested_action", "purchase_proof", "coverage", "force_reason", "opened_at")
-_INTAKE_WRITE = f"""
-WITH t AS (
-  INSERT INTO tickets ({", ".join(_INTAKE_COLUMNS)}, photos, exclusions, warranty_reasons, status, created_by,
-    updated_at)
-  VALUES ({", ".join(f"${i}" for i in range(1, len(_INTAKE_COLUMNS) + 1))}, $21::jsonb, $22::jsonb, $23::jsonb,
-    'open', $24, $20)
-  ON CONFLICT (serial) WHERE status IN ('open','assigned','en_route','on_site','paused') AND force_reason IS NULL
-  DO NOTHING
-  RETURNING id
-), h AS (
-  INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, reason, at)
-  SELECT id, NULL, 'open', $24, $19, $20 FROM t
-), o AS (
-  INSERT INTO outbox (event_id, topic, key, event_type, payload, headers)
-  SELECT $25, $26, $27, $28, $29::jsonb, $30::jsonb FROM t
-), s AS (
-  UPDATE idempotency_keys SET status_code = 201, response = $31::jsonb
-  WHERE key = $32::text AND EXISTS (SELECT 1 FROM t)
-)
-SELECT id, {WAKE_RELAY_SQL} FROM t
-"""
-_OPEN_TICKET = ("SELECT id, ticket_no, status FROM tickets WHERE serial = $1 AND force_reason IS NULL "
-                "AND status = ANY($2::text[])")
-
-
 def ticket_read(p: Principal, row: Any) -> dict[str, Any]:
     d = dict(row)
     d["phone"] = phone_for(p, d["phone"])
@@ -186,15 +143,6 @@ async def open_ticket_of(session: AsyncSession, serial: str) -> Any:
     )).mappings().first()
 
 
-def duplicate_problem(open_: Any) -> Conflict:
-    return Conflict(
-        f"ticket {open_['ticket_no']} is already open for this serial; add to it, or set force_new with a reason",
-        field="serial", code="open_ticket_exists",
-        extra={"open_ticket": {"id": str(open_["id"]), "ticket_no": open_["ticket_no"], "status": open_["status"],
-                               "href": f"/v1/tickets/{open_['id']}"}},
-    )
-
-
 @router.post("", status_code=201, response_model=TicketRead,
              summary="Open a ticket (call_center, admin); Idempotency-Key makes retries safe",
              responses={409: {"description": "an open ticket exists for the serial (problem+json points to it)"}})
@@ -203,52 +151,20 @@ async def create_ticket(
     idempotency_key: Annotated[str | None, Header(min_length=8, max_length=200)] = None,
 ) -> Any:
     fingerprint = hashlib.sha256(body.model_dump_json().encode()).hexdigest() if idempotency_key else None
-    pool: asyncpg.Pool = request.app.state.pg
-    async with pool.acquire() as conn, conn.transaction():
-        read = await conn.fetchrow(_INTAKE_READ, idempotency_key, fingerprint, body.serial)
-        if idempotency_key and not read["claimed"]:  # an earlier request with this key committed (ON CONFLICT waited)
-            prev = await conn.fetchrow(
-                "SELECT fingerprint, status_code, response FROM idempotency_keys WHERE key = $1", idempotency_key)
-            if prev["fingerprint"] != fingerprint:
-                raise Unprocessable("this Idempotency-Key was used with a different request",
-                                    field="Idempotency-Key", code="idempotency_key_reused")
-            IDEMPOTENT_REPLAYS.inc()
-            return JSONResponse(prev["response"], status_code=prev["status_code"],
-                                headers={"Idempotent-Replayed": "true"})
-        if read["serial"] is None:
-            raise Unprocessable(f"unit {body.serial} is not in the installed base; register it first",
-                                field="serial")
-        unit, policy, facts = unit_from_row(read)
-        now = datetime.now(UTC)
-        verdict = determine(policy, facts, now.astimezone(SHANGHAI).date(), component=body.component,
-                            exclusions=list(body.exclusions), warranty_card_shown=body.warranty_card_shown)
-        ticket_id = new_id()
-        opened_at = now.isoformat()
-        ticket = {
-            **body.model_dump(mode="json", exclude={"warranty_card_shown", "force_new"}), "id": str(ticket_id),
-            "ticket_no": f"T{now.astimezone(SHANGHAI):%Y%m%d}-{read['seq']:07d}",
-            "product_line": unit["product_line"], "dealer_id": unit["dealer_id"],
-            "contract_code": unit["contract_code"], "coverage": verdict.coverage,
-            "warranty_reasons": list(verdict.reasons), "status": "open",
-            "force_reason": body.force_reason if body.force_new else None, "job_id": None, "created_by": p.sub,
-            "opened_at": opened_at, "updated_at": opened_at, "closed_at": None,
-        }
-        event = TicketOpened(aggregate_id=ticket["id"], payload={
-            **{k: ticket[k] for k in TicketOpenedPayload.model_fields if k in ticket},
-            "ticket_id": ticket["id"], "required_skill": unit["required_skill"]})
-        out = outbox_params(event)
-        response = json.dumps(ticket, ensure_ascii=False)
-        written = await conn.fetchrow(
-            _INTAKE_WRITE, ticket_id, *(ticket[k] for k in _INTAKE_COLUMNS[1:-1]), now,
-            json.dumps(body.photos), json.dumps(body.exclusions), json.dumps(ticket["warranty_reasons"]), p.sub,
-            out["event_id"], out["topic"], out["key"], out["event_type"], out["payload"], out["headers"],
-            response, idempotency_key)
-        if written is None:
+    batcher: IntakeBatcher = request.app.state.intake
+    try:
+        outcome = await batcher.submit(Intake(body, p, idempotency_key, fingerprint))
+    except Conflict as exc:
+        if exc.code == "open_ticket_exists":
             DUPLICATE_TICKETS_REFUSED.inc()
-            raise duplicate_problem(await conn.fetchrow(_OPEN_TICKET, body.serial, list(OPEN_STATUSES)))
-    TICKETS_OPENED.labels(body.channel, verdict.coverage).inc()
-    log.info("ticket %s opened for serial %s (%s)", ticket["ticket_no"], body.serial, verdict.coverage)
-    return Response(response.encode(), status_code=201, media_type="application/json")
+        raise
+    if isinstance(outcome, Replayed):
+        IDEMPOTENT_REPLAYS.inc()
+        return JSONResponse(outcome.response, status_code=outcome.status_code,
+                            headers={"Idempotent-Replayed": "true"})
+    TICKETS_OPENED.labels(body.channel, outcome.coverage).inc()
+    log.info("ticket %s opened for serial %s (%s)", outcome.ticket_no, body.serial, outcome.coverage)
+    return Response(outcome.response.encode(), status_code=201, media_type="application/json")
 
 
 @router.get("", response_model=TicketPage,

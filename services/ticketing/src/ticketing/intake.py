@@ -1,0 +1,282 @@
+"""Ticket intake with group commit (R-T1, R-T2).
+
+At peak hour many agents open tickets at once. Each ticket alone costs two statements plus BEGIN/COMMIT,
+and on a small machine the per-statement CPU (in PostgreSQL and in the driver) is most of the cost. The
+intake therefore collects the requests that arrive while the previous batch is in the database and writes
+them together: one statement claims every Idempotency-Key, reads every unit's warranty facts and draws the
+ticket numbers; one statement inserts the tickets, first transitions, outbox rows and stored responses. A
+request is answered only after its batch commits, so nothing is acknowledged that is not durable. A quiet
+intake has batches of one (no waiting window), so latency does not grow when load is low.
+
+Per-request outcomes stay independent:
+- two requests for one serial in a batch: the first (by arrival) opens the ticket, the second gets the
+  409 pointing to it, exactly as if they had come one after the other;
+- an unknown serial or a rule refusal fails only that request, and its Idempotency-Key claim is removed;
+- two requests with the same Idempotency-Key never share a batch: the later one waits for the next batch
+  and is answered from the stored response;
+- if the batch statement itself fails (a constraint we did not expect, a deadlock with another batch),
+  the batch is rolled back and every request is retried alone, so one bad request cannot fail the others.
+Rows are locked in a fixed order (keys sorted, serials sorted) so two concurrent batches wait rather than
+deadlock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from aftersales_shared.auth import Principal
+from aftersales_shared.errors import Conflict, DomainError, Unprocessable
+from aftersales_shared.events.ticketing import TicketOpened, TicketOpenedPayload
+from aftersales_shared.ids import new_id
+from aftersales_shared.outbox import WAKE_RELAY_SQL, row_for
+
+from .api.units import FACTS_SQL, SHANGHAI, determine, unit_from_row
+from .metrics import INTAKE_BATCH_SIZE
+from .models import OPEN_STATUSES
+
+log = logging.getLogger(__name__)
+
+_READ = f"""
+WITH req AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS req(rk, rf, rserial, rn)
+), k AS (
+  INSERT INTO idempotency_keys (key, fingerprint)
+  SELECT rk, rf FROM req WHERE rk IS NOT NULL ORDER BY rk
+  ON CONFLICT DO NOTHING RETURNING key
+)
+SELECT req.rn, req.rk IN (SELECT key FROM k) AS claimed, nextval('ticket_no_seq') AS seq, f.*
+FROM req LEFT JOIN LATERAL ({FACTS_SQL.replace(":serial", "req.rserial")}) AS f ON true
+ORDER BY req.rn
+"""
+
+_COLUMNS = ("id", "ticket_no", "serial", "product_line", "dealer_id", "contract_code", "customer_name", "phone",
+            "address", "region_code", "lat", "lon", "channel", "fault_description", "component",
+            "requested_action", "purchase_proof", "coverage", "force_reason", "opened_at")
+_TYPES = ("uuid", "text", "text", "text", "text", "text", "text", "text", "text", "text", "float8", "float8",
+          "text", "text", "text", "text", "text", "text", "text", "timestamptz")
+_EXTRA = ("photos", "exclusions", "reasons", "actor", "event_id", "topic", "okey", "event_type", "payload",
+          "headers", "response", "k", "rn")
+_EXTRA_TYPES = ("text", "text", "text", "text", "uuid", "text", "text", "text", "text", "text", "text", "text",
+                "int")
+_ALL = _COLUMNS + _EXTRA
+_WRITE = f"""
+WITH v AS (
+  SELECT * FROM unnest({", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(_TYPES + _EXTRA_TYPES))})
+    AS v({", ".join(_ALL)})
+), t AS (
+  INSERT INTO tickets ({", ".join(_COLUMNS)}, photos, exclusions, warranty_reasons, status, created_by, updated_at)
+  SELECT {", ".join(_COLUMNS)}, photos::jsonb, exclusions::jsonb, reasons::jsonb, 'open', actor, opened_at
+  FROM v ORDER BY serial, rn
+  ON CONFLICT (serial) WHERE status IN ('open','assigned','en_route','on_site','paused') AND force_reason IS NULL
+  DO NOTHING
+  RETURNING id
+), h AS (
+  INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, reason, at)
+  SELECT v.id, NULL, 'open', v.actor, v.force_reason, v.opened_at FROM v JOIN t ON t.id = v.id
+), o AS (
+  INSERT INTO outbox (event_id, topic, key, event_type, payload, headers)
+  SELECT v.event_id, v.topic, v.okey, v.event_type, v.payload::jsonb, v.headers::jsonb
+  FROM v JOIN t ON t.id = v.id ORDER BY v.rn
+), s AS (
+  UPDATE idempotency_keys i SET status_code = 201, response = v.response::jsonb
+  FROM v JOIN t ON t.id = v.id WHERE i.key = v.k
+), x AS (
+  DELETE FROM idempotency_keys
+  WHERE key = ANY(${len(_ALL) + 1}::text[]) OR key IN (SELECT v.k FROM v WHERE v.id NOT IN (SELECT id FROM t))
+)
+SELECT id, {WAKE_RELAY_SQL} FROM t
+"""
+_DROP_KEYS = "DELETE FROM idempotency_keys WHERE key = ANY($1::text[])"
+_OPEN_TICKETS = ("SELECT DISTINCT ON (serial) serial, id, ticket_no, status FROM tickets "
+                 "WHERE serial = ANY($1::text[]) AND force_reason IS NULL AND status = ANY($2::text[]) "
+                 "ORDER BY serial, opened_at")
+_REPLAYS = "SELECT key, fingerprint, status_code, response FROM idempotency_keys WHERE key = ANY($1::text[])"
+
+
+@dataclass
+class Intake:
+    """One POST /v1/tickets, validated, waiting for its batch."""
+
+    body: Any  # api.tickets.TicketCreate
+    principal: Principal
+    key: str | None
+    fingerprint: str | None
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
+    future: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+@dataclass
+class Opened:
+    response: str
+    ticket_no: str
+    coverage: str
+
+
+@dataclass
+class Replayed:
+    status_code: int
+    response: Any
+
+
+def duplicate_problem(open_: Any) -> Conflict:
+    return Conflict(
+        f"ticket {open_['ticket_no']} is already open for this serial; add to it, or set force_new with a reason",
+        field="serial", code="open_ticket_exists",
+        extra={"open_ticket": {"id": str(open_["id"]), "ticket_no": open_["ticket_no"], "status": open_["status"],
+                               "href": f"/v1/tickets/{open_['id']}"}},
+    )
+
+
+class IntakeBatcher:
+    """Collects intake requests and writes them in batches (see the module docstring)."""
+
+    def __init__(self, pool: asyncpg.Pool, *, workers: int = 2, max_batch: int = 64) -> None:
+        self.pool, self.workers, self.max_batch = pool, workers, max_batch
+        self._queue: asyncio.Queue[Intake] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._run(), name=f"intake-{i}") for i in range(self.workers)]
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        while not self._queue.empty():
+            self._queue.get_nowait().future.set_exception(DomainError(
+                "the service is shutting down; retry", status=503, code="retry"))
+
+    async def submit(self, item: Intake) -> Opened | Replayed:
+        self._queue.put_nowait(item)
+        return await item.future
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            keys = {batch[0].key}
+            deferred: list[Intake] = []
+            while len(batch) < self.max_batch and not self._queue.empty():
+                item = self._queue.get_nowait()
+                if item.key is not None and item.key in keys:
+                    deferred.append(item)  # same key as one in this batch: answer it after this one commits
+                else:
+                    keys.add(item.key)
+                    batch.append(item)
+            try:
+                await self._process(batch)
+            finally:
+                for item in deferred:
+                    self._queue.put_nowait(item)
+
+    async def _process(self, batch: list[Intake]) -> None:
+        INTAKE_BATCH_SIZE.observe(len(batch))
+        try:
+            outcomes = await self._write(batch)
+        except Exception as exc:  # noqa: BLE001 - the batch rolled back; isolate the culprit
+            if len(batch) == 1:
+                _settle(batch[0], exc)
+                return
+            log.warning("intake batch of %d failed (%r); retrying its requests one by one", len(batch), exc)
+            for item in batch:
+                await self._process([item])
+            return
+        for item, outcome in zip(batch, outcomes):
+            _settle(item, outcome)
+
+    async def _write(self, batch: list[Intake]) -> list[Any]:
+        now = datetime.now(UTC)
+        today = now.astimezone(SHANGHAI).date()
+        outcomes: list[Any] = [None] * len(batch)
+        async with self.pool.acquire() as conn, conn.transaction():
+            reads = await conn.fetch(_READ, [i.key for i in batch], [i.fingerprint for i in batch],
+                                     [i.body.serial for i in batch])
+            rows: list[dict[str, Any]] = []
+            drop: list[str] = []
+            replays: dict[int, str] = {}
+            for n, (item, read) in enumerate(zip(batch, reads)):
+                if item.key and not read["claimed"]:  # an earlier request with this key committed
+                    replays[n] = item.key
+                    continue
+                try:
+                    rows.append(_ticket_row(item, read, now, today, n))
+                except DomainError as exc:
+                    outcomes[n] = exc
+                    if item.key:
+                        drop.append(item.key)
+            inserted: set[Any] = set()
+            if rows:
+                cols = [[r[c] for r in rows] for c in _ALL]
+                inserted = {r["id"] for r in await conn.fetch(_WRITE, *cols, drop)}
+            elif drop:
+                await conn.execute(_DROP_KEYS, drop)
+            refused = [r for r in rows if r["id"] not in inserted]
+            if refused:
+                open_ = {o["serial"]: o for o in await conn.fetch(
+                    _OPEN_TICKETS, [r["serial"] for r in refused], list(OPEN_STATUSES))}
+            for r in rows:
+                if r["id"] in inserted:
+                    outcomes[r["rn"]] = Opened(r["response"], r["ticket_no"], r["coverage"])
+                else:
+                    outcomes[r["rn"]] = duplicate_problem(open_[r["serial"]])
+            if replays:
+                prev = {p["key"]: p for p in await conn.fetch(_REPLAYS, list(replays.values()))}
+                for n, key in replays.items():
+                    p = prev.get(key)
+                    if p is None or p["status_code"] is None:  # its first request is still being written
+                        outcomes[n] = DomainError("a request with this Idempotency-Key is still in progress; "
+                                                  "retry shortly", status=409, code="idempotency_key_in_flight",
+                                                  field="Idempotency-Key")
+                    elif p["fingerprint"] != batch[n].fingerprint:
+                        outcomes[n] = Unprocessable("this Idempotency-Key was used with a different request",
+                                                    field="Idempotency-Key", code="idempotency_key_reused")
+                    else:
+                        outcomes[n] = Replayed(p["status_code"], p["response"])
+        return outcomes
+
+
+def _settle(item: Intake, outcome: Any) -> None:
+    if item.future.done():
+        return
+    if isinstance(outcome, BaseException):
+        item.future.set_exception(outcome)
+    else:
+        item.future.set_result(outcome)
+
+
+def _ticket_row(item: Intake, read: Any, now: datetime, today: Any, n: int) -> dict[str, Any]:
+    """The ticket, its event and its response for one request (DomainError when it cannot be opened)."""
+    body, p = item.body, item.principal
+    if read["serial"] is None:
+        raise Unprocessable(f"unit {body.serial} is not in the installed base; register it first", field="serial")
+    unit, policy, facts = unit_from_row(read)
+    verdict = determine(policy, facts, today, component=body.component, exclusions=list(body.exclusions),
+                        warranty_card_shown=body.warranty_card_shown)
+    ticket_id = new_id()
+    opened_at = now.isoformat()
+    ticket = {
+        **body.model_dump(mode="json", exclude={"warranty_card_shown", "force_new"}), "id": str(ticket_id),
+        "ticket_no": f"T{now.astimezone(SHANGHAI):%Y%m%d}-{read['seq']:07d}",
+        "product_line": unit["product_line"], "dealer_id": unit["dealer_id"], "contract_code": unit["contract_code"],
+        "coverage": verdict.coverage, "warranty_reasons": list(verdict.reasons), "status": "open",
+        "force_reason": body.force_reason if body.force_new else None, "job_id": None, "created_by": p.sub,
+        "opened_at": opened_at, "updated_at": opened_at, "closed_at": None,
+    }
+    event = TicketOpened(aggregate_id=ticket["id"], payload={
+        **{k: ticket[k] for k in TicketOpenedPayload.model_fields if k in ticket},
+        "ticket_id": ticket["id"], "required_skill": unit["required_skill"]})
+    out = item.context.run(row_for, event)  # the request's correlation id and trace context go with the event
+    return {
+        **{c: ticket[c] for c in _COLUMNS[1:-1]}, "id": ticket_id, "opened_at": now,
+        "photos": json.dumps(body.photos), "exclusions": json.dumps(body.exclusions),
+        "reasons": json.dumps(ticket["warranty_reasons"]), "actor": p.sub, "event_id": out["event_id"],
+        "topic": out["topic"], "okey": out["key"], "event_type": out["event_type"], "payload": out["payload"],
+        "headers": out["headers"], "response": json.dumps(ticket, ensure_ascii=False), "k": item.key, "rn": n,
+    }
