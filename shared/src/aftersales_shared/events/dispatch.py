@@ -23,6 +23,7 @@ class JobPayload(Payload):
     at: datetime
     engineer_id: str | None = None
     dealer_id: str | None = None  # the dealer employing the engineer (None: manufacturer staff)
+    visit: int = 1  # which dispatch of the ticket this job is (2 and up: the ticket was reopened)
 
 
 class JobCreatedPayload(JobPayload):

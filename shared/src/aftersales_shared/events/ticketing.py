@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
+from pydantic import Field
+
 from .envelope import IntegrationEvent, Payload, topic_for
 from .envelope_types import Money
 
@@ -42,6 +44,24 @@ class TicketOpened(IntegrationEvent):
     TYPE = "ticketing.ticket.opened"
     TOPIC = TICKET_TOPIC
     payload: TicketOpenedPayload
+
+
+class TicketReopenedPayload(TicketOpenedPayload):
+    """A closed or cancelled ticket is open again: everything dispatch needs to send someone again.
+
+    ``visit`` numbers the ticket's dispatches (1 = the first, 2 = after the first reopen, ...); dispatch
+    opens one job per (ticket, visit), with SLA deadlines counted from ``reopened_at``.
+    """
+
+    visit: int = Field(ge=2)
+    reason: str
+    reopened_at: datetime
+
+
+class TicketReopened(IntegrationEvent):
+    TYPE = "ticketing.ticket.reopened"
+    TOPIC = TICKET_TOPIC
+    payload: TicketReopenedPayload
 
 
 class TicketStatusChangedPayload(Payload):
