@@ -1,15 +1,17 @@
 """Ticket intake benchmark (`make bench-intake`): sustained POST /v1/tickets versus a raw asyncpg baseline that
 writes the same rows, then lookup latency by phone / serial / ticket number over a large tickets table.
 
-The app runs in-process (httpx ASGITransport, one event loop shared with the load generator) against the real
-local Postgres; relay and consumers are off so both sides do only the writes being compared.
-Writes a markdown section to docs/bench/ticketing.md.
-Options (env): BENCH_SECONDS (15), BENCH_CONCURRENCY (16), BENCH_LOOKUP_ROWS (1000000), BENCH_LOOKUPS (2000).
+The service runs as deployed: its own uvicorn process(es) (uvloop, httptools) against the real local Postgres,
+relay and consumers off so both sides do only the writes being compared. The load comes from
+benchmarks/httpload.py in a separate process (closed loop, keep-alive connections), so the load generator
+does not share the service's event loop. Writes a markdown section to docs/bench/ticketing.md.
+Options (env): BENCH_SECONDS (15), BENCH_CLIENTS ("16,32,64"), BENCH_LOOKUP_ROWS (1000000), BENCH_LOOKUPS (2000).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import platform
@@ -22,20 +24,20 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from asgi_lifespan import LifespanManager
-
 from aftersales_shared import devstack
 from aftersales_shared.auth import generate_keypair, mint_token
-from aftersales_shared.config import AuthSettings, DatabaseSettings, KafkaSettings
+from aftersales_shared.config import DatabaseSettings
 from aftersales_shared.ids import new_id
-from ticketing.config import TicketingSettings
-from ticketing.main import create_app
+
+from benchmarks import httpload
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", 15))
-CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", 16))
+CLIENTS = [int(c) for c in os.environ.get("BENCH_CLIENTS", "16,32,64").split(",")]
+CONCURRENCY = max(CLIENTS)
 LOOKUP_ROWS = int(os.environ.get("BENCH_LOOKUP_ROWS", 1_000_000))
 LOOKUPS = int(os.environ.get("BENCH_LOOKUPS", 2000))
-UNITS = 200_000
+UNITS = 400_000
+PHASE_SERIALS = 50_000  # serials reserved per load phase (a phase never reuses another's units)
 OUT = Path(__file__).resolve().parents[1] / "docs" / "bench" / "ticketing.md"
 
 
@@ -103,37 +105,52 @@ async def drive(worker, seconds: float, concurrency: int) -> tuple[int, float, l
     return len(lat), time.perf_counter() - started, lat, errors
 
 
-async def uvicorn_phase(info: devstack.StackInfo, pub: bytes, headers: dict, serials) -> dict:
-    """The same POSTs over real HTTP to the service in its own uvicorn process (the load generator is not
-    sharing the app's event loop)."""
-    port = devstack.free_port()
-    env = {**os.environ, "APP_ENV": "test", "DB_HOST": "127.0.0.1", "DB_PORT": str(info.pg_port),
-           "DB_NAME": BENCH_DB, "DB_USER": "ticketing", "DB_PASSWORD": info.service_password("ticketing"),
-           "DB_POOL_SIZE": str(CONCURRENCY), "KAFKA_BOOTSTRAP_SERVERS": info.bootstrap,
-           "AUTH_PUBLIC_KEY_PEM": pub.decode(), "TICKETING_RUN_RELAY": "false", "TICKETING_RUN_CONSUMERS": "false",
-           "TICKETING_LOG_LEVEL": "WARNING"}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "uvicorn", "ticketing.main:create_app", "--factory", "--host", "127.0.0.1",
-        "--port", str(port), "--no-access-log", "--log-level", "warning", env=env)
-    try:
-        for _ in range(600):
-            if devstack.port_open(port):
-                break
-            await asyncio.sleep(0.1)
-        limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30, limits=limits) as client:
+def ticket_request(token: str, i: int) -> tuple[str, str, dict, dict]:
+    """One intake POST for httpload: a fresh Idempotency-Key and a unit no other request uses."""
+    return ("POST", "/v1/tickets", {"Authorization": f"Bearer {token}", "Idempotency-Key": f"bench-{uuid.uuid4().hex}"},
+            body(f"BU-{i}", i))
 
-            async def post_ticket(i: int) -> bool:
-                hdr = {**headers, "Idempotency-Key": f"bench-{uuid.uuid4().hex}"}
-                r = await client.post("/v1/tickets", json=body(f"BU-{next(serials)}", i), headers=hdr)
-                return r.status_code == 201
 
-            await drive(post_ticket, 2, CONCURRENCY)
-            ok, elapsed, lat, err = await drive(post_ticket, SECONDS, CONCURRENCY)
-    finally:
-        proc.terminate()
-        await proc.wait()
-    return {"ok": ok, "rate": ok / elapsed, "p50": pct(lat, 50), "p99": pct(lat, 99), "errors": err}
+class Service:
+    """The ticketing service in its own uvicorn process(es), on the benchmark database."""
+
+    def __init__(self, info: devstack.StackInfo, pub: bytes, workers: int) -> None:
+        self.info, self.pub, self.workers = info, pub, workers
+        self.port = devstack.free_port()
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> "Service":
+        env = {**os.environ, "APP_ENV": "test", "DB_HOST": "127.0.0.1", "DB_PORT": str(self.info.pg_port),
+               "DB_NAME": BENCH_DB, "DB_USER": "ticketing", "DB_PASSWORD": self.info.service_password("ticketing"),
+               "DB_POOL_SIZE": "16", "KAFKA_BOOTSTRAP_SERVERS": self.info.bootstrap,
+               "AUTH_PUBLIC_KEY_PEM": self.pub.decode(), "TICKETING_RUN_RELAY": "false",
+               "TICKETING_RUN_CONSUMERS": "false", "TICKETING_LOG_LEVEL": "WARNING"}
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "uvicorn", "ticketing.main:create_app", "--factory", "--host", "127.0.0.1",
+            "--port", str(self.port), "--workers", str(self.workers), "--no-access-log", "--log-level", "warning",
+            env=env)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}") as probe:
+            for _ in range(600):
+                try:
+                    if (await probe.get("/readyz")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+        await asyncio.sleep(1)  # let every worker finish its startup
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.proc is not None
+        self.proc.terminate()
+        await self.proc.wait()
+
+
+def load_phase(port: int, token: str, clients: int, phase: int) -> dict:
+    r = httpload.run(port, functools.partial(ticket_request, token), concurrency=clients, seconds=SECONDS,
+                     warmup=2, offset=1 + phase * PHASE_SERIALS)
+    lat = r.pop("latencies")
+    return {**r, "clients": clients, "p50": httpload.percentile_ms(lat, 50), "p99": httpload.percentile_ms(lat, 99)}
 
 
 _BASE_TICKET = """
@@ -148,107 +165,104 @@ _BASE_OUTBOX = ("INSERT INTO ticketing.outbox (event_id, topic, key, event_type,
                 "VALUES ($1, 'ticketing.ticket.v1', $2, 'ticketing.ticket.opened', $3::jsonb, '{}'::jsonb)")
 
 
-async def main() -> None:
-    info, started = devstack.up()
+async def main(info: devstack.StackInfo) -> None:
     admin = await bench_database(info)
     priv, pub = generate_keypair()
-    db = DatabaseSettings(host="127.0.0.1", port=info.pg_port, name=BENCH_DB, user="ticketing",
-                          password=info.service_password("ticketing"), pool_size=CONCURRENCY, max_overflow=4)
-    settings = TicketingSettings(environment="test", db=db, kafka=KafkaSettings(bootstrap_servers=info.bootstrap),
-                                 auth=AuthSettings(public_key_pem=pub.decode()), run_relay=False,
-                                 run_consumers=False, log_level="WARNING")
     token = mint_token(priv, sub="bench-agent", roles=["call_center"])
     headers = {"Authorization": f"Bearer {token}"}
-    results: dict[str, object] = {"load_before": os.getloadavg()}
-    app = create_app(settings)
-    async with LifespanManager(app, startup_timeout=120) as mgr:
+    results: dict[str, object] = {"load_before": os.getloadavg(), "intake": []}
+    phase = 0
+    async with Service(info, pub, workers=1) as svc:  # the first start migrates the benchmark database
         await seed_catalog(admin)
         await admin.execute("ANALYZE ticketing.units")
-        transport = httpx.ASGITransport(app=mgr.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=30) as client:
-            serials = iter(range(1, UNITS + 1))
+        for clients in CLIENTS:
+            res = await asyncio.to_thread(load_phase, svc.port, token, clients, phase)
+            phase += 1
+            results["intake"].append({**res, "workers": 1})
+            print("intake 1 worker", {k: v for k, v in res.items() if k != "statuses"}, flush=True)
+    async with Service(info, pub, workers=2) as svc:
+        for clients in CLIENTS:
+            res = await asyncio.to_thread(load_phase, svc.port, token, clients, phase)
+            phase += 1
+            results["intake"].append({**res, "workers": 2})
+            print("intake 2 workers", {k: v for k, v in res.items() if k != "statuses"}, flush=True)
 
-            async def post_ticket(i: int) -> bool:
-                hdr = {**headers, "Idempotency-Key": f"bench-{uuid.uuid4().hex}"}
-                r = await client.post("/v1/tickets", json=body(f"BU-{next(serials)}", i), headers=hdr)
-                return r.status_code == 201
+    db = DatabaseSettings(host="127.0.0.1", port=info.pg_port, name=BENCH_DB, user="ticketing",
+                          password=info.service_password("ticketing"))
+    results["baseline"] = []
+    for clients in CLIENTS:
+        pool = await asyncpg.create_pool(db.asyncpg_dsn(), min_size=clients, max_size=clients)
+        base_serials = iter(range(1, 10**9))
 
-            await drive(post_ticket, 2, CONCURRENCY)  # warm-up (pool, caches)
-            ok, elapsed, lat, err = await drive(post_ticket, SECONDS, CONCURRENCY)
-            results["api"] = {"ok": ok, "rate": ok / elapsed, "p50": pct(lat, 50), "p99": pct(lat, 99), "errors": err}
-            print("api", results["api"], flush=True)
-            results["uvicorn"] = await uvicorn_phase(info, pub, headers, serials)
-            print("uvicorn", results["uvicorn"], flush=True)
+        async def insert_raw(i: int) -> bool:
+            tid, now = new_id(), datetime.now(UTC)
+            payload = json.dumps({"ticket_id": str(tid), "serial": f"RAW-{i}", **body(f"RAW-{i}", i)})
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.execute(_BASE_TICKET, tid, now, f"RAW-{clients}-{next(base_serials)}", f"客户{i}",
+                                   f"+86139{i % 100_000_000:08d}", "南京市鼓楼区中山路1号",
+                                   f"unit {i} does not cool, compressor rattles")
+                await conn.execute(_BASE_HIST, tid, now)
+                await conn.execute(_BASE_OUTBOX, new_id(), str(tid), payload)
+            return True
 
-            pool = await asyncpg.create_pool(db.asyncpg_dsn(), min_size=CONCURRENCY, max_size=CONCURRENCY)
-            base_serials = iter(range(1, 10**9))
+        await drive(insert_raw, 2, clients)
+        ok, elapsed, lat, _ = await drive(insert_raw, SECONDS, clients)
+        await pool.close()
+        results["baseline"].append({"clients": clients, "ok": ok, "rate": ok / elapsed, "p50": pct(lat, 50),
+                                    "p99": pct(lat, 99)})
+        print("baseline", results["baseline"][-1], flush=True)
 
-            async def insert_raw(i: int) -> bool:
-                tid, now = new_id(), datetime.now(UTC)
-                payload = json.dumps({"ticket_id": str(tid), "serial": f"RAW-{i}", **body(f"RAW-{i}", i)})
-                async with pool.acquire() as conn, conn.transaction():
-                    await conn.execute(_BASE_TICKET, tid, now, f"RAW-{next(base_serials)}", f"客户{i}",
-                                       f"+86139{i % 100_000_000:08d}", "南京市鼓楼区中山路1号",
-                                       f"unit {i} does not cool, compressor rattles")
-                    await conn.execute(_BASE_HIST, tid, now)
-                    await conn.execute(_BASE_OUTBOX, new_id(), str(tid), payload)
-                return True
+    # --- lookups over a large table -------------------------------------------------------
+    have = await admin.fetchval("SELECT count(*) FROM ticketing.tickets")
+    t0 = time.perf_counter()
+    batch = 100_000
+    todo = max(0, LOOKUP_ROWS - have)
+    while todo > 0:
+        n = min(batch, todo)
+        await admin.execute(f"""
+            INSERT INTO ticketing.tickets (id, ticket_no, serial, product_line, dealer_id, contract_code,
+              customer_name, phone, address, region_code, channel, fault_description, component, photos,
+              coverage, exclusions, warranty_reasons, status, created_by, opened_at, updated_at, closed_at)
+            SELECT gen_random_uuid(), 'H' || lpad(g::text, 9, '0'), 'HS-' || (g % 400000),
+              'BENCH', 'D' || (g % 50), 'GOLD', '客户' || g, '+86137' || lpad((g % 250000)::text, 8, '0'),
+              '地址 ' || g, '320106', (ARRAY['phone','web','email','sms'])[1 + g % 4],
+              'historic fault ' || g || ' no power after storm', 'unit', '[]', 'warranty', '[]', '[]',
+              'closed', 'seed', now() - (g % 1000) * interval '1 hour', now(), now()
+            FROM generate_series({LOOKUP_ROWS - todo + 1}, {LOOKUP_ROWS - todo + n}) g""")
+        todo -= n
+    await admin.execute("ANALYZE ticketing.tickets")
+    seeded = await admin.fetchval("SELECT count(*) FROM ticketing.tickets")
+    results["seed"] = {"rows": seeded, "seconds": time.perf_counter() - t0}
+    print("seed", results["seed"], flush=True)
+    import random
 
-            await drive(insert_raw, 2, CONCURRENCY)
-            ok, elapsed, lat, err = await drive(insert_raw, SECONDS, CONCURRENCY)
-            results["baseline"] = {"ok": ok, "rate": ok / elapsed, "p50": pct(lat, 50), "p99": pct(lat, 99)}
-            print("baseline", results["baseline"], flush=True)
-            await pool.close()
+    rnd = random.Random(7)
+    kinds = {
+        "phone": lambda: {"phone": f"137{rnd.randrange(250000):08d}"},
+        "serial": lambda: {"serial": f"HS-{rnd.randrange(400000)}"},
+        "ticket_no": lambda: {"ticket_no": f"H{rnd.randrange(1, LOOKUP_ROWS):09d}"},
+    }
+    results["lookup"] = {}
+    async with Service(info, pub, workers=1) as svc, \
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{svc.port}", timeout=30) as client:
+        for kind, params in kinds.items():
+            lat = []
+            for _ in range(LOOKUPS // 10):  # warm
+                await client.get("/v1/tickets", params=params(), headers=headers)
+            sem = asyncio.Semaphore(4)
 
-            # --- lookups over a large table -------------------------------------------------------
-            have = await admin.fetchval("SELECT count(*) FROM ticketing.tickets")
-            t0 = time.perf_counter()
-            batch = 100_000
-            todo = max(0, LOOKUP_ROWS - have)
-            while todo > 0:
-                n = min(batch, todo)
-                await admin.execute(f"""
-                    INSERT INTO ticketing.tickets (id, ticket_no, serial, product_line, dealer_id, contract_code,
-                      customer_name, phone, address, region_code, channel, fault_description, component, photos,
-                      coverage, exclusions, warranty_reasons, status, created_by, opened_at, updated_at, closed_at)
-                    SELECT gen_random_uuid(), 'H' || lpad(g::text, 9, '0'), 'HS-' || (g % 400000),
-                      'BENCH', 'D' || (g % 50), 'GOLD', '客户' || g, '+86137' || lpad((g % 250000)::text, 8, '0'),
-                      '地址 ' || g, '320106', (ARRAY['phone','web','email','sms'])[1 + g % 4],
-                      'historic fault ' || g || ' no power after storm', 'unit', '[]', 'warranty', '[]', '[]',
-                      'closed', 'seed', now() - (g % 1000) * interval '1 hour', now(), now()
-                    FROM generate_series({LOOKUP_ROWS - todo + 1}, {LOOKUP_ROWS - todo + n}) g""")
-                todo -= n
-            await admin.execute("ANALYZE ticketing.tickets")
-            seeded = await admin.fetchval("SELECT count(*) FROM ticketing.tickets")
-            results["seed"] = {"rows": seeded, "seconds": time.perf_counter() - t0}
-            print("seed", results["seed"], flush=True)
-            import random
+            async def one() -> None:
+                async with sem:
+                    p = params()
+                    t = time.perf_counter()
+                    r = await client.get("/v1/tickets", params=p, headers=headers)
+                    assert r.status_code == 200, r.text
+                    lat.append(time.perf_counter() - t)
 
-            rnd = random.Random(7)
-            kinds = {
-                "phone": lambda: {"phone": f"137{rnd.randrange(250000):08d}"},
-                "serial": lambda: {"serial": f"HS-{rnd.randrange(400000)}"},
-                "ticket_no": lambda: {"ticket_no": f"H{rnd.randrange(1, LOOKUP_ROWS):09d}"},
-            }
-            results["lookup"] = {}
-            for kind, params in kinds.items():
-                lat = []
-                for _ in range(LOOKUPS // 10):  # warm
-                    await client.get("/v1/tickets", params=params(), headers=headers)
-                sem = asyncio.Semaphore(4)
-
-                async def one() -> None:
-                    async with sem:
-                        p = params()
-                        t = time.perf_counter()
-                        r = await client.get("/v1/tickets", params=p, headers=headers)
-                        assert r.status_code == 200, r.text
-                        lat.append(time.perf_counter() - t)
-
-                await asyncio.gather(*(one() for _ in range(LOOKUPS)))
-                results["lookup"][kind] = {"n": len(lat), "p50": pct(lat, 50), "p99": pct(lat, 99),
-                                           "mean": statistics.mean(lat) * 1000}
-                print("lookup", kind, results["lookup"][kind], flush=True)
+            await asyncio.gather(*(one() for _ in range(LOOKUPS)))
+            results["lookup"][kind] = {"n": len(lat), "p50": pct(lat, 50), "p99": pct(lat, 99),
+                                       "mean": statistics.mean(lat) * 1000}
+            print("lookup", kind, results["lookup"][kind], flush=True)
     results["load_after"] = os.getloadavg()
     await admin.close()
     if not os.environ.get("BENCH_KEEP_DATA"):
@@ -256,51 +270,58 @@ async def main() -> None:
         await sys_conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
         await sys_conn.close()
     write_markdown(results)
-    if not os.environ.get("KEEP_STACK"):
-        devstack.down(started)
 
 
 def write_markdown(r: dict) -> None:
-    api, uvi, base, seed = r["api"], r["uvicorn"], r["baseline"], r["seed"]
+    seed, intake, base = r["seed"], r["intake"], r["baseline"]
+    base_by = {b["clients"]: b for b in base}
+    meeting = [x for x in intake if x["p99"] <= 100]
+    best = max(meeting, key=lambda x: x["rate"]) if meeting else max(intake, key=lambda x: x["rate"])
+    best_base = max(base, key=lambda b: b["rate"])
+    met = best["rate"] >= 1000 and best["p99"] <= 100
     lines = [
         "# Ticketing benchmark (`make bench-intake`)", "",
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores / 24 GiB / Debian 12 / Python "
         f"{platform.python_version()} / PostgreSQL 15 (devstack settings) / Kafka 4.2.0 (relay off during the run).",
         f"Load average (1/5/15 min) before: {'/'.join(f'{x:.1f}' for x in r['load_before'])}, after: "
         f"{'/'.join(f'{x:.1f}' for x in r['load_after'])}.",
-        "App in-process (httpx ASGITransport, load generator on the same event loop); "
-        f"{CONCURRENCY} concurrent clients, {SECONDS:.0f} s per phase after a 2 s warm-up.", "",
+        "The service runs in its own uvicorn process(es) (uvloop, httptools); the load comes from "
+        "`benchmarks/httpload.py` in a separate process: closed loop, one keep-alive connection per client, "
+        f"{SECONDS:.0f} s per phase after a 2 s warm-up. Every POST carries a fresh Idempotency-Key and a unit "
+        "no other request uses.", "",
         "## Sustained intake: POST /v1/tickets", "",
-        "| path | tickets | tickets/s | p50 ms | p99 ms |", "|---|---:|---:|---:|---:|",
-        f"| API (validation, phone normalisation, Idempotency-Key, warranty determination, ticket + history + "
-        f"outbox) | {api['ok']} | {api['rate']:.0f} | {api['p50']:.1f} | {api['p99']:.1f} |",
-        f"| same API, service in its own uvicorn process (uvloop, httptools), real HTTP | {uvi['ok']} | "
-        f"{uvi['rate']:.0f} | {uvi['p50']:.1f} | {uvi['p99']:.1f} |",
-        f"| baseline: asyncpg, same rows (ticket + history + outbox), one transaction each | {base['ok']} | "
-        f"{base['rate']:.0f} | {base['p50']:.1f} | {base['p99']:.1f} |", "",
-        f"API rate as a fraction of the baseline: **{api['rate'] / base['rate']:.0%}** in-process, "
-        f"**{uvi['rate'] / base['rate']:.0%}** over uvicorn. "
-        f"Target: >= 1,000 tickets/s with p99 <= 100 ms: "
-        f"{'met' if max(api['rate'], uvi['rate']) >= 1000 and min(api['p99'], uvi['p99']) <= 100 else 'not met'}. "
-        f"API errors during the run: {api['errors'] + uvi['errors']}.", "",
+        "Each request: JWT check (verified tokens are cached until they expire), validation, phone "
+        "normalisation, Idempotency-Key claim, warranty determination, ticket + first transition + outbox row "
+        "+ stored response, in batches of the requests that arrive together (group commit, "
+        "`ticketing/intake.py`).", "",
+        "| uvicorn workers | clients | tickets | tickets/s | p50 ms | p99 ms | fraction of the baseline at the "
+        "same clients |", "|---:|---:|---:|---:|---:|---:|---:|",
+        *[f"| {x['workers']} | {x['clients']} | {x['ok']} | {x['rate']:.0f} | {x['p50']:.1f} | {x['p99']:.1f} | "
+          f"{x['rate'] / base_by[x['clients']]['rate']:.0%} |" for x in intake], "",
+        "Baseline: the same rows (ticket + first transition + outbox row, ticket number from the same sequence) "
+        "inserted straight through asyncpg, one transaction per ticket, no HTTP:", "",
+        "| clients | tickets | tickets/s | p50 ms | p99 ms |", "|---:|---:|---:|---:|---:|",
+        *[f"| {b['clients']} | {b['ok']} | {b['rate']:.0f} | {b['p50']:.1f} | {b['p99']:.1f} |" for b in base], "",
+        f"Best intake rate with p99 <= 100 ms: **{best['rate']:.0f} tickets/s** (p99 {best['p99']:.1f} ms, "
+        f"{best['workers']} worker(s), {best['clients']} clients), **{best['rate'] / best_base['rate']:.0%}** of "
+        f"the best baseline rate ({best_base['rate']:.0f}/s). Target >= 1,000 tickets/s with p99 <= 100 ms: "
+        f"{'met' if met else 'not met'}. Non-2xx answers during the run: "
+        f"{sum(x['errors'] for x in intake)}.", "",
         "## Lookups with a large tickets table", "",
         f"{seed['rows']:,} tickets stored (seeded with set-based `INSERT ... SELECT generate_series` in "
-        f"{seed['seconds']:.0f} s, into a private benchmark database). {LOOKUPS} lookups per kind through GET /v1/tickets, 4 in flight.", "",
+        f"{seed['seconds']:.0f} s, into a private benchmark database). {LOOKUPS} lookups per kind through "
+        "GET /v1/tickets on one uvicorn worker, 4 in flight (httpx client).", "",
         "| lookup | p50 ms | mean ms | p99 ms |", "|---|---:|---:|---:|",
         *[f"| {k} | {v['p50']:.1f} | {v['mean']:.1f} | {v['p99']:.1f} |" for k, v in r["lookup"].items()],
-        "", "Target: p99 <= 20 ms: "
-        + ("met." if all(v["p99"] <= 20 for v in r["lookup"].values()) else
-           "not met in this run (a smaller run with 8,610 rows gave the same 12-16 ms p50, so the time is "
-           "the HTTP/Python path per request on a busy 2-core machine, not the table size)."), "",
+        "", "Target: p99 <= 20 ms: " + ("met." if all(v["p99"] <= 20 for v in r["lookup"].values()) else "not met."),
+        "",
         "## Notes", "",
-        "- Every POST carries a fresh Idempotency-Key, so the API path also claims and stores the key; the "
-        "baseline writes ticket + first transition + outbox row only, with its ticket number from the same "
-        "sequence, in one asyncpg transaction per ticket (the floor the database allows).",
-        "- The API path is two statements plus BEGIN/COMMIT; what remains is "
-        "Python CPU per request (routing, JWT, validation, phone parsing, SQLAlchemy, JSON), on one event loop "
-        "and one core of two, the other shared with PostgreSQL.",
-        "- The load averages above show how busy the machine was around the run. Numbers are from one run, "
-        "not averaged.",
+        "- The baseline pays one BEGIN/COMMIT and three statements per ticket; the service batches, so at "
+        "enough concurrency it can beat the per-ticket baseline on database work while paying for HTTP, "
+        "validation and JSON in Python. With few clients the batches are small and the Python per request "
+        "dominates.",
+        "- Machine: 2 cores shared by PostgreSQL, the service workers and the load generator; the numbers "
+        "are from one run, not averaged.",
         "- The lookup table is seeded with closed historic tickets: 400,000 serials, 250,000 phone numbers "
         "(about 4 tickets per phone), so a phone or serial lookup returns several rows sorted by time.",
         "",
@@ -311,4 +332,9 @@ def write_markdown(r: dict) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    stack, started = devstack.up()
+    try:
+        asyncio.run(main(stack))
+    finally:
+        if not os.environ.get("KEEP_STACK"):
+            devstack.down(started)

@@ -62,12 +62,20 @@ async def _json_codecs(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(name, encoder=_encode_json, decoder=json.loads, schema="pg_catalog")
 
 
+async def _end_xact(conn: asyncpg.Connection) -> None:
+    # The hot paths keep no session state (no LISTEN, no SET, only transaction-scoped advisory locks), so
+    # asyncpg's default reset (advisory unlock, CLOSE ALL, UNLISTEN, RESET ALL: one more round trip per
+    # request) is skipped; a transaction left open by an interrupted request is still rolled back.
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
 async def create_raw_pool(settings: DatabaseSettings, *, schema: str, application_name: str,
                           size: int) -> asyncpg.Pool:
     """A plain asyncpg pool for the few hot paths where SQLAlchemy's per-statement CPU is the bottleneck
     (ticket intake, part allocation): same role, search path and JSON decoding as the engine's connections."""
     return await asyncpg.create_pool(
-        settings.asyncpg_dsn(), min_size=1, max_size=size, init=_json_codecs, command_timeout=30,
+        settings.asyncpg_dsn(), min_size=1, max_size=size, init=_json_codecs, command_timeout=30, reset=_end_xact,
         server_settings={"search_path": f"{schema},public", "application_name": f"{application_name}-hot"},
     )
 

@@ -15,5 +15,5 @@ class TicketingSettings(ServiceSettings):
     complaint_response_hours: dict[str, int] = Field(
         default_factory=lambda: {"quality_feedback": 72, "escalation": 48, "service": 72, "other": 72})
     # Intake group commit (intake.py): concurrent batch writers per process and the largest batch.
-    intake_workers: int = Field(2, ge=1, le=16)
+    intake_workers: int = Field(1, ge=1, le=16)
     intake_max_batch: int = Field(64, ge=1, le=500)
