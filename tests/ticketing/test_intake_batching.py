@@ -1,4 +1,4 @@
-"""Intake group commit (ticketing/intake.py): concurrent POSTs share batches, yet every request gets the answer
+"""Intake group commit (ticketing/intake.py, aftersales_shared/group_commit.py): concurrent POSTs share batches, yet every request gets the answer
 it would get alone (R-T1, R-T2), and a failing batch never takes the other requests down with it."""
 
 from __future__ import annotations
@@ -6,15 +6,16 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from ticketing.metrics import INTAKE_BATCH_SIZE
+from aftersales_shared.metrics import GROUP_COMMIT_BATCH
 
 from .conftest import seed_line, seed_unit, ticket_body
 
 
 def _batches() -> tuple[float, float]:
     """(requests written, batches) so far in this process."""
-    samples = {s.name: s.value for m in INTAKE_BATCH_SIZE.collect() for s in m.samples}
-    return samples["ticketing_intake_batch_size_sum"], samples["ticketing_intake_batch_size_count"]
+    samples = {s.name: s.value for m in GROUP_COMMIT_BATCH.collect() for s in m.samples
+               if s.labels.get("path") == "ticket_intake"}
+    return samples.get("group_commit_batch_size_sum", 0.0), samples.get("group_commit_batch_size_count", 0.0)
 
 
 async def test_R_T2_a_mixed_burst_is_batched_and_each_request_gets_its_own_answer(client, admin, agent, admin_db):
@@ -89,7 +90,7 @@ async def test_a_failing_batch_is_retried_request_by_request(client, admin, agen
             for i, b in enumerate(bodies)))
     finally:
         await admin_db.execute("ALTER TABLE ticketing.tickets DROP CONSTRAINT ck_test_no_boom")
-    assert "retrying its requests one by one" in caplog.text  # the refused row really shared a batch
+    assert "writing its requests one by one" in caplog.text  # the refused row really shared a batch
     codes = [r.status_code for r in results]
     assert codes[5] == 409 and results[5].headers["content-type"].startswith("application/problem+json")
     assert codes[:5] + codes[6:] == [201] * 11

@@ -30,3 +30,5 @@ HANDLER_LATENCY = Histogram(
 )
 CONSUMER_LAG = Gauge("consumer_lag_messages", "Messages behind the partition end", ["service", "consumer", "topic"])
 DLQ_MESSAGES = Counter("consumer_dead_letters_total", "Messages sent to a dead-letter topic", ["service", "consumer"])
+GROUP_COMMIT_BATCH = Histogram("group_commit_batch_size", "Requests written per group-commit batch", ["path"],
+                               buckets=(1, 2, 4, 8, 16, 32, 64))

@@ -1,28 +1,19 @@
-"""Ticket intake with group commit (R-T1, R-T2).
+"""Ticket intake (R-T1, R-T2), written in batches through ``aftersales_shared.group_commit``.
 
-At peak hour many agents open tickets at once. Each ticket alone costs two statements plus BEGIN/COMMIT,
-and on a small machine the per-statement CPU (in PostgreSQL and in the driver) is most of the cost. The
-intake therefore collects the requests that arrive while the previous batch is in the database and writes
-them together: one statement claims every Idempotency-Key, reads every unit's warranty facts and draws the
-ticket numbers; one statement inserts the tickets, first transitions, outbox rows and stored responses. A
-request is answered only after its batch commits, so nothing is acknowledged that is not durable. A quiet
-intake has batches of one (no waiting window), so latency does not grow when load is low.
-
-Per-request outcomes stay independent:
-- two requests for one serial in a batch: the first (by arrival) opens the ticket, the second gets the
-  409 pointing to it, exactly as if they had come one after the other;
+One batch is two statements: one claims every Idempotency-Key, reads every unit's warranty facts and draws
+the ticket numbers; one inserts the tickets, first transitions, outbox rows and stored responses. Outcomes
+stay per request:
+- two requests for one serial in a batch: the first (by arrival) opens the ticket, the second gets the 409
+  pointing to it, exactly as if they had come one after the other;
 - an unknown serial or a rule refusal fails only that request, and its Idempotency-Key claim is removed;
-- two requests with the same Idempotency-Key never share a batch: the later one waits for the next batch
-  and is answered from the stored response;
-- if the batch statement itself fails (a constraint we did not expect, a deadlock with another batch),
-  the batch is rolled back and every request is retried alone, so one bad request cannot fail the others.
+- two requests with the same Idempotency-Key never share a batch (the later one is answered from the
+  stored response).
 Rows are locked in a fixed order (keys sorted, serials sorted) so two concurrent batches wait rather than
 deadlock.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import json
 import logging
@@ -39,7 +30,6 @@ from aftersales_shared.ids import new_id
 from aftersales_shared.outbox import WAKE_RELAY_SQL, row_for
 
 from .api.units import FACTS_SQL, SHANGHAI, determine, unit_from_row
-from .metrics import INTAKE_BATCH_SIZE
 from .models import OPEN_STATUSES
 
 log = logging.getLogger(__name__)
@@ -110,7 +100,6 @@ class Intake:
     key: str | None
     fingerprint: str | None
     context: contextvars.Context = field(default_factory=contextvars.copy_context)
-    future: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
 @dataclass
@@ -135,120 +124,55 @@ def duplicate_problem(open_: Any) -> Conflict:
     )
 
 
-class IntakeBatcher:
-    """Collects intake requests and writes them in batches (see the module docstring)."""
-
-    def __init__(self, pool: asyncpg.Pool, *, workers: int = 2, max_batch: int = 64) -> None:
-        self.pool, self.workers, self.max_batch = pool, workers, max_batch
-        self._queue: asyncio.Queue[Intake] = asyncio.Queue()
-        self._tasks: list[asyncio.Task[None]] = []
-
-    def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._run(), name=f"intake-{i}") for i in range(self.workers)]
-
-    async def stop(self) -> None:
-        for t in self._tasks:
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        while not self._queue.empty():
-            self._queue.get_nowait().future.set_exception(DomainError(
-                "the service is shutting down; retry", status=503, code="retry"))
-
-    async def submit(self, item: Intake) -> Opened | Replayed:
-        self._queue.put_nowait(item)
-        return await item.future
-
-    async def _run(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            keys = {batch[0].key}
-            deferred: list[Intake] = []
-            while len(batch) < self.max_batch and not self._queue.empty():
-                item = self._queue.get_nowait()
-                if item.key is not None and item.key in keys:
-                    deferred.append(item)  # same key as one in this batch: answer it after this one commits
-                else:
-                    keys.add(item.key)
-                    batch.append(item)
-            try:
-                await self._process(batch)
-            finally:
-                for item in deferred:
-                    self._queue.put_nowait(item)
-
-    async def _process(self, batch: list[Intake]) -> None:
-        INTAKE_BATCH_SIZE.observe(len(batch))
+async def write_batch(conn: asyncpg.Connection, batch: list[Intake]) -> list[Any]:
+    """One transaction's worth of intake: the outcome (Opened, Replayed or an error) per request."""
+    now = datetime.now(UTC)
+    today = now.astimezone(SHANGHAI).date()
+    outcomes: list[Any] = [None] * len(batch)
+    reads = await conn.fetch(_READ, [i.key for i in batch], [i.fingerprint for i in batch],
+                             [i.body.serial for i in batch])
+    rows: list[dict[str, Any]] = []
+    drop: list[str] = []
+    replays: dict[int, str] = {}
+    for n, (item, read) in enumerate(zip(batch, reads)):
+        if item.key and not read["claimed"]:  # an earlier request with this key committed
+            replays[n] = item.key
+            continue
         try:
-            outcomes = await self._write(batch)
-        except Exception as exc:  # noqa: BLE001 - the batch rolled back; isolate the culprit
-            if len(batch) == 1:
-                _settle(batch[0], exc)
-                return
-            log.warning("intake batch of %d failed (%r); retrying its requests one by one", len(batch), exc)
-            for item in batch:
-                await self._process([item])
-            return
-        for item, outcome in zip(batch, outcomes):
-            _settle(item, outcome)
-
-    async def _write(self, batch: list[Intake]) -> list[Any]:
-        now = datetime.now(UTC)
-        today = now.astimezone(SHANGHAI).date()
-        outcomes: list[Any] = [None] * len(batch)
-        async with self.pool.acquire() as conn, conn.transaction():
-            reads = await conn.fetch(_READ, [i.key for i in batch], [i.fingerprint for i in batch],
-                                     [i.body.serial for i in batch])
-            rows: list[dict[str, Any]] = []
-            drop: list[str] = []
-            replays: dict[int, str] = {}
-            for n, (item, read) in enumerate(zip(batch, reads)):
-                if item.key and not read["claimed"]:  # an earlier request with this key committed
-                    replays[n] = item.key
-                    continue
-                try:
-                    rows.append(_ticket_row(item, read, now, today, n))
-                except DomainError as exc:
-                    outcomes[n] = exc
-                    if item.key:
-                        drop.append(item.key)
-            inserted: set[Any] = set()
-            if rows:
-                cols = [[r[c] for r in rows] for c in _ALL]
-                inserted = {r["id"] for r in await conn.fetch(_WRITE, *cols, drop)}
-            elif drop:
-                await conn.execute(_DROP_KEYS, drop)
-            refused = [r for r in rows if r["id"] not in inserted]
-            if refused:
-                open_ = {o["serial"]: o for o in await conn.fetch(
-                    _OPEN_TICKETS, [r["serial"] for r in refused], list(OPEN_STATUSES))}
-            for r in rows:
-                if r["id"] in inserted:
-                    outcomes[r["rn"]] = Opened(r["response"], r["ticket_no"], r["coverage"])
-                else:
-                    outcomes[r["rn"]] = duplicate_problem(open_[r["serial"]])
-            if replays:
-                prev = {p["key"]: p for p in await conn.fetch(_REPLAYS, list(replays.values()))}
-                for n, key in replays.items():
-                    p = prev.get(key)
-                    if p is None or p["status_code"] is None:  # its first request is still being written
-                        outcomes[n] = DomainError("a request with this Idempotency-Key is still in progress; "
-                                                  "retry shortly", status=409, code="idempotency_key_in_flight",
-                                                  field="Idempotency-Key")
-                    elif p["fingerprint"] != batch[n].fingerprint:
-                        outcomes[n] = Unprocessable("this Idempotency-Key was used with a different request",
-                                                    field="Idempotency-Key", code="idempotency_key_reused")
-                    else:
-                        outcomes[n] = Replayed(p["status_code"], p["response"])
-        return outcomes
-
-
-def _settle(item: Intake, outcome: Any) -> None:
-    if item.future.done():
-        return
-    if isinstance(outcome, BaseException):
-        item.future.set_exception(outcome)
-    else:
-        item.future.set_result(outcome)
+            rows.append(_ticket_row(item, read, now, today, n))
+        except DomainError as exc:
+            outcomes[n] = exc
+            if item.key:
+                drop.append(item.key)
+    inserted: set[Any] = set()
+    if rows:
+        cols = [[r[c] for r in rows] for c in _ALL]
+        inserted = {r["id"] for r in await conn.fetch(_WRITE, *cols, drop)}
+    elif drop:
+        await conn.execute(_DROP_KEYS, drop)
+    refused = [r for r in rows if r["id"] not in inserted]
+    if refused:
+        open_ = {o["serial"]: o for o in await conn.fetch(
+            _OPEN_TICKETS, [r["serial"] for r in refused], list(OPEN_STATUSES))}
+    for r in rows:
+        if r["id"] in inserted:
+            outcomes[r["rn"]] = Opened(r["response"], r["ticket_no"], r["coverage"])
+        else:
+            outcomes[r["rn"]] = duplicate_problem(open_[r["serial"]])
+    if replays:
+        prev = {p["key"]: p for p in await conn.fetch(_REPLAYS, list(replays.values()))}
+        for n, key in replays.items():
+            p = prev.get(key)
+            if p is None or p["status_code"] is None:  # its first request is still being written
+                outcomes[n] = DomainError("a request with this Idempotency-Key is still in progress; "
+                                          "retry shortly", status=409, code="idempotency_key_in_flight",
+                                          field="Idempotency-Key")
+            elif p["fingerprint"] != batch[n].fingerprint:
+                outcomes[n] = Unprocessable("this Idempotency-Key was used with a different request",
+                                            field="Idempotency-Key", code="idempotency_key_reused")
+            else:
+                outcomes[n] = Replayed(p["status_code"], p["response"])
+    return outcomes
 
 
 def _ticket_row(item: Intake, read: Any, now: datetime, today: Any, n: int) -> dict[str, Any]:

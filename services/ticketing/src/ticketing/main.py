@@ -8,12 +8,13 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from aftersales_shared.app import ServiceParts, create_service_app
+from aftersales_shared.group_commit import GroupCommit
 from aftersales_shared.events import registry
 
 from .api import callbacks, catalog, complaints, tickets, units
 from .config import TicketingSettings
 from .consumers import consumer_specs
-from .intake import IntakeBatcher
+from .intake import write_batch
 from .metrics import OPEN_BACKLOG
 from .models import OPEN_STATUSES
 
@@ -37,8 +38,8 @@ def _background(app: FastAPI) -> list:
 
 async def _start_intake(app: FastAPI) -> None:
     settings: TicketingSettings = app.state.settings
-    app.state.intake = IntakeBatcher(app.state.pg, workers=settings.intake_workers,
-                                     max_batch=settings.intake_max_batch)
+    app.state.intake = GroupCommit("ticket_intake", app.state.pg, write_batch, key=lambda i: i.key,
+                                   workers=settings.intake_workers, max_batch=settings.intake_max_batch)
     app.state.intake.start()
 
 

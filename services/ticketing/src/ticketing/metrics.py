@@ -1,6 +1,6 @@
 """Ticketing business metrics (bounded labels)."""
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge
 
 TICKETS_OPENED = Counter("ticketing_tickets_opened_total", "Tickets opened", ["channel", "coverage"])
 DUPLICATE_TICKETS_REFUSED = Counter("ticketing_duplicate_tickets_refused_total",
@@ -9,5 +9,3 @@ IDEMPOTENT_REPLAYS = Counter("ticketing_idempotent_replays_total", "POSTs answer
 COMPLAINTS = Counter("ticketing_complaints_total", "Complaints filed or resolved", ["event"])
 CALLBACKS = Counter("ticketing_callbacks_total", "Callback tasks created or recorded", ["event"])
 OPEN_BACKLOG = Gauge("ticketing_open_tickets", "Open tickets by status (refreshed from the database)", ["status"])
-INTAKE_BATCH_SIZE = Histogram("ticketing_intake_batch_size", "Tickets written per intake batch (group commit)",
-                              buckets=(1, 2, 4, 8, 16, 32, 64))

@@ -23,7 +23,7 @@ from aftersales_shared.events.ticketing import (
 from aftersales_shared.outbox import add_events, row_for as outbox_params_of
 
 from ..domain.warranty import EXCLUSIONS, UNIT
-from ..intake import Intake, IntakeBatcher, Replayed, duplicate_problem
+from ..intake import Intake, Replayed, duplicate_problem
 from ..metrics import DUPLICATE_TICKETS_REFUSED, IDEMPOTENT_REPLAYS, TICKETS_OPENED
 from ..models import OPEN_STATUSES, ticket_transitions, tickets
 from ..phones import normalise_phone
@@ -151,9 +151,8 @@ async def create_ticket(
     idempotency_key: Annotated[str | None, Header(min_length=8, max_length=200)] = None,
 ) -> Any:
     fingerprint = hashlib.sha256(body.model_dump_json().encode()).hexdigest() if idempotency_key else None
-    batcher: IntakeBatcher = request.app.state.intake
     try:
-        outcome = await batcher.submit(Intake(body, p, idempotency_key, fingerprint))
+        outcome = await request.app.state.intake.submit(Intake(body, p, idempotency_key, fingerprint))
     except Conflict as exc:
         if exc.code == "open_ticket_exists":
             DUPLICATE_TICKETS_REFUSED.inc()
