@@ -4,6 +4,11 @@ Allocation is the parts service's peak path (issue 5), so it bypasses SQLAlchemy
 statement outside any explicit BEGIN/COMMIT: the database function (migration parts_0003) claims the
 Idempotency-Key, checks the catalogue, takes the per-part locks, picks and reserves stock, writes the
 request, its lines, the outbox rows and the stored response, all in the statement's own transaction.
+Concurrent allocations go through a group commit (``aftersales_shared.group_commit``): the requests that
+arrive while a batch is in the database are written together, one function call each, pipelined in one
+transaction with one commit. The batch first takes the per-part locks of all its requests in the same
+global order every stock writer uses, so two batches wait for each other instead of deadlocking (the
+function's own lock calls are then re-entrant no-ops).
 Python keeps what needs the caller and the settings: who may request for whom, the R-P2/R-P3 gates that
 decide whether the ship-by clock starts now, the event envelopes (typed, with correlation and trace
 headers), and the metrics. The response JSON is assembled by the function and sent as it is.
@@ -13,12 +18,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 from fastapi.responses import Response
 
 from aftersales_shared.auth import Principal
+from aftersales_shared.group_commit import GroupCommit
 from aftersales_shared.errors import Conflict, Unprocessable
 from aftersales_shared.events.parts import RequestAllocated, RequestCreated
 from aftersales_shared.ids import new_id
@@ -33,6 +41,32 @@ CALL = ("SELECT outcome, status_code, response, line_status, bad_line FROM parts
         "$1, $2, $3, $4::jsonb, $5::uuid[], $6::text[], $7::int[], $8, $9::uuid[], $10::text[], $11::text[], "
         "$12::text[], $13::text[])")
 _JSON = "application/json"
+_LOCK_ALL = ("SELECT pg_advisory_xact_lock(hashtext('parts.stock:' || s.p)) "
+             "FROM (SELECT DISTINCT p COLLATE \"C\" AS p FROM unnest($1::text[]) AS u(p) ORDER BY 1) AS s")
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """One request's function arguments, waiting for its batch."""
+
+    args: tuple[Any, ...]
+    part_nos: tuple[str, ...]
+    key: str | None
+
+
+async def write_batch(conn: asyncpg.Connection, batch: list[Allocation]) -> list[Any]:
+    """One transaction of allocations: the function's row per request, in order."""
+    if len(batch) > 1:
+        await conn.execute(_LOCK_ALL, sorted({p for a in batch for p in a.part_nos}))
+    rows = await conn.fetchmany(CALL, [a.args for a in batch])
+    if len(rows) != len(batch):
+        raise RuntimeError(f"allocate_request returned {len(rows)} rows for {len(batch)} calls")
+    return rows
+
+
+def committer(pool: asyncpg.Pool, workers: int = 1, max_batch: int = 64) -> GroupCommit[Allocation]:
+    return GroupCommit("part_allocation", pool, write_batch, key=lambda a: a.key, workers=workers,
+                       max_batch=max_batch)
 
 
 def body_hash(body: RequestCreate) -> str:
@@ -44,7 +78,7 @@ def _iso(at: datetime | None) -> str | None:
     return None if at is None else at.astimezone(UTC).isoformat()
 
 
-async def create_request(pool: asyncpg.Pool, settings: PartsSettings, principal: Principal, body: RequestCreate,
+async def create_request(allocations: GroupCommit[Allocation], settings: PartsSettings, principal: Principal, body: RequestCreate,
                          key: str | None) -> Response:
     """Create and allocate a request; a replayed Idempotency-Key returns the stored response."""
     kind, dealer_id, engineer_id = svc.requester(principal, body)
@@ -67,11 +101,13 @@ async def create_request(pool: asyncpg.Pool, settings: PartsSettings, principal:
     events = [row_for(RequestCreated(aggregate_id=rid, payload=payload)),
               row_for(RequestAllocated(aggregate_id=rid, payload=payload))]
     lines = body.lines
-    row = await pool.fetchrow(
-        CALL, principal.sub, key, body_hash(body) if key is not None else None, json.dumps(request),
-        [new_id() for _ in lines], [ln.part_no for ln in lines], [ln.quantity for ln in lines], settings.allow_split,
-        [e["event_id"] for e in events], [e["topic"] for e in events], [e["event_type"] for e in events],
-        [e["payload"] for e in events], [e["headers"] for e in events])
+    args = (principal.sub, key, body_hash(body) if key is not None else None, json.dumps(request),
+            [new_id() for _ in lines], [ln.part_no for ln in lines], [ln.quantity for ln in lines],
+            settings.allow_split, [e["event_id"] for e in events], [e["topic"] for e in events],
+            [e["event_type"] for e in events], [e["payload"] for e in events], [e["headers"] for e in events])
+    # the function scopes a key to its caller, so the batch keeps (caller, key) pairs apart
+    row = await allocations.submit(Allocation(args, tuple(ln.part_no for ln in lines),
+                                              None if key is None else f"{principal.sub}\x00{key}"))
     outcome = row["outcome"]
     if outcome == "created":
         for status in row["line_status"]:

@@ -33,3 +33,6 @@ class PartsSettings(ServiceSettings):
     base_stock_months: int = Field(3, ge=1, le=24)
     # periodic watchers (commitment at-risk/breached, missed returns)
     watch_interval_seconds: float = Field(30, gt=0)
+    # allocation group commit (allocate.py): concurrent batch writers per process and the largest batch
+    allocation_workers: int = Field(1, ge=1, le=16)
+    allocation_max_batch: int = Field(64, ge=1, le=500)

@@ -8,12 +8,24 @@ from fastapi import FastAPI
 from aftersales_shared.app import ServiceParts, create_service_app
 from aftersales_shared.events import registry
 
+from . import allocate
 from .config import PartsSettings
 from .consumers import consumer_specs
 from .router import router
 from .watchers import background
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+async def _start_allocations(app: FastAPI) -> None:
+    settings: PartsSettings = app.state.settings
+    app.state.allocations = allocate.committer(app.state.pg, settings.allocation_workers,
+                                               settings.allocation_max_batch)
+    app.state.allocations.start()
+
+
+async def _stop_allocations(app: FastAPI) -> None:
+    await app.state.allocations.stop()
 
 
 def create_app(settings: PartsSettings | None = None, *, trace_exporter: Any = None) -> FastAPI:
@@ -29,6 +41,8 @@ def create_app(settings: PartsSettings | None = None, *, trace_exporter: Any = N
             consumers=consumer_specs,
             background=background,
             raw_pool_size=settings.db.pool_size,  # allocation's asyncpg pool (allocate.py)
+            on_startup=_start_allocations,
+            on_shutdown=_stop_allocations,
         ),
         trace_exporter=trace_exporter,
     )

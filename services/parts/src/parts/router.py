@@ -250,8 +250,8 @@ async def create_request(body: RequestCreate, request: Request, principal: Annot
                          key: IdemKey = None):
     """Request parts (engineer for a job, dealer for itself); stock is reserved or the request is backordered.
 
-    One database statement on the raw asyncpg pool (allocate.py, migration parts_0003)."""
-    return await allocate.create_request(request.app.state.pg, _settings(request), principal, body, key)
+    One database function call on the raw asyncpg pool, group-committed (allocate.py, migration parts_0003)."""
+    return await allocate.create_request(request.app.state.allocations, _settings(request), principal, body, key)
 
 
 def _caller_scope(principal: Principal, *, dealer_rows: str) -> tuple[list[str], dict[str, Any]]:
