@@ -18,6 +18,9 @@ def consumer_specs(settings: ServiceSettings) -> list[ConsumerSpec]:
     async def ticket_opened(session: AsyncSession, event: IntegrationEvent) -> None:
         await svc.open_job(session, cfg, event.payload, svc.utcnow())
 
+    async def ticket_reopened(session: AsyncSession, event: IntegrationEvent) -> None:
+        await svc.reopen_job(session, cfg, event.payload, svc.utcnow())
+
     async def ticket_cancelled(session: AsyncSession, event: IntegrationEvent) -> None:
         await svc.cancel_job(session, event.payload.ticket_id, event.payload.reason, svc.utcnow())
 
@@ -26,6 +29,7 @@ def consumer_specs(settings: ServiceSettings) -> list[ConsumerSpec]:
 
     return [
         ConsumerSpec("tickets", [ticket_ev.TICKET_TOPIC], {
-            ticket_ev.TicketOpened.TYPE: ticket_opened, ticket_ev.TicketCancelled.TYPE: ticket_cancelled}),
+            ticket_ev.TicketOpened.TYPE: ticket_opened, ticket_ev.TicketReopened.TYPE: ticket_reopened,
+            ticket_ev.TicketCancelled.TYPE: ticket_cancelled}),
         ConsumerSpec("parts", [parts_ev.REQUEST_TOPIC], {parts_ev.RequestDelivered.TYPE: parts_delivered}),
     ]

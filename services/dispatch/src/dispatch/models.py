@@ -96,7 +96,8 @@ class Engineer(Base):
 class Job(Base):
     __tablename__ = "jobs"
     id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
-    ticket_id: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    ticket_id: Mapped[str] = mapped_column(sa.String(40))
+    visit: Mapped[int] = mapped_column(sa.Integer, default=1, server_default="1")  # 2 and up: a reopened ticket
     ticket_no: Mapped[str] = mapped_column(sa.String(40))
     serial: Mapped[str] = mapped_column(sa.String(64))
     product_line: Mapped[str] = mapped_column(sa.String(40))
@@ -137,6 +138,11 @@ class Job(Base):
     routing_escalated: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     routing_checked: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(TS)
+    __table_args__ = (
+        # one job per dispatch of a ticket; also the index for lookups by ticket id
+        sa.UniqueConstraint("ticket_id", "visit"),
+        sa.CheckConstraint("visit >= 1", name="visit_positive"),
+    )
 
 
 class Offer(Base):

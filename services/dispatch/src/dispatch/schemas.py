@@ -160,6 +160,7 @@ class JobRead(BaseModel):
     id: str
     ticket_id: str
     ticket_no: str
+    visit: int
     status: str
     serial: str
     product_line: str

@@ -136,14 +136,24 @@ async def zone_class_of(session: AsyncSession, region_code: str) -> tuple[str, t
 
 def _payload(job: Job, at: datetime, **extra: Any) -> dict[str, Any]:
     return {"job_id": job.id, "ticket_id": job.ticket_id, "at": at, "engineer_id": job.engineer_id,
-            "dealer_id": job.engineer_dealer_id, **extra}
+            "dealer_id": job.engineer_dealer_id, "visit": job.visit, **extra}
 
 
 # --- jobs from tickets ---------------------------------------------------------------------------
 
-async def open_job(session: AsyncSession, cfg: DispatchConfig, p: Any, now: datetime) -> Job | None:
-    """Create a job for an opened ticket (idempotent on ticket id), with deadlines, and try to assign."""
-    existing = await session.scalar(select(Job).where(Job.ticket_id == p.ticket_id))
+def latest_job_of(ticket_id: str) -> Any:
+    """The query for a ticket's current job: the one of its latest visit (earlier visits are finished)."""
+    return select(Job).where(Job.ticket_id == ticket_id).order_by(Job.visit.desc()).limit(1)
+
+
+async def open_job(session: AsyncSession, cfg: DispatchConfig, p: Any, now: datetime, *, visit: int = 1,
+                   opened_at: datetime | None = None) -> Job | None:
+    """Create the job of one visit of a ticket (idempotent on ticket id and visit), with deadlines, and try to assign.
+
+    Visit 1 comes from TicketOpened; a reopened ticket (TicketReopened) is the next visit, its SLA clock
+    starting at ``opened_at`` (the reopen).
+    """
+    existing = await session.scalar(select(Job).where(Job.ticket_id == p.ticket_id, Job.visit == visit))
     if existing is not None:
         return existing
     zone_class, centroid = await zone_class_of(session, p.region_code)
@@ -153,7 +163,8 @@ async def open_job(session: AsyncSession, cfg: DispatchConfig, p: Any, now: date
         product_line=p.product_line, required_skill=p.required_skill, ticket_dealer_id=p.dealer_id,
         contract_code=p.contract_code, coverage=p.coverage, customer_name=p.customer_name, phone=p.phone,
         address=p.address, region_code=p.region_code, zone_class=zone_class, lat=lat, lon=lon,
-        fault_description=p.fault_description, opened_at=p.opened_at, created_at=now, status="queued",
+        fault_description=p.fault_description, opened_at=opened_at or p.opened_at, visit=visit, created_at=now,
+        status="queued",
         pauses=[], warnings_sent=[], sla_met={}, updated_at=now, holds_capacity=False,
     )
     prow, cal = await policy_and_calendar(session, job)
@@ -279,11 +290,26 @@ async def manual_assign(session: AsyncSession, cfg: DispatchConfig, job_id: str,
     return job
 
 
+async def reopen_job(session: AsyncSession, cfg: DispatchConfig, p: Any, now: datetime) -> Job | None:
+    """A reopened ticket gets a new job for its visit; a job of an earlier visit still open is superseded."""
+    stale = (await session.scalars(select(Job).where(
+        Job.ticket_id == p.ticket_id, Job.visit < p.visit, Job.status.not_in(TERMINAL)).with_for_update())).all()
+    for job in stale:
+        await _cancel(session, job, f"superseded by visit {p.visit}", now, offer_reason="ticket reopened")
+    return await open_job(session, cfg, p, now, visit=p.visit, opened_at=p.reopened_at)
+
+
 async def cancel_job(session: AsyncSession, ticket_id: str, reason: str, now: datetime) -> None:
-    job = await session.scalar(select(Job).where(Job.ticket_id == ticket_id).with_for_update())
+    """The ticket was cancelled: its current job (latest visit) is withdrawn."""
+    job = await session.scalar(latest_job_of(ticket_id).with_for_update())
     if job is None or job.status in TERMINAL:
         return
-    await _close_offer(session, job, "withdrawn", now, "ticket cancelled")
+    await _cancel(session, job, reason, now)
+
+
+async def _cancel(session: AsyncSession, job: Job, reason: str, now: datetime, *,
+                  offer_reason: str = "ticket cancelled") -> None:
+    await _close_offer(session, job, "withdrawn", now, offer_reason)
     await _release(session, job)
     job.status, job.updated_at, job.paused_reason = "cancelled", now, None
     _end_open_pause(job, now)
@@ -293,9 +319,8 @@ async def cancel_job(session: AsyncSession, ticket_id: str, reason: str, now: da
 
 async def parts_delivered(session: AsyncSession, job_id: str | None, ticket_id: str | None, now: datetime) -> None:
     """Parts arrived: a job waiting for parts resumes its clock."""
-    q = select(Job).with_for_update()
-    q = q.where(Job.id == job_id) if job_id else q.where(Job.ticket_id == ticket_id)
-    job = await session.scalar(q)
+    q = select(Job).where(Job.id == job_id) if job_id else latest_job_of(ticket_id or "")
+    job = await session.scalar(q.with_for_update())
     if job is None or job.status != "paused" or job.paused_reason != "waiting_parts":
         return
     _resume(job, now)
