@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from aftersales_shared.events.dispatch import JobArrived, JobAssigned, JobCompleted
+from aftersales_shared.events.dispatch import JobArrived, JobAssigned, JobCancelled, JobCompleted, JobCreated
 from aftersales_shared.kafka import ensure_topics
 from aftersales_shared.testing.plugin import reset_schema, running
 from ticketing.main import create_app
@@ -80,3 +80,85 @@ async def test_job_events_from_kafka_close_ticket_record_repair_and_create_callb
                 "SELECT count(*) = 0 FROM ticketing.outbox WHERE published_at IS NULL AND key = $1", t["id"])
 
         assert await _until(published), "the relay did not publish the outbox to Kafka"
+
+
+async def test_reopened_ticket_follows_its_new_job_and_ignores_the_finished_one(infra_settings, admin_db, auth_headers):
+    admin, agent = auth_headers("admin"), auth_headers("call_center", sub="agent-1")
+    s = settings(infra_settings, run_relay=False, run_consumers=True,
+                 kafka=infra_settings("ticketing", group_prefix=f"t-{uuid.uuid4().hex[:8]}-")["kafka"])
+    app = create_app(s)
+    j1, j2 = f"J-reopen-{uuid.uuid4().hex[:8]}", f"J-reopen-{uuid.uuid4().hex[:8]}"
+    serial = f"SN-RE-{uuid.uuid4().hex[:8]}"  # the topic's history holds earlier runs' repairs of other serials
+    async with running(app) as client:
+        await reset_schema(admin_db, "ticketing")
+        await seed_line(client, admin)
+        await seed_unit(client, agent, serial=serial)
+        t = (await client.post("/v1/tickets", json=ticket_body(serial=serial), headers=agent)).json()
+        await asyncio.wait_for(app.state.consumers[0].ready.wait(), timeout=30)
+        await ensure_topics(s.kafka.bootstrap_servers, ["dispatch.job.v1"])
+        producer = AIOKafkaProducer(bootstrap_servers=s.kafka.bootstrap_servers)
+        await producer.start()
+
+        async def send(*events):
+            for e in events:
+                await producer.send_and_wait("dispatch.job.v1", e.to_json().encode(), key=e.aggregate_id.encode())
+
+        async def ticket_when(ok):
+            async def check():
+                r = (await client.get(f"/v1/tickets/{t['id']}", headers=agent)).json()
+                return r if ok(r) else None
+            return await _until(check)
+
+        def job(cls, job_id, visit, at, **extra):
+            return cls(aggregate_id=job_id, payload={"job_id": job_id, "ticket_id": t["id"], "engineer_id": "E7",
+                                                     "dealer_id": "D1", "at": at, "visit": visit, **extra})
+
+        def completed(job_id, visit, at):
+            return job(JobCompleted, job_id, visit, at, serial=serial, product_line="AC", coverage="warranty",
+                       home_visit=True, work_done="replaced fan", parts_used=[{"part_no": "FAN-1"}])
+
+        now = datetime.now(UTC)
+        try:
+            # visit 1 (job events of a producer that predates visits say nothing: visit 1)
+            first = [JobCreated(aggregate_id=j1, payload={"job_id": j1, "ticket_id": t["id"], "at": now,
+                                                          "zone_class": "urban"}),
+                     job(JobAssigned, j1, 1, now), job(JobArrived, j1, 1, now + timedelta(minutes=30)),
+                     completed(j1, 1, now + timedelta(minutes=60))]
+            await send(*first)
+            assert await ticket_when(lambda r: r["status"] == "closed"), "visit 1 did not close the ticket"
+            r = await client.post(f"/v1/tickets/{t['id']}/reopen", json={"reason": "fan noise is back"},
+                                  headers=agent)
+            assert r.status_code == 200 and r.json()["job_id"] is None, r.text
+
+            later = now + timedelta(hours=2)
+            await send(JobCreated(aggregate_id=j2, payload={"job_id": j2, "ticket_id": t["id"], "at": later,
+                                                            "zone_class": "urban", "visit": 2}),
+                       job(JobAssigned, j2, 2, later))
+            assert await ticket_when(lambda r: r["status"] == "assigned" and r["job_id"] == j2)
+            # late events of the finished first job must not drag the reopened ticket back
+            late = [job(JobCancelled, j1, 1, later, reason="late"), job(JobArrived, j1, 1, later),
+                    completed(j1, 1, later)]
+            await send(*late)
+
+            async def late_handled():
+                return await admin_db.fetchval("SELECT count(*) FROM ticketing.inbox WHERE event_id = ANY($1::uuid[])",
+                                               [e.event_id for e in late]) == len(late)
+
+            assert await _until(late_handled), "the late events were not consumed"
+            ticket = await ticket_when(lambda r: True)
+            assert ticket["status"] == "assigned" and ticket["job_id"] == j2
+
+            await send(job(JobArrived, j2, 2, later + timedelta(minutes=20)),
+                       completed(j2, 2, later + timedelta(minutes=50)))
+            ticket = await ticket_when(lambda r: r["status"] == "closed")
+            assert ticket, "the reopened ticket was not closed by its new job"
+        finally:
+            await producer.stop()
+        assert [h["to_status"] for h in ticket["history"]] == [
+            "open", "assigned", "on_site", "closed", "open", "assigned", "on_site", "closed"]
+        assert ticket["job_id"] == j2 and ticket["closed_at"] is not None
+        repairs = await admin_db.fetch("SELECT job_id FROM ticketing.unit_repairs WHERE serial = $1", serial)
+        assert {r["job_id"] for r in repairs} == {j1, j2}
+        types = [r["event_type"] for r in await admin_db.fetch(
+            "SELECT event_type FROM ticketing.outbox WHERE key = $1 ORDER BY id", t["id"])]
+        assert types.count("ticketing.ticket.closed") == 2 and types.count("ticketing.ticket.reopened") == 1

@@ -3,8 +3,13 @@
 import asyncio
 import json
 import logging
+from datetime import UTC, datetime
+from uuid import UUID
 
 import pytest
+
+from aftersales_shared.db import unit_of_work
+from ticketing.api.tickets import close_ticket
 
 from .conftest import seed_line, seed_unit, ticket_body
 
@@ -165,3 +170,54 @@ async def test_cancel_and_reopen_keep_history_and_emit_events(client, admin, age
     assert [h["to_status"] for h in hist] == ["open", "cancelled", "open"]
     types = await outbox_types(admin_db, t["id"])
     assert types.count("ticketing.ticket.status_changed") == 2 and "ticketing.ticket.cancelled" in types
+
+
+async def _reopened_payloads(admin_db, ticket_id):
+    return [json.loads(r["payload"])["payload"] for r in await admin_db.fetch(
+        "SELECT payload FROM ticketing.outbox WHERE key = $1 AND event_type = 'ticketing.ticket.reopened' "
+        "ORDER BY id", ticket_id)]
+
+
+async def test_reopening_a_closed_ticket_asks_dispatch_for_the_next_visit(client, admin, agent, admin_db):
+    await seed_line(client, admin)
+    await seed_unit(client, agent)
+    t = (await client.post("/v1/tickets", json=ticket_body(), headers=agent)).json()
+
+    async def repaired():  # what the JobCompleted consumer does when dispatch reports the repair
+        async with unit_of_work(client.app.state.sessions) as s:
+            assert await close_ticket(s, ticket_id=UUID(t["id"]), actor="dispatch:E1", outcome="repaired",
+                                      at=datetime.now(UTC)) is not None
+
+    await repaired()
+    r = await client.post(f"/v1/tickets/{t['id']}/reopen", json={"reason": "compressor rattles again"}, headers=agent)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "open" and r.json()["closed_at"] is None and r.json()["job_id"] is None
+    [first] = await _reopened_payloads(admin_db, t["id"])
+    assert first["visit"] == 2 and first["reason"] == "compressor rattles again"
+    assert first["ticket_id"] == t["id"] and first["ticket_no"] == t["ticket_no"] and first["serial"] == "SN-0001"
+    assert first["required_skill"] == "hvac" and first["region_code"] == "320106" and first["lat"] == 32.06
+    assert first["coverage"] == "warranty" and first["contract_code"] == "GOLD" and first["dealer_id"] == "D1"
+    assert datetime.fromisoformat(first["opened_at"]) == datetime.fromisoformat(t["opened_at"])
+    reopened_at = datetime.fromisoformat(first["reopened_at"])
+    assert reopened_at > datetime.fromisoformat(t["opened_at"])
+    # the transition, its status event and the reopen event were written by one transaction
+    txids = await admin_db.fetch(
+        "SELECT xmin::text AS x FROM ticketing.ticket_transitions WHERE ticket_id = $1 AND from_status = 'closed' "
+        "UNION ALL SELECT xmin::text FROM ticketing.outbox WHERE key = $2 AND (event_type = "
+        "'ticketing.ticket.reopened' OR (event_type = 'ticketing.ticket.status_changed' AND "
+        "payload->'payload'->>'from_status' = 'closed'))", UUID(t["id"]), t["id"])
+    assert len(txids) == 3 and len({r["x"] for r in txids}) == 1
+
+    await repaired()
+    r = await client.post(f"/v1/tickets/{t['id']}/reopen", json={"reason": "still rattling"}, headers=agent)
+    assert r.status_code == 200, r.text
+    assert [p["visit"] for p in await _reopened_payloads(admin_db, t["id"])] == [2, 3]
+    # a cancelled ticket reopened counts as a visit too; an open one cannot be reopened (no event)
+    await client.post(f"/v1/tickets/{t['id']}/cancel", json={"reason": "customer away"}, headers=agent)
+    assert (await client.post(f"/v1/tickets/{t['id']}/reopen", json={"reason": "back home"},
+                              headers=agent)).status_code == 200
+    r = await client.post(f"/v1/tickets/{t['id']}/reopen", json={"reason": "again"}, headers=agent)
+    assert r.status_code == 409 and r.json()["field"] == "status"
+    assert [p["visit"] for p in await _reopened_payloads(admin_db, t["id"])] == [2, 3, 4]
+    hist = (await client.get(f"/v1/tickets/{t['id']}", headers=agent)).json()["history"]
+    assert [h["to_status"] for h in hist] == ["open", "closed", "open", "closed", "open", "cancelled", "open"]

@@ -1,6 +1,8 @@
 """Integration events ticketing consumes: dispatch's job lifecycle drives ticket status (one unit of work each).
 
 JobCompleted also adds the repair to the unit's history (R-W5, R-W8) and creates the callback task (R-T5).
+A reopened ticket is dispatched again as a new job with the next visit number: only the job of the ticket's
+current visit moves it, so a late event of an earlier visit's job cannot drag a reopened ticket backwards.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from aftersales_shared.events import IntegrationEvent
 from aftersales_shared.events.dispatch import JOB_TOPIC
 from aftersales_shared.ids import new_id
 
-from .api.tickets import close_ticket, transition
+from .api.tickets import close_ticket, current_visit, transition
 from .domain.warranty import UNIT
 from .metrics import CALLBACKS
 from .models import OPEN_STATUSES, callbacks, tickets, unit_repairs
@@ -46,10 +48,23 @@ def _ticket_id(event: IntegrationEvent) -> UUID | None:
         return None
 
 
+async def _serves_current_visit(session: AsyncSession, tid: UUID, event: IntegrationEvent) -> bool:
+    """Whether the event's job is the ticket's current dispatch (checked under the ticket's row lock)."""
+    found = (await session.execute(sa.select(tickets.c.id).where(tickets.c.id == tid).with_for_update())).first()
+    if found is None:
+        return False
+    current = await current_visit(session, tid)
+    if event.payload.visit != current:
+        log.info("job event %s of visit %s ignored: ticket %s is on visit %s", event.type, event.payload.visit, tid,
+                 current)
+        return False
+    return True
+
+
 async def on_job_step(session: AsyncSession, event: IntegrationEvent) -> None:
     """Move the ticket to the status the job step implies, keeping who/when."""
     tid = _ticket_id(event)
-    if tid is None:
+    if tid is None or not await _serves_current_visit(session, tid, event):
         return
     p = event.payload
     actor = f"dispatch:{p.engineer_id}" if getattr(p, "engineer_id", None) else "dispatch"
@@ -62,13 +77,13 @@ async def on_job_step(session: AsyncSession, event: IntegrationEvent) -> None:
 async def on_job_created(session: AsyncSession, event: IntegrationEvent) -> None:
     """Remember which dispatch job serves the ticket."""
     tid = _ticket_id(event)
-    if tid is not None:
+    if tid is not None and await _serves_current_visit(session, tid, event):
         await session.execute(sa.update(tickets).where(tickets.c.id == tid).values(job_id=event.payload.job_id))
 
 
 async def on_remote_resolved(session: AsyncSession, event: IntegrationEvent) -> None:
     tid = _ticket_id(event)
-    if tid is not None:
+    if tid is not None and await _serves_current_visit(session, tid, event):
         await close_ticket(session, ticket_id=tid, actor="dispatch", outcome="remote_resolved", at=event.payload.at)
 
 
@@ -87,6 +102,8 @@ async def on_job_completed(session: AsyncSession, event: IntegrationEvent) -> No
     if ticket is None:
         log.warning("completed job %s names unknown ticket %s; repair recorded on serial only", p.job_id, p.ticket_id)
         return
+    if not await _serves_current_visit(session, ticket.id, event):
+        return  # the repair happened and is on record; the reopened ticket waits for its own job
     created = (await session.execute(pg_insert(callbacks).values(
         id=new_id(), ticket_id=ticket.id, job_id=p.job_id, dealer_id=p.dealer_id or ticket.dealer_id,
         repair_completed_at=p.at, status="pending",

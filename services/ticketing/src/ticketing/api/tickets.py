@@ -18,14 +18,14 @@ from aftersales_shared.app import DbSession
 from aftersales_shared.auth import Principal
 from aftersales_shared.errors import Conflict, DomainError, NotFound, Unprocessable
 from aftersales_shared.events.ticketing import (
-    TicketCancelled, TicketClosed, TicketOpened, TicketStatusChanged,
+    TicketCancelled, TicketClosed, TicketOpened, TicketOpenedPayload, TicketReopened, TicketStatusChanged,
 )
 from aftersales_shared.outbox import add_events, row_for as outbox_params_of
 
 from ..domain.warranty import EXCLUSIONS, UNIT
 from ..intake import Intake, Replayed, duplicate_problem
 from ..metrics import DUPLICATE_TICKETS_REFUSED, IDEMPOTENT_REPLAYS, TICKETS_OPENED
-from ..models import OPEN_STATUSES, ticket_transitions, tickets
+from ..models import OPEN_STATUSES, product_lines, ticket_transitions, tickets
 from ..phones import normalise_phone
 from .common import Reader, Writer, dealer_scope, decode_cursor, encode_cursor, phone_for
 from .units import SHANGHAI, RegionCode, Serial
@@ -297,8 +297,27 @@ async def reopen_ticket(ticket: TicketRef, body: Reason, session: DbSession, p: 
         raise Conflict(f"ticket {current['ticket_no']} is already open", field="status", code="invalid_transition")
     if current["force_reason"] is None and (other := await open_ticket_of(session, current["serial"])):
         raise duplicate_problem(other)
-    row = await transition(session, ticket_id=current["id"], to="open", allowed_from=("closed", "cancelled"),
-                           actor=p.sub, reason=body.reason, at=datetime.now(UTC), closed_at=None)
+    now = datetime.now(UTC)
+    # the finished job is no longer the ticket's job: the reopened visit's job will be remembered when it exists
+    row = await transition(session, ticket_id=current["id"], to="open", allowed_from=REOPENABLE,
+                           actor=p.sub, reason=body.reason, at=now, closed_at=None, job_id=None)
     if row is None:
         raise Conflict("the ticket changed meanwhile; read it again", field="status", code="invalid_transition")
+    skill = (await session.execute(sa.select(product_lines.c.required_skill)
+                                   .where(product_lines.c.code == row["product_line"]))).scalar_one()
+    await add_events(session, TicketReopened(aggregate_id=str(row["id"]), payload={
+        **{k: row[k] for k in TicketOpenedPayload.model_fields if k in row},
+        "ticket_id": str(row["id"]), "required_skill": skill, "visit": await current_visit(session, row["id"]),
+        "reason": body.reason, "reopened_at": now}))
     return ticket_read(p, row)
+
+
+REOPENABLE = ("closed", "cancelled")
+
+
+async def current_visit(session: AsyncSession, ticket_id: UUID) -> int:
+    """The ticket's dispatch number: 1, plus one per reopen (a reopen is the only move out of closed/cancelled)."""
+    t = ticket_transitions.c
+    reopens = (await session.execute(sa.select(sa.func.count()).select_from(ticket_transitions).where(
+        t.ticket_id == ticket_id, t.from_status.in_(REOPENABLE), t.to_status == "open"))).scalar_one()
+    return 1 + reopens
