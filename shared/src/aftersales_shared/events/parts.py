@@ -11,6 +11,7 @@ PRODUCER = "parts"
 REQUEST_TOPIC = topic_for(PRODUCER, "request")
 RETURN_TOPIC = topic_for(PRODUCER, "return")
 STOCK_TOPIC = topic_for(PRODUCER, "stock")
+BUDGET_TOPIC = topic_for(PRODUCER, "budget")
 
 
 class RequestPayload(Payload):
@@ -108,3 +109,22 @@ class LowStock(IntegrationEvent):
     TYPE = "parts.stock.low"
     TOPIC = STOCK_TOPIC
     payload: LowStockPayload
+
+
+class BudgetExcessChargedPayload(Payload):
+    """A dealer shipment drew more than was left of the dealer's quarterly parts budget: the excess is
+    charged to the dealer at list price (R-P7). ``value`` is the shipment's list-price value."""
+
+    dealer_id: str
+    request_id: str
+    shipment_id: str | None = None
+    quarter: str  # Asia/Shanghai calendar quarter of the shipment, e.g. 2026Q4
+    value: Money
+    excess_amount: Money
+    at: datetime
+
+
+class BudgetExcessCharged(IntegrationEvent):
+    TYPE = "parts.budget.excess_charged"
+    TOPIC = BUDGET_TOPIC
+    payload: BudgetExcessChargedPayload
