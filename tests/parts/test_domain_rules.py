@@ -219,3 +219,49 @@ def test_property_applying_only_valid_movements_keeps_the_balance_invariant(move
         if balance_ok(on_hand + dh, reserved + dr):
             on_hand, reserved = on_hand + dh, reserved + dr
         assert balance_ok(on_hand, reserved)
+
+
+# --- R-P7 quarterly parts budget --------------------------------------------------------------
+from parts.domain.budget import budget_amount, draw_value, excess, quarter_of  # noqa: E402
+
+
+def test_R_P7_budget_is_percent_of_remittance_rounded_half_up_to_the_fen():
+    assert budget_amount(Decimal("123456.78"), Decimal("5")) == Decimal("6172.84")
+    assert budget_amount(Decimal("0.10"), Decimal("5")) == Decimal("0.01")  # 0.005 → 0.01
+    assert budget_amount(Decimal("0"), Decimal("100")) == Decimal("0.00")
+    with pytest.raises(ValueError):
+        budget_amount(Decimal("-1"), Decimal("5"))
+    with pytest.raises(ValueError):
+        budget_amount(Decimal("1"), Decimal("100.01"))
+
+
+def test_R_P7_draw_value_is_list_price_times_quantity():
+    assert draw_value([(Decimal("33.33"), 3), (Decimal("120.01"), 2)]) == Decimal("340.01")
+    assert draw_value([]) == Decimal("0.00")
+
+
+def test_R_P7_excess_is_what_goes_beyond_the_remaining_budget():
+    assert excess(value=Decimal("99.99"), used_before=Decimal("0"), budget=Decimal("150")) == Decimal("0.00")
+    assert excess(value=Decimal("273.35"), used_before=Decimal("99.99"), budget=Decimal("150")) == Decimal("223.34")
+    assert excess(value=Decimal("10"), used_before=Decimal("200"), budget=Decimal("150")) == Decimal("10.00")
+
+
+def test_R_P7_quarter_on_the_shanghai_calendar():
+    assert quarter_of(datetime(2026, 9, 30, 16, 0, tzinfo=UTC), "Asia/Shanghai") == "2026Q4"  # Oct 1, 00:00
+    assert quarter_of(datetime(2026, 9, 30, 15, 59, tzinfo=UTC), "Asia/Shanghai") == "2026Q3"
+    with pytest.raises(ValueError):
+        quarter_of(datetime(2026, 1, 1), "Asia/Shanghai")
+
+
+_money = st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False, allow_infinity=False)
+
+
+@given(st.lists(_money, min_size=1, max_size=20), _money)
+def test_R_P7_property_sequential_draws_charge_exactly_the_overspend(values, budget):
+    used, charged = Decimal("0.00"), Decimal("0.00")
+    for v in values:
+        x = excess(value=v, used_before=used, budget=budget)
+        assert Decimal(0) <= x <= v
+        used += v
+        charged += x
+    assert charged == max(used - budget, Decimal(0))

@@ -31,6 +31,9 @@ class PartsSettings(ServiceSettings):
     # R-P5: base stock = percent of the last N months of registered sales
     base_stock_percent: Decimal = Field(Decimal("1"), ge=0, le=100)
     base_stock_months: int = Field(3, ge=1, le=24)
+    # R-P7: default share of a dealer's quarterly remittance supplied directly as parts (the contract leaves
+    # the figure blank: set per dealer and quarter via PUT /dealers/{id}/parts-budget/{quarter}, or here)
+    budget_percent: Decimal = Field(Decimal("5"), ge=0, le=100, decimal_places=2)
     # periodic watchers (commitment at-risk/breached, missed returns)
     watch_interval_seconds: float = Field(30, gt=0)
     # allocation group commit (allocate.py): concurrent batch writers per process and the largest batch

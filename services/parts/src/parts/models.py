@@ -120,6 +120,22 @@ shipments = sa.Table(
     sa.Column("urgent_surcharge", MONEY, nullable=False),
     sa.Column("shipped_at", TS, nullable=False),
     sa.Column("delivered_at", TS),
+    sa.Column("budget_quarter", sa.String(6)),
+    sa.Column("budget_value", MONEY),
+    sa.Column("budget_excess", MONEY),
+)
+
+parts_budgets = sa.Table(
+    "dealer_parts_budgets", md,
+    sa.Column("dealer_id", sa.String(64), primary_key=True),
+    sa.Column("quarter", sa.String(6), primary_key=True),
+    sa.Column("remittance", MONEY, nullable=False),
+    sa.Column("percent", sa.Numeric(5, 2), nullable=False),
+    sa.Column("budget", MONEY, nullable=False),
+    sa.Column("used", MONEY, nullable=False),
+    sa.Column("excess_charged", MONEY, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Column("updated_by", sa.String(64), nullable=False),
 )
 
 expected_returns = sa.Table(

@@ -18,7 +18,7 @@ from aftersales_shared.events.parts import (
 from aftersales_shared.ids import new_id
 from aftersales_shared.outbox import add_events
 
-from . import stock
+from . import budget, stock
 from .config import PartsSettings
 from .domain.allocation import Candidate, choose
 from .domain.commitment import ship_by
@@ -73,8 +73,8 @@ async def view(session: AsyncSession, request_id: str) -> dict[str, Any]:
         "SELECT id::text, line_id::text, warehouse_id::text, part_no, quantity, status FROM reservations "
         "WHERE request_id = :id ORDER BY created_at, id"), {"id": request_id})).mappings().all()
     ship = (await session.execute(sa.text(
-        "SELECT id::text, carrier, tracking_no, urgent_surcharge, shipped_at, delivered_at FROM shipments "
-        "WHERE request_id = :id"), {"id": request_id})).mappings().first()
+        "SELECT id::text, carrier, tracking_no, urgent_surcharge, shipped_at, delivered_at, budget_quarter, "
+        "budget_value, budget_excess FROM shipments WHERE request_id = :id"), {"id": request_id})).mappings().first()
     return {**{k: r[k] for k in ("requester_kind", "job_id", "ticket_id", "dealer_id", "engineer_id", "coverage",
                                   "urgent", "ship_to_address", "ship_to_lat", "ship_to_lon", "status",
                                   "created_at", "shippable_at", "ship_by", "payment_recorded_at",
@@ -220,8 +220,12 @@ async def attach_document(session: AsyncSession, settings: PartsSettings, princi
 
 
 async def ship(session: AsyncSession, settings: PartsSettings, request_id: str, *, carrier: str, tracking_no: str,
-               standard_freight: Decimal | None, urgent_freight: Decimal | None, now: datetime) -> None:
-    """Issue the reserved stock and record the shipment; gates must be open (R-P2/R-P3)."""
+               standard_freight: Decimal | None, urgent_freight: Decimal | None,
+               now: datetime) -> dict[str, Any] | None:
+    """Issue the reserved stock and record the shipment; gates must be open (R-P2/R-P3).
+
+    A dealer's own in-warranty request draws on its quarterly parts budget (R-P7); returns that draw
+    (quarter, value, enforced, excess) or None when the shipment is not a dealer draw."""
     r = await load(session, request_id)
     parts_ = (await session.execute(sa.text("SELECT DISTINCT part_no FROM part_request_lines WHERE request_id = :id"),
                                     {"id": request_id})).scalars().all()
@@ -254,6 +258,7 @@ async def ship(session: AsyncSession, settings: PartsSettings, request_id: str, 
     await add_events(session, RequestShipped(aggregate_id=request_id, payload=_payload(
         r, now, shipment_id=sid, carrier=carrier, tracking_no=tracking_no, urgent=r["urgent"],
         urgent_surcharge=surcharge if r["urgent"] else None)))
+    drawn = await budget.draw(session, settings, r, shipment_id=sid, now=now)
     if r["coverage"] == "warranty" and r["job_id"] is None:
         # a dealer's warranty replacement: the old part is due back (R-P4); jobs create theirs on completion
         lines = (await session.execute(sa.text(
@@ -265,6 +270,7 @@ async def ship(session: AsyncSession, settings: PartsSettings, request_id: str, 
                                          dealer_id=r["dealer_id"], engineer_id=r["engineer_id"],
                                          part_no=ln["part_no"], quantity=ln["quantity"], old_serial=None,
                                          cost_price=ln["cost_price"], now=now)
+    return drawn
 
 
 async def create_expected_return(session: AsyncSession, settings: PartsSettings, *, request_id: str | None,

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
@@ -19,13 +19,14 @@ from aftersales_shared.app import DbSession, settings_of
 from aftersales_shared.auth import Principal, Role, require_roles
 from aftersales_shared.errors import Conflict, Forbidden, NotFound
 
-from . import allocate, ops, stock
+from . import allocate, budget, ops, stock
 from . import requests_service as svc
 from .config import PartsSettings
+from .domain.budget import QUARTER_PATTERN
 from .domain.stock import Movement
 from .schemas import (
-    Adjustment, Document, PartCreate, Payment, Receipt, ReorderPoint, RequestCreate, ReturnReceipt, Shipment,
-    Transfer, WarehouseCreate,
+    Adjustment, Document, PartCreate, PartsBudgetPut, Payment, Receipt, ReorderPoint, RequestCreate, ReturnReceipt,
+    Shipment, Transfer, WarehouseCreate,
 )
 
 router = APIRouter()
@@ -39,7 +40,11 @@ REQ_READ = require_roles(R.ENGINEER, R.DEALER, R.PARTS_CLERK, R.ADMIN, R.OPS, R.
 PAY = require_roles(R.FINANCE, R.PARTS_CLERK, R.ADMIN)
 OPS = require_roles(R.OPS, R.PARTS_CLERK, R.ADMIN)
 BASE = require_roles(R.OPS, R.PARTS_CLERK, R.ADMIN, R.DEALER)
+BUDGET_SET = require_roles(R.FINANCE, R.ADMIN)
+BUDGET_READ = require_roles(R.FINANCE, R.ADMIN, R.PARTS_CLERK, R.OPS, R.DEALER)
 
+DealerId = Annotated[str, Path(min_length=1, max_length=64)]
+QuarterPath = Annotated[str, Path(pattern=QUARTER_PATTERN, description="calendar quarter, e.g. 2026Q4")]
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=100)]
 
 
@@ -313,9 +318,11 @@ async def attach_document(request_id: uuid.UUID, body: Document, request: Reques
 async def ship_request(request_id: uuid.UUID, body: Shipment, request: Request, session: DbSession,
                        _p: Annotated[Principal, Depends(CLERK)]):
     """Ship an allocated request whose gates are open; the requester is notified the same day (event)."""
-    await svc.ship(session, _settings(request), str(request_id), carrier=body.carrier, tracking_no=body.tracking_no,
-                   standard_freight=body.standard_freight, urgent_freight=body.urgent_freight, now=_now())
-    return out(await svc.view(session, str(request_id)))
+    drawn = await svc.ship(session, _settings(request), str(request_id), carrier=body.carrier,
+                           tracking_no=body.tracking_no, standard_freight=body.standard_freight,
+                           urgent_freight=body.urgent_freight, now=_now())
+    # parts_budget: the R-P7 draw of a dealer's own request (enforced false: no budget for that quarter)
+    return out({**await svc.view(session, str(request_id)), "parts_budget": drawn})
 
 
 @router.post("/part-requests/{request_id}/deliver", tags=["requests"])
@@ -334,6 +341,29 @@ async def cancel_request(request_id: uuid.UUID, request: Request, session: DbSes
     if not await svc.release_request(session, _settings(request), str(request_id), _now(), "cancelled by requester"):
         raise Conflict("request already shipped or cancelled", code="request_closed")
     return out(await svc.view(session, str(request_id)))
+
+
+# --- dealer parts budget (R-P7) ------------------------------------------------------------------
+@router.put("/dealers/{dealer_id}/parts-budget/{quarter}", tags=["budget"])
+async def put_parts_budget(dealer_id: DealerId, quarter: QuarterPath, body: PartsBudgetPut, request: Request,
+                           response: Response, session: DbSession,
+                           principal: Annotated[Principal, Depends(BUDGET_SET)]):
+    """Record the dealer's remittance (回款) for a quarter; the budget is ``percent`` of it (default
+    PARTS_BUDGET_PERCENT). A new remittance re-computes the budget; what shipments already used stays."""
+    row, created = await budget.put(session, _settings(request), dealer_id=dealer_id, quarter=quarter,
+                                    remittance=body.remittance, percent=body.percent, actor=principal.sub,
+                                    now=_now())
+    response.status_code = 201 if created else 200
+    return out(row)
+
+
+@router.get("/dealers/{dealer_id}/parts-budget/{quarter}", tags=["budget"])
+async def get_parts_budget(dealer_id: DealerId, quarter: QuarterPath, session: DbSession,
+                           principal: Annotated[Principal, Depends(BUDGET_READ)]):
+    """The dealer's parts budget for a quarter: budget, used (list-price value shipped), remaining, excess."""
+    if not principal.has(*svc.STAFF) and dealer_id != principal.dealer_id:
+        raise Forbidden("dealers see only their own parts budget", field="dealer_id")
+    return out(await budget.get(session, dealer_id, quarter))
 
 
 # --- ops -----------------------------------------------------------------------------------------

@@ -126,3 +126,10 @@ class Shipment(Strict):
 class ReturnReceipt(Strict):
     appraisal: Literal["reusable", "scrap"]
     warehouse_id: Id | None = None
+
+
+class PartsBudgetPut(Strict):
+    """R-P7: the dealer's remittance (回款) for the quarter; the budget is ``percent`` of it."""
+
+    remittance: Money
+    percent: Decimal | None = Field(None, ge=0, le=100, max_digits=5, decimal_places=2)
