@@ -89,12 +89,23 @@ async def on_request_shipped(session: AsyncSession, event: IntegrationEvent) -> 
                  details={"request_id": p.request_id, "carrier": p.carrier})
 
 
+async def on_budget_excess_charged(session: AsyncSession, event: IntegrationEvent) -> None:
+    """Parts drawn beyond the dealer's quarterly parts budget are charged at list price (R-P7)."""
+    p = event.payload
+    if p.excess_amount <= 0:
+        return
+    await record(session, dealer_id=p.dealer_id, kind="parts_budget_excess", occurred_at=p.at,
+                 source_type=event.type, source_id=str(event.event_id), amount=p.excess_amount,
+                 details={"request_id": p.request_id, "shipment_id": p.shipment_id, "budget_quarter": p.quarter,
+                          "value": p.value})
+
+
 def consumer_specs(settings: ServiceSettings) -> list[ConsumerSpec]:
     """The consumer groups of the settlement service."""
     return [ConsumerSpec(
         name="ledger",
         topics=[tkt.UNIT_TOPIC, tkt.COMPLAINT_TOPIC, tkt.CALLBACK_TOPIC, dsp.JOB_TOPIC, prt.RETURN_TOPIC,
-                prt.REQUEST_TOPIC],
+                prt.REQUEST_TOPIC, prt.BUDGET_TOPIC],
         handlers={
             tkt.UnitRegistered.TYPE: on_unit_registered,
             tkt.ComplaintResolved.TYPE: on_complaint_resolved,
@@ -103,5 +114,6 @@ def consumer_specs(settings: ServiceSettings) -> list[ConsumerSpec]:
             dsp.SlaBreached.TYPE: on_sla_breached,
             prt.ReturnMissed.TYPE: on_return_missed,
             prt.RequestShipped.TYPE: on_request_shipped,
+            prt.BudgetExcessCharged.TYPE: on_budget_excess_charged,
         },
     )]

@@ -18,7 +18,7 @@ CLOSED = ("approved", "paid")
 # Ledger kinds that feed statements; callback and sla_breach feed only the monthly assessment.
 STATEMENT_KINDS = (
     "registered_sale", "payment", "repair", "home_visit", "return_cost", "complaint_upheld",
-    "part_not_returned", "urgent_surcharge", "void_finding", "falsified_finding", "adjustment",
+    "part_not_returned", "urgent_surcharge", "parts_budget_excess", "void_finding", "falsified_finding", "adjustment",
     "falsified_cards", "breach",
 )
 ASSESSMENT_KINDS = ("callback", "sla_breach")

@@ -38,6 +38,7 @@ KIND_FIELDS: dict[str, tuple[str | None, str | None]] = {
     "complaint_upheld": ("upheld_complaints", None),
     "part_not_returned": (None, "parts_not_returned"),
     "urgent_surcharge": (None, "urgent_surcharges"),
+    "parts_budget_excess": (None, "parts_budget_excess"),
     "void_finding": (None, "void_value"),
     "falsified_finding": (None, "falsified_value"),
     "adjustment": (None, "adjustments"),
@@ -69,11 +70,17 @@ def _month_start(ym: tuple[int, int]) -> date:
     return date(ym[0], ym[1], 1)
 
 
+# Facts fields added after statements were first issued: hashed only when non-zero, so adding one does not
+# change the digest of an unchanged statement (a re-run would otherwise issue a spurious revision).
+_HASHED_WHEN_SET = frozenset({"parts_budget_excess"})
+
+
 def inputs_hash(contract_id: str, params: dict[str, Any], fee_model: str, inp: QuarterInputs) -> str:
     """A canonical digest of everything a statement depends on."""
     doc = {
         "contract": contract_id, "model": fee_model, "params": params, "carry_in": str(inp.carry_in),
-        "facts": {str(k): {f: str(getattr(v, f)) for f in v.__dataclass_fields__} for k, v in
+        "facts": {str(k): {f: str(getattr(v, f)) for f in v.__dataclass_fields__
+                           if not (f in _HASHED_WHEN_SET and getattr(v, f) == ZERO)} for k, v in
                   sorted(inp.facts.items(), key=lambda kv: str(kv[0]))},
         "flags": [inp.falsified_cards, inp.breach, inp.quality_penalty_applied_this_year],
         "reports": sorted([f"{y}-{m}", r.records, r.quality_feedback] for (y, m), r in inp.reports.items()),

@@ -1,4 +1,4 @@
-"""Quarterly statement arithmetic: fee models (R-D2), deductions (R-D3), forfeits (R-D4),
+"""Quarterly statement arithmetic: fee models (R-D2), deductions (R-D3, R-P4, R-P6, R-P7), forfeits (R-D4),
 verification findings (R-D5) and dispute adjustments (R-D6). Pure: inputs in, statement out.
 
 Facts arrive already aggregated per *origin quarter*: ``None`` is the statement's own quarter, a
@@ -59,6 +59,7 @@ class Facts:
     upheld_complaints: int = 0
     parts_not_returned: Decimal = ZERO
     urgent_surcharges: Decimal = ZERO
+    parts_budget_excess: Decimal = ZERO  # parts drawn beyond the quarterly parts budget, at list price (R-P7)
     void_value: Decimal = ZERO  # incomplete records found on verification
     falsified_value: Decimal = ZERO  # falsified records found on verification
     adjustments: Decimal = ZERO  # accepted disputes carried into this statement
@@ -158,6 +159,10 @@ def _deduction_lines(terms: ContractTerms, origin: str | None, f: Facts, fee_for
     if f.urgent_surcharges:
         d.append(Line("urgent_shipping", Category.DEDUCTION, f"urgent shipping surcharges (R-P6){late}",
                       -to_fen(f.urgent_surcharges), late_from=origin))
+    if f.parts_budget_excess:
+        d.append(Line("parts_budget_excess", Category.DEDUCTION,
+                      f"parts beyond the quarterly parts budget, at list price (R-P7){late}",
+                      -to_fen(f.parts_budget_excess), late_from=origin))
     # A forfeited fee is already gone: voiding its records again would charge the dealer twice.
     voided = f.void_value + f.falsified_value
     if voided and not fee_forfeited:
