@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 import uuid
@@ -154,6 +155,9 @@ def create_service_app(settings: ServiceSettings, parts: ServiceParts, *, trace_
         if parts.on_startup:
             await parts.on_startup(app)
         tasks = [asyncio.create_task(_forever(job)) for job in parts.background(app)]
+        # everything loaded so far lives as long as the process: keep it out of the collector's full passes,
+        # which otherwise walk it on every gen-2 collection under load
+        gc.freeze()
         log.info("%s started", settings.service_name)
         try:
             yield
