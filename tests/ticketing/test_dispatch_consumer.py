@@ -162,3 +162,6 @@ async def test_reopened_ticket_follows_its_new_job_and_ignores_the_finished_one(
         types = [r["event_type"] for r in await admin_db.fetch(
             "SELECT event_type FROM ticketing.outbox WHERE key = $1 ORDER BY id", t["id"])]
         assert types.count("ticketing.ticket.closed") == 2 and types.count("ticketing.ticket.reopened") == 1
+        # R-T5: a callback after each repair, the reopened visit's included
+        callbacks = await admin_db.fetch("SELECT job_id FROM ticketing.callbacks WHERE ticket_id = $1", t["id"])
+        assert sorted(c["job_id"] for c in callbacks) == sorted([j1, j2])

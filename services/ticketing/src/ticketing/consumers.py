@@ -107,7 +107,7 @@ async def on_job_completed(session: AsyncSession, event: IntegrationEvent) -> No
     created = (await session.execute(pg_insert(callbacks).values(
         id=new_id(), ticket_id=ticket.id, job_id=p.job_id, dealer_id=p.dealer_id or ticket.dealer_id,
         repair_completed_at=p.at, status="pending",
-    ).on_conflict_do_nothing(index_elements=["ticket_id"]).returning(callbacks.c.id))).first()
+    ).on_conflict_do_nothing(index_elements=["job_id"]).returning(callbacks.c.id))).first()
     if created:
         CALLBACKS.labels("created").inc()
     await close_ticket(session, ticket_id=ticket.id, actor=f"dispatch:{p.engineer_id or 'job'}",

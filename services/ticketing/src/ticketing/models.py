@@ -163,8 +163,8 @@ complaints = sa.Table(
 callbacks = sa.Table(
     "callbacks", md,
     sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
-    sa.Column("ticket_id", pg.UUID(as_uuid=True), sa.ForeignKey("ticketing.tickets.id"), nullable=False, unique=True),
-    sa.Column("job_id", sa.Text),
+    sa.Column("ticket_id", pg.UUID(as_uuid=True), sa.ForeignKey("ticketing.tickets.id"), nullable=False, index=True),
+    sa.Column("job_id", sa.Text, unique=True),  # one callback per repair: a reopened ticket's next job gets its own
     sa.Column("dealer_id", sa.Text),
     sa.Column("repair_completed_at", TZ, nullable=False),
     sa.Column("status", sa.Text, nullable=False),
