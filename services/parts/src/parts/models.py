@@ -166,6 +166,14 @@ registered_sales = sa.Table(
     sa.Column("registered_on", sa.Date, nullable=False),
 )
 
+job_engineers = sa.Table(  # read model of dispatch's job events (job_engineers.py)
+    "job_engineers", md,
+    sa.Column("job_id", sa.Text, primary_key=True),
+    sa.Column("engineer_id", sa.Text),
+    sa.Column("event_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
 idempotency_keys = sa.Table(
     "idempotency_keys", md,
     sa.Column("principal", sa.String(64), primary_key=True),

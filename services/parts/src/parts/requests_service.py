@@ -125,6 +125,11 @@ async def _allocate_line(session: AsyncSession, settings: PartsSettings, r: dict
     return True
 
 
+def engineer_caller(principal: Principal) -> bool:
+    """Whether a new request is an engineer's own (staff who also hold the engineer role order as staff)."""
+    return principal.has("engineer") and not principal.has("parts_clerk", "admin")
+
+
 def requester(principal: Principal, body: Any) -> tuple[str, str | None, str | None]:
     """(requester_kind, dealer_id, engineer_id) of a new request; engineers order for a job, dealers for themselves."""
     if principal.has("parts_clerk", "admin"):
@@ -134,7 +139,7 @@ def requester(principal: Principal, body: Any) -> tuple[str, str | None, str | N
         elif body.dealer_id and not body.job_id:
             kind = "dealer"
         return kind, dealer_id, engineer_id
-    if principal.has("engineer"):
+    if engineer_caller(principal):
         if not principal.engineer_id:
             raise Forbidden("the token carries no engineer_id")
         if not body.job_id:

@@ -19,7 +19,7 @@ from aftersales_shared.app import DbSession, settings_of
 from aftersales_shared.auth import Principal, Role, require_roles
 from aftersales_shared.errors import Conflict, Forbidden, NotFound
 
-from . import allocate, budget, ops, stock
+from . import allocate, budget, job_engineers, ops, stock
 from . import requests_service as svc
 from .config import PartsSettings
 from .domain.budget import QUARTER_PATTERN
@@ -255,7 +255,9 @@ async def create_request(body: RequestCreate, request: Request, principal: Annot
                          key: IdemKey = None):
     """Request parts (engineer for a job, dealer for itself); stock is reserved or the request is backordered.
 
-    One database function call on the raw asyncpg pool, group-committed (allocate.py, migration parts_0003)."""
+    One database function call on the raw asyncpg pool, group-committed (allocate.py, migration parts_0003).
+    An engineer's request is first checked against the job's engineer as dispatch last said (job_engineers.py)."""
+    await job_engineers.check_own_job(request.app.state.pg, principal, body.job_id)
     return await allocate.create_request(request.app.state.allocations, _settings(request), principal, body, key)
 
 
