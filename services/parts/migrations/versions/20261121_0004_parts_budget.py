@@ -10,7 +10,7 @@ dealer had no budget for that quarter, so R-P7 was not enforced). Allocation (pa
 
 Revision ID: parts_0004
 Revises: parts_0003
-Create Date: 2026-12-05
+Create Date: 2026-11-21
 """
 import sqlalchemy as sa
 from alembic import op

@@ -8,7 +8,7 @@ Allocation (parts_0003) is untouched; the check is one primary-key lookup for en
 
 Revision ID: parts_0005
 Revises: parts_0004
-Create Date: 2026-12-12
+Create Date: 2026-11-21
 """
 import sqlalchemy as sa
 from alembic import op
