@@ -320,14 +320,16 @@ def write_markdown(r: dict) -> None:
         "",
         "## Notes", "",
         "- The phases run one after another on one growing table (tens of thousands of tickets by the "
-        "2-worker phases). Short runs of the same setup on an empty table reached 1,000-1,500 tickets/s at "
-        "p99 55-75 ms; on the grown table each ticket costs PostgreSQL more (ten indexes, two of them trigram "
-        "GIN indexes for the fault and name search), and the machine is CPU-bound: at ~840/s the service "
-        "uses about 0.9 ms of CPU per ticket and PostgreSQL about 1 ms, on 2 cores shared with the load "
-        "generator. A second worker does not add CPU, only contention.",
+        "2-worker phases), where each ticket costs PostgreSQL more than on an empty table (ten indexes, two of "
+        "them trigram GIN indexes for the fault and name search). Client, service workers and PostgreSQL share "
+        "the 2 cores; run-to-run variance on this VM is about +-20 %, most visible at 16-48 clients.",
+        "- Batches are only as large as the concurrency allows: with few clients per worker the service pays "
+        "per-batch round trips for few tickets, so one worker does better than two at low concurrency and two "
+        "pull ahead at 64 clients.",
         "- What moved intake from 301/s (p99 131 ms) at the start of this work: a plain asyncpg pool instead of "
         "SQLAlchemy on this path, cached token verification, no unconditional NOTIFY, group commit, no "
-        "per-release session reset, `gc.freeze()` after startup and smaller GIN pending lists.",
+        "per-release session reset, `gc.freeze()` after startup, smaller GIN pending lists, and letting "
+        "in-flight requests join a batch before it is cut.",
         "- Each phase (and each baseline run) starts right after a `CHECKPOINT`, so a checkpoint left over from "
         "seeding or an earlier phase does not land in one phase only.",
         "- Machine: 2 cores shared by PostgreSQL, the service workers and the load generator; the numbers "
