@@ -16,7 +16,6 @@ headers), and the metrics. The response JSON is assembled by the function and se
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +35,7 @@ from . import requests_service as svc
 from .config import PartsSettings
 from .metrics import ALLOCATIONS
 from .schemas import RequestCreate
+from .wire import body_hash
 
 CALL = ("SELECT outcome, status_code, response, line_status, bad_line FROM parts.allocate_request("
         "$1, $2, $3, $4::jsonb, $5::uuid[], $6::text[], $7::int[], $8, $9::uuid[], $10::text[], $11::text[], "
@@ -67,11 +67,6 @@ async def write_batch(conn: asyncpg.Connection, batch: list[Allocation]) -> list
 def committer(pool: asyncpg.Pool, workers: int = 1, max_batch: int = 64) -> GroupCommit[Allocation]:
     return GroupCommit("part_allocation", pool, write_batch, key=lambda a: a.key, workers=workers,
                        max_batch=max_batch)
-
-
-def body_hash(body: RequestCreate) -> str:
-    """The Idempotency-Key fingerprint of a body (the same digest as router._idempotent's)."""
-    return hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
 
 
 def _iso(at: datetime | None) -> str | None:

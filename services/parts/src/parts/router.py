@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from aftersales_shared.app import DbSession, settings_of
@@ -24,6 +21,7 @@ from . import requests_service as svc
 from .config import PartsSettings
 from .domain.budget import QUARTER_PATTERN
 from .domain.stock import Movement
+from .wire import body_hash, out
 from .schemas import (
     Adjustment, Document, PartCreate, PartsBudgetPut, Payment, Receipt, ReorderPoint, RequestCreate, ReturnReceipt,
     Shipment, Transfer, WarehouseCreate,
@@ -48,11 +46,6 @@ QuarterPath = Annotated[str, Path(pattern=QUARTER_PATTERN, description="calendar
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=100)]
 
 
-def out(value: Any) -> Any:
-    """JSON-ready data with money as exact strings ("33.50"), never floats (R-D8)."""
-    return jsonable_encoder(value, custom_encoder={Decimal: lambda d: format(d, "f")})
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -65,7 +58,7 @@ async def _idempotent(session, principal: Principal, key: str | None, body: Any,
     """Run ``run`` once per (caller, key); a replay returns the stored response, a different body is a 409."""
     if key is None:
         return JSONResponse(out(await run()), status_code=status)
-    digest = hashlib.sha256(json.dumps(out(body), sort_keys=True).encode()).hexdigest()
+    digest = body_hash(body)
     # The primary key makes a concurrent duplicate wait here until the first transaction commits.
     inserted = (await session.execute(sa.text(
         "INSERT INTO idempotency_keys (principal, key, request_hash, created_at) VALUES (:p, :k, :h, :now) "
