@@ -13,7 +13,6 @@ import json
 import os
 import re
 import platform
-import statistics
 import time
 import uuid
 from datetime import UTC, datetime
@@ -29,7 +28,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from aftersales_shared import devstack
 from aftersales_shared.config import DatabaseSettings
 from aftersales_shared.consumer import EventConsumer
-from aftersales_shared.db import create_engine, make_sessionmaker, unit_of_work
+from aftersales_shared.db import create_engine, make_sessionmaker
 from aftersales_shared.events.envelope import IntegrationEvent, Payload
 from aftersales_shared.migrations import create_messaging_tables
 from aftersales_shared import outbox

@@ -13,7 +13,6 @@ import sys
 import heapq
 import json
 import random
-import statistics
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path

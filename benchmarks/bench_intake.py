@@ -16,7 +16,6 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -29,7 +28,7 @@ from aftersales_shared.auth import generate_keypair, mint_token
 from aftersales_shared.config import DatabaseSettings
 from aftersales_shared.ids import new_id
 
-from benchmarks import httpload
+from benchmarks import httpload, serve
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", 15))
 CLIENTS = [int(c) for c in os.environ.get("BENCH_CLIENTS", "16,32,64").split(",")]
@@ -57,11 +56,6 @@ async def bench_database(info: devstack.StackInfo) -> asyncpg.Connection:
         GRANT CONNECT ON DATABASE {BENCH_DB} TO ticketing;
         CREATE SCHEMA ticketing AUTHORIZATION ticketing;""")
     return admin
-
-
-def pct(values: list[float], p: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))] * 1000 if s else float("nan")
 
 
 def body(serial: str, i: int) -> dict:
@@ -111,39 +105,10 @@ def ticket_request(token: str, i: int) -> tuple[str, str, dict, dict]:
             body(f"BU-{i}", i))
 
 
-class Service:
+def service(info: devstack.StackInfo, pub: bytes, workers: int) -> serve.ServiceProcess:
     """The ticketing service in its own uvicorn process(es), on the benchmark database."""
-
-    def __init__(self, info: devstack.StackInfo, pub: bytes, workers: int) -> None:
-        self.info, self.pub, self.workers = info, pub, workers
-        self.port = devstack.free_port()
-        self.proc: asyncio.subprocess.Process | None = None
-
-    async def __aenter__(self) -> "Service":
-        env = {**os.environ, "APP_ENV": "test", "DB_HOST": "127.0.0.1", "DB_PORT": str(self.info.pg_port),
-               "DB_NAME": BENCH_DB, "DB_USER": "ticketing", "DB_PASSWORD": self.info.service_password("ticketing"),
-               "DB_POOL_SIZE": "16", "KAFKA_BOOTSTRAP_SERVERS": self.info.bootstrap,
-               "AUTH_PUBLIC_KEY_PEM": self.pub.decode(), "TICKETING_RUN_RELAY": "false",
-               "TICKETING_RUN_CONSUMERS": "false", "TICKETING_LOG_LEVEL": "WARNING"}
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "uvicorn", "ticketing.main:create_app", "--factory", "--host", "127.0.0.1",
-            "--port", str(self.port), "--workers", str(self.workers), "--no-access-log", "--log-level", "warning",
-            env=env)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}") as probe:
-            for _ in range(600):
-                try:
-                    if (await probe.get("/readyz")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.1)
-        await asyncio.sleep(1)  # let every worker finish its startup
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.proc is not None
-        self.proc.terminate()
-        await self.proc.wait()
+    return serve.ServiceProcess("ticketing.main:create_app",
+                                serve.service_env(info, "ticketing", db=BENCH_DB, public_key=pub, pool=16), workers)
 
 
 def load_phase(port: int, token: str, clients: int, phase: int) -> dict:
@@ -172,7 +137,7 @@ async def main(info: devstack.StackInfo) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     results: dict[str, object] = {"load_before": os.getloadavg(), "intake": []}
     phase = 0
-    async with Service(info, pub, workers=1) as svc:  # the first start migrates the benchmark database
+    async with service(info, pub, workers=1) as svc:  # the first start migrates the benchmark database
         await seed_catalog(admin)
         await admin.execute("ANALYZE ticketing.units")
         for clients in CLIENTS:
@@ -181,7 +146,7 @@ async def main(info: devstack.StackInfo) -> None:
             phase += 1
             results["intake"].append({**res, "workers": 1})
             print("intake 1 worker", {k: v for k, v in res.items() if k != "statuses"}, flush=True)
-    async with Service(info, pub, workers=2) as svc:
+    async with service(info, pub, workers=2) as svc:
         for clients in CLIENTS:
             await admin.execute("CHECKPOINT")
             res = await asyncio.to_thread(load_phase, svc.port, token, clients, phase)
@@ -211,8 +176,8 @@ async def main(info: devstack.StackInfo) -> None:
         await drive(insert_raw, 2, clients)
         ok, elapsed, lat, _ = await drive(insert_raw, SECONDS, clients)
         await pool.close()
-        results["baseline"].append({"clients": clients, "ok": ok, "rate": ok / elapsed, "p50": pct(lat, 50),
-                                    "p99": pct(lat, 99)})
+        results["baseline"].append({"clients": clients, "ok": ok, "rate": ok / elapsed, "p50": httpload.percentile_ms(lat, 50),
+                                    "p99": httpload.percentile_ms(lat, 99)})
         print("baseline", results["baseline"][-1], flush=True)
 
     # --- lookups over a large table -------------------------------------------------------
@@ -246,7 +211,7 @@ async def main(info: devstack.StackInfo) -> None:
         "ticket_no": lambda: {"ticket_no": f"H{rnd.randrange(1, LOOKUP_ROWS):09d}"},
     }
     results["lookup"] = {}
-    async with Service(info, pub, workers=1) as svc, \
+    async with service(info, pub, workers=1) as svc, \
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{svc.port}", timeout=30) as client:
         for kind, params in kinds.items():
             lat = []
@@ -263,7 +228,7 @@ async def main(info: devstack.StackInfo) -> None:
                     lat.append(time.perf_counter() - t)
 
             await asyncio.gather(*(one() for _ in range(LOOKUPS)))
-            results["lookup"][kind] = {"n": len(lat), "p50": pct(lat, 50), "p99": pct(lat, 99),
+            results["lookup"][kind] = {"n": len(lat), "p50": httpload.percentile_ms(lat, 50), "p99": httpload.percentile_ms(lat, 99),
                                        "mean": statistics.mean(lat) * 1000}
             print("lookup", kind, results["lookup"][kind], flush=True)
     results["load_after"] = os.getloadavg()

@@ -17,9 +17,6 @@ import json
 import os
 import platform
 import random
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -30,7 +27,7 @@ import asyncpg
 from aftersales_shared import devstack
 from aftersales_shared.auth import generate_keypair, mint_token
 from aftersales_shared.testing.plugin import reset_schema
-from benchmarks import httpload
+from benchmarks import httpload, serve
 from parts.allocate import CALL
 
 CLIENTS = 32
@@ -126,39 +123,9 @@ async def seed_requests(admin: asyncpg.Connection, rows: int) -> float:
 
 
 # --- the service in its own uvicorn process ----------------------------------------------------------------
-class Service:
-    def __init__(self, info: devstack.StackInfo, pub: bytes, workers: int) -> None:
-        self.port = devstack.free_port()
-        env = {**os.environ, "APP_ENV": "test", "DB_HOST": "127.0.0.1", "DB_PORT": str(info.pg_port),
-               "DB_NAME": BENCH_DB, "DB_USER": "parts", "DB_PASSWORD": info.service_password("parts"),
-               "DB_POOL_SIZE": str(POOL), "KAFKA_BOOTSTRAP_SERVERS": info.bootstrap,
-               "AUTH_PUBLIC_KEY_PEM": pub.decode(), "PARTS_RUN_RELAY": "false", "PARTS_RUN_CONSUMERS": "false",
-               "PARTS_LOG_LEVEL": "WARNING", "PARTS_WATCH_INTERVAL_SECONDS": "3600"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "parts.main:create_app", "--factory", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
-            env=env, start_new_session=True)
-
-    async def ready(self, token: str) -> None:
-        for _ in range(1200):
-            if self.proc.poll() is not None:
-                raise RuntimeError("uvicorn exited")
-            if devstack.port_open(self.port):
-                r = httpload.run(self.port, functools.partial(at_risk_call, token=token), concurrency=1,
-                                 seconds=0.5, warmup=0)
-                if r["statuses"].get(200):
-                    return
-            await asyncio.sleep(0.1)
-        raise RuntimeError("uvicorn did not start")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+def service(info: devstack.StackInfo, pub: bytes, workers: int) -> serve.ServiceProcess:
+    return serve.ServiceProcess("parts.main:create_app", serve.service_env(
+        info, "parts", db=BENCH_DB, public_key=pub, pool=POOL, PARTS_WATCH_INTERVAL_SECONDS="3600"), workers)
 
 
 def summary(r: dict) -> dict:
@@ -252,11 +219,11 @@ async def main() -> None:
     tokens = tuple("Bearer " + mint_token(priv, sub=f"d{i}", roles=["dealer"], dealer_id=f"D{i}")
                    for i in range(CLIENTS))
     ops_token = "Bearer " + mint_token(priv, sub="ops", roles=["ops"])
-    svc: Service | None = None
+    svc: serve.ServiceProcess | None = None
     try:
         for workers in WORKERS:
-            svc = Service(info, pub, workers)
-            await svc.ready(ops_token)  # the first start also migrates the private database
+            svc = service(info, pub, workers)
+            await svc.ready()  # the first start also migrates the private database
             if not await admin.fetchval("SELECT count(*) FROM parts.warehouses"):
                 await seed_stock(admin)
             for case, hot in (("uniform", False), ("hot", True)):
@@ -281,8 +248,8 @@ async def main() -> None:
         # --- ops at-risk query over a large request table ----------------------------------------------------
         await reset_schema(admin, "parts")
         results["seed_s"] = await seed_requests(admin, AT_RISK_ROWS)
-        svc = Service(info, pub, 1)
-        await svc.ready(ops_token)
+        svc = service(info, pub, 1)
+        await svc.ready()
         r = httpload.run(svc.port, functools.partial(at_risk_call, token=ops_token), concurrency=1, seconds=10,
                          warmup=1, ok_statuses=(200,))
         svc.stop()
