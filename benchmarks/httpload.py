@@ -6,6 +6,12 @@ generator sharing the service's event loop (or core budget) understates the serv
 read, and records per-request latency. It only parses what it needs (status line, Content-Length).
 
 ``run(...)`` starts it in a child process and returns {ok, errors, elapsed, latencies, statuses}.
+
+``run(..., rate=R)`` is the open-loop variant: requests are due at a fixed R per second whether or not earlier
+ones have been answered (as calls reach a call center), each on an idle keep-alive connection (up to
+``concurrency`` connections), and a request's latency counts from when it was due, not from when a
+connection became free, so a slow service cannot hide its queue by slowing the client down (no coordinated
+omission). This is the measure of "a sustained rate with p99 <= X".
 """
 
 from __future__ import annotations
@@ -73,6 +79,51 @@ async def _load(port: int, factory: RequestFactory, offset: int, concurrency: in
             "statuses": dict(statuses)}
 
 
+async def _open_loop(port: int, factory: RequestFactory, offset: int, concurrency: int, seconds: float,
+                     warmup: float, ok_statuses: tuple[int, ...], rate: float) -> dict[str, Any]:
+    lat: list[float] = []
+    statuses: Counter[int] = Counter()
+    late = 0
+    host = f"127.0.0.1:{port}"
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    free = asyncio.Semaphore(concurrency)
+    for _ in range(min(concurrency, 64)):  # warm connections, so connecting is not measured
+        idle.append(await asyncio.open_connection("127.0.0.1", port))
+
+    async def one(i: int, due: float, measured: bool) -> None:
+        nonlocal late
+        async with free:
+            conn = idle.pop() if idle else await asyncio.open_connection("127.0.0.1", port)
+            sent = time.perf_counter()
+            conn[1].write(_encode(*factory(i), host))
+            status = await _read_response(conn[0])
+            idle.append(conn)
+        done = time.perf_counter()
+        if measured:
+            statuses[status] += 1
+            late += sent - due > 0.005
+            if status in ok_statuses:
+                lat.append(done - due)
+
+    start = time.perf_counter()
+    measure_from, total = start + warmup, int((warmup + seconds) * rate)
+    tasks = set()
+    for n in range(total):
+        due = start + n / rate
+        if (wait := due - time.perf_counter()) > 0:
+            await asyncio.sleep(wait)
+        task = asyncio.create_task(one(offset + n, due, due >= measure_from))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    while tasks:
+        await asyncio.gather(*tasks)
+    for _, writer in idle:
+        writer.close()
+    ok = len(lat)
+    return {"ok": ok, "errors": sum(statuses.values()) - ok, "elapsed": seconds, "latencies": lat,
+            "statuses": dict(statuses), "offered": rate, "late_sends": late}
+
+
 def _child(q: mp.Queue, *args: Any) -> None:
     try:
         import uvloop
@@ -80,15 +131,17 @@ def _child(q: mp.Queue, *args: Any) -> None:
         uvloop.install()
     except ImportError:  # pragma: no cover - uvloop is a uvicorn extra we install
         pass
-    q.put(asyncio.run(_load(*args)))
+    rate = args[-1]
+    q.put(asyncio.run(_open_loop(*args) if rate else _load(*args[:-1])))
 
 
 def run(port: int, factory: RequestFactory, *, concurrency: int, seconds: float, warmup: float = 2.0,
-        offset: int = 0, ok_statuses: tuple[int, ...] = (200, 201)) -> dict[str, Any]:
-    """Drive the service on ``port`` from a child process; ``factory`` must be a module-level function."""
+        offset: int = 0, ok_statuses: tuple[int, ...] = (200, 201), rate: float | None = None) -> dict[str, Any]:
+    """Drive the service on ``port`` from a child process; ``factory`` must be a module-level function.
+    With ``rate``, open loop at that many requests per second over at most ``concurrency`` connections."""
     ctx = mp.get_context("spawn")
     q: mp.Queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(q, port, factory, offset, concurrency, seconds, warmup, ok_statuses))
+    proc = ctx.Process(target=_child, args=(q, port, factory, offset, concurrency, seconds, warmup, ok_statuses, rate))
     proc.start()
     try:
         result = q.get(timeout=seconds + warmup + 120)
