@@ -93,6 +93,35 @@ async def test_validation_errors_are_problem_json_naming_the_field(client, agent
     assert r.json()["field"] == field, r.json()
 
 
+@pytest.mark.parametrize("content,headers,field", [
+    (b'{"serial": "SN-1",', {}, "body"),  # cut off mid-request (a weak signal)
+    (b"[]", {}, "body"),
+    (b"", {}, "body"),
+    (json.dumps({**ticket_body(), "extra": 1}).encode(), {}, "extra"),
+    (json.dumps(ticket_body()).encode(), {"Idempotency-Key": "short"}, "Idempotency-Key"),
+    (json.dumps(ticket_body()).encode(), {"Idempotency-Key": "k" * 201}, "Idempotency-Key"),
+])
+async def test_malformed_intake_requests_are_422_naming_what_is_wrong(client, agent, content, headers, field):
+    r = await client.post("/v1/tickets", content=content,
+                          headers={**agent, "Content-Type": "application/json", **headers})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json"), r.text
+    assert r.json()["field"] == field, r.json()
+
+
+async def test_intake_without_a_bearer_token_is_401(client):
+    for headers in ({}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer "},
+                    {"Authorization": "Bearer not-a-jwt"}):
+        r = await client.post("/v1/tickets", json=ticket_body(), headers=headers)
+        assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem+json"), r.text
+
+
+async def test_intake_is_documented_as_if_declared(client):
+    op = (await client.get("/openapi.json")).json()["paths"]["/v1/tickets"]["post"]
+    schema = op["requestBody"]["content"]["application/json"]["schema"]
+    assert {"serial", "phone", "region_code", "fault_description"} <= set(schema["required"])
+    assert [p["name"] for p in op["parameters"]] == ["Idempotency-Key"] and op["security"]
+
+
 async def test_unknown_unit_is_422_on_serial(client, agent):
     r = await client.post("/v1/tickets", json=ticket_body(serial="NOPE-1"), headers=agent)
     assert r.status_code == 422 and r.json()["field"] == "serial"

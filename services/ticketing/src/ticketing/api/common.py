@@ -15,7 +15,8 @@ from aftersales_shared.errors import Forbidden, Unprocessable
 from ..phones import mask_phone
 
 # call_center and admin write; dealers read their own; ops read-only; engineers nothing.
-Writer = Annotated[Principal, Depends(require_roles(Role.CALL_CENTER, Role.ADMIN))]
+WRITE_ROLES = frozenset({Role.CALL_CENTER, Role.ADMIN})
+Writer = Annotated[Principal, Depends(require_roles(*WRITE_ROLES))]
 Reader = Annotated[Principal, Depends(require_roles(Role.CALL_CENTER, Role.ADMIN, Role.DEALER, Role.OPS))]
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 
