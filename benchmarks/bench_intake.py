@@ -39,7 +39,8 @@ CONCURRENCY = max(CLIENTS)
 LOOKUP_ROWS = int(os.environ.get("BENCH_LOOKUP_ROWS", 1_000_000))
 LOOKUPS = int(os.environ.get("BENCH_LOOKUPS", 2000))
 UNITS = 400_000
-PHASE_SERIALS = 50_000  # serials reserved per load phase (a phase never reuses another's units)
+PHASE_SERIALS = 30_000  # serials reserved per load phase (a phase never reuses another's units)
+assert (2 * len(CLIENTS) + len(RATES)) * PHASE_SERIALS <= UNITS, "every load phase needs units of its own"
 OUT = Path(__file__).resolve().parents[1] / "docs" / "bench" / "ticketing.md"
 
 

@@ -20,7 +20,7 @@ import asyncio
 import json
 import multiprocessing as mp
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -85,19 +85,34 @@ async def _open_loop(port: int, factory: RequestFactory, offset: int, concurrenc
     statuses: Counter[int] = Counter()
     late = 0
     host = f"127.0.0.1:{port}"
-    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    idle: deque[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = deque()  # FIFO: every connection stays warm
     free = asyncio.Semaphore(concurrency)
     for _ in range(min(concurrency, 64)):  # warm connections, so connecting is not measured
         idle.append(await asyncio.open_connection("127.0.0.1", port))
 
+    async def exchange(request: bytes) -> int:
+        conn = idle.popleft() if idle else await asyncio.open_connection("127.0.0.1", port)
+        try:
+            conn[1].write(request)
+            status = await _read_response(conn[0])
+        except (asyncio.IncompleteReadError, ConnectionError):
+            # the server closed a connection that sat idle past its keep-alive timeout: nothing was read,
+            # so send the request again on a fresh one (it carries its Idempotency-Key anyway)
+            conn[1].close()
+            conn = await asyncio.open_connection("127.0.0.1", port)
+            conn[1].write(request)
+            status = await _read_response(conn[0])
+        idle.append(conn)
+        return status
+
     async def one(i: int, due: float, measured: bool) -> None:
         nonlocal late
         async with free:
-            conn = idle.pop() if idle else await asyncio.open_connection("127.0.0.1", port)
             sent = time.perf_counter()
-            conn[1].write(_encode(*factory(i), host))
-            status = await _read_response(conn[0])
-            idle.append(conn)
+            try:
+                status = await exchange(_encode(*factory(i), host))
+            except (OSError, asyncio.IncompleteReadError):
+                status = 0  # counted as an error, never as a latency
         done = time.perf_counter()
         if measured:
             statuses[status] += 1

@@ -79,8 +79,9 @@ WITH v AS (
   UPDATE idempotency_keys i SET status_code = 201, response = v.response::jsonb
   FROM v JOIN t ON t.id = v.id WHERE i.key = v.k
 ), x AS (
+  -- one array, so the primary key finds the rows (an OR of two conditions scanned the whole table)
   DELETE FROM idempotency_keys
-  WHERE key = ANY(${len(_ALL) + 1}::text[]) OR key IN (SELECT v.k FROM v WHERE v.id NOT IN (SELECT id FROM t))
+  WHERE key = ANY(${len(_ALL) + 1}::text[] || ARRAY(SELECT v.k FROM v WHERE v.id NOT IN (SELECT id FROM t)))
 )
 SELECT id, {WAKE_RELAY_SQL} FROM t
 """
