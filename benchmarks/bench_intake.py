@@ -5,7 +5,7 @@ The service runs as deployed: its own uvicorn process(es) (uvloop, httptools) ag
 relay and consumers off so both sides do only the writes being compared. The load comes from
 benchmarks/httpload.py in a separate process (closed loop, keep-alive connections), so the load generator
 does not share the service's event loop. Writes a markdown section to docs/bench/ticketing.md.
-Options (env): BENCH_SECONDS (15), BENCH_CLIENTS ("16,32,48,64"), BENCH_RATES ("800,1000,1200"),
+Options (env): BENCH_SECONDS (15), BENCH_CLIENTS ("16,32,48,64"), BENCH_RATES ("800,1000,1000,1000,1200"),
 BENCH_LOOKUP_ROWS (1000000), BENCH_LOOKUPS (2000).
 """
 
@@ -33,7 +33,7 @@ from benchmarks import httpload, serve
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", 15))
 CLIENTS = [int(c) for c in os.environ.get("BENCH_CLIENTS", "16,32,48,64").split(",")]
-RATES = [int(c) for c in os.environ.get("BENCH_RATES", "800,1000,1200").split(",")]
+RATES = [int(c) for c in os.environ.get("BENCH_RATES", "800,1000,1000,1000,1200").split(",")]
 OPEN_LOOP_CONNECTIONS = 256
 CONCURRENCY = max(CLIENTS)
 LOOKUP_ROWS = int(os.environ.get("BENCH_LOOKUP_ROWS", 1_000_000))
@@ -210,7 +210,8 @@ async def main(info: devstack.StackInfo) -> None:
               'closed', 'seed', now() - (g % 1000) * interval '1 hour', now(), now()
             FROM generate_series({LOOKUP_ROWS - todo + 1}, {LOOKUP_ROWS - todo + n}) g""")
         todo -= n
-    await admin.execute("ANALYZE ticketing.tickets")
+    # what a DBA does after a bulk load (and autovacuum would do minutes later, in the middle of the lookups)
+    await admin.execute("VACUUM (ANALYZE) ticketing.tickets")
     seeded = await admin.fetchval("SELECT count(*) FROM ticketing.tickets")
     results["seed"] = {"rows": seeded, "seconds": time.perf_counter() - t0}
     print("seed", results["seed"], flush=True)
@@ -260,6 +261,8 @@ def write_markdown(r: dict) -> None:
     best_base = max(base, key=lambda b: b["rate"])
     met = best["rate"] >= 1000 and best["p99"] <= 100
     served = [x["offered"] for x in open_loop if x["p99"] <= 100 and x["rate"] >= 0.99 * x["offered"]]
+    at_1000 = [x for x in open_loop if x["offered"] == 1000]
+    windows = ", ".join(f"{x['p99']:.0f} ms" for x in at_1000)
     lines = [
         "# Ticketing benchmark (`make bench-intake`)", "",
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores / 24 GiB / Debian 12 / Python "
@@ -297,8 +300,10 @@ def write_markdown(r: dict) -> None:
         "| offered/s | tickets | completed/s | p50 ms | p99 ms | late sends |", "|---:|---:|---:|---:|---:|---:|",
         *[f"| {x['offered']:.0f} | {x['ok']} | {x['rate']:.0f} | {x['p50']:.1f} | {x['p99']:.1f} | "
           f"{x['late_sends']} |" for x in open_loop], "",
-        f"Highest offered rate served with p99 <= 100 ms: **{max(served, default=0):.0f}/s** (target >= 1,000/s: "
-        f"{'met' if max(served, default=0) >= 1000 else 'not met'}). Non-2xx answers: "
+        f"At 1,000/s offered, p99 per {SECONDS:.0f}-s window: "
+        f"{windows or 'not measured'}; p99 <= 100 ms "
+        f"in {sum(x['p99'] <= 100 for x in at_1000)} of {len(at_1000)} windows. Highest offered rate served "
+        f"with p99 <= 100 ms in a window: {max(served, default=0):.0f}/s. Non-2xx answers: "
         f"{sum(x['errors'] for x in open_loop)}.", "",
         "## Lookups with a large tickets table", "",
         f"{seed['rows']:,} tickets stored (seeded with set-based `INSERT ... SELECT generate_series` in "
