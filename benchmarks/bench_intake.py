@@ -328,6 +328,7 @@ def write_markdown(r: dict) -> None:
         "resolution; one pydantic-core parse), and freeing refused Idempotency-Keys by primary key: that "
         "DELETE had an `OR` that made every batch scan the whole key table (29 ms a batch at 49,000 keys, "
         "growing with the table), which is why earlier runs slowed down phase by phase.",
+        "- Open loop: at 1,000/s the median is 16-18 ms, but the p99 of a 15-s window swings between about 80 and 185 ms across identical windows. At that rate the 2 cores are about 80 % busy (service 0.9, PostgreSQL 0.5, load generator 0.2 cores), so a short stall queues a few hundred requests. The stalls are the full-page writes after the CHECKPOINT each phase starts with, and autovacuum passes over the 100,000-250,000-row tables the earlier phases grew. In probes, windows without either reached p99 25-66 ms and windows with one 136-600 ms; one probe window without a checkpoint still reached 209 ms. The closed-loop table is the steady state; this one shows the tail a peak-hour stall leaves.",
         "- Each phase (and each baseline run) starts right after a `CHECKPOINT`, so a checkpoint left over from "
         "seeding or an earlier phase does not land in one phase only.",
         "- Machine: 2 cores shared by PostgreSQL, the service workers and the load generator; the numbers "
