@@ -4,6 +4,7 @@ it would get alone (R-T1, R-T2), and a failing batch never takes the other reque
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 
 from aftersales_shared.metrics import GROUP_COMMIT_BATCH
@@ -99,3 +100,29 @@ async def test_a_failing_batch_is_retried_request_by_request(client, admin, agen
     assert await admin_db.fetchval("SELECT count(*) FROM ticketing.outbox") == 11
     assert await admin_db.fetchval(
         "SELECT count(*) FROM ticketing.idempotency_keys WHERE key = 'fail-batch-0005'") == 0
+
+
+def _scans(plan: dict, relation: str) -> list[str]:
+    """The scan node types a JSON plan uses on ``relation``."""
+    found = [plan["Node Type"]] if plan.get("Relation Name") == relation and "Scan" in plan["Node Type"] else []
+    for child in plan.get("Plans", []):
+        found += _scans(child, relation)
+    return found
+
+
+async def test_a_batch_frees_refused_keys_through_the_primary_key(client, admin_db):
+    """Every batch deletes the Idempotency-Keys of its refused requests; that must not scan the key table, which
+    holds a key for every ticket ever opened (an OR in this DELETE once made each batch read all of it)."""
+    from ticketing.intake import _ALL, _EXTRA_TYPES, _TYPES, _WRITE
+
+    await admin_db.execute("""
+        INSERT INTO ticketing.idempotency_keys (key, fingerprint, status_code)
+        SELECT 'old-' || g, 'f', 201 FROM generate_series(1, 20000) g;
+        ANALYZE ticketing.idempotency_keys""")
+    async with admin_db.transaction():
+        await admin_db.execute("SET LOCAL search_path = ticketing, public")
+        plan = json.loads(await admin_db.fetchval(
+            "EXPLAIN (FORMAT JSON) " + _WRITE, *([[]] * len(_ALL)), ["old-17"]))[0]["Plan"]
+    assert len(_TYPES + _EXTRA_TYPES) == len(_ALL)
+    scans = _scans(plan, "idempotency_keys")
+    assert scans and "Seq Scan" not in scans, scans
