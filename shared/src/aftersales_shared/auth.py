@@ -117,7 +117,8 @@ async def current_principal(
     request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     """The authenticated caller, or 401 problem+json."""
-    return _principal(request, creds.scheme, creds.credentials) if creds else _principal(request, "", "")
+    scheme, token = (creds.scheme, creds.credentials) if creds else ("", "")
+    return _principal(request, scheme, token)
 
 
 def require_roles(*roles: Role | str):
