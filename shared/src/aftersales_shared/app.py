@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import health
+from . import clock_api, health
 from .auth import TokenVerifier
 from .config import ServiceSettings
 from .consumer import EventConsumer, Handler
@@ -178,6 +178,7 @@ def create_service_app(settings: ServiceSettings, parts: ServiceParts, *, trace_
     app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(clock_api.router)
     for r in parts.routers:
         app.include_router(r)
     app.state.tracer = setup_tracing(app, settings.service_name, exporter=trace_exporter)

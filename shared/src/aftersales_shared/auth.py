@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -42,6 +42,41 @@ class Principal:
 
     def has(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
+
+
+STAFF_ROLES = frozenset({Role.CALL_CENTER, Role.DISPATCHER, Role.PARTS_CLERK, Role.FINANCE, Role.OPS, Role.ADMIN})
+"""The manufacturer's own people: they see every tenant's rows (what they may *do* is still per route)."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose rows a caller may see: staff all of them; a dealer its own; an engineer its own work."""
+
+    kind: Literal["staff", "dealer", "engineer"]
+    dealer_id: str | None = None
+    engineer_id: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.kind == "staff"
+
+
+def scope_of(principal: Principal, *, staff_roles: frozenset[str] = STAFF_ROLES) -> Scope:
+    """The caller's scope, which each service turns into its WHERE clause once (in its ``access.py``).
+
+    A dealer token without a dealer id, or an engineer token without an engineer id, sees nothing: 403.
+    """
+    if principal.roles & staff_roles:
+        return Scope("staff")
+    if Role.ENGINEER in principal.roles:
+        if not principal.engineer_id:
+            raise Forbidden("an engineer token must carry engineer_id", field="engineer_id")
+        return Scope("engineer", dealer_id=principal.dealer_id, engineer_id=principal.engineer_id)
+    if Role.DEALER in principal.roles:
+        if not principal.dealer_id:
+            raise Forbidden("a dealer token must carry dealer_id", field="dealer_id")
+        return Scope("dealer", dealer_id=principal.dealer_id)
+    raise Forbidden("this role sees no records here")
 
 
 class TokenVerifier:

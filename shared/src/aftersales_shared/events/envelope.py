@@ -9,6 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .. import clock
 from ..ids import new_id
 
 
@@ -30,7 +31,7 @@ class IntegrationEvent(BaseModel):
     event_id: UUID = Field(default_factory=new_id)
     type: str = ""
     version: int = 1
-    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    occurred_at: datetime = Field(default_factory=clock.now)
     producer: str = ""
     aggregate_id: str
     correlation_id: str | None = None

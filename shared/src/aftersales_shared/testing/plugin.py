@@ -12,7 +12,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from .. import devstack
+from .. import clock, devstack
 from ..auth import generate_keypair, mint_token
 from ..config import AuthSettings, DatabaseSettings, KafkaSettings
 
@@ -24,6 +24,13 @@ def stack() -> Any:
     yield info
     if not os.environ.get("KEEP_STACK"):
         devstack.down(started)
+
+
+@pytest.fixture(autouse=True)
+def _real_time_again() -> Any:
+    """A test that moves the shared clock leaves real time behind for the next one."""
+    yield
+    clock.reset(environment="test")
 
 
 @pytest.fixture(scope="session")
