@@ -122,8 +122,6 @@ def create_service_app(settings: ServiceSettings, parts: ServiceParts, *, trace_
         if parts.raw_pool_size:
             app.state.pg = await create_raw_pool(settings.db, schema=settings.db_schema,
                                                  application_name=settings.service_name, size=parts.raw_pool_size)
-        app.state.settings = settings
-        app.state.token_verifier = TokenVerifier(settings.auth)
         stoppers: list[Callable[[], Awaitable[None]]] = []
         relay = None
         if settings.run_relay:
@@ -175,6 +173,9 @@ def create_service_app(settings: ServiceSettings, parts: ServiceParts, *, trace_
 
     app = FastAPI(title=parts.title, version="1.0.0", lifespan=lifespan,
                   description=f"{parts.title}. Errors are RFC 9457 application/problem+json.")
+    # known before the lifespan runs, so probes and the clock answer even while a service is starting
+    app.state.settings = settings
+    app.state.token_verifier = TokenVerifier(settings.auth)
     app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
     install_error_handlers(app)
     app.include_router(health.router)

@@ -72,7 +72,8 @@ class AuthSettings(BaseSettings):
 class ServiceSettings(BaseSettings):
     """Base class of each service's settings; subclasses set their own env prefix."""
 
-    model_config = SettingsConfigDict(extra="ignore")
+    # populate_by_name: ``environment=`` works in code as well as ``APP_ENV`` in the environment
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     environment: str = Field(default="development", validation_alias="APP_ENV")
     service_name: str = "service"
