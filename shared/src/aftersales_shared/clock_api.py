@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import AwareDatetime, Field, model_validator
@@ -41,7 +41,7 @@ def _read(request: Request) -> ClockRead:
     return ClockRead(now=clock.now(), offset_seconds=clock.offset().total_seconds(), movable=clock.can_move(env))
 
 
-_DOC = {404: {"description": "The clock cannot be moved in this environment (production)"},
+_DOC: dict[int | str, dict[str, Any]] = {404: {"description": "The clock cannot be moved in this environment (production)"},
         422: {"description": "Not forward, or more than one move's maximum"}}
 
 
@@ -56,7 +56,10 @@ async def advance_clock(request: Request, body: ClockAdvance, _p: Admin) -> Cloc
     env = request.app.state.settings.environment
     if not clock.can_move(env):
         raise NotFound("the clock cannot be moved in this environment")
-    delta = timedelta(seconds=body.seconds) if body.seconds is not None else body.to - clock.now()  # type: ignore[operator]
+    if body.to is not None:
+        delta = body.to - clock.now()
+    else:
+        delta = timedelta(seconds=body.seconds or 0)
     try:
         clock.advance(delta, environment=env)
     except clock.ClockNotMovable as exc:
