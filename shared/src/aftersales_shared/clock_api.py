@@ -41,8 +41,10 @@ def _read(request: Request) -> ClockRead:
     return ClockRead(now=clock.now(), offset_seconds=clock.offset().total_seconds(), movable=clock.can_move(env))
 
 
-_DOC: dict[int | str, dict[str, Any]] = {404: {"description": "The clock cannot be moved in this environment (production)"},
-        422: {"description": "Not forward, or more than one move's maximum"}}
+_DOC: dict[int | str, dict[str, Any]] = {
+    404: {"description": "The clock cannot be moved in this environment (production)"},
+    422: {"description": "Not forward, or more than one move's maximum"},
+}
 
 
 @router.get("", response_model=ClockRead, summary="The service's clock (admin)")
