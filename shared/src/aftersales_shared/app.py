@@ -29,6 +29,7 @@ from .logging import configure_logging, correlation_id
 from .metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS
 from .migrations import upgrade_to_head
 from .outbox import OutboxRelay
+from .problems import COMMON_RESPONSES
 from .tracing import instrument_engine, setup_tracing, start_trace
 
 log = logging.getLogger(__name__)
@@ -171,7 +172,7 @@ def create_service_app(settings: ServiceSettings, parts: ServiceParts, *, trace_
             await engine.dispose()
             log.info("%s stopped", settings.service_name)
 
-    app = FastAPI(title=parts.title, version="1.0.0", lifespan=lifespan,
+    app = FastAPI(title=parts.title, version="1.0.0", lifespan=lifespan, responses=COMMON_RESPONSES,
                   description=f"{parts.title}. Errors are RFC 9457 application/problem+json.")
     # known before the lifespan runs, so probes and the clock answer even while a service is starting
     app.state.settings = settings
