@@ -56,22 +56,29 @@ async def test_job_lifecycle_through_the_engineer_app(clean, dispatch_settings, 
         r2 = await client.post(f"/v1/jobs/{job.id}/actions", json=accept, headers=eng)
         assert r1.status_code == r2.status_code == 200 and r1.json() == r2.json()
         assert r2.headers["Idempotent-Replayed"] == "true"
+        assert r1.json()["status"] == "accepted" and r1.json()["engineer_id"] == "E1"
         r = await client.post(f"/v1/jobs/{job.id}/actions", json=action("accept"), headers=other)
         assert r.status_code == 404
 
-        for body in (action("depart"), action("arrive", lat=31.23, lon=121.47),
-                     action("pause", reason="waiting_parts")):
+        # each step answers with the status it moved the job to, and the job really is there afterwards
+        steps = [(action("depart"), "en_route"), (action("arrive", lat=31.23, lon=121.47), "on_site"),
+                 (action("pause", reason="waiting_parts"), "paused"),
+                 (action("lend_spare", spare_serial="SPARE-1"), "paused"),  # R-S6: a spare lent while waiting
+                 (action("resume"), "on_site"), (action("collect_spare"), "on_site"),
+                 (action("complete", record=RECORD), "completed")]
+        for body, status in steps:
             r = await client.post(f"/v1/jobs/{job.id}/actions", json=body, headers=eng)
             assert r.status_code == 200, r.text
-        r = await client.post(f"/v1/jobs/{job.id}/actions", json=action("lend_spare", spare_serial="SPARE-1"),
-                              headers=eng)
-        assert r.status_code == 200, r.text
+            assert r.json()["status"] == status, (body["action"], r.json())
+            seen = (await client.get(f"/v1/jobs/{job.id}", headers=eng)).json()
+            assert seen["status"] == status, (body["action"], seen["status"])
+        assert (await client.get("/v1/me/jobs", headers=eng)).json() == []  # no longer open
+        closed = (await client.get("/v1/me/jobs", params={"include_closed": "true"}, headers=eng)).json()
+        assert [(j["id"], j["status"]) for j in closed] == [(job.id, "completed")]
         r = await client.post(f"/v1/jobs/{job.id}/actions", json=action("resume"), headers=eng)
-        assert r.json()["status"] == "on_site"
-        await client.post(f"/v1/jobs/{job.id}/actions", json=action("collect_spare"), headers=eng)
-        r = await client.post(f"/v1/jobs/{job.id}/actions", json=action("complete", record=RECORD), headers=eng)
-        assert r.status_code == 200, r.text and r.json()["status"] == "completed"
+        assert r.status_code == 409 and r.json()["code"] == "job_state"  # a completed job is final
         detail = (await client.get(f"/v1/jobs/{job.id}", headers=eng)).json()
+        assert detail["status"] == "completed" and detail["resolved_at"]
         assert detail["service_record"]["root_cause"] == "supplier_part"
         assert detail["sla_met"] == {"respond": True, "arrive": True, "resolve": True}
         assert len(detail["pauses"]) == 1 and detail["pauses"][0]["end"]
@@ -83,10 +90,10 @@ async def test_job_lifecycle_through_the_engineer_app(clean, dispatch_settings, 
                                                                     "by": "dealer"}, headers=admin)).json()
         assert {(r["milestone"], r["dealer"], r["attainment"]) for r in rep["rows"]} == {
             ("respond", "D1", 1.0), ("arrive", "D1", 1.0), ("resolve", "D1", 1.0)}
-    types = await outbox_types(admin_db, job.id)
-    for t in ("created", "offered", "assigned", "accepted", "en_route", "arrived", "paused", "spare_unit_lent",
-              "resumed", "spare_unit_collected", "completed"):
-        assert f"dispatch.job.{t}" in types
+    # every step emitted its event, once, in the order the engineer acted
+    assert await outbox_types(admin_db, job.id) == [f"dispatch.job.{t}" for t in (
+        "created", "offered", "assigned", "accepted", "en_route", "arrived", "paused", "spare_unit_lent",
+        "resumed", "spare_unit_collected", "completed")]
     payload = json.loads(await admin_db.fetchval(
         "SELECT payload FROM dispatch.outbox WHERE key=$1 AND event_type='dispatch.job.completed'", job.id))
     assert payload["payload"]["parts_used"][0]["old_serial"] == "O1"
