@@ -21,12 +21,13 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from aftersales_shared import devstack
+from aftersales_shared import clock, devstack
 from aftersales_shared.auth import generate_keypair, mint_token
 from aftersales_shared.config import AuthSettings, DatabaseSettings, KafkaSettings
 from aftersales_shared.events.ticketing import TicketOpened, TicketOpenedPayload
 from aftersales_shared.testing.plugin import reset_schema, running
-from dispatch import service as svc
+from dispatch.jobs import service as jobs
+from dispatch.jobs import queries
 from dispatch.config import DispatchSettings
 from dispatch.domain.assignment import EngineerState, HaversineEstimator, JobNeed, rank
 from dispatch.main import create_app
@@ -98,10 +99,10 @@ async def decision_latency(client, samples: int, rnd: random.Random) -> dict:
     for _ in range(samples):
         job = Job(id="probe", required_skill=rnd.choice(LINES), region_code=rnd.choice(REGIONS), zone_class="in_zone",
                   lat=CENTRE[0] + rnd.uniform(-0.3, 0.3), lon=CENTRE[1] + rnd.uniform(-0.3, 0.3),
-                  arrive_due=svc.utcnow() + timedelta(hours=2))
+                  arrive_due=clock.now() + timedelta(hours=2))
         async with app.state.sessions() as s:
             t0 = time.perf_counter()
-            ranked = await svc.candidates_for(s, app.state.dispatch_cfg, job, svc.utcnow())
+            ranked = await queries.candidates_for(s, app.state.dispatch_cfg, job, clock.now())
             times.append((time.perf_counter() - t0) * 1000)
             found += bool(ranked)
     return {"samples": samples, "p50_ms": pct(times, 50), "p99_ms": pct(times, 99), "max_ms": max(times),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -48,12 +48,12 @@ def ticket(skill: str, *, region="310101", loc=SITE, opened_at=None, contract=No
         ticket_id=tid, ticket_no=tid, serial=uniq("SN"), product_line=skill, required_skill=skill,
         contract_code=contract, coverage="warranty", customer_name="Li Lei", phone="+8613800000000",
         address="1 Renmin Rd", region_code=region, lat=loc[0], lon=loc[1], channel="phone",
-        fault_description="no cooling", opened_at=opened_at or datetime.now(timezone.utc) - timedelta(seconds=5),
+        fault_description="no cooling", opened_at=opened_at or datetime.now(UTC) - timedelta(seconds=5),
     )
 
 
 def action(kind: str, **kw) -> dict:
-    body = {"client_action_id": uniq("act"), "device_time": datetime.now(timezone.utc).isoformat(),
+    body = {"client_action_id": uniq("act"), "device_time": datetime.now(UTC).isoformat(),
             "action": kind}
     body.update(kw)
     return body

@@ -3,10 +3,18 @@
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dispatch.domain.assignment import (
-    EngineerState, HaversineEstimator, JobNeed, Shift, best, haversine_km, infeasibility, rank,
+    EngineerState,
+    HaversineEstimator,
+    JobNeed,
+    Shift,
+    best,
+    haversine_km,
+    infeasibility,
+    rank,
 )
 
 SH = ZoneInfo("Asia/Shanghai")

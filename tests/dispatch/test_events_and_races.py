@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from aftersales_shared import clock
 from aftersales_shared.db import unit_of_work
 from aftersales_shared.events.parts import RequestDelivered
 from aftersales_shared.events.ticketing import TicketCancelled, TicketOpened
 from aftersales_shared.testing.plugin import running
-from dispatch import service as svc
+from dispatch.jobs import service as jobs
 from dispatch.main import create_app
 
 from .conftest import action, engineer_body, ticket, uniq
@@ -53,14 +54,15 @@ async def test_ticket_events_create_assign_cancel_and_parts_resume(clean, dispat
             assert js[t1.ticket_id]["status"] == "offered"
             eng = auth_headers("engineer", sub="E1", engineer_id="E1")
             j2 = js[t2.ticket_id]["id"]
-            for body in (action("accept"), action("arrive", lat=31.2, lon=121.4), action("pause", reason="waiting_parts")):
+            for body in (action("accept"), action("arrive", lat=31.2, lon=121.4),
+                         action("pause", reason="waiting_parts")):
                 assert (await client.post(f"/v1/jobs/{j2}/actions", json=body, headers=eng)).status_code == 200
 
             cancel = TicketCancelled(aggregate_id=t1.ticket_id, payload={
-                "ticket_id": t1.ticket_id, "reason": "customer fixed it", "cancelled_at": datetime.now(timezone.utc)})
+                "ticket_id": t1.ticket_id, "reason": "customer fixed it", "cancelled_at": datetime.now(UTC)})
             await producer.send_and_wait(cancel.TOPIC, cancel.to_json().encode(), key=t1.ticket_id.encode())
             delivered = RequestDelivered(aggregate_id="R1", payload={
-                "request_id": uniq("R"), "job_id": j2, "ticket_id": t2.ticket_id, "at": datetime.now(timezone.utc),
+                "request_id": uniq("R"), "job_id": j2, "ticket_id": t2.ticket_id, "at": datetime.now(UTC),
                 "status": "delivered", "shipment_id": "S1"})
             await producer.send_and_wait(delivered.TOPIC, delivered.to_json().encode(), key=b"R1")
 
@@ -96,7 +98,7 @@ async def test_racing_assignments_and_accepts_never_double_book(clean, dispatch_
 
         async def open_one():
             async with unit_of_work(app.state.sessions) as s:
-                await svc.open_job(s, app.state.dispatch_cfg, ticket(skill), svc.utcnow())
+                await jobs.open_job(s, app.state.dispatch_cfg, ticket(skill), clock.now())
 
         results = await asyncio.gather(*(open_one() for _ in range(n_jobs)), return_exceptions=True)
         assert not [r for r in results if isinstance(r, Exception)]

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.exc import IntegrityError
 
+from aftersales_shared import clock
 from aftersales_shared.db import unit_of_work
 from aftersales_shared.events.ticketing import TicketCancelled, TicketOpened, TicketReopened, TicketReopenedPayload
 from aftersales_shared.testing.plugin import running, wait_for
-from dispatch import service as svc
+from dispatch.jobs import service as jobs
 from dispatch.main import create_app
 
 from .conftest import RECORD, action, engineer_body, ticket, uniq
@@ -44,7 +45,7 @@ async def test_reopened_ticket_gets_one_new_job_with_the_clock_from_the_reopen_a
     try:
         async with running(create_app(dispatch_settings(run_consumers=True))) as client:
             await client.put(f"/v1/engineers/{eid}", json=engineer_body(skill, max_jobs=1), headers=admin)
-            t = ticket(skill, opened_at=datetime.now(timezone.utc) - timedelta(hours=1))
+            t = ticket(skill, opened_at=datetime.now(UTC) - timedelta(hours=1))
 
             async def jobs():
                 return (await client.get("/v1/jobs", params={"ticket_id": t.ticket_id}, headers=admin)).json()
@@ -67,7 +68,7 @@ async def test_reopened_ticket_gets_one_new_job_with_the_clock_from_the_reopen_a
                 r = await client.post(f"/v1/jobs/{first['id']}/actions", json=body, headers=eng)
                 assert r.status_code == 200, r.text
 
-            at = datetime.now(timezone.utc) - timedelta(minutes=2)
+            at = datetime.now(UTC) - timedelta(minutes=2)
             event = TicketReopened(aggregate_id=t.ticket_id, payload=reopened(t, visit=2, at=at))
             again = TicketReopened(aggregate_id=t.ticket_id, payload=reopened(t, visit=2, at=at))  # new event id
             for e in (event, event, again):  # a redelivery and a re-publication of the same reopen
@@ -93,7 +94,7 @@ async def test_reopened_ticket_gets_one_new_job_with_the_clock_from_the_reopen_a
             assert ts(created["deadlines"]["arrive"]) == at + ARRIVE
 
             cancel = TicketCancelled(aggregate_id=t.ticket_id, payload={
-                "ticket_id": t.ticket_id, "reason": "customer replaced it", "cancelled_at": datetime.now(timezone.utc)})
+                "ticket_id": t.ticket_id, "reason": "customer replaced it", "cancelled_at": datetime.now(UTC)})
             await send(cancel)
             js = await jobs_when(lambda js: js[0]["status"] == "cancelled")
             assert [(j["visit"], j["status"]) for j in js] == [(2, "cancelled"), (1, "completed")]
@@ -114,12 +115,12 @@ async def test_racing_reopen_deliveries_make_one_job_and_supersede_a_job_left_op
         await client.put(f"/v1/engineers/{eid}", json=engineer_body(skill, max_jobs=1), headers=admin)
         app, t = client.app, ticket(skill)
         async with unit_of_work(app.state.sessions) as s:
-            first = (await svc.open_job(s, app.state.dispatch_cfg, t, svc.utcnow())).id
-        at = datetime.now(timezone.utc) - timedelta(minutes=1)
+            first = (await jobs.open_job(s, app.state.dispatch_cfg, t, clock.now())).id
+        at = datetime.now(UTC) - timedelta(minutes=1)
 
         async def reopen():
             async with unit_of_work(app.state.sessions) as s:
-                return (await svc.reopen_job(s, app.state.dispatch_cfg, reopened(t, visit=2, at=at), svc.utcnow())).id
+                return (await jobs.reopen_job(s, app.state.dispatch_cfg, reopened(t, visit=2, at=at), clock.now())).id
 
         results = await asyncio.gather(*(reopen() for _ in range(6)), return_exceptions=True)
         # a loser of the insert race fails on the unique (ticket_id, visit) key; its consumer retries
@@ -136,9 +137,10 @@ async def test_racing_reopen_deliveries_make_one_job_and_supersede_a_job_left_op
         assert withdrawn == "ticket reopened"
 
         # parts delivered for the ticket resume its current job (the latest visit)
-        for body in (action("accept"), action("arrive", lat=31.23, lon=121.47), action("pause", reason="waiting_parts")):
+        for body in (action("accept"), action("arrive", lat=31.23, lon=121.47),
+                     action("pause", reason="waiting_parts")):
             r = await client.post(f"/v1/jobs/{second}/actions", json=body, headers=eng)
             assert r.status_code == 200, r.text
         async with unit_of_work(app.state.sessions) as s:
-            await svc.parts_delivered(s, None, t.ticket_id, svc.utcnow())
+            await jobs.parts_delivered(s, None, t.ticket_id, clock.now())
         assert (await client.get(f"/v1/jobs/{second}", headers=admin)).json()["status"] == "on_site"

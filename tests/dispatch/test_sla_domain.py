@@ -1,15 +1,25 @@
 """Pure SLA engine: calendars, deadlines, pauses, alerts; named after rules and known product failures."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dispatch.domain.calendar import CALENDAR_24X7, BusinessCalendar
 from dispatch.domain.sla import (
-    ClockState, JobClocks, Pause, SlaPolicy, compute_deadlines, deadline, due_alerts, elapsed,
-    milestones_met, select_policy, status,
+    ClockState,
+    JobClocks,
+    Pause,
+    SlaPolicy,
+    compute_deadlines,
+    deadline,
+    due_alerts,
+    elapsed,
+    milestones_met,
+    select_policy,
+    status,
 )
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -212,7 +222,7 @@ def test_bad_calendar_and_policy_rejected():
 # --- properties ---------------------------------------------------------------------------------
 
 instants = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2026, 12, 1),
-                        timezones=st.just(timezone.utc))
+                        timezones=st.just(UTC))
 durations = st.integers(min_value=0, max_value=60 * 24 * 5).map(lambda m: timedelta(minutes=m))
 calendars = st.sampled_from([CALENDAR_24X7, OFFICE, PLAIN_9_TO_5])
 

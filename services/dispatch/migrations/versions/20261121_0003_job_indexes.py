@@ -4,8 +4,8 @@ Revision ID: dispatch_0003
 Revises: dispatch_0002
 Create Date: 2026-11-21
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "dispatch_0003"
 down_revision = "dispatch_0002"

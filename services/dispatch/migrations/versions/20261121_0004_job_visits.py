@@ -8,8 +8,8 @@ Revision ID: dispatch_0004
 Revises: dispatch_0003
 Create Date: 2026-11-21
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "dispatch_0004"
 down_revision = "dispatch_0003"

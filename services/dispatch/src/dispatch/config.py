@@ -1,9 +1,17 @@
-"""Dispatch service settings (env prefix DISPATCH_; DB_*, KAFKA_*, AUTH_* come from shared)."""
+"""Dispatch service settings (env prefix DISPATCH_; DB_*, KAFKA_*, AUTH_* come from shared) and the
+``DispatchConfig`` the use cases receive (the settings turned into durations and a travel-time estimator)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from aftersales_shared.config import ServiceSettings
+
+from .domain.assignment import HaversineEstimator, TravelTimeEstimator
 
 
 class DispatchSettings(ServiceSettings):
@@ -22,3 +30,22 @@ class DispatchSettings(ServiceSettings):
     route_check_minutes: int = 240
     background_interval_seconds: float = Field(5.0, gt=0)
     run_background: bool = True
+
+
+@dataclass(frozen=True)
+class DispatchConfig:
+    offer_ttl: timedelta = timedelta(minutes=10)
+    device_skew: timedelta = timedelta(minutes=5)
+    route_within: timedelta = timedelta(hours=2)
+    route_check: timedelta = timedelta(hours=4)
+    estimator: TravelTimeEstimator = HaversineEstimator()
+
+    @classmethod
+    def from_settings(cls, s: ServiceSettings) -> DispatchConfig:
+        assert isinstance(s, DispatchSettings)
+        return cls(
+            offer_ttl=timedelta(seconds=s.offer_ttl_seconds), device_skew=timedelta(seconds=s.device_skew_seconds),
+            route_within=timedelta(minutes=s.route_within_minutes),
+            route_check=timedelta(minutes=s.route_check_minutes),
+            estimator=HaversineEstimator(road_factor=s.road_factor, speeds_kmh=dict(s.speeds_kmh)),
+        )

@@ -1,4 +1,8 @@
-"""The dispatch schema: zones, calendars, policies, engineers, jobs, offers, actions, service records."""
+"""The dispatch schema as SQLAlchemy ORM ``Mapped`` classes; every use case reads and writes through them.
+
+Zones, core provinces, service centres, SLA calendars and policies, engineers, jobs, offers, app actions and
+service records. Migrations (``migrations/versions``) create these tables; tests never use ``create_all``.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,16 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from aftersales_shared.db import make_base
+from aftersales_shared.db import make_metadata
 
-Base = make_base("dispatch")
+
+class Base(DeclarativeBase):
+    """The dispatch schema's declarative base (a class, not ``make_base()``, so type checkers see it)."""
+
+    metadata = make_metadata("dispatch")
+
 
 TS = sa.DateTime(timezone=True)
 
@@ -157,7 +166,8 @@ class Offer(Base):
     reason: Mapped[str | None] = mapped_column(sa.String(300))
     __table_args__ = (
         # one open offer per job: two engineers can never hold the same job at once
-        sa.Index("uq_offers_one_pending_per_job", "job_id", unique=True, postgresql_where=sa.text("status = 'pending'")),
+        sa.Index("uq_offers_one_pending_per_job", "job_id", unique=True,
+                 postgresql_where=sa.text("status = 'pending'")),
     )
 
 

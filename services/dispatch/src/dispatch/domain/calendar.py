@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,7 @@ def require_aware(value: datetime, name: str = "instant") -> datetime:
     """Reject naive datetimes: an instant without an offset is ambiguous across time zones."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must carry a time zone offset")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 @lru_cache(maxsize=8192)
@@ -78,8 +78,8 @@ class BusinessCalendar:
         out = []
         for start, end in self.intervals:
             # wall-clock minutes, each converted on its own so DST-observing zones stay right
-            s = (midnight + timedelta(minutes=start)).astimezone(timezone.utc)
-            e = (midnight + timedelta(minutes=end)).astimezone(timezone.utc)
+            s = (midnight + timedelta(minutes=start)).astimezone(UTC)
+            e = (midnight + timedelta(minutes=end)).astimezone(UTC)
             out.append((s, e))
         return out
 

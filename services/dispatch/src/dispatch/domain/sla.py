@@ -216,7 +216,7 @@ def compute_deadlines(
 
 def milestones_met(policy: SlaPolicy, calendar: BusinessCalendar, job: JobClocks, now: datetime) -> dict[str, bool]:
     """For completed milestones: met or not, counting paused time as not elapsed."""
-    out = {}
+    out: dict[str, bool] = {}
     for c in job.clocks(policy):
         st = status(calendar, c, job.pauses, now)
         if st.met is not None:

@@ -1,0 +1,61 @@
+"""Who may call what (role aliases named by what they allow) and who sees which rows (the scope, once).
+
+Scopes (``aftersales_shared.auth.scope_of``): staff see every job and engineer; a dealer sees the jobs of its
+own engineers and those engineers; an engineer sees its own jobs and itself. A dealer token without
+``dealer_id`` or an engineer token without ``engineer_id`` is refused (403).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import Depends
+from sqlalchemy.orm import InstrumentedAttribute
+
+from aftersales_shared.auth import Principal, Role, require_roles, scope_of
+from aftersales_shared.errors import Forbidden
+
+from .models import Engineer, Job
+
+CanConfigureDispatch = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.DISPATCHER))]
+"""Zones, service centres, SLA calendars and policies, engineers."""
+CanAssignJobs = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.DISPATCHER))]
+"""Manual assignment of a job to an engineer."""
+CanReadDispatchConfig = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.DISPATCHER, Role.OPS))]
+"""SLA policies and the queue of unassigned jobs."""
+CanReadJobs = Annotated[Principal, Depends(require_roles(
+    Role.ADMIN, Role.DISPATCHER, Role.OPS, Role.DEALER, Role.ENGINEER))]
+"""Jobs and engineers, narrowed to the caller's scope."""
+CanActAsEngineer = Annotated[Principal, Depends(require_roles(Role.ENGINEER))]
+"""The engineer app: own jobs, actions on them."""
+CanReadSlaReports = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.DISPATCHER, Role.OPS, Role.DEALER))]
+"""SLA attainment; a dealer's report covers its own engineers' jobs."""
+
+
+def _visible(principal: Principal, *, engineer_col: InstrumentedAttribute[str] | InstrumentedAttribute[str | None],
+             dealer_col: InstrumentedAttribute[str | None]) -> sa.ColumnElement[bool]:
+    """The caller's scope as a WHERE clause over a table's engineer and dealer columns."""
+    scope = scope_of(principal)
+    if scope.kind == "staff":
+        return sa.true()
+    if scope.kind == "dealer":
+        return dealer_col == scope.dealer_id
+    return engineer_col == scope.engineer_id
+
+
+def visible_jobs(principal: Principal) -> sa.ColumnElement[bool]:
+    """Jobs the caller may see: its own (engineer), its engineers' (dealer), all (staff)."""
+    return _visible(principal, engineer_col=Job.engineer_id, dealer_col=Job.engineer_dealer_id)
+
+
+def visible_engineers(principal: Principal) -> sa.ColumnElement[bool]:
+    """Engineers the caller may see: itself (engineer), its own (dealer), all (staff)."""
+    return _visible(principal, engineer_col=Engineer.id, dealer_col=Engineer.dealer_id)
+
+
+def engineer_id_of(principal: Principal) -> str:
+    """The calling engineer's id (403 when the token names none)."""
+    if not principal.engineer_id:
+        raise Forbidden("an engineer token must carry engineer_id", field="engineer_id")
+    return principal.engineer_id

@@ -1,0 +1,435 @@
+"""Job use cases: jobs from tickets (open, reopen, cancel, parts delivered), offers to the best engineer,
+manual assignment, the engineer app's actions, offer expiry and the queue retry.
+
+Every status change goes through :func:`_apply`, which applies a move of ``domain/job_lifecycle.py``
+generically; an engineer-app action adds only its own side effect (``ACTION_EFFECTS``).
+Every function runs inside the caller's unit of work (it flushes, never commits). Invariants that must hold
+under concurrency live in the database: a conditional capacity UPDATE plus a CHECK constraint, one pending
+offer per job (partial unique index), and the job row locked FOR UPDATE before any change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aftersales_shared.errors import Conflict, DomainError, NotFound, Unprocessable
+from aftersales_shared.events import dispatch as ev
+from aftersales_shared.events.ticketing import TicketOpenedPayload, TicketReopenedPayload
+from aftersales_shared.ids import new_id
+from aftersales_shared.outbox import add_events
+
+from .. import metrics
+from ..config import DispatchConfig
+from ..domain import job_lifecycle as lifecycle
+from ..domain.job_lifecycle import ACCEPTED, OFFERED, OPEN_STATUSES, PAUSED, QUEUED, TERMINAL
+from ..domain.sla import PAUSE_REASONS
+from ..models import Engineer, Job, JobAction, Offer, ServiceRecord
+from ..sla.service import policy_and_calendar, recompute_deadlines, record_milestone, refresh_deadlines, zone_class_of
+from . import queries
+from .events import job_payload
+from .schemas import ActionIn
+
+CHANNELS = ("phone", "web", "email", "sms")  # bounded metric labels
+
+Extras = dict[str, dict[str, Any]]
+"""What a move's events add to the common job payload, by event type."""
+Effect = Callable[[], Awaitable[Extras]]
+
+
+# --- the one way a job changes status ------------------------------------------------------------
+
+def _iso(d: datetime) -> str:
+    return d.astimezone(UTC).isoformat()
+
+
+def _open_pause(job: Job) -> dict[str, Any] | None:
+    return next((p for p in job.pauses if p.get("end") is None), None)
+
+
+def _end_open_pause(job: Job, at: datetime) -> None:
+    pauses = [dict(p) for p in job.pauses]
+    for p in pauses:
+        if p.get("end") is None:
+            p["end"] = _iso(max(at, datetime.fromisoformat(p["start"])))
+            job.pauses = pauses
+            return
+
+
+async def _apply(session: AsyncSession, cfg: DispatchConfig | None, job: Job, action: str, *, at: datetime,
+                 now: datetime, effect: Effect | None = None, extras: Extras | None = None) -> None:
+    """Apply the lifecycle move ``action`` to a locked job: end an open pause the move leaves, run the
+    action's own effect, set the status, free the engineer's capacity when the job stops holding it, emit the
+    move's events (stamped ``at``), and offer a job that is back in the queue to the next candidate (the
+    ``cfg`` is needed only for that)."""
+    move = lifecycle.move(job.status, action)
+    pause = _open_pause(job)
+    to = lifecycle.target(move, job.status, before_pause=pause.get("resume_status") if pause else None)
+    if job.status == PAUSED and to != PAUSED:
+        _end_open_pause(job, at)
+    added = await effect() if effect else {}
+    job.status, job.updated_at = to, now
+    if to != PAUSED:
+        job.paused_reason = None
+    if not lifecycle.holds_capacity(to):
+        await queries.release(session, job)
+    every = {**(extras or {}), **added}
+    events = [cls(aggregate_id=job.id, payload=job_payload(job, at, **every.get(cls.TYPE, {})))
+              for cls in move.events]  # still naming the engineer a job back in the queue had
+    if to == QUEUED:  # a queued job has no engineer (CHECK ck_jobs_queued_unassigned)
+        job.engineer_id, job.engineer_dealer_id = None, None
+    await session.flush()
+    await add_events(session, *events)
+    if to == QUEUED:
+        assert cfg is not None, f"{action} puts the job back in the queue: pass the DispatchConfig"
+        await try_assign(session, cfg, job, now)
+
+
+# --- jobs from tickets ---------------------------------------------------------------------------
+
+async def open_job(session: AsyncSession, cfg: DispatchConfig, p: TicketOpenedPayload, now: datetime, *,
+                   visit: int = 1, opened_at: datetime | None = None) -> Job:
+    """Create the job of one visit of a ticket (idempotent on ticket id and visit), with deadlines, and try to assign.
+
+    Visit 1 comes from TicketOpened; a reopened ticket (TicketReopened) is the next visit, its SLA clock
+    starting at ``opened_at`` (the reopen).
+    """
+    existing = await session.scalar(select(Job).where(Job.ticket_id == p.ticket_id, Job.visit == visit))
+    if existing is not None:
+        return existing
+    zone_class, centroid = await zone_class_of(session, p.region_code)
+    lat, lon = (p.lat, p.lon) if p.lat is not None and p.lon is not None else (centroid or (None, None))
+    job = Job(
+        id=str(new_id()), ticket_id=p.ticket_id, ticket_no=p.ticket_no, serial=p.serial,
+        product_line=p.product_line, required_skill=p.required_skill, ticket_dealer_id=p.dealer_id,
+        contract_code=p.contract_code, coverage=p.coverage, customer_name=p.customer_name, phone=p.phone,
+        address=p.address, region_code=p.region_code, zone_class=zone_class, lat=lat, lon=lon,
+        fault_description=p.fault_description, opened_at=opened_at or p.opened_at, visit=visit, created_at=now,
+        status=QUEUED,
+        pauses=[], warnings_sent=[], sla_met={}, updated_at=now, holds_capacity=False,
+    )
+    prow, cal = await policy_and_calendar(session, job)
+    refresh_deadlines(job, prow, cal, now)
+    session.add(job)
+    metrics.JOBS_CREATED.labels(p.channel if p.channel in CHANNELS else "other", zone_class).inc()
+    await session.flush()
+    await add_events(session, ev.JobCreated(aggregate_id=job.id, payload=job_payload(
+        job, now, zone_class=zone_class, contract_code=job.contract_code,
+        deadlines={k: v for k, v in (("respond", job.respond_due), ("arrive", job.arrive_due),
+                                     ("resolve", job.resolve_due)) if v})))
+    await try_assign(session, cfg, job, now, fresh=True)
+    return job
+
+
+async def reopen_job(session: AsyncSession, cfg: DispatchConfig, p: TicketReopenedPayload, now: datetime) -> Job:
+    """A reopened ticket gets a new job for its visit; a job of an earlier visit still open is superseded."""
+    stale = (await session.scalars(select(Job).where(
+        Job.ticket_id == p.ticket_id, Job.visit < p.visit, Job.status.not_in(TERMINAL)).with_for_update())).all()
+    for job in stale:
+        await _cancel(session, job, f"superseded by visit {p.visit}", now, offer_reason="ticket reopened")
+    return await open_job(session, cfg, p, now, visit=p.visit, opened_at=p.reopened_at)
+
+
+async def cancel_job(session: AsyncSession, ticket_id: str, reason: str, now: datetime) -> None:
+    """The ticket was cancelled: its current job (latest visit) is withdrawn."""
+    job = await session.scalar(queries.latest_job_of(ticket_id).with_for_update())
+    if job is None or not lifecycle.allowed(job.status, "cancel"):
+        return
+    await _cancel(session, job, reason, now)
+
+
+async def _cancel(session: AsyncSession, job: Job, reason: str, now: datetime, *,
+                  offer_reason: str = "ticket cancelled") -> None:
+    async def withdraw_offer() -> Extras:
+        await queries.close_offer(session, job, "withdrawn", now, offer_reason)
+        return {ev.JobCancelled.TYPE: {"reason": reason}}
+
+    await _apply(session, None, job, "cancel", at=now, now=now, effect=withdraw_offer)
+
+
+async def parts_delivered(session: AsyncSession, job_id: str | None, ticket_id: str | None, now: datetime) -> None:
+    """Parts arrived: a job waiting for parts resumes its clock."""
+    q = select(Job).where(Job.id == job_id) if job_id else queries.latest_job_of(ticket_id or "")
+    job = await session.scalar(q.with_for_update())
+    if job is None or not lifecycle.allowed(job.status, "parts_delivered") or job.paused_reason != "waiting_parts":
+        return
+
+    async def move_deadlines() -> Extras:  # as the engineer's resume does: the pause moves the deadlines
+        await recompute_deadlines(session, job, now)
+        return {ev.JobResumed.TYPE: {"reason": "parts_delivered"}}
+
+    await _apply(session, None, job, "parts_delivered", at=now, now=now, effect=move_deadlines)
+
+
+# --- offers and assignment -----------------------------------------------------------------------
+
+async def try_assign(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datetime, *,
+                     fresh: bool = False) -> bool:
+    """Offer a queued job to the best feasible engineer; False leaves it queued (ordered by deadline).
+
+    ``fresh``: the job was created in this transaction, so nobody can have declined it yet.
+    """
+    if job.status != QUEUED:
+        return False
+    excluded = [] if fresh else await queries.excluded_engineers(session, job.id)
+    for cand in await queries.candidates_for(session, cfg, job, now, exclude=excluded):
+        eng = await queries.reserve(session, cand.engineer_id)
+        if eng is None:
+            continue  # taken by a concurrent decision: next candidate
+        job.engineer_id, job.engineer_dealer_id, job.holds_capacity = eng.id, eng.dealer_id, True
+        session.add(Offer(id=str(new_id()), job_id=job.id, engineer_id=eng.id, status="pending",
+                          offered_at=now, expires_at=now + cfg.offer_ttl))
+        await _apply(session, cfg, job, "offer", at=now, now=now,
+                     extras={ev.JobAssigned.TYPE: {"assigned_by": "auto"}})
+        return True
+    return False
+
+
+async def manual_assign(session: AsyncSession, cfg: DispatchConfig, *, job_id: str, engineer_id: str,
+                        now: datetime) -> Job:
+    """A dispatcher assigns directly (counts as the dispatch decision, R-S1)."""
+    job = await queries.lock_job(session, job_id)
+    if not lifecycle.allowed(job.status, "assign"):
+        raise Conflict(f"job is {job.status}; it can no longer be reassigned", field="status", code="job_state")
+    if job.engineer_id == engineer_id and job.status == ACCEPTED:
+        return job
+    if await session.get(Engineer, engineer_id) is None:
+        raise NotFound(f"engineer {engineer_id} not found", field="engineer_id")
+    await queries.close_offer(session, job, "withdrawn", now, "reassigned by dispatcher")
+    await session.execute(update(Offer).where(Offer.job_id == job.id, Offer.status == "accepted")
+                          .values(status="withdrawn", reason="reassigned by dispatcher"))
+    await queries.release(session, job)
+    eng = await queries.reserve(session, engineer_id)
+    if eng is None:
+        raise Conflict("engineer is at capacity or inactive", field="engineer_id", code="engineer_at_capacity")
+    job.engineer_id, job.engineer_dealer_id, job.holds_capacity = eng.id, eng.dealer_id, True
+    job.responded_at = job.responded_at or now
+    await record_milestone(session, job, "respond", now)
+    await _apply(session, cfg, job, "assign", at=now, now=now, extras={ev.JobAssigned.TYPE: {"assigned_by": "manual"}})
+    return job
+
+
+async def expire_offers(session: AsyncSession, cfg: DispatchConfig, now: datetime, limit: int = 200) -> int:
+    """Offers nobody answered in time go to the next candidate."""
+    job_ids = (await session.scalars(select(Offer.job_id).where(
+        Offer.status == "pending", Offer.expires_at <= now).limit(limit))).all()
+    n = 0
+    for jid in job_ids:
+        job = await session.scalar(select(Job).where(Job.id == jid, Job.status == OFFERED)
+                                   .with_for_update(skip_locked=True))
+        if job is None:
+            continue
+
+        async def expire(job: Job = job) -> Extras:
+            await queries.close_offer(session, job, "expired", now)
+            return {}
+
+        await _apply(session, cfg, job, "expire", at=now, now=now, effect=expire)
+        n += 1
+    return n
+
+
+async def retry_queue(session: AsyncSession, cfg: DispatchConfig, now: datetime, limit: int = 200) -> int:
+    """Queued jobs, earliest arrive deadline first, get another assignment attempt."""
+    # still-savable jobs first (earliest deadline), already-late ones after: plain earliest-deadline-first
+    # collapses under overload because every engineer goes to jobs that are lost anyway
+    jobs = (await session.scalars(select(Job).where(Job.status == QUEUED)
+                                  .order_by(Job.arrive_due < now, Job.arrive_due)
+                                  .limit(limit).with_for_update(skip_locked=True))).all()
+    n = 0
+    for job in jobs:
+        n += await try_assign(session, cfg, job, now)
+    waiting, oldest = await queries.queue_gauges(session, now)
+    metrics.JOBS_WAITING.set(waiting)
+    metrics.OLDEST_WAITING_AGE.set(oldest)
+    return n
+
+
+# --- the engineer app (idempotent, offline-tolerant) -----------------------------------------------
+
+def check_action_body(body: ActionIn) -> None:
+    """What each action needs in its body (422 naming the field)."""
+    if body.action in ("complete", "remote_resolve") and body.record is None:
+        raise DomainError("a service record is required to close the job", field="record",
+                          code="record_required", status=422)
+    if body.action == "pause" and body.reason not in PAUSE_REASONS:
+        raise DomainError("pause reason must be waiting_parts or waiting_customer", field="reason",
+                          code="bad_pause_reason", status=422)
+    if body.action == "decline" and not body.reason:
+        raise DomainError("a reason is required", field="reason", code="reason_required", status=422)
+    if body.action == "arrive" and (body.lat is None or body.lon is None):
+        raise DomainError("arrive needs the GPS position", field="lat", code="gps_required", status=422)
+    if body.action == "lend_spare" and not body.spare_serial:
+        raise DomainError("the spare unit's serial is required", field="spare_serial", code="spare_required",
+                          status=422)
+
+
+async def perform_action(session: AsyncSession, cfg: DispatchConfig, *, job_id: str, engineer_id: str,
+                         body: ActionIn, now: datetime) -> tuple[dict[str, Any], bool]:
+    """Apply one app action; a repeated client_action_id returns the first result (replayed=True)."""
+    check_action_body(body)
+    job = await queries.lock_job(session, job_id)
+    if job.engineer_id != engineer_id:
+        raise NotFound(f"job {job_id} not found", field="job_id")  # other engineers' jobs are invisible
+    prior = await session.scalar(select(JobAction).where(JobAction.client_action_id == body.client_action_id))
+    if prior is not None:
+        if prior.job_id != job_id or prior.action != body.action:
+            raise Conflict("client_action_id already used for another action", field="client_action_id",
+                           code="client_action_id_reused")
+        return prior.result, True
+    at = body.device_time.astimezone(UTC)
+    if at > now + cfg.device_skew:
+        raise Unprocessable("device_time is in the future", field="device_time", code="device_time_future")
+    if at < job.created_at - cfg.device_skew and at < job.opened_at:
+        raise Unprocessable("device_time is before the job existed", field="device_time",
+                            code="device_time_before_job")
+    if job.last_device_time and at < job.last_device_time:
+        raise Conflict("device_time is earlier than an action already applied", field="device_time",
+                       code="device_time_out_of_order")
+    if not lifecycle.allowed(job.status, body.action):
+        raise Conflict(f"cannot {body.action} a job that is {job.status}", field="action", code="job_state")
+
+    async def effect() -> Extras:
+        return await ACTION_EFFECTS[body.action](session, job, body, at)
+
+    await _apply(session, cfg, job, body.action, at=at, now=now, effect=effect)
+    job.last_device_time, job.updated_at = at, now
+    result = {"job_id": job.id, "action": body.action, "status": job.status, "at": _iso(at),
+              "engineer_id": job.engineer_id}
+    session.add(JobAction(id=str(new_id()), client_action_id=body.client_action_id, job_id=job.id,
+                          engineer_id=engineer_id, action=body.action, device_time=at, received_at=now,
+                          request=body.model_dump(mode="json"), result=result))
+    await session.flush()
+    return result, False
+
+
+ActionEffect = Callable[[AsyncSession, Job, ActionIn, datetime], Awaitable[Extras]]
+
+
+async def _accept(session: AsyncSession, job: Job, body: ActionIn, at: datetime) -> Extras:
+    res = await session.execute(update(Offer).where(
+        Offer.job_id == job.id, Offer.engineer_id == job.engineer_id, Offer.status == "pending")
+        .values(status="accepted", decided_at=at))
+    if res.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's CursorResult
+        raise Conflict("the offer is no longer open", field="action", code="offer_closed")
+    job.responded_at = job.responded_at or at
+    await record_milestone(session, job, "respond", at)
+    return {}
+
+
+async def _decline(session: AsyncSession, job: Job, body: ActionIn, at: datetime) -> Extras:
+    await queries.close_offer(session, job, "declined", at, body.reason)
+    return {ev.JobDeclined.TYPE: {"reason": body.reason}}
+
+
+async def _depart(session: AsyncSession, job: Job, body: ActionIn, at: datetime) -> Extras:
+    return {}
+
+
+async def _arrive(session: AsyncSession, job: Job, body: ActionIn, at: datetime) -> Extras:
+    job.arrived_at = at
+    await record_milestone(session, job, "arrive", at)
+    await session.execute(update(Engineer).where(Engineer.id == job.engineer_id)
+                          .values(last_lat=body.lat, last_lon=body.lon, last_seen_at=at))
+    metrics.TIME_TO_ARRIVE.labels(job.zone_class).observe((at - job.opened_at).total_seconds())
+    return {ev.JobArrived.TYPE: {"lat": body.lat, "lon": body.lon}}
+
+
+async def _pause(session: AsyncSession, job: Job, body: ActionIn, at: datetime) -> Extras:
+    job.pauses = [*job.pauses, {"start": _iso(at), "end": None, "reason": body.reason, "resume_status": job.status}]
+    job.paused_reason = body.reason
+    return {ev.JobPaused.TYPE: {"reason": body.reason}}
+
+
+async def _resume(session: AsyncSession, job: Job, body: ActionIn, at: datetime) -> Extras:
+    await recompute_deadlines(session, job, at)  # the pause (ended by the move) moves the deadlines
+    return {ev.JobResumed.TYPE: {"reason": body.reason}}
+
+
+async def _lend_spare(session: AsyncSession, job: Job, body: ActionIn, at: datetime) -> Extras:
+    if job.spare_lent_at and not job.spare_collected_at:
+        raise Conflict("a spare unit is already lent", field="spare_serial", code="spare_already_lent")
+    job.spare_serial, job.spare_lent_at, job.spare_collected_at = body.spare_serial, at, None
+    return {ev.SpareUnitLent.TYPE: {"reason": body.spare_serial}}
+
+
+async def _collect_spare(session: AsyncSession, job: Job, body: ActionIn, at: datetime) -> Extras:
+    if not job.spare_lent_at or job.spare_collected_at:
+        raise Conflict("no spare unit is out", field="action", code="no_spare_lent")
+    job.spare_collected_at = at
+    return {ev.SpareUnitCollected.TYPE: {"reason": job.spare_serial}}
+
+
+async def _resolve(session: AsyncSession, job: Job, body: ActionIn, at: datetime) -> Extras:
+    """complete / remote_resolve: the service record, the resolve milestone; the move frees the capacity."""
+    remote = body.action == "remote_resolve"
+    rec = body.record
+    assert rec is not None  # check_action_body
+    job.resolved_at = at
+    if remote:
+        job.responded_at = job.responded_at or at
+    await record_milestone(session, job, "resolve", at)
+    session.add(ServiceRecord(
+        job_id=job.id, engineer_id=job.engineer_id, work_done=rec.work_done, root_cause=rec.root_cause,
+        parts_used=[p.model_dump(mode="json") for p in rec.parts_used], labour_minutes=rec.labour_minutes,
+        customer_name=rec.customer_name, signature_ref=rec.signature_ref, photos=list(rec.photos),
+        remote=remote, completed_at=at))
+    metrics.TIME_TO_RESOLVE.labels(job.zone_class).observe((at - job.opened_at).total_seconds())
+    metrics.FIRST_TIME_FIX.labels(str(not any(p["reason"] == "waiting_parts" for p in job.pauses)).lower()).inc()
+    return {
+        ev.JobRemoteResolved.TYPE: {"reason": "remote"},
+        ev.JobCompleted.TYPE: dict(
+            serial=job.serial, product_line=job.product_line, coverage=job.coverage, home_visit=not remote,
+            remote=remote, work_done=rec.work_done, root_cause=rec.root_cause,
+            parts_used=[p.model_dump() for p in rec.parts_used], labour_minutes=rec.labour_minutes,
+            arrived_at=job.arrived_at, sla_met=dict(job.sla_met), zone_class=job.zone_class,
+            contract_code=job.contract_code),
+    }
+
+
+ACTION_EFFECTS: dict[str, ActionEffect] = {
+    "accept": _accept, "decline": _decline, "depart": _depart, "arrive": _arrive, "pause": _pause,
+    "resume": _resume, "remote_resolve": _resolve, "lend_spare": _lend_spare, "collect_spare": _collect_spare,
+    "complete": _resolve,
+}
+"""Each app action's own side effect; the status, capacity and events come from the lifecycle table."""
+
+
+# --- reads ---------------------------------------------------------------------------------------
+
+async def list_jobs(session: AsyncSession, *, visible: ColumnElement[bool], status: str | None,
+                    engineer_id: str | None, ticket_id: str | None, limit: int, offset: int) -> Sequence[Job]:
+    q = select(Job).where(visible).order_by(Job.opened_at.desc()).limit(limit).offset(offset)
+    if status:
+        q = q.where(Job.status == status)
+    if engineer_id:
+        q = q.where(Job.engineer_id == engineer_id)
+    if ticket_id:
+        q = q.where(Job.ticket_id == ticket_id)
+    return (await session.scalars(q)).all()
+
+
+async def engineer_jobs(session: AsyncSession, *, engineer_id: str, include_closed: bool) -> Sequence[Job]:
+    """An engineer's jobs, most urgent first (open ones unless include_closed)."""
+    q = select(Job).where(Job.engineer_id == engineer_id).order_by(Job.arrive_due)
+    if not include_closed:
+        q = q.where(Job.status.in_(OPEN_STATUSES))
+    return (await session.scalars(q)).all()
+
+
+async def waiting_jobs(session: AsyncSession, *, limit: int) -> Sequence[Job]:
+    """Jobs waiting for an engineer, most urgent first."""
+    return (await session.scalars(select(Job).where(Job.status == QUEUED).order_by(Job.arrive_due)
+                                  .limit(limit))).all()
+
+
+async def job_detail(session: AsyncSession, *, job_id: str,
+                     visible: ColumnElement[bool]) -> tuple[Job, ServiceRecord | None]:
+    job = await session.scalar(select(Job).where(Job.id == job_id, visible))
+    if job is None:
+        raise NotFound(f"job {job_id} not found", field="job_id")
+    return job, await session.get(ServiceRecord, job.id)

@@ -1,0 +1,232 @@
+"""SLA configuration and clocks: zones (R-S2..R-S4), calendars (R-S7), policies (R-S1..R-S5), each job's
+deadlines and milestones, warnings and breaches (once per milestone), and the R-S8 routing check.
+
+Use cases run inside the caller's unit of work: they flush, never commit.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aftersales_shared.errors import Unprocessable
+from aftersales_shared.events import dispatch as ev
+from aftersales_shared.events.envelope import IntegrationEvent
+from aftersales_shared.outbox import add_events
+
+from .. import metrics
+from ..config import DispatchConfig
+from ..domain.calendar import BusinessCalendar
+from ..domain.job_lifecycle import OPEN_STATUSES, QUEUED
+from ..domain.sla import JobClocks, Pause, SlaPolicy, compute_deadlines, due_alerts, milestones_met, select_policy
+from ..jobs.events import job_payload
+from ..models import CoreProvince, Job, ServiceCentre, SlaCalendar, SlaPolicyRow, Zone
+from .schemas import CalendarUpsert, PolicyUpsert, ServiceCentreUpsert, ZoneUpsert
+
+# --- rows <-> the pure domain ------------------------------------------------------------------
+
+
+def calendar_of(row: SlaCalendar) -> BusinessCalendar:
+    return BusinessCalendar(
+        code=row.code, tz=row.tz, always_open=row.always_open,
+        intervals=tuple((int(a), int(b)) for a, b in row.intervals) or ((480, 1020),),
+        use_statutory=row.use_statutory, weekdays=frozenset(int(d) for d in row.weekdays),
+        overrides={date.fromisoformat(k): bool(v) for k, v in (row.overrides or {}).items()},
+    )
+
+
+def policy_of(row: SlaPolicyRow) -> SlaPolicy:
+    return SlaPolicy(
+        contract_code=row.contract_code or None, zone_class=row.zone_class, calendar_code=row.calendar_code,
+        respond=timedelta(minutes=row.respond_minutes), arrive=timedelta(minutes=row.arrive_minutes),
+        resolve=timedelta(minutes=row.resolve_minutes), resolve_from=row.resolve_from,  # type: ignore[arg-type]  # CHECKed column
+        warn_fractions=tuple(float(f) for f in row.warn_fractions),
+    )
+
+
+def _dt(s: str | None) -> datetime | None:
+    return datetime.fromisoformat(s) if s else None
+
+
+def job_clocks(job: Job) -> JobClocks:
+    return JobClocks(
+        opened_at=job.opened_at, responded_at=job.responded_at, arrived_at=job.arrived_at,
+        resolved_at=job.resolved_at,
+        pauses=tuple(Pause(_dt(p["start"]), _dt(p.get("end")), p["reason"])  # type: ignore[arg-type]  # start is always set
+                     for p in job.pauses),
+    )
+
+
+# --- a job's deadlines and milestones ------------------------------------------------------------
+
+async def policy_and_calendar(session: AsyncSession, job: Job) -> tuple[SlaPolicyRow, BusinessCalendar]:
+    """The policy that applies to the job (its contract's, else the default for its zone class) and its calendar."""
+    rows = (await session.scalars(select(SlaPolicyRow).where(
+        SlaPolicyRow.zone_class == job.zone_class,
+        SlaPolicyRow.contract_code.in_(["", job.contract_code or ""])))).all()
+    if not rows:
+        raise Unprocessable(f"no SLA policy for zone class {job.zone_class}", field="zone_class",
+                            code="no_sla_policy")
+    chosen = select_policy([policy_of(r) for r in rows], job.contract_code, job.zone_class)
+    row = next(r for r in rows if (r.contract_code or None) == chosen.contract_code)
+    cal = await session.get(SlaCalendar, row.calendar_code)
+    assert cal is not None  # foreign key
+    return row, calendar_of(cal)
+
+
+def refresh_deadlines(job: Job, prow: SlaPolicyRow, cal: BusinessCalendar, now: datetime) -> None:
+    """Deadlines under the current policy and calendar (also after a policy/calendar change)."""
+    d = compute_deadlines(policy_of(prow), cal, job_clocks(job), now)
+    job.respond_due, job.arrive_due, job.resolve_due = d["respond"], d["arrive"], d["resolve"]
+    job.policy_id, job.calendar_code = prow.id, cal.code
+
+
+async def recompute_deadlines(session: AsyncSession, job: Job, now: datetime) -> None:
+    prow, cal = await policy_and_calendar(session, job)
+    refresh_deadlines(job, prow, cal, now)
+
+
+async def record_milestone(session: AsyncSession, job: Job, milestone: str, at: datetime) -> None:
+    """Record whether a milestone was met (paused time excluded), count it, and move the deadlines."""
+    prow, cal = await policy_and_calendar(session, job)
+    met = milestones_met(policy_of(prow), cal, job_clocks(job), at)
+    if milestone in met:
+        job.sla_met = {**job.sla_met, milestone: met[milestone]}
+        metrics.SLA_MILESTONES.labels(milestone, job.zone_class, job.contract_code or "default",
+                                      "met" if met[milestone] else "missed").inc()
+    refresh_deadlines(job, prow, cal, at)
+
+
+async def zone_class_of(session: AsyncSession, region_code: str) -> tuple[str, tuple[float, float] | None]:
+    """A region's zone class: the zones table, else urban in a core province (R-S3), else county (R-S4)."""
+    z = await session.get(Zone, region_code)
+    if z is not None:
+        return z.zone_class, (z.lat, z.lon) if z.lat is not None and z.lon is not None else None
+    core = await session.get(CoreProvince, region_code[:2])
+    return ("urban" if core else "county"), None
+
+
+async def recompute_open(session: AsyncSession, now: datetime, *, calendar_code: str | None = None,
+                         zone_class: str | None = None) -> int:
+    """Policy or calendar changed: every open job gets its deadlines recomputed."""
+    q = select(Job).where(Job.status.in_(OPEN_STATUSES)).with_for_update()
+    if zone_class:
+        q = q.where(Job.zone_class == zone_class)
+    if calendar_code:
+        q = q.where(Job.calendar_code == calendar_code)
+    jobs = (await session.scalars(q)).all()
+    for job in jobs:
+        await recompute_deadlines(session, job, now)
+    return len(jobs)
+
+
+# --- configuration ------------------------------------------------------------------------------
+
+async def upsert_zone(session: AsyncSession, *, region_code: str, body: ZoneUpsert) -> Zone:
+    """Map an administrative region code to a zone class (and its centroid)."""
+    if not region_code.isdigit() or len(region_code) != 6:
+        raise Unprocessable("region_code is six digits", field="region_code")
+    z = await session.get(Zone, region_code) or Zone(region_code=region_code)
+    z.name, z.province_code, z.zone_class = body.name, region_code[:2], body.zone_class
+    z.lat, z.lon = body.lat, body.lon
+    session.add(z)
+    await session.flush()
+    return z
+
+
+async def upsert_centre(session: AsyncSession, *, centre_id: str, body: ServiceCentreUpsert) -> ServiceCentre:
+    c = await session.get(ServiceCentre, centre_id) or ServiceCentre(id=centre_id[:40])
+    for k, v in body.model_dump().items():
+        setattr(c, k, v)
+    session.add(c)
+    await session.flush()
+    return c
+
+
+async def upsert_calendar(session: AsyncSession, *, code: str, body: CalendarUpsert, now: datetime) -> int:
+    """Create or change a calendar; open jobs on it get new deadlines in the same transaction (their count)."""
+    if len(code) > 40:
+        raise Unprocessable("code is at most 40 characters", field="code")
+    c = await session.get(SlaCalendar, code) or SlaCalendar(code=code)
+    c.tz, c.always_open, c.use_statutory = body.tz, body.always_open, body.use_statutory
+    c.intervals, c.weekdays = [list(i) for i in body.intervals], body.weekdays
+    c.overrides, c.updated_at = {d.isoformat(): v for d, v in body.overrides.items()}, now
+    session.add(c)
+    await session.flush()
+    return await recompute_open(session, now, calendar_code=code)
+
+
+async def upsert_policy(session: AsyncSession, *, body: PolicyUpsert, now: datetime) -> tuple[SlaPolicyRow, int]:
+    """Create or change the policy of (contract, zone class); open jobs are recomputed (their count)."""
+    if await session.get(SlaCalendar, body.calendar_code) is None:
+        raise Unprocessable("unknown calendar", field="calendar_code")
+    contract = body.contract_code or ""
+    row = await session.scalar(select(SlaPolicyRow).where(
+        SlaPolicyRow.contract_code == contract, SlaPolicyRow.zone_class == body.zone_class))
+    if row is None:
+        row = SlaPolicyRow(id=f"{contract or 'default'}-{body.zone_class}"[:40], contract_code=contract,
+                           zone_class=body.zone_class)
+    for k, v in body.model_dump(exclude={"contract_code"}).items():
+        setattr(row, k, v)
+    row.updated_at = now
+    session.add(row)
+    await session.flush()
+    return row, await recompute_open(session, now, zone_class=body.zone_class)
+
+
+async def list_policies(session: AsyncSession) -> list[SlaPolicyRow]:
+    return list((await session.scalars(select(SlaPolicyRow).order_by(SlaPolicyRow.contract_code,
+                                                                     SlaPolicyRow.zone_class))).all())
+
+
+# --- background scans -----------------------------------------------------------------------------
+
+async def check_routing(session: AsyncSession, cfg: DispatchConfig, now: datetime) -> int:
+    """R-S8: unrouted after 2 h is flagged for a check; still unrouted at 4 h escalates (flag + breach)."""
+    await session.execute(update(Job).where(Job.status == QUEUED, Job.routing_checked.is_(False),
+                                            Job.opened_at <= now - cfg.route_within).values(routing_checked=True))
+    jobs = (await session.scalars(select(Job).where(
+        Job.status == QUEUED, Job.routing_escalated.is_(False), Job.opened_at <= now - cfg.route_check)
+        .with_for_update(skip_locked=True).limit(200))).all()
+    for job in jobs:
+        job.routing_escalated = True
+        metrics.ROUTING_ESCALATIONS.inc()
+        await add_events(session, ev.SlaBreached(aggregate_id=job.id, payload=job_payload(
+            job, now, milestone="respond", deadline=job.opened_at + cfg.route_check, zone_class=job.zone_class,
+            contract_code=job.contract_code)))
+    await session.flush()
+    return len(jobs)
+
+
+async def scan_sla(session: AsyncSession, now: datetime, limit: int = 500) -> int:
+    """Warnings at configured fractions and breaches, each once per milestone."""
+    jobs = (await session.scalars(select(Job).where(Job.status.in_(OPEN_STATUSES))
+                                  .order_by(Job.updated_at).limit(limit).with_for_update(skip_locked=True))).all()
+    cache: dict[str, tuple[SlaPolicyRow, BusinessCalendar]] = {}
+    emitted = 0
+    for job in jobs:
+        key = f"{job.contract_code}|{job.zone_class}"
+        if key not in cache:
+            cache[key] = await policy_and_calendar(session, job)
+        prow, cal = cache[key]
+        pol = policy_of(prow)
+        sent = set(job.warnings_sent)
+        new: set[str] = set()
+        events: list[IntegrationEvent] = []
+        for clock in job_clocks(job).clocks(pol):
+            alerts, keys = due_alerts(cal, clock, job_clocks(job).pauses, now, pol.warn_fractions, sent)
+            new |= keys
+            for a in alerts:
+                cls: Any = ev.SlaBreached if a.kind == "breach" else ev.SlaWarning
+                metrics.SLA_ALERTS.labels(a.milestone, a.kind).inc()
+                events.append(cls(aggregate_id=job.id, payload=job_payload(
+                    job, now, milestone=a.milestone, deadline=a.deadline, fraction=a.fraction,
+                    zone_class=job.zone_class, contract_code=job.contract_code)))
+        if new:
+            job.warnings_sent = sorted(sent | new)
+            await add_events(session, *events)
+            emitted += len(events)
+    return emitted
