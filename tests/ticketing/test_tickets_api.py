@@ -9,7 +9,7 @@ from uuid import UUID
 import pytest
 
 from aftersales_shared.db import unit_of_work
-from ticketing.api.tickets import close_ticket
+from ticketing.tickets.service import close_ticket
 
 from .conftest import seed_line, seed_unit, ticket_body
 
@@ -167,7 +167,8 @@ async def test_search_by_phone_serial_number_name_text_with_cursor(client, admin
         await seed_unit(client, agent, serial=f"SN-{i:04d}")
         body = ticket_body(f"SN-{i:04d}", customer_name=f"李{i}", fault_description=f"display flickers case {i}")
         assert (await client.post("/v1/tickets", json=body, headers=agent)).status_code == 201
-    by_phone = (await client.get("/v1/tickets", params={"phone": "+86 138-1234-5678", "limit": 2}, headers=agent)).json()
+    by_phone = (await client.get("/v1/tickets", params={"phone": "+86 138-1234-5678", "limit": 2},
+                                 headers=agent)).json()
     assert len(by_phone["items"]) == 2 and by_phone["next_cursor"]
     seen = [t["id"] for t in by_phone["items"]]
     cursor = by_phone["next_cursor"]
@@ -180,7 +181,8 @@ async def test_search_by_phone_serial_number_name_text_with_cursor(client, admin
     one = (await client.get("/v1/tickets", params={"serial": "SN-0003"}, headers=agent)).json()["items"]
     assert len(one) == 1
     no = one[0]["ticket_no"]
-    assert (await client.get("/v1/tickets", params={"ticket_no": no}, headers=agent)).json()["items"][0]["id"] == one[0]["id"]
+    by_no = (await client.get("/v1/tickets", params={"ticket_no": no}, headers=agent)).json()
+    assert by_no["items"][0]["id"] == one[0]["id"]
     assert len((await client.get("/v1/tickets", params={"q": "flickers case 4"}, headers=agent)).json()["items"]) == 1
     assert len((await client.get("/v1/tickets", params={"name": "李2"}, headers=agent)).json()["items"]) == 1
     assert (await client.get("/v1/tickets", params={"cursor": "!!"}, headers=agent)).json()["field"] == "cursor"
@@ -192,7 +194,8 @@ async def test_cancel_and_reopen_keep_history_and_emit_events(client, admin, age
     t = (await client.post("/v1/tickets", json=ticket_body(), headers=agent)).json()
     r = await client.post(f"/v1/tickets/{t['id']}/cancel", json={"reason": "customer fixed it"}, headers=agent)
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
-    assert (await client.post(f"/v1/tickets/{t['id']}/cancel", json={"reason": "again"}, headers=agent)).status_code == 409
+    again = await client.post(f"/v1/tickets/{t['id']}/cancel", json={"reason": "again"}, headers=agent)
+    assert again.status_code == 409
     r = await client.post(f"/v1/tickets/{t['id']}/reopen", json={"reason": "fault is back"}, headers=agent)
     assert r.status_code == 200 and r.json()["status"] == "open"
     hist = (await client.get(f"/v1/tickets/{t['id']}", headers=agent)).json()["history"]
