@@ -277,7 +277,7 @@ def write_markdown(r: dict) -> None:
         "Each request: JWT check (verified tokens are cached until they expire), validation, phone "
         "normalisation, Idempotency-Key claim, warranty determination, ticket + first transition + outbox row "
         "+ stored response, in batches of the requests that arrive together (group commit, "
-        "`ticketing/intake.py`).", "",
+        "`ticketing/tickets/hotpath.py`).", "",
         "| uvicorn workers | clients | tickets | tickets/s | p50 ms | p99 ms | fraction of the baseline at the "
         "same clients |", "|---:|---:|---:|---:|---:|---:|---:|",
         *[f"| {x['workers']} | {x['clients']} | {x['ok']} | {x['rate']:.0f} | {x['p50']:.1f} | {x['p99']:.1f} | "

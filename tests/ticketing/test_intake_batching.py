@@ -1,5 +1,6 @@
-"""Intake group commit (ticketing/intake.py, aftersales_shared/group_commit.py): concurrent POSTs share batches, yet every request gets the answer
-it would get alone (R-T1, R-T2), and a failing batch never takes the other requests down with it."""
+"""Intake group commit (ticketing/tickets/hotpath.py, aftersales_shared/group_commit.py): concurrent POSTs share
+batches, yet every request gets the answer it would get alone (R-T1, R-T2), and a failing batch never takes the
+other requests down with it."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ async def test_R_T2_a_mixed_burst_is_batched_and_each_request_gets_its_own_answe
     )
     results = await asyncio.gather(*(client.post("/v1/tickets", json=b, headers=h) for _, b, h in calls))
     by_kind: dict[str, list] = {}
-    for (kind, body, _), r in zip(calls, results):
+    for (kind, body, _), r in zip(calls, results, strict=True):
         by_kind.setdefault(kind, []).append((body, r))
 
     # one ticket per serial: whichever of the two requests came first, the other is told where the open one is
@@ -113,7 +114,7 @@ def _scans(plan: dict, relation: str) -> list[str]:
 async def test_a_batch_frees_refused_keys_through_the_primary_key(client, admin_db):
     """Every batch deletes the Idempotency-Keys of its refused requests; that must not scan the key table, which
     holds a key for every ticket ever opened (an OR in this DELETE once made each batch read all of it)."""
-    from ticketing.intake import _ALL, _EXTRA_TYPES, _TYPES, _WRITE
+    from ticketing.tickets.hotpath import _ALL, _EXTRA_TYPES, _TYPES, _WRITE
 
     await admin_db.execute("""
         INSERT INTO ticketing.idempotency_keys (key, fingerprint, status_code)

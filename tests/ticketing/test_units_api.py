@@ -81,7 +81,8 @@ def _csv(n: int, start: int = 0, bad: dict | None = None) -> str:
 async def test_csv_import_of_10000_rows_all_or_nothing(client, admin, agent, admin_db):
     await seed_line(client, admin)
     hdr = {**agent, "Content-Type": "text/csv"}
-    broken = _csv(10_000, bad={5: "IMP-000003,AC,D1,2026-02-31,139,32", 9: "IMP-999999,ZZ,D1,2026-02-01,,", 10: "IMP-000002,AC,D1,2026-02-01,,"})
+    broken = _csv(10_000, bad={5: "IMP-000003,AC,D1,2026-02-31,139,32", 9: "IMP-999999,ZZ,D1,2026-02-01,,",
+                               10: "IMP-000002,AC,D1,2026-02-01,,"})
     r = await client.post("/v1/units/import", content=broken, headers=hdr)
     assert r.status_code == 422, r.text
     errs = r.json()["row_errors"]

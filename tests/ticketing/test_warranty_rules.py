@@ -8,7 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ticketing.domain.warranty import (
-    UNIT, Delay, Extension, Repair, UnitFacts, WarrantyError, WarrantyPolicy, add_months, determine_warranty,
+    UNIT,
+    Delay,
+    Extension,
+    Repair,
+    UnitFacts,
+    WarrantyError,
+    WarrantyPolicy,
+    add_months,
+    determine_warranty,
     term_end,
 )
 
@@ -117,8 +125,8 @@ def test_R_W5_repeat_repairs_replace_component_and_unit():
 
 def test_R_W5_threshold_is_configuration_and_paid_repairs_do_not_count():
     repairs = (Repair(SOLD + timedelta(days=10)), Repair(SOLD + timedelta(days=20), in_warranty=False))
-    d = determine_warranty(WarrantyPolicy(months=12, repeat_repair_threshold=1), UnitFacts(sold_on=SOLD, repairs=repairs),
-                           SOLD + timedelta(days=40))
+    d = determine_warranty(WarrantyPolicy(months=12, repeat_repair_threshold=1),
+                           UnitFacts(sold_on=SOLD, repairs=repairs), SOLD + timedelta(days=40))
     assert d.repeat_repair.replace_unit and d.repeat_repair.repair_counts == {UNIT: 1}
 
 

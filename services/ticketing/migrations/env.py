@@ -4,8 +4,8 @@ import importlib
 import pkgutil
 
 import ticketing
-from ticketing.models import Base
 from aftersales_shared.migrations import run_env
+from ticketing.models import Base
 
 # import every module so all tables are registered on Base.metadata (autogenerate)
 for mod in pkgutil.walk_packages(ticketing.__path__, "ticketing."):

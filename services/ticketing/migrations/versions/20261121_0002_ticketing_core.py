@@ -62,7 +62,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_units_dealer_id", "units", ["dealer_id"], schema=S)
     for name, cols in {
-        "unit_extensions": [sa.Column("paid_on", sa.Date, nullable=False), sa.Column("months", sa.Integer, nullable=False),
+        "unit_extensions": [sa.Column("paid_on", sa.Date, nullable=False),
+                            sa.Column("months", sa.Integer, nullable=False),
                             sa.Column("price", sa.Numeric(14, 2), nullable=False),
                             sa.Column("created_at", TZ, nullable=False, server_default=sa.func.now())],
         "unit_delays": [sa.Column("started_on", sa.Date, nullable=False), sa.Column("days", sa.Integer, nullable=False),
@@ -123,7 +124,8 @@ def upgrade() -> None:
         schema=S,
     )
     # One open ticket per serial, enforced by the database itself (a forced duplicate carries a reason).
-    op.execute(f"CREATE UNIQUE INDEX uq_tickets_open_serial ON {S}.tickets (serial) WHERE {OPEN} AND force_reason IS NULL")
+    op.execute(f"CREATE UNIQUE INDEX uq_tickets_open_serial ON {S}.tickets (serial) "
+               f"WHERE {OPEN} AND force_reason IS NULL")
     op.execute(f"CREATE INDEX ix_tickets_serial ON {S}.tickets (serial, opened_at DESC)")
     op.execute(f"CREATE INDEX ix_tickets_phone ON {S}.tickets (phone, opened_at DESC)")
     op.execute(f"CREATE INDEX ix_tickets_dealer ON {S}.tickets (dealer_id, opened_at DESC)")

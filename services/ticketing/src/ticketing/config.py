@@ -14,6 +14,6 @@ class TicketingSettings(ServiceSettings):
     # R-T6: answer a dealer's quality feedback within 3 days, an escalation within 2 days (000).
     complaint_response_hours: dict[str, int] = Field(
         default_factory=lambda: {"quality_feedback": 72, "escalation": 48, "service": 72, "other": 72})
-    # Intake group commit (intake.py): concurrent batch writers per process and the largest batch.
+    # Intake group commit (tickets/hotpath.py): concurrent batch writers per process and the largest batch.
     intake_workers: int = Field(1, ge=1, le=16)
     intake_max_batch: int = Field(64, ge=1, le=500)

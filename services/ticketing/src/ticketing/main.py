@@ -1,39 +1,25 @@
-"""Ticketing service: FastAPI app factory."""
+"""Ticketing service: FastAPI app factory — wiring only (routers, consumers, background jobs, intake writer)."""
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import FastAPI
 
 from aftersales_shared.app import ServiceParts, create_service_app
-from aftersales_shared.group_commit import GroupCommit
 from aftersales_shared.events import registry
+from aftersales_shared.group_commit import GroupCommit
 
-from .api import callbacks, catalog, complaints, tickets, units
+from . import background
+from .callbacks.router import router as callbacks_router
+from .catalog.router import router as catalog_router
+from .complaints.router import router as complaints_router
 from .config import TicketingSettings
 from .consumers import consumer_specs
-from .intake import write_batch
-from .metrics import OPEN_BACKLOG
-from .models import OPEN_STATUSES
+from .tickets.hotpath import write_batch
+from .tickets.router import router as tickets_router
+from .units.router import router as units_router
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-BACKLOG_REFRESH_SECONDS = 15
-
-
-def _background(app: FastAPI) -> list:
-    async def refresh_backlog() -> None:
-        """Open backlog by status for the dashboards; the database is the truth, so read it."""
-        async with app.state.sessions() as session:
-            counts = dict((await session.execute(sa.text(
-                "SELECT status, count(*) FROM tickets WHERE status = ANY(:open) GROUP BY status"),
-                {"open": list(OPEN_STATUSES)})).all())
-        for status in OPEN_STATUSES:
-            OPEN_BACKLOG.labels(status).set(counts.get(status, 0))
-        await asyncio.sleep(BACKLOG_REFRESH_SECONDS)
-
-    return [refresh_backlog]
 
 
 async def _start_intake(app: FastAPI) -> None:
@@ -56,11 +42,11 @@ def create_app(settings: TicketingSettings | None = None, *, trace_exporter: Any
             title="Ticketing service",
             migrations_dir=MIGRATIONS,
             # tickets first: intake is the hottest route and routes are matched in order
-            routers=[tickets.router, units.router, catalog.router, complaints.router, callbacks.router],
+            routers=[tickets_router, units_router, catalog_router, complaints_router, callbacks_router],
             produces_topics=registry.topics_of("ticketing"),
             consumers=consumer_specs,
-            background=_background,
-            raw_pool_size=settings.db.pool_size,  # intake's asyncpg pool (intake.py)
+            background=background.jobs,
+            raw_pool_size=settings.db.pool_size,  # intake's asyncpg pool (tickets/hotpath.py)
             on_startup=_start_intake,
             on_shutdown=_stop_intake,
         ),

@@ -1,6 +1,10 @@
 """The ticketing schema: product lines, versioned policies, installed base, tickets, complaints, callbacks.
 
-Core tables on the shared declarative base (the hot intake path runs set-based SQL, no ORM identity map).
+SQLAlchemy **Core** tables (``sa.Table``) on the shared declarative base's metadata; the services' statements are
+built on them. Hand-written SQL remains where it is heavy or hot, and names its tables itself:
+``tickets/hotpath.py`` (group-committed intake), ``units/queries.py`` (one-query warranty facts, shared with the
+hot path) and ``callbacks/queries.py`` (the monthly dealer report). The migrations, not ``create_all``, build the
+schema; ``migrations/env.py`` reads this metadata.
 """
 
 import sqlalchemy as sa
@@ -12,9 +16,6 @@ Base = make_base("ticketing")
 md = Base.metadata
 TZ = sa.DateTime(timezone=True)
 NOW = sa.func.now()
-
-OPEN_STATUSES = ("open", "assigned", "en_route", "on_site", "paused")
-TICKET_STATUSES = (*OPEN_STATUSES, "closed", "cancelled")
 
 product_lines = sa.Table(
     "product_lines", md,

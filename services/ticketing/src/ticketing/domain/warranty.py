@@ -14,13 +14,15 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, get_args
 
 StartBasis = Literal["sale", "delivery", "installation"]
 Coverage = Literal["warranty", "extended", "paid"]
 ComponentState = Literal["in_warranty", "repair_warranty", "parts_warranty", "extended", "expired", "not_covered",
                          "not_started"]
 UNIT = "unit"  # the whole product; policy.months applies to it
+ExclusionCode = Literal["misuse", "human_damage", "unauthorised_repair", "cosmetic_damage", "liquid_spill",
+                        "improper_storage", "normal_wear", "consumable", "force_majeure"]
 
 EXCLUSIONS: dict[str, str] = {  # R-W3 catalogue: code -> words an agent can read out
     "misuse": "use against the manual or misuse",
@@ -33,6 +35,7 @@ EXCLUSIONS: dict[str, str] = {  # R-W3 catalogue: code -> words an agent can rea
     "consumable": "a consumable part",
     "force_majeure": "force majeure (natural disaster and the like)",
 }
+assert set(EXCLUSIONS) == set(get_args(ExclusionCode)), "the catalogue and its type name the same codes"
 BASIS_WORDS = {"sale": "date of sale", "delivery": "date of delivery acceptance",
                "installation": "date of installation/commissioning"}
 
@@ -195,13 +198,14 @@ def start_date_of(policy: WarrantyPolicy, unit: UnitFacts) -> tuple[StartBasis |
     if not unit.has_warranty_card and wanted != "sale" and unit.sold_on:
         return "sale", unit.sold_on, ("no warranty card was shown, so the warranty counts from the "
                                       f"date of sale on record ({unit.sold_on.isoformat()})")
-    if dates[wanted]:
-        return wanted, dates[wanted], f"the warranty counts from the {BASIS_WORDS[wanted]} ({dates[wanted].isoformat()})"
-    for fallback in ("sale", "delivery", "installation"):
-        if dates[fallback]:
-            return fallback, dates[fallback], (
+    if (start := dates[wanted]) is not None:
+        return wanted, start, f"the warranty counts from the {BASIS_WORDS[wanted]} ({start.isoformat()})"
+    fallbacks: tuple[StartBasis, ...] = ("sale", "delivery", "installation")
+    for fallback in fallbacks:
+        if (start := dates[fallback]) is not None:
+            return fallback, start, (
                 f"the {BASIS_WORDS[wanted]} is not on record, so the warranty counts from the "
-                f"{BASIS_WORDS[fallback]} ({dates[fallback].isoformat()})")
+                f"{BASIS_WORDS[fallback]} ({start.isoformat()})")
     return None, None, "no sale, delivery or installation date is on record, so no warranty can be confirmed"
 
 
@@ -243,7 +247,8 @@ def _component_status(
                                f"{parts_end.isoformat()}")
     if repair_end and on <= repair_end:
         return ComponentStatus(component, "repair_warranty", base_end, latest,
-                               f"{label} was repaired recently; the repair is guaranteed until {repair_end.isoformat()}")
+                               f"{label} was repaired recently; the repair is guaranteed until "
+                               f"{repair_end.isoformat()}")
     if ext_end:
         return ComponentStatus(component, "extended", base_end, latest,
                                f"{label} is covered by a paid extension until {ext_end.isoformat()}")

@@ -11,7 +11,17 @@ _ALLOWED = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE, PhoneNumberType.
 # Most calls come from mainland mobiles written plainly; checking those against phonenumbers' own CN mobile
 # pattern gives the same answer as the full parse at a fraction of its cost (a property test compares them).
 _PLAIN_MOBILE = re.compile(r"(?:\+86|0086)?(1\d{10})")
-_CN_MOBILE = re.compile(phonenumbers.PhoneMetadata.metadata_for_region("CN").mobile.national_number_pattern)
+
+
+def _cn_mobile_pattern() -> str:
+    meta = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+    pattern = meta.mobile.national_number_pattern if meta is not None and meta.mobile is not None else None
+    if not pattern:
+        raise RuntimeError("phonenumbers has no CN mobile pattern")
+    return str(pattern)
+
+
+_CN_MOBILE = re.compile(_cn_mobile_pattern())
 
 
 def normalise_phone(raw: str) -> str:

@@ -1,4 +1,18 @@
-"""Ticket intake (R-T1, R-T2), written in batches through ``aftersales_shared.group_commit``.
+"""Ticket intake (R-T1, R-T2), written in batches through ``aftersales_shared.group_commit`` — the hot path.
+
+``POST /v1/tickets`` (``tickets/router.py``) reads its own request (``authorize``, ``idempotency.check_key``,
+``TicketCreate.model_validate_json``) and submits an ``Intake`` here; ``main.py`` starts the ``GroupCommit`` that
+calls ``write_batch``. The SQL below is hand-written, set-based asyncpg SQL (no SQLAlchemy): the benchmarks
+(``benchmarks/bench_intake.py``, docs/benchmarks.md) justify it. It names the tables of ``models.py`` itself
+(``tickets``, ``ticket_transitions``, ``idempotency_keys``, ``outbox``) and splices ``units/queries.FACTS_SQL``.
+
+The Idempotency-Key rule (one per service, ``aftersales_shared.idempotency``): a key is claimed in the batch's
+first statement; a request whose key was claimed earlier is answered from the stored response (replay header
+``Idempotent-Replayed: true``), or 422 ``idempotency_key_reused`` if its body differs (fingerprint), or 409
+``idempotency_key_in_flight`` while the first is still being written; a refused request's claim is deleted.
+
+Tests: ``tests/ticketing/test_intake_batching.py`` (mixed bursts, a failing batch retried one by one, the key
+DELETE by primary key) and ``tests/ticketing/test_tickets_api.py`` (intake, idempotency races, duplicates).
 
 One batch is two statements: one claims every Idempotency-Key, reads every unit's warranty facts and draws
 the ticket numbers; one inserts the tickets, first transitions, outbox rows and stored responses. Outcomes
@@ -15,22 +29,26 @@ deadlock.
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
 
+from aftersales_shared import clock
 from aftersales_shared.auth import Principal
 from aftersales_shared.errors import Conflict, DomainError, Unprocessable
 from aftersales_shared.events.ticketing import TicketOpened, TicketOpenedPayload
 from aftersales_shared.ids import new_id
 from aftersales_shared.outbox import WAKE_RELAY_SQL, row_for
 
-from .api.units import FACTS_SQL, SHANGHAI, determine, unit_from_row
-from .models import OPEN_STATUSES
+from ..domain.ticket_lifecycle import OPEN_STATUSES
+from ..units.queries import FACTS_SQL, unit_from_row
+from ..units.service import determine
+from .schemas import TicketCreate
 
 log = logging.getLogger(__name__)
 
@@ -96,11 +114,17 @@ _REPLAYS = "SELECT key, fingerprint, status_code, response FROM idempotency_keys
 class Intake:
     """One POST /v1/tickets, validated, waiting for its batch."""
 
-    body: Any  # api.tickets.TicketCreate
+    body: TicketCreate
     principal: Principal
     key: str | None
     fingerprint: str | None
     context: contextvars.Context = field(default_factory=contextvars.copy_context)
+
+    @classmethod
+    def of(cls, body: TicketCreate, principal: Principal, key: str | None) -> Intake:
+        """The request, with the fingerprint that tells a retried body from a different one under the same key."""
+        fingerprint = hashlib.sha256(body.model_dump_json().encode()).hexdigest() if key else None
+        return cls(body, principal, key, fingerprint)
 
 
 @dataclass
@@ -127,15 +151,15 @@ def duplicate_problem(open_: Any) -> Conflict:
 
 async def write_batch(conn: asyncpg.Connection, batch: list[Intake]) -> list[Any]:
     """One transaction's worth of intake: the outcome (Opened, Replayed or an error) per request."""
-    now = datetime.now(UTC)
-    today = now.astimezone(SHANGHAI).date()
+    now = clock.now()
+    today = clock.business_date(now)
     outcomes: list[Any] = [None] * len(batch)
     reads = await conn.fetch(_READ, [i.key for i in batch], [i.fingerprint for i in batch],
                              [i.body.serial for i in batch])
     rows: list[dict[str, Any]] = []
     drop: list[str] = []
     replays: dict[int, str] = {}
-    for n, (item, read) in enumerate(zip(batch, reads)):
+    for n, (item, read) in enumerate(zip(batch, reads, strict=True)):
         if item.key and not read["claimed"]:  # an earlier request with this key committed
             replays[n] = item.key
             continue
@@ -176,7 +200,7 @@ async def write_batch(conn: asyncpg.Connection, batch: list[Intake]) -> list[Any
     return outcomes
 
 
-def _ticket_row(item: Intake, read: Any, now: datetime, today: Any, n: int) -> dict[str, Any]:
+def _ticket_row(item: Intake, read: Any, now: datetime, today: date, n: int) -> dict[str, Any]:
     """The ticket, its event and its response for one request (DomainError when it cannot be opened)."""
     body, p = item.body, item.principal
     if read["serial"] is None:
@@ -188,7 +212,7 @@ def _ticket_row(item: Intake, read: Any, now: datetime, today: Any, n: int) -> d
     opened_at = now.isoformat()
     ticket = {
         **body.model_dump(mode="json", exclude={"warranty_card_shown", "force_new"}), "id": str(ticket_id),
-        "ticket_no": f"T{now.astimezone(SHANGHAI):%Y%m%d}-{read['seq']:07d}",
+        "ticket_no": f"T{now.astimezone(clock.BUSINESS_TZ):%Y%m%d}-{read['seq']:07d}",
         "product_line": unit["product_line"], "dealer_id": unit["dealer_id"], "contract_code": unit["contract_code"],
         "coverage": verdict.coverage, "warranty_reasons": list(verdict.reasons), "status": "open",
         "force_reason": body.force_reason if body.force_new else None, "job_id": None, "created_by": p.sub,

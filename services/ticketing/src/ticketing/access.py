@@ -1,0 +1,58 @@
+"""Who may do what in ticketing, and who sees which rows — each decided here, once.
+
+Role aliases are named by what they allow:
+- ``CanManageCatalog``: create product lines and warranty policy versions (admin);
+- ``CanWriteServiceRecords``: open/cancel/reopen tickets, register units, file and resolve complaints, record
+  callbacks (call_center, admin);
+- ``CanReadServiceRecords``: read units, tickets, complaints, callbacks, reports (call_center, admin, ops; a
+  dealer its own rows). Engineers have no role here (403).
+
+Rows: ``dealer_filter`` turns the caller's shared ``scope_of`` into the WHERE clause every read uses (staff see
+all dealers' rows, narrowed to ``dealer_id`` if they ask; a dealer only its own; asking for another dealer is
+403). Phones (R-T7): ``phone_for`` shows the clear number to the roles that call customers, masked to others.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import Depends
+
+from aftersales_shared.auth import Principal, Role, require_roles, scope_of
+from aftersales_shared.errors import Forbidden
+
+from .domain.phones import mask_phone
+
+CATALOG_MANAGERS = frozenset({Role.ADMIN})
+SERVICE_RECORD_WRITERS = frozenset({Role.CALL_CENTER, Role.ADMIN})
+SERVICE_RECORD_READERS = frozenset({Role.CALL_CENTER, Role.ADMIN, Role.OPS, Role.DEALER})
+CLEAR_PHONE_ROLES = frozenset({Role.CALL_CENTER, Role.ADMIN})
+
+CanManageCatalog = Annotated[Principal, Depends(require_roles(*CATALOG_MANAGERS))]
+CanWriteServiceRecords = Annotated[Principal, Depends(require_roles(*SERVICE_RECORD_WRITERS))]
+CanReadServiceRecords = Annotated[Principal, Depends(require_roles(*SERVICE_RECORD_READERS))]
+
+
+def visible_dealer(principal: Principal, requested: str | None = None) -> str | None:
+    """The one dealer whose rows the caller reads (None: every dealer's), from the shared scope."""
+    scope = scope_of(principal)
+    if scope.is_staff:
+        return requested
+    if scope.dealer_id is None:  # e.g. an engineer token that also says dealer: it names no dealer to read
+        raise Forbidden("a dealer token must carry dealer_id", field="dealer_id")
+    if requested and requested != scope.dealer_id:
+        raise Forbidden("dealers may read only their own data", field="dealer_id")
+    return scope.dealer_id
+
+
+def dealer_filter(principal: Principal, column: sa.ColumnElement[str | None],
+                  requested: str | None = None) -> sa.ColumnElement[bool]:
+    """The WHERE clause of the rows this caller may see (``column`` is the row's dealer id)."""
+    dealer = visible_dealer(principal, requested)
+    return sa.true() if dealer is None else column == dealer
+
+
+def phone_for(principal: Principal, phone: str | None) -> str | None:
+    """The phone as this caller may see it (R-T7): clear for the roles that call customers, masked otherwise."""
+    return phone if principal.has(*CLEAR_PHONE_ROLES) else mask_phone(phone)

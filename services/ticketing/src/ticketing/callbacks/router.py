@@ -1,0 +1,42 @@
+"""HTTP for callback tasks and the monthly dealer report."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+
+from aftersales_shared import clock
+from aftersales_shared.app import DbSession
+
+from ..access import CanReadServiceRecords, CanWriteServiceRecords
+from . import service
+from .schemas import CallbackOutcome, CallbackRead, CallbackStatus, DealerMonthlyReport
+
+router = APIRouter(tags=["callbacks and satisfaction"])
+
+
+@router.get("/v1/callbacks", response_model=list[CallbackRead],
+            summary="Callback tasks, oldest first (call_center, admin, ops; dealer: own)")
+async def list_callbacks(session: DbSession, p: CanReadServiceRecords, status: CallbackStatus | None = "pending",
+                         dealer_id: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Any:
+    return await service.list_callbacks(session, viewer=p, status=status, dealer_id=dealer_id, limit=limit)
+
+
+@router.post("/v1/callbacks/{callback_id}/outcome", response_model=CallbackRead,
+             responses={404: {"description": "no such callback (problem+json)"},
+                        409: {"description": "the callback is already recorded (problem+json)"}},
+             summary="Record a callback's outcome (call_center, admin); emits CallbackRecorded")
+async def record_callback(callback_id: UUID, body: CallbackOutcome, session: DbSession,
+                          p: CanWriteServiceRecords) -> Any:
+    return await service.record_outcome(session, callback_id=callback_id, outcome=body, actor=p.sub, now=clock.now())
+
+
+@router.get("/v1/reports/dealer-monthly", response_model=DealerMonthlyReport,
+            summary="Per dealer and month: callback rate vs the 25 % target, satisfaction, complaint rate "
+                    "(call_center, admin, ops; dealer: own)")
+async def dealer_monthly(session: DbSession, p: CanReadServiceRecords,
+                         month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
+                         dealer_id: str | None = None) -> Any:
+    return await service.dealer_monthly(session, viewer=p, month=month, dealer_id=dealer_id)

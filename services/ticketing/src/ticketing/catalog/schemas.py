@@ -1,0 +1,74 @@
+"""Product line and warranty policy schemas; every number of a policy is configuration (DOMAIN.md)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal, get_args
+from uuid import UUID
+
+from pydantic import BaseModel, Field, model_validator
+
+from aftersales_shared.schemas import StrictModel
+
+from ..domain.warranty import ExclusionCode
+
+Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,40}$")]
+Name = Annotated[str, Field(min_length=1, max_length=80)]
+Months = Annotated[int, Field(ge=1, le=120)]
+
+
+class ProductLineCreate(StrictModel):
+    code: Code
+    name: Name
+    required_skill: Annotated[str, Field(min_length=1, max_length=60)]
+
+
+class ProductLineRead(BaseModel):
+    code: str
+    name: str
+    required_skill: str
+    created_at: datetime
+
+
+class PolicyTerms(StrictModel):
+    """Warranty terms of one policy version; every number is configuration (DOMAIN.md)."""
+
+    months: Months
+    start_basis: Literal["sale", "delivery", "installation"] = "sale"
+    component_months: dict[Name, Months] = Field(default_factory=dict)
+    uncovered: list[Name] = Field(default_factory=list, max_length=50)
+    exclusions: list[ExclusionCode] = Field(default_factory=lambda: list(get_args(ExclusionCode)))
+    return_days: int = Field(7, ge=0, le=60)
+    exchange_days: int = Field(15, ge=0, le=90)
+    dealer_doa_days: int = Field(7, ge=0, le=60)
+    repeat_repair_threshold: int = Field(3, ge=1, le=20)
+    extension_months: Months | None = None
+    extension_price: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
+    repair_warranty_months: int = Field(6, ge=0, le=60)
+    parts_warranty_months: int = Field(12, ge=0, le=60)
+    # R-W9: the customer's share of shipping and insurance for a unit sent in, inside warranty
+    shipping_customer_share: Decimal = Field(Decimal("0.50"), ge=0, le=1, max_digits=3, decimal_places=2)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PolicyTerms:
+        if self.exchange_days < self.return_days:
+            raise ValueError("exchange_days must not be shorter than return_days")
+        if (self.extension_months is None) != (self.extension_price is None):
+            raise ValueError("extension_months and extension_price go together")
+        if set(self.uncovered) & set(self.component_months):
+            raise ValueError("a component cannot be both covered and uncovered")
+        return self
+
+
+class PolicyCreate(PolicyTerms):
+    effective_from: date
+
+
+class PolicyRead(BaseModel):
+    id: UUID
+    product_line: str
+    version: int
+    effective_from: date
+    terms: PolicyTerms
+    created_at: datetime

@@ -1,0 +1,116 @@
+"""Ticket schemas: TicketCreate (what a report records, R-T1), TicketRead, TicketPage, a move's reason."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from aftersales_shared import idempotency
+from aftersales_shared.errors import DomainError
+from aftersales_shared.schemas import StrictModel
+
+from ..domain.phones import normalise_phone
+from ..domain.warranty import UNIT, ExclusionCode
+from ..units.schemas import RegionCode, Serial
+
+Channel = Literal["phone", "web", "email", "sms"]
+Status = Literal["open", "assigned", "en_route", "on_site", "paused", "closed", "cancelled"]
+
+
+class TicketCreate(StrictModel):
+    """What a report records (R-T1) plus the agent's intake checks (R-T2)."""
+
+    serial: Serial
+    customer_name: Annotated[str, Field(min_length=1, max_length=100)]
+    phone: Annotated[str, Field(min_length=3, max_length=40)]
+    address: Annotated[str, Field(min_length=1, max_length=400)]
+    region_code: RegionCode
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    channel: Channel
+    fault_description: Annotated[str, Field(min_length=3, max_length=4000)]
+    component: Annotated[str, Field(min_length=1, max_length=80)] = UNIT
+    photos: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(default_factory=list, max_length=20)
+    requested_action: Literal["repair", "exchange", "return", "inspection", "advice"] | None = None
+    purchase_proof: Annotated[str, Field(max_length=200)] | None = None
+    warranty_card_shown: bool | None = None
+    exclusions: list[ExclusionCode] = Field(default_factory=list, max_length=9)
+    force_new: bool = False
+    force_reason: Annotated[str, Field(min_length=3, max_length=400)] | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str) -> str:
+        return normalise_phone(v)
+
+    @model_validator(mode="after")
+    def _pairs(self) -> TicketCreate:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("lat and lon go together")
+        if self.force_new and not self.force_reason:
+            raise DomainError("a forced second ticket needs a reason", field="force_reason", status=422,
+                              code="validation_error")
+        return self
+
+
+class TicketMove(StrictModel):
+    """Why an agent cancels or reopens a ticket."""
+
+    reason: Annotated[str, Field(min_length=3, max_length=400)]
+
+
+class TransitionRead(BaseModel):
+    from_status: str | None
+    to_status: str
+    actor: str
+    reason: str | None
+    at: datetime
+
+
+class TicketRead(BaseModel):
+    id: UUID
+    ticket_no: str
+    serial: str
+    product_line: str
+    dealer_id: str | None
+    contract_code: str | None
+    customer_name: str
+    phone: str  # masked for roles that do not call customers (access.phone_for)
+    address: str
+    region_code: str
+    lat: float | None
+    lon: float | None
+    channel: str
+    fault_description: str
+    component: str
+    photos: list[str]
+    requested_action: str | None
+    purchase_proof: str | None
+    coverage: str
+    exclusions: list[str]
+    warranty_reasons: list[str]
+    status: str
+    force_reason: str | None
+    job_id: str | None
+    created_by: str
+    opened_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    history: list[TransitionRead] | None = None
+
+
+class TicketPage(BaseModel):
+    items: list[TicketRead]
+    next_cursor: str | None
+
+
+CREATE_DOC: dict[str, Any] = {  # what the intake route would declare if it let FastAPI parse its request
+    "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                    "schema": {"type": "string", "minLength": idempotency.MIN_LENGTH,
+                               "maxLength": idempotency.MAX_LENGTH}}],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": TicketCreate.model_json_schema()}}},
+    "security": [{"HTTPBearer": []}],
+}

@@ -1,0 +1,121 @@
+"""Installed-base schemas: UnitCreate/UnitRead, the card, extension and delay records, the warranty position."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field, field_validator
+
+from aftersales_shared.money import Money
+from aftersales_shared.schemas import StrictModel
+
+from ..domain.phones import normalise_phone
+
+SERIAL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{3,63}$"
+Serial = Annotated[str, Field(pattern=SERIAL_PATTERN)]
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+RegionCode = Annotated[str, Field(pattern=r"^\d{6}$", description="GB/T 2260 administrative code")]
+
+
+class UnitCreate(StrictModel):
+    serial: Serial
+    product_line: Annotated[str, Field(min_length=1, max_length=40)]
+    customer_name: Text | None = None
+    phone: Annotated[str, Field(max_length=40)] | None = None
+    address: Annotated[str, Field(max_length=400)] | None = None
+    region_code: RegionCode | None = None
+    dealer_id: Annotated[str, Field(max_length=64)] | None = None
+    contract_code: Annotated[str, Field(max_length=64)] | None = None
+    sold_on: date | None = None
+    delivered_on: date | None = None
+    installed_on: date | None = None
+    dealer_received_on: date | None = None
+    sale_amount: Money | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str | None) -> str | None:
+        return normalise_phone(v) if v else None
+
+
+class UnitRead(BaseModel):
+    serial: str
+    product_line: str
+    policy_id: UUID
+    customer_name: str | None
+    phone: str | None  # masked for roles that do not call customers (access.phone_for)
+    address: str | None
+    region_code: str | None
+    dealer_id: str | None
+    contract_code: str | None
+    sold_on: date | None
+    delivered_on: date | None
+    installed_on: date | None
+    dealer_received_on: date | None
+    card_registered_on: date | None
+    sale_amount: Money | None
+    created_at: datetime
+
+
+class ImportResult(BaseModel):
+    imported: int
+
+
+class CardRegistration(StrictModel):
+    registered_on: date
+
+
+class ExtensionCreate(StrictModel):
+    paid_on: date
+
+
+class ExtensionRead(BaseModel):
+    id: UUID
+    serial: str
+    paid_on: date
+    months: int
+    price: Money
+
+
+class DelayCreate(StrictModel):
+    started_on: date
+    days: int = Field(ge=1, le=3650)
+    caused_by: Literal["seller", "customer"]
+    note: Annotated[str, Field(max_length=400)] | None = None
+
+
+class DelayRead(BaseModel):
+    id: UUID
+    serial: str
+    started_on: date
+    days: int
+    caused_by: str
+    note: str | None
+
+
+class ComponentRead(BaseModel):
+    component: str
+    state: str
+    base_ends_on: date | None
+    ends_on: date | None
+    reason: str
+
+
+class WarrantyRead(BaseModel):
+    serial: str
+    on: date
+    policy_id: UUID
+    basis: str | None
+    start_date: date | None
+    coverage: str
+    component: str
+    components: list[ComponentRead]
+    early_life_rights: list[str]
+    replace_unit: bool
+    replace_components: list[str]
+    repair_counts: dict[str, int]
+    exclusions: list[str]
+    reasons: list[str]
+    shipping_customer_share: str  # R-W9, e.g. "0.50"
