@@ -135,29 +135,65 @@ async def test_R_P1_at_risk_and_breached_listed_and_emitted_once(client, kit, cl
     assert "parts.request.backordered" in types
 
 
-async def test_backorders_filled_in_ship_by_order_when_stock_arrives(client, kit, clerk, auth_headers, admin_db,
-                                                                     outbox_types):
+async def test_backorders_filled_in_ship_by_order_when_stock_arrives(client, kit, clerk, auth_headers,
+                                                                     outbox_types, ledger_check):
+    """Stock that arrives (a receipt, then a transfer into an allocating warehouse) goes to the backorder with the
+    earliest ship-by, not to the oldest request; requests whose ship-by clock has not started wait last."""
     p = await kit.part()
-    w = await kit.warehouse("C1")
+    central = await kit.warehouse("C1")
+    regional = await kit.warehouse("R2", kind="regional")
+    depot = await kit.warehouse("D1-DEPOT", kind="dealer_depot", dealer_id="D1")  # not an allocation source
     dealer = auth_headers("dealer", sub="d1", dealer_id="D1")
+
+    async def get(rid):
+        r = await client.get(f"/v1/part-requests/{rid}", headers=clerk)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    async def statuses():
+        return {rid: (await get(rid))["status"] for rid in (unpaid, late, early)}
+
     unpaid = (await client.post("/v1/part-requests", headers=dealer, json=req(p, 1))).json()["id"]
     late = (await client.post("/v1/part-requests", headers=dealer, json=req(p, 1))).json()["id"]
     early = (await client.post("/v1/part-requests", headers=dealer, json=req(p, 1))).json()["id"]
-    await client.post(f"/v1/part-requests/{early}/payment", headers=clerk, json={"reference": "B1"})
-    await client.post(f"/v1/part-requests/{late}/payment", headers=clerk, json={"reference": "B2"})
-    got = await kit.receive(w, p, 2)
-    assert got["backorder_lines_filled"] == 2
-    status = {rid: (await client.get(f"/v1/part-requests/{rid}", headers=clerk)).json()["status"]
-              for rid in (unpaid, late, early)}
-    assert status == {early: "allocated", late: "allocated", unpaid: "backordered"}
-    # a transfer also re-runs allocation; cancelling releases and refills
-    w2 = await kit.warehouse("R2", kind="regional")
+    assert await statuses() == {unpaid: "backordered", late: "backordered", early: "backordered"}
+    # `early` is the newest request but is paid first: its 3-day ship-by clock (R-P1) starts an hour earlier
+    assert (await client.post(f"/v1/part-requests/{early}/payment", headers=clerk,
+                              json={"reference": "B1"})).status_code == 200
+    moved = await client.post("/v1/admin/clock", headers=auth_headers("admin"), json={"seconds": 3600})
+    assert moved.status_code == 200, moved.text
+    assert (await client.post(f"/v1/part-requests/{late}/payment", headers=clerk,
+                              json={"reference": "B2"})).status_code == 200
+    ship_by = {rid: (await get(rid))["ship_by"] for rid in (unpaid, late, early)}
+    assert ship_by[unpaid] is None
+    assert datetime.fromisoformat(ship_by[late]) - datetime.fromisoformat(ship_by[early]) >= timedelta(hours=1)
+
+    # one unit received: the earliest ship-by gets it; the older `late` request stays backordered
+    got = await kit.receive(central, p, 1)
+    assert got["backorder_lines_filled"] == 1
+    assert await statuses() == {early: "allocated", late: "backordered", unpaid: "backordered"}
+    assert [(x["warehouse_id"], x["quantity"]) for x in (await get(early))["reservations"]] == [(central, 1)]
+
+    # a unit received at a dealer depot fills nothing; transferred to a regional warehouse, it fills the next
+    # backorder in ship-by order (`late`, paid), not the older but unpaid one
+    assert (await kit.receive(depot, p, 1))["backorder_lines_filled"] == 0
+    assert await statuses() == {early: "allocated", late: "backordered", unpaid: "backordered"}
+    r = await client.post("/v1/stock/transfers", headers=clerk, json={
+        "from_warehouse_id": depot, "to_warehouse_id": regional, "part_no": p, "quantity": 1})
+    assert r.status_code == 201, r.text
+    assert r.json() == {"moved": 1, "backorder_lines_filled": 1}
+    assert await statuses() == {early: "allocated", late: "allocated", unpaid: "backordered"}
+    assert [(x["warehouse_id"], x["quantity"]) for x in (await get(late))["reservations"]] == [(regional, 1)]
+
+    # cancelling releases the reservation and refills: the request without a ship-by is served last, i.e. now
     r = await client.post(f"/v1/part-requests/{early}/cancel", headers=dealer)
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
-    assert (await client.get(f"/v1/part-requests/{unpaid}", headers=clerk)).json()["status"] == "allocated"
+    assert await statuses() == {early: "cancelled", late: "allocated", unpaid: "allocated"}
     assert await outbox_types(unpaid) == ["parts.request.created", "parts.request.backordered",
                                           "parts.request.allocated"]
-    assert w2
+    assert await outbox_types(late) == ["parts.request.created", "parts.request.backordered",
+                                        "parts.request.allocated"]
+    await ledger_check()
 
 
 async def test_idempotency_key_replays_the_first_response(client, kit, auth_headers, admin_db):
