@@ -172,7 +172,7 @@ registered_sales = sa.Table(
     sa.Column("registered_on", sa.Date, nullable=False),
 )
 
-job_engineers = sa.Table(  # read model of dispatch's job events (job_engineers.py)
+job_engineers = sa.Table(  # read model of dispatch's job events (jobs/service.py)
     "job_engineers", md,
     sa.Column("job_id", sa.Text, primary_key=True),
     sa.Column("engineer_id", sa.Text),
