@@ -28,7 +28,7 @@ from aftersales_shared import devstack
 from aftersales_shared.auth import generate_keypair, mint_token
 from aftersales_shared.testing.plugin import reset_schema
 from benchmarks import httpload, serve
-from parts.allocate import CALL
+from parts.requests.hotpath import CALL
 
 CLIENTS = 32
 SKUS, WAREHOUSES = 5_000, 50
@@ -45,19 +45,19 @@ AT_RISK_SQL = ("SELECT id FROM parts.part_requests WHERE status IN ('allocated',
 
 # --- load shapes (module level: httpload pickles them into its child process) -----------------------------
 def allocation(i: int, tokens: tuple[str, ...], hot: bool) -> tuple[str, str, dict[str, str], dict]:
-    """One POST /part-requests: one line, qty 1, a random SKU (or the hot one), a random ship-to in China,
+    """One POST /v1/part-requests: one line, qty 1, a random SKU (or the hot one), a random ship-to in China,
     a fresh Idempotency-Key (what a retrying client sends)."""
     part = "HOT-1" if hot else f"SKU-{random.randint(1, SKUS)}"
     body = {"lines": [{"part_no": part, "quantity": 1}], "coverage": "paid",
             "ship_to": {"address": "dealer yard", "lat": round(22 + random.random() * 18, 4),
                         "lon": round(103 + random.random() * 18, 4)}}
-    return ("POST", "/part-requests",
+    return ("POST", "/v1/part-requests",
             {"Authorization": tokens[i % len(tokens)], "Idempotency-Key": f"b-{uuid.uuid4().hex}"}, body)
 
 
 def at_risk_call(i: int, token: str) -> tuple[str, str, dict[str, str], None]:
     state = "at_risk" if i % 2 == 0 else "breached"
-    return "GET", f"/ops/ship-commitments?state={state}&limit=100", {"Authorization": token}, None
+    return "GET", f"/v1/ops/ship-commitments?state={state}&limit=100", {"Authorization": token}, None
 
 
 # --- database ----------------------------------------------------------------------------------------------
@@ -301,7 +301,7 @@ The service runs in its own uvicorn process (uvloop, httptools; 1 and 2 workers)
 load comes from `benchmarks/httpload.py` in a child process: {CLIENTS} keep-alive connections, closed loop,
 {WARMUP:.0f} s warm-up then {SECONDS:.0f} s measured per phase. Client, service and PostgreSQL share the 2 cores.
 
-Each allocation is one `POST /part-requests` by a dealer (1 line, qty 1, paid, random ship-to point in China,
+Each allocation is one `POST /v1/part-requests` by a dealer (1 line, qty 1, paid, random ship-to point in China,
 a fresh Idempotency-Key): JWT check, validation, then one call of `parts.allocate_request` (migration
 parts_0003), group-committed with the calls that arrive at the same time (one transaction per batch): key claim, catalogue check, per-part advisory lock, `FOR UPDATE` of the
 candidate balances, nearest-warehouse choice, balance update + reserve movement + reservation, request and
@@ -326,12 +326,12 @@ the number of workers.
 ## Ops "at risk of missing ship-by" query — {AT_RISK_ROWS:,} requests stored
 
 Seeded with one set-based `generate_series` INSERT in {r['seed_s']:.1f} s (10 % open, ship-by spread ±10 days).
-`GET /ops/ship-commitments` alternating at-risk / breached, one client in a loop for 10 s ({a['n']:,} calls,
+`GET /v1/ops/ship-commitments` alternating at-risk / breached, one client in a loop for 10 s ({a['n']:,} calls,
 {a['errors']} errors) against the 1-worker service; plus the bare SQL 300 times.
 
 | path | p50 ms | p99 ms |
 |---|---:|---:|
-| `GET /ops/ship-commitments` (HTTP, auth, JSON) | {a['http_p50']:.1f} | {a['http_p99']:.1f} |
+| `GET /v1/ops/ship-commitments` (HTTP, auth, JSON) | {a['http_p50']:.1f} | {a['http_p99']:.1f} |
 | SQL only (partial index `ix_part_requests_open_ship_by`) | {a['sql_p50']:.2f} | {a['sql_p99']:.2f} |
 
 Target p99 ≤ 50 ms: {ok(a['http_p99'] <= 50)} (HTTP).

@@ -110,19 +110,19 @@ async def test_customer_journey_through_all_four_services(platform, auth_headers
         "home_lat": ENGINEER_HOME[0], "home_lon": ENGINEER_HOME[1], "max_jobs": 2})
     assert r.status_code == 200, r.text
 
-    r = await pt.post("/catalogue/parts", headers=clerk, json={
+    r = await pt.post("/v1/catalogue/parts", headers=clerk, json={
         "part_no": part_no, "name": "compressor relay", "product_lines": [line], "cost_price": "80.00",
         "list_price": "120.00", "must_return": True})
     assert r.status_code == 201, r.text
-    r = await pt.post("/warehouses", headers=clerk, json={
+    r = await pt.post("/v1/warehouses", headers=clerk, json={
         "code": f"WH-{sfx}", "name": "Shanghai regional", "kind": "regional", "lat": WAREHOUSE[0], "lon": WAREHOUSE[1]})
     assert r.status_code == 201, r.text
     warehouse = r.json()["id"]
-    r = await pt.post("/stock/receipts", headers=clerk, json={"warehouse_id": warehouse, "part_no": part_no, "quantity": 5})
+    r = await pt.post("/v1/stock/receipts", headers=clerk, json={"warehouse_id": warehouse, "part_no": part_no, "quantity": 5})
     assert r.status_code == 201, r.text
 
     async def stock() -> dict[str, int]:
-        rows = (await pt.get(f"/warehouses/{warehouse}/stock", headers=clerk)).json()
+        rows = (await pt.get(f"/v1/warehouses/{warehouse}/stock", headers=clerk)).json()
         return next({"on_hand": x["on_hand"], "reserved": x["reserved"]} for x in rows if x["part_no"] == part_no)
 
     # --- 3. the unit is sold and its warranty card comes back -------------------------------------------
@@ -145,7 +145,7 @@ async def test_customer_journey_through_all_four_services(platform, auth_headers
     assert money(sale["amount"]) == Decimal("3999.00") and sale["source_type"] == "ticketing.unit.registered"
 
     async def base_stock() -> list[dict[str, Any]]:
-        return (await pt.get("/base-stock/suggestions", params={"dealer_id": dealer}, headers=clerk)).json()
+        return (await pt.get("/v1/base-stock/suggestions", params={"dealer_id": dealer}, headers=clerk)).json()
 
     suggestions = await eventually("parts counts the registered sale for base stock (R-P5)", base_stock,
                                    lambda rows: any(x["part_no"] == part_no for x in rows))
@@ -202,7 +202,7 @@ async def test_customer_journey_through_all_four_services(platform, auth_headers
     assert (await act("arrive", lat=CUSTOMER[0] + 0.0004, lon=CUSTOMER[1] - 0.0003))["status"] == "on_site"
     assert (await act("pause", reason="waiting_parts"))["status"] == "paused"
 
-    r = await pt.post("/part-requests", headers={**eng, "Idempotency-Key": f"e2e-parts-{sfx}"}, json={
+    r = await pt.post("/v1/part-requests", headers={**eng, "Idempotency-Key": f"e2e-parts-{sfx}"}, json={
         "lines": [{"part_no": part_no, "quantity": 1}], "coverage": "warranty", "job_id": job_id,
         "ticket_id": ticket_id, "ship_to": {"address": intake["address"], "lat": CUSTOMER[0], "lon": CUSTOMER[1]}})
     assert r.status_code == 201, r.text
@@ -212,15 +212,15 @@ async def test_customer_journey_through_all_four_services(platform, auth_headers
     assert [(x["warehouse_id"], x["status"]) for x in request["reservations"]] == [(warehouse, "active")]
     assert await stock() == {"on_hand": 5, "reserved": 1}
     for kind in ("replacement_list", "old_part_waybill"):  # R-P3: a warranty replacement ships with both
-        r = await pt.post(f"/part-requests/{request_id}/documents", headers=eng,
+        r = await pt.post(f"/v1/part-requests/{request_id}/documents", headers=eng,
                           json={"kind": kind, "reference": f"{kind}-{sfx}"})
         assert r.status_code == 200, r.text
-    r = await pt.post(f"/part-requests/{request_id}/ship", headers=clerk,
+    r = await pt.post(f"/v1/part-requests/{request_id}/ship", headers=clerk,
                       json={"carrier": "SF Express", "tracking_no": f"SF{sfx}"})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "shipped" and [x["status"] for x in r.json()["reservations"]] == ["issued"]
     assert await stock() == {"on_hand": 4, "reserved": 0}
-    r = await pt.post(f"/part-requests/{request_id}/deliver", headers=eng)
+    r = await pt.post(f"/v1/part-requests/{request_id}/deliver", headers=eng)
     assert r.status_code == 200 and r.json()["status"] == "delivered", r.text
 
     async def job_now() -> dict[str, Any]:
@@ -261,13 +261,13 @@ async def test_customer_journey_through_all_four_services(platform, auth_headers
     assert warranty["repair_counts"] == {"unit": 1}  # R-W5 counts it
 
     async def returns() -> list[dict[str, Any]]:
-        return (await pt.get("/returns", params={"status": "due"}, headers=eng)).json()
+        return (await pt.get("/v1/returns", params={"status": "due"}, headers=eng)).json()
 
     due = await eventually("parts expects the old part back (R-P4)", returns,
                            lambda rs: any(x["job_id"] == job_id for x in rs))
     assert [(x["part_no"], x["quantity"], x["old_serial"], x["dealer_id"], money(x["cost_price"]))
             for x in due if x["job_id"] == job_id] == [(part_no, 1, f"O-{sfx}", dealer, Decimal("80.00"))]
-    final = (await pt.get(f"/part-requests/{request_id}", headers=clerk)).json()
+    final = (await pt.get(f"/v1/part-requests/{request_id}", headers=clerk)).json()
     assert final["status"] == "delivered" and [x["status"] for x in final["reservations"]] == ["issued"]
     assert await stock() == {"on_hand": 4, "reserved": 0}  # issued once: at shipping, not again at completion
 

@@ -30,26 +30,26 @@ class Kit:
         self.c, self.h = client, clerk
 
     async def part(self, part_no="P-100", *, must_return=False, cost="80.00", lines=("AC-1",)):
-        r = await self.c.post("/catalogue/parts", headers=self.h, json={
+        r = await self.c.post("/v1/catalogue/parts", headers=self.h, json={
             "part_no": part_no, "name": f"part {part_no}", "product_lines": list(lines), "cost_price": cost,
             "list_price": "120.00", "must_return": must_return})
         assert r.status_code == 201, r.text
         return part_no
 
     async def warehouse(self, code, *, kind="central", lat=31.2, lon=121.5, **owner):
-        r = await self.c.post("/warehouses", headers=self.h, json={
+        r = await self.c.post("/v1/warehouses", headers=self.h, json={
             "code": code, "name": code, "kind": kind, "lat": lat, "lon": lon, **owner})
         assert r.status_code == 201, r.text
         return r.json()["id"]
 
     async def receive(self, wid, part_no, qty):
-        r = await self.c.post("/stock/receipts", headers=self.h,
+        r = await self.c.post("/v1/stock/receipts", headers=self.h,
                               json={"warehouse_id": wid, "part_no": part_no, "quantity": qty})
         assert r.status_code == 201, r.text
         return r.json()
 
     async def stock(self, wid):
-        r = await self.c.get(f"/warehouses/{wid}/stock", headers=self.h)
+        r = await self.c.get(f"/v1/warehouses/{wid}/stock", headers=self.h)
         assert r.status_code == 200, r.text
         return {x["part_no"]: x for x in r.json()}
 

@@ -9,12 +9,11 @@ import pytest
 
 from aftersales_shared.events import registry
 from aftersales_shared.testing.plugin import reset_schema, running
-from parts.allocate import body_hash
 from parts.config import PartsSettings
 from parts.domain.allocation import Candidate, choose
 from parts.main import create_app
-from parts.router import out
-from parts.schemas import RequestCreate
+from parts.requests.schemas import RequestCreate
+from parts.wire import body_hash, out
 
 pytestmark = pytest.mark.integration
 
@@ -44,10 +43,10 @@ async def test_response_equals_the_stored_request_and_events_follow_the_contract
     dealer = auth_headers("dealer", sub="d1", dealer_id="D1")
     body = {"lines": [{"part_no": p, "quantity": 2}, {"part_no": q, "quantity": 1}], "coverage": "warranty",
             "urgent": True, "ship_to": SH, "ticket_id": "T-9"}
-    r = await client.post("/part-requests", headers=dealer, json=body)
+    r = await client.post("/v1/part-requests", headers=dealer, json=body)
     assert r.status_code == 201, r.text
     created = r.json()
-    got = (await client.get(f"/part-requests/{created['id']}", headers=dealer)).json()
+    got = (await client.get(f"/v1/part-requests/{created['id']}", headers=dealer)).json()
     assert created == got
     assert created["status"] == "backordered"
     assert [(x["part_no"], x["status"]) for x in created["lines"]] == [(p, "allocated"), (q, "backordered")]
@@ -57,7 +56,7 @@ async def test_response_equals_the_stored_request_and_events_follow_the_contract
     assert {e.payload.status for e in evs} == {"backordered"}
     assert evs[0].payload.ticket_id == "T-9" and evs[0].payload.dealer_id == "D1"
     # a fully allocated one
-    r = await client.post("/part-requests", headers=dealer, json=req(p, 3))
+    r = await client.post("/v1/part-requests", headers=dealer, json=req(p, 3))
     evs = await _events(admin_db, r.json()["id"])
     assert [e.type for e in evs] == ["parts.request.created", "parts.request.allocated"]
     assert {e.payload.status for e in evs} == {"allocated"}
@@ -70,16 +69,16 @@ async def test_warranty_without_document_gate_starts_the_ship_by_clock_at_creati
     async with running(app) as c:
         await reset_schema(admin_db, "parts")
         clerk = auth_headers("parts_clerk")
-        await c.post("/catalogue/parts", headers=clerk, json={
+        await c.post("/v1/catalogue/parts", headers=clerk, json={
             "part_no": "P-1", "name": "p", "product_lines": ["AC"], "cost_price": "1.00", "list_price": "2.00"})
-        r = await c.post("/part-requests", headers=auth_headers("dealer", dealer_id="D1"),
+        r = await c.post("/v1/part-requests", headers=auth_headers("dealer", dealer_id="D1"),
                          json=req("P-1", coverage="warranty"))
         assert r.status_code == 201, r.text
         body = r.json()
         assert body["shippable_at"] == body["created_at"] and body["ship_by"] is not None
         evs = await _events(admin_db, body["id"])
         assert all(e.payload.ship_by is not None for e in evs)
-        paid = (await c.post("/part-requests", headers=auth_headers("dealer", dealer_id="D1"),
+        paid = (await c.post("/v1/part-requests", headers=auth_headers("dealer", dealer_id="D1"),
                              json=req("P-1"))).json()
         assert paid["shippable_at"] is None and paid["ship_by"] is None  # R-P2: waits for payment
         await reset_schema(admin_db, "parts")
@@ -89,21 +88,21 @@ async def test_idempotent_replay_and_reuse(client, kit, auth_headers, admin_db):
     p = await kit.part()
     w = await kit.warehouse("C1")
     await kit.receive(w, p, 5)
-    h = {**auth_headers("dealer", sub="d1", dealer_id="D1"), "Idempotency-Key": "k-9"}
+    h = {**auth_headers("dealer", sub="d1", dealer_id="D1"), "Idempotency-Key": "key-0009"}
     # an unknown part claims nothing: the same key still works afterwards
-    bad = await client.post("/part-requests", headers=h, json=req("NOPE"))
+    bad = await client.post("/v1/part-requests", headers=h, json=req("NOPE"))
     assert bad.status_code == 422 and bad.json()["field"] == "lines.0.part_no"
-    first = await client.post("/part-requests", headers=h, json=req(p, 2))
-    assert first.status_code == 201 and "Idempotent-Replay" not in first.headers
-    again = await client.post("/part-requests", headers=h, json=req(p, 2))
-    assert again.status_code == 201 and again.headers["Idempotent-Replay"] == "true"
+    first = await client.post("/v1/part-requests", headers=h, json=req(p, 2))
+    assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers
+    again = await client.post("/v1/part-requests", headers=h, json=req(p, 2))
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
     assert (await kit.stock(w))[p]["reserved"] == 2
-    reused = await client.post("/part-requests", headers=h, json=req(p, 1))
+    reused = await client.post("/v1/part-requests", headers=h, json=req(p, 1))
     assert reused.status_code == 409 and reused.json()["field"] == "Idempotency-Key"
-    # keys are per caller: another dealer's k-9 is a new request
-    other = {**auth_headers("dealer", sub="d2", dealer_id="D2"), "Idempotency-Key": "k-9"}
-    r = await client.post("/part-requests", headers=other, json=req(p, 2))
+    # keys are per caller: another dealer's key-0009 is a new request
+    other = {**auth_headers("dealer", sub="d2", dealer_id="D2"), "Idempotency-Key": "key-0009"}
+    r = await client.post("/v1/part-requests", headers=other, json=req(p, 2))
     assert r.status_code == 201 and r.json()["id"] != first.json()["id"]
     assert await admin_db.fetchval("SELECT count(*) FROM parts.idempotency_keys WHERE response IS NULL") == 0
 
@@ -118,13 +117,13 @@ def test_fingerprint_is_the_generic_idempotency_digest():
 async def test_client_mistakes_are_problems_naming_the_field(client, kit, auth_headers):
     p = await kit.part()
     dealer = auth_headers("dealer", sub="d1", dealer_id="D1")
-    r = await client.post("/part-requests", headers=dealer, json=req(p, ship_to={"address": "x", "lat": 31.0}))
+    r = await client.post("/v1/part-requests", headers=dealer, json=req(p, ship_to={"address": "x", "lat": 31.0}))
     assert r.status_code == 422 and "ship_to" in r.json()["field"]
     body = {"lines": [{"part_no": p, "quantity": 1}, {"part_no": "NOPE", "quantity": 1}], "coverage": "paid",
             "ship_to": SH}
-    r = await client.post("/part-requests", headers=dealer, json=body)
+    r = await client.post("/v1/part-requests", headers=dealer, json=body)
     assert r.status_code == 422 and r.json()["field"] == "lines.1.part_no"
-    r = await client.post("/part-requests", headers=auth_headers("dealer", dealer_id="D1"),
+    r = await client.post("/v1/part-requests", headers=auth_headers("dealer", dealer_id="D1"),
                           json=req(p, dealer_id="D2"))
     assert r.status_code == 403
 
@@ -141,11 +140,11 @@ async def test_hot_sku_race_across_warehouses_never_oversells(client, kit, auth_
     rnd = random.Random(5)
     qtys = [rnd.randint(1, 3) for _ in range(96)]
     headers = [auth_headers("dealer", sub=f"d{i}", dealer_id=f"D{i % 5}") for i in range(96)]
-    results = await asyncio.gather(*[client.post("/part-requests", headers=h, json=req(p, q))
-                                     for h, q in zip(headers, qtys)])
+    results = await asyncio.gather(*[client.post("/v1/part-requests", headers=h, json=req(p, q))
+                                     for h, q in zip(headers, qtys, strict=True)])
     assert all(r.status_code == 201 for r in results), [r.text for r in results if r.status_code != 201][:2]
     taken = {w: 0 for w in stock}
-    for r, q in zip(results, qtys):
+    for r, q in zip(results, qtys, strict=True):
         body = r.json()
         if body["status"] == "allocated":
             assert len(body["reservations"]) == 1 and body["reservations"][0]["quantity"] == q
@@ -158,7 +157,7 @@ async def test_hot_sku_race_across_warehouses_never_oversells(client, kit, auth_
     assert all(bal[w]["reserved"] <= stock[w] for w in stock)
     # no request was backordered while some warehouse could still have filled it at the end
     left = max(stock[w] - taken[w] for w in stock)
-    assert all(q > left for r, q in zip(results, qtys) if r.json()["status"] == "backordered")
+    assert all(q > left for r, q in zip(results, qtys, strict=True) if r.json()["status"] == "backordered")
     await ledger_check()
 
 
@@ -171,15 +170,16 @@ async def test_database_choice_matches_domain_choose(infra_settings, admin_db, a
         await reset_schema(admin_db, "parts")
         clerk = auth_headers("parts_clerk")
         dealer = auth_headers("dealer", dealer_id="D1")
-        await c.post("/catalogue/parts", headers=clerk, json={
+        await c.post("/v1/catalogue/parts", headers=clerk, json={
             "part_no": "P-1", "name": "p", "product_lines": ["AC"], "cost_price": "1.00", "list_price": "2.00"})
         whs, seen = {}, set()
+        whs_first = ("", 0.0, 0.0)  # warehouse 0: (id, lat, lon), set in the first pass
         for i in range(12):
             kind = rnd.choice(["central", "regional", "regional", "dealer_depot"])
             lat, lon = round(rnd.uniform(20, 45), 3), round(rnd.uniform(100, 125), 3)
             if i == 11:  # a twin of warehouse 0's position: equal distances tie on the warehouse id
                 lat, lon, kind = whs_first[1], whs_first[2], "regional"
-            r = await c.post("/warehouses", headers=clerk, json={
+            r = await c.post("/v1/warehouses", headers=clerk, json={
                 "code": f"W{i}", "name": "w", "kind": kind, "lat": lat, "lon": lon,
                 **({"dealer_id": "D1"} if kind == "dealer_depot" else {})})
             wid = r.json()["id"]
@@ -187,7 +187,7 @@ async def test_database_choice_matches_domain_choose(infra_settings, admin_db, a
             if i == 0:
                 whs_first = (wid, lat, lon)
             if rnd.random() < 0.9:
-                await c.post("/stock/receipts", headers=clerk,
+                await c.post("/v1/stock/receipts", headers=clerk,
                              json={"warehouse_id": wid, "part_no": "P-1", "quantity": rnd.randint(1, 6)})
         for n in range(60):
             rows = await admin_db.fetch("SELECT warehouse_id::text AS w, on_hand - reserved AS a "
@@ -202,7 +202,7 @@ async def test_database_choice_matches_domain_choose(infra_settings, admin_db, a
             qty = rnd.randint(1, 8)
             expected = choose(quantity=qty, candidates=cands, allow_split=allow_split,
                               ship_to=None if no_point else (ship_to["lat"], ship_to["lon"]))
-            r = await c.post("/part-requests", headers=dealer, json=req("P-1", qty, ship_to=ship_to))
+            r = await c.post("/v1/part-requests", headers=dealer, json=req("P-1", qty, ship_to=ship_to))
             assert r.status_code == 201, r.text
             got = [(x["warehouse_id"], x["quantity"]) for x in r.json()["reservations"]]
             assert got == expected, (n, qty, ship_to)
@@ -217,15 +217,15 @@ async def test_low_stock_alert_raised_once_by_allocation(client, kit, clerk, aut
     p = await kit.part()
     w = await kit.warehouse("C1")
     await kit.receive(w, p, 10)
-    r = await client.put("/stock/reorder-points", headers=clerk,
+    r = await client.put("/v1/stock/reorder-points", headers=clerk,
                          json={"warehouse_id": w, "part_no": p, "reorder_point": 5})
     assert r.status_code == 200, r.text
     dealer = auth_headers("dealer", sub="d1", dealer_id="D1")
     for _ in range(4):  # 10 -> 6 available: still at or above the reorder point
-        assert (await client.post("/part-requests", headers=dealer, json=req(p, 1))).json()["status"] == "allocated"
+        assert (await client.post("/v1/part-requests", headers=dealer, json=req(p, 1))).json()["status"] == "allocated"
     assert await _events(admin_db, f"{w}:{p}") == []
     for _ in range(3):  # 6 -> 3: crosses once
-        await client.post("/part-requests", headers=dealer, json=req(p, 1))
+        await client.post("/v1/part-requests", headers=dealer, json=req(p, 1))
     low = await _events(admin_db, f"{w}:{p}")
     assert [e.type for e in low] == ["parts.stock.low"]
     assert (low[0].payload.available, low[0].payload.reorder_point, low[0].payload.warehouse_id) == (4, 5, w)
@@ -260,7 +260,7 @@ async def test_a_burst_is_group_committed_and_each_request_keeps_its_answer(clie
     keyed = {**dealer, "Idempotency-Key": "burst-key-0001"}
     calls += [(keyed, req(parts[0]))] * 4
     calls += [(dealer, req("NO-SUCH-PART"))]
-    results = await asyncio.gather(*[client.post("/part-requests", headers=h, json=b) for h, b in calls])
+    results = await asyncio.gather(*[client.post("/v1/part-requests", headers=h, json=b) for h, b in calls])
 
     assert [r.status_code for r in results[:24]] == [201] * 24
     same = results[24:28]

@@ -45,9 +45,9 @@ async def test_job_completed_issues_reservation_and_creates_return_job_cancelled
     eng = auth_headers("engineer", sub="e1", engineer_id="E1", dealer_id="D1")
     body = {"lines": [{"part_no": p, "quantity": 1}, {"part_no": q, "quantity": 1}], "coverage": "warranty",
             "ship_to": {"address": "site"}, "job_id": job}
-    assert (await client.post("/part-requests", headers=eng, json=body)).status_code == 201
+    assert (await client.post("/v1/part-requests", headers=eng, json=body)).status_code == 201
     body2 = {**body, "job_id": job2, "lines": [{"part_no": q, "quantity": 2}]}
-    assert (await client.post("/part-requests", headers=eng, json=body2)).status_code == 201
+    assert (await client.post("/v1/part-requests", headers=eng, json=body2)).status_code == 201
     now = datetime.now(UTC)
     done = JobCompleted(aggregate_id=job, payload={
         "job_id": job, "ticket_id": "T1", "at": now, "engineer_id": "E1", "dealer_id": "D1", "serial": "SN1",
@@ -66,10 +66,11 @@ async def test_job_completed_issues_reservation_and_creates_return_job_cancelled
     st = await kit.stock(w)
     assert (st[p]["on_hand"], st[p]["reserved"]) == (2, 0)  # issued
     assert (st[q]["on_hand"], st[q]["reserved"]) == (3, 0)  # unused one released, cancelled job released
-    statuses = {r["job_id"]: r["status"] for r in await admin_db.fetch("SELECT job_id, status FROM parts.part_requests")}
+    statuses = {r["job_id"]: r["status"]
+                for r in await admin_db.fetch("SELECT job_id, status FROM parts.part_requests")}
     assert statuses == {job: "cancelled", job2: "cancelled"}
     await ledger_check()
-    mine = (await client.get("/returns", headers=eng)).json()
+    mine = (await client.get("/v1/returns", headers=eng)).json()
     assert [x["part_no"] for x in mine] == [p]
 
 
@@ -85,7 +86,7 @@ async def test_R_P5_unit_registered_feeds_base_stock(client, kit, clerk, auth_he
     dealer = auth_headers("dealer", sub="d7", dealer_id="D7")
 
     async def suggestions():
-        r = await client.get("/base-stock/suggestions", headers=dealer)
+        r = await client.get("/v1/base-stock/suggestions", headers=dealer)
         assert r.status_code == 200, r.text
         body = r.json()
         return body if body and body[-1]["registered_sales"] == 160 else None
@@ -93,5 +94,5 @@ async def test_R_P5_unit_registered_feeds_base_stock(client, kit, clerk, auth_he
     got = {x["part_no"]: x for x in await eventually(suggestions)}
     assert got["P-A"]["suggested"] == 2 and got["P-A"]["registered_sales"] == 150   # 1 % of 150, rounded up
     assert got["P-B"]["suggested"] == 2 and "P-C" not in got
-    r = await client.get("/base-stock/suggestions", headers=dealer, params={"dealer_id": "D8"})
+    r = await client.get("/v1/base-stock/suggestions", headers=dealer, params={"dealer_id": "D8"})
     assert r.status_code == 403

@@ -7,11 +7,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from aftersales_shared.money import to_fen
 from parts.domain.allocation import Candidate, choose, haversine_km
 from parts.domain.base_stock import months_back, suggested_quantity, window_sales
 from parts.domain.commitment import CommitmentState, classify, ship_by
 from parts.domain.gates import GatePolicy, is_shippable, missing_gates
-from parts.domain.money import chargeback, to_fen, urgent_surcharge
+from parts.domain.pricing import chargeback, urgent_surcharge
 from parts.domain.returns import is_missed, return_due
 from parts.domain.stock import Movement, balance_ok, deltas
 

@@ -1,4 +1,4 @@
-"""Issue 5: engineers request parts only for their own jobs, as dispatch's job events say (job_engineers.py)."""
+"""Issue 5: engineers request parts only for their own jobs, as dispatch's job events say (jobs/service.py)."""
 
 import logging
 from datetime import UTC, datetime, timedelta
@@ -42,7 +42,7 @@ async def stocked(kit):
 def request_for(client, auth_headers, stocked):
     async def post(job, engineer=None, headers=None):
         headers = headers or auth_headers("engineer", sub=f"u-{engineer}", engineer_id=engineer, dealer_id="D1")
-        return await client.post("/part-requests", headers=headers, json={
+        return await client.post("/v1/part-requests", headers=headers, json={
             "lines": [{"part_no": stocked, "quantity": 1}], "coverage": "warranty",
             "ship_to": {"address": "site"}, "job_id": job})
     return post
@@ -66,7 +66,7 @@ async def test_engineer_requests_only_for_own_job_as_dispatch_events_say(
     assert (await request_for(job, "E1")).status_code == 201
     assert_other_engineers_job(await request_for(job, "E2"), job)
     # a job parts has not heard of yet: allowed (the bus lags; see docs/parts.md)
-    with caplog.at_level(logging.INFO, logger="parts.job_engineers"):
+    with caplog.at_level(logging.INFO, logger="parts.jobs.service"):
         assert (await request_for(unknown, "E2")).status_code == 201
     assert any(unknown in r.getMessage() and r.levelno == logging.INFO for r in caplog.records)
     # staff order for any job, for any engineer: no lookup, no refusal
@@ -88,7 +88,7 @@ async def test_engineer_requests_only_for_own_job_as_dispatch_events_say(
     assert_other_engineers_job(await request_for(job, "E1"), job)
     # reads stay as they were: E1 still sees the request it made while the job was its own
     e1 = auth_headers("engineer", sub="u-E1", engineer_id="E1", dealer_id="D1")
-    mine = (await client.get("/part-requests", headers=e1, params={"job_id": job})).json()
+    mine = (await client.get("/v1/part-requests", headers=e1, params={"job_id": job})).json()
     assert [(r["engineer_id"], r["job_id"]) for r in mine] == [("E1", job)]
 
 

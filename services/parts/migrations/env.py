@@ -4,8 +4,8 @@ import importlib
 import pkgutil
 
 import parts
-from parts.models import Base
 from aftersales_shared.migrations import run_env
+from parts.models import Base
 
 # import every module so all tables are registered on Base.metadata (autogenerate)
 for mod in pkgutil.walk_packages(parts.__path__, "parts."):

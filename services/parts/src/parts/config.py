@@ -17,8 +17,7 @@ class PartsSettings(ServiceSettings):
 
     # R-P1: ship within N days of the request becoming shippable
     ship_within_days: int = Field(3, ge=0, le=60)
-    ship_calendar: Literal["calendar", "business"] = "calendar"
-    business_timezone: str = "Asia/Shanghai"
+    ship_calendar: Literal["calendar", "business"] = "calendar"  # business days: Mon-Fri in clock.BUSINESS_TZ
     at_risk_hours: float = Field(24, gt=0)
     # R-P3: warranty replacements wait for the replacement list and the old part's waybill
     warranty_requires_documents: bool = True
@@ -36,6 +35,6 @@ class PartsSettings(ServiceSettings):
     budget_percent: Decimal = Field(Decimal("5"), ge=0, le=100, decimal_places=2)
     # periodic watchers (commitment at-risk/breached, missed returns)
     watch_interval_seconds: float = Field(30, gt=0)
-    # allocation group commit (allocate.py): concurrent batch writers per process and the largest batch
+    # allocation group commit (requests/hotpath.py): concurrent batch writers per process and the largest batch
     allocation_workers: int = Field(1, ge=1, le=16)
     allocation_max_batch: int = Field(64, ge=1, le=500)

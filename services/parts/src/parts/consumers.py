@@ -1,49 +1,86 @@
-"""Integration events parts consumes: each handler runs in one unit of work with the inbox row."""
+"""Integration events parts consumes: each ``on_<event>`` runs in one unit of work with the inbox row and makes
+one service call. The engineer holding a job is ordered by the envelope's ``occurred_at`` (dispatch stamps it
+under the job's row lock), not by ``payload.at`` (the engineer's device time for steps).
 
-from datetime import UTC, datetime
+Handlers take the service settings (policies such as ``allow_split`` and ``return_due_days``) as a third
+argument; :func:`consumer_specs` binds them, so the consumer calls each as ``handler(session, event)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from functools import partial
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aftersales_shared import clock
 from aftersales_shared.app import ConsumerSpec
 from aftersales_shared.config import ServiceSettings
 from aftersales_shared.events.dispatch import (
-    JOB_TOPIC, JobAccepted, JobAssigned, JobCancelled, JobCompleted, JobDeclined,
+    JOB_TOPIC,
+    JobAccepted,
+    JobAssigned,
+    JobCancelled,
+    JobCompleted,
+    JobDeclined,
 )
 from aftersales_shared.events.envelope import IntegrationEvent
 from aftersales_shared.events.ticketing import UNIT_TOPIC, UnitRegistered
 
-from . import job_engineers, ops
 from .config import PartsSettings
+from .jobs import service as jobs
+from .stock import service as stock
+
+
+async def on_job_assigned(session: AsyncSession, event: IntegrationEvent, settings: PartsSettings) -> None:
+    await jobs.record(session, event.payload.job_id, event.payload.engineer_id, event.occurred_at)
+
+
+async def on_job_accepted(session: AsyncSession, event: IntegrationEvent, settings: PartsSettings) -> None:
+    await jobs.record(session, event.payload.job_id, event.payload.engineer_id, event.occurred_at)
+
+
+async def on_job_declined(session: AsyncSession, event: IntegrationEvent, settings: PartsSettings) -> None:
+    await jobs.record(session, event.payload.job_id, None, event.occurred_at)
+
+
+async def on_job_completed(session: AsyncSession, event: IntegrationEvent, settings: PartsSettings) -> None:
+    await jobs.completed(session, settings, event.payload, at=event.occurred_at, now=clock.now())
+
+
+async def on_job_cancelled(session: AsyncSession, event: IntegrationEvent, settings: PartsSettings) -> None:
+    await jobs.cancelled(session, settings, event.payload, at=event.occurred_at, now=clock.now())
+
+
+async def on_unit_registered(session: AsyncSession, event: IntegrationEvent, settings: PartsSettings) -> None:
+    await stock.record_sale(session, event.payload)
+
+
+class Handler(Protocol):
+    def __call__(self, session: AsyncSession, event: IntegrationEvent, settings: PartsSettings) -> Awaitable[None]: ...
+
+
+HANDLERS: dict[str, dict[str, Handler]] = {
+    "jobs": {
+        JobAssigned.TYPE: on_job_assigned,
+        JobAccepted.TYPE: on_job_accepted,
+        JobDeclined.TYPE: on_job_declined,
+        JobCompleted.TYPE: on_job_completed,
+        JobCancelled.TYPE: on_job_cancelled,
+    },
+    "units": {
+        UnitRegistered.TYPE: on_unit_registered,
+    },
+}
+"""Consumer group → event type → handler: everything parts listens to."""
+
+TOPICS = {"jobs": [JOB_TOPIC], "units": [UNIT_TOPIC]}
 
 
 def consumer_specs(settings: ServiceSettings) -> list[ConsumerSpec]:
-    """The consumer groups of the parts service."""
+    """The consumer groups of the parts service, with the settings bound into each handler."""
     assert isinstance(settings, PartsSettings)
-
-    # who holds the job (issue 5), ordered by the envelope's occurred_at: dispatch stamps it when it
-    # builds the event under the job's row lock, unlike payload.at (the engineer's device time for steps)
-    async def on_job_engineer(session: AsyncSession, event: IntegrationEvent) -> None:
-        await job_engineers.record(session, event.payload.job_id, event.payload.engineer_id, event.occurred_at)
-
-    async def on_job_declined(session: AsyncSession, event: IntegrationEvent) -> None:
-        await job_engineers.record(session, event.payload.job_id, None, event.occurred_at)
-
-    async def on_job_completed(session: AsyncSession, event: IntegrationEvent) -> None:
-        await job_engineers.record(session, event.payload.job_id, event.payload.engineer_id, event.occurred_at,
-                                   keep_last=True)
-        await ops.job_completed(session, settings, event.payload, datetime.now(UTC))
-
-    async def on_job_cancelled(session: AsyncSession, event: IntegrationEvent) -> None:
-        await job_engineers.record(session, event.payload.job_id, event.payload.engineer_id, event.occurred_at,
-                                   keep_last=True)
-        await ops.release_job(session, settings, event.payload.job_id, datetime.now(UTC), "job cancelled")
-
-    async def on_unit_registered(session: AsyncSession, event: IntegrationEvent) -> None:
-        await ops.record_sale(session, event.payload)
-
-    return [
-        ConsumerSpec(name="jobs", topics=[JOB_TOPIC], handlers={
-            JobAssigned.TYPE: on_job_engineer, JobAccepted.TYPE: on_job_engineer, JobDeclined.TYPE: on_job_declined,
-            JobCompleted.TYPE: on_job_completed, JobCancelled.TYPE: on_job_cancelled}),
-        ConsumerSpec(name="units", topics=[UNIT_TOPIC], handlers={UnitRegistered.TYPE: on_unit_registered}),
-    ]
+    return [ConsumerSpec(name=group, topics=TOPICS[group],
+                         handlers={t: partial(h, settings=settings) for t, h in handlers.items()})
+            for group, handlers in HANDLERS.items()]

@@ -1,4 +1,4 @@
-"""Parts service: FastAPI app factory."""
+"""Parts service: FastAPI app factory — wiring only (routers, consumers, background jobs, the allocation writer)."""
 
 from pathlib import Path
 from typing import Any
@@ -8,19 +8,23 @@ from fastapi import FastAPI
 from aftersales_shared.app import ServiceParts, create_service_app
 from aftersales_shared.events import registry
 
-from . import allocate
+from .background import background
+from .budget.router import router as budget_router
+from .catalog.router import router as catalog_router
 from .config import PartsSettings
 from .consumers import consumer_specs
-from .router import router
-from .watchers import background
+from .requests import hotpath
+from .requests.router import router as requests_router
+from .returns.router import router as returns_router
+from .stock.router import router as stock_router
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 async def _start_allocations(app: FastAPI) -> None:
     settings: PartsSettings = app.state.settings
-    app.state.allocations = allocate.committer(app.state.pg, settings.allocation_workers,
-                                               settings.allocation_max_batch)
+    app.state.allocations = hotpath.committer(app.state.pg, settings.allocation_workers,
+                                              settings.allocation_max_batch)
     app.state.allocations.start()
 
 
@@ -36,11 +40,11 @@ def create_app(settings: PartsSettings | None = None, *, trace_exporter: Any = N
         ServiceParts(
             title="Parts service",
             migrations_dir=MIGRATIONS,
-            routers=[router],
+            routers=[catalog_router, stock_router, requests_router, returns_router, budget_router],
             produces_topics=registry.topics_of("parts"),
             consumers=consumer_specs,
             background=background,
-            raw_pool_size=settings.db.pool_size,  # allocation's asyncpg pool (allocate.py)
+            raw_pool_size=settings.db.pool_size,  # allocation's asyncpg pool (requests/hotpath.py)
             on_startup=_start_allocations,
             on_shutdown=_stop_allocations,
         ),

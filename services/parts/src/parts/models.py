@@ -1,4 +1,10 @@
-"""The parts schema's tables (SQLAlchemy Core on the schema's declarative base)."""
+"""Every table of the ``parts`` schema as SQLAlchemy **Core** tables (on the schema's declarative base).
+
+The code's SQL refers to these tables (``sa.select(models.requests)``, ``models.requests.c.status`` …) and the
+scope rule of ``access.py`` is written against their columns. Hand-written SQL stays where it is hot or
+row-locking (``stock/ledger.py``, ``requests/hotpath.py`` → the PL/pgSQL function of migration parts_0003,
+the watchers' ``UPDATE … FOR UPDATE SKIP LOCKED``); those statements name the same tables.
+"""
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
@@ -166,7 +172,7 @@ registered_sales = sa.Table(
     sa.Column("registered_on", sa.Date, nullable=False),
 )
 
-job_engineers = sa.Table(  # read model of dispatch's job events (job_engineers.py)
+job_engineers = sa.Table(  # read model of dispatch's job events (jobs/service.py)
     "job_engineers", md,
     sa.Column("job_id", sa.Text, primary_key=True),
     sa.Column("engineer_id", sa.Text),
@@ -177,7 +183,7 @@ job_engineers = sa.Table(  # read model of dispatch's job events (job_engineers.
 idempotency_keys = sa.Table(
     "idempotency_keys", md,
     sa.Column("principal", sa.String(64), primary_key=True),
-    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),  # 8-200 chars (parts_0006)
     sa.Column("request_hash", sa.String(64), nullable=False),
     sa.Column("status_code", sa.Integer),
     sa.Column("response", JSONB),

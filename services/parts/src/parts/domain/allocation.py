@@ -1,4 +1,11 @@
-"""Choosing where a request line is filled from: nearest warehouse that can fill it; split if allowed."""
+"""Choosing where a request line is filled from: nearest warehouse that can fill it; split if allowed.
+
+This rule has a twin: new requests are allocated inside the database by ``parts.allocate_request``
+(PL/pgSQL, migration ``parts_0003``, called from ``requests/hotpath.py``); :func:`choose` serves backorder
+refill (``requests/backorders.py``). Change both together: the parity test
+``tests/parts/test_allocation_path.py::test_database_choice_matches_domain_choose`` checks on random
+warehouses, stock and ship-to points (with and without split) that both pick exactly the same warehouses.
+"""
 
 from __future__ import annotations
 

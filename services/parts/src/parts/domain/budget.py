@@ -7,17 +7,17 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from .money import to_fen
+from aftersales_shared.money import to_fen
 
 ZERO = Decimal("0.00")
 QUARTER_PATTERN = r"^[0-9]{4}Q[1-4]$"  # '2026Q4', as the API path and the table's CHECK take it
 
 
-def quarter_of(at: datetime, tz: str) -> str:
-    """The business-calendar quarter of an aware instant (Asia/Shanghai by default): '2026Q4'."""
+def quarter_of(at: datetime, tz: ZoneInfo | str) -> str:
+    """The business-calendar quarter of an aware instant in ``tz`` (callers pass ``clock.BUSINESS_TZ``): '2026Q4'."""
     if at.tzinfo is None:
         raise ValueError("naive datetime")
-    local = at.astimezone(ZoneInfo(tz))
+    local = at.astimezone(tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz))
     return f"{local.year}Q{(local.month - 1) // 3 + 1}"
 
 

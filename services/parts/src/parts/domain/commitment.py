@@ -14,7 +14,7 @@ class CommitmentState(StrEnum):
 
 
 def ship_by(
-    shippable_at: datetime, *, days: int = 3, calendar: str = "calendar", tz: str = "Asia/Shanghai"
+    shippable_at: datetime, *, days: int = 3, calendar: str = "calendar", tz: ZoneInfo | str = "Asia/Shanghai"
 ) -> datetime:
     """The latest ship time: ``days`` after the request became shippable (R-P1).
 
@@ -29,7 +29,7 @@ def ship_by(
         return shippable_at + timedelta(days=days)
     if calendar != "business":
         raise ValueError(f"unknown calendar {calendar!r}")
-    local = shippable_at.astimezone(ZoneInfo(tz))
+    local = shippable_at.astimezone(tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz))
     if local.weekday() >= 5:  # weekend: the clock starts at the next Monday 00:00
         local = (local + timedelta(days=7 - local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
     left = days

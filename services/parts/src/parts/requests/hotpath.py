@@ -1,4 +1,10 @@
-"""The hot path of ``POST /part-requests``: one call of ``parts.allocate_request`` on the raw asyncpg pool.
+"""The hot path of ``POST /v1/part-requests``: one call of ``parts.allocate_request`` on the raw asyncpg pool.
+
+Twin and parity test: the PL/pgSQL function (migration ``parts_0003``) applies the rule of
+``domain/allocation.choose``; ``tests/parts/test_allocation_path.py::test_database_choice_matches_domain_choose``
+proves they pick the same warehouses, and ``test_response_equals_the_stored_request…`` that the function's JSON
+equals ``GET /v1/part-requests/{id}`` (``schemas.RequestRead``). The move it makes (new → allocated /
+backordered) and the event of that move are the first rows of ``domain/request_lifecycle.MOVES``.
 
 Allocation is the parts service's peak path (issue 5), so it bypasses SQLAlchemy and runs as a single
 statement outside any explicit BEGIN/COMMIT: the database function (migration parts_0003) claims the
@@ -25,17 +31,20 @@ import asyncpg
 from fastapi.responses import Response
 
 from aftersales_shared.auth import Principal
-from aftersales_shared.group_commit import GroupCommit
 from aftersales_shared.errors import Conflict, Unprocessable
-from aftersales_shared.events.parts import RequestAllocated, RequestCreated
+from aftersales_shared.events.parts import RequestCreated
+from aftersales_shared.group_commit import GroupCommit
+from aftersales_shared.idempotency import HEADER, replay_headers
 from aftersales_shared.ids import new_id
 from aftersales_shared.outbox import row_for
 
-from . import requests_service as svc
-from .config import PartsSettings
-from .metrics import ALLOCATIONS
+from ..config import PartsSettings
+from ..domain import request_lifecycle as lifecycle
+from ..domain.request_lifecycle import RequestStatus
+from ..metrics import ALLOCATIONS
+from ..wire import body_hash
+from . import service as svc
 from .schemas import RequestCreate
-from .wire import body_hash
 
 CALL = ("SELECT outcome, status_code, response, line_status, bad_line FROM parts.allocate_request("
         "$1, $2, $3, $4::jsonb, $5::uuid[], $6::text[], $7::int[], $8, $9::uuid[], $10::text[], $11::text[], "
@@ -73,16 +82,15 @@ def _iso(at: datetime | None) -> str | None:
     return None if at is None else at.astimezone(UTC).isoformat()
 
 
-async def create_request(allocations: GroupCommit[Allocation], settings: PartsSettings, principal: Principal, body: RequestCreate,
-                         key: str | None) -> Response:
+async def create_request(allocations: GroupCommit[Allocation], settings: PartsSettings, principal: Principal,
+                         body: RequestCreate, key: str | None, *, now: datetime) -> Response:
     """Create and allocate a request; a replayed Idempotency-Key returns the stored response."""
     kind, dealer_id, engineer_id = svc.requester(principal, body)
-    now = datetime.now(UTC)
     rid = str(new_id())
     shippable_at = ship_by = None
     if svc.shippable_from_start(settings, body.coverage):
-        shippable_at, ship_by = now, svc._ship_by(settings, now)
-    request = {
+        shippable_at, ship_by = now, svc.ship_by_of(settings, now)
+    request: dict[str, Any] = {
         "id": rid, "requester_kind": kind, "job_id": body.job_id, "ticket_id": body.ticket_id, "dealer_id": dealer_id,
         "engineer_id": engineer_id, "coverage": body.coverage, "urgent": body.urgent,
         "ship_to_address": body.ship_to.address, "ship_to_lat": body.ship_to.lat, "ship_to_lon": body.ship_to.lon,
@@ -90,11 +98,13 @@ async def create_request(allocations: GroupCommit[Allocation], settings: PartsSe
         "payment_recorded_at": None, "payment_reference": None, "documents": {}, "shipped_at": None,
         "delivered_at": None, "shipment": None,
     }
-    # built for the "allocated" outcome; the function re-labels them when a line is backordered
+    # built for the "allocated" outcome; the function re-labels them (new → backordered) when a line waits
+    allocated = lifecycle.move(RequestStatus.NEW, RequestStatus.ALLOCATED)
+    assert allocated is not None
     payload = {"request_id": rid, "job_id": body.job_id, "ticket_id": body.ticket_id, "dealer_id": dealer_id,
-               "at": now, "status": "allocated", "ship_by": ship_by}
+               "at": now, "status": RequestStatus.ALLOCATED.value, "ship_by": ship_by}
     events = [row_for(RequestCreated(aggregate_id=rid, payload=payload)),
-              row_for(RequestAllocated(aggregate_id=rid, payload=payload))]
+              row_for(allocated(aggregate_id=rid, payload=payload))]
     lines = body.lines
     args = (principal.sub, key, body_hash(body) if key is not None else None, json.dumps(request),
             [new_id() for _ in lines], [ln.part_no for ln in lines], [ln.quantity for ln in lines],
@@ -110,9 +120,9 @@ async def create_request(allocations: GroupCommit[Allocation], settings: PartsSe
         return Response(row["response"].encode(), status_code=201, media_type=_JSON)
     if outcome == "replay":
         return Response(row["response"].encode(), status_code=row["status_code"], media_type=_JSON,
-                        headers={"Idempotent-Replay": "true"})
+                        headers=replay_headers(True))
     if outcome == "key_reused":
-        raise Conflict("Idempotency-Key was used with a different body", field="Idempotency-Key",
+        raise Conflict("Idempotency-Key was used with a different body", field=HEADER,
                        code="idempotency_key_reused")
     i = row["bad_line"] - 1
     raise Unprocessable(f"unknown part {lines[i].part_no}", field=f"lines.{i}.part_no", code="unknown_part")

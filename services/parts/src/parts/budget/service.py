@@ -1,4 +1,6 @@
-"""R-P7 the dealer's quarterly parts budget: set by finance, consumed by dealer shipments (domain/budget.py)."""
+"""R-P7 the dealer's quarterly parts budget: set by finance, consumed by dealer shipments (rules: domain/budget.py).
+
+Quarters are counted on the business calendar (``clock.BUSINESS_TZ``, Asia/Shanghai)."""
 
 from __future__ import annotations
 
@@ -9,12 +11,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aftersales_shared import clock
 from aftersales_shared.errors import NotFound
 from aftersales_shared.events.parts import BudgetExcessCharged
 from aftersales_shared.outbox import add_events
 
-from .config import PartsSettings
-from .domain.budget import ZERO, budget_amount, draw_value, excess, quarter_of
+from ..config import PartsSettings
+from ..domain.budget import ZERO, budget_amount, draw_value, excess, quarter_of
 
 _COLS = "dealer_id, quarter, remittance, percent, budget, used, excess_charged, updated_at, updated_by"
 
@@ -63,7 +66,7 @@ async def draw(session: AsyncSession, settings: PartsSettings, r: dict[str, Any]
     """
     if r["requester_kind"] != "dealer" or not r["dealer_id"] or r["coverage"] != "warranty":
         return None
-    quarter = quarter_of(now, settings.business_timezone)
+    quarter = quarter_of(now, clock.BUSINESS_TZ)
     lines = (await session.execute(sa.text(
         "SELECT c.list_price, l.quantity FROM part_request_lines l JOIN catalogue_parts c ON c.part_no = l.part_no "
         "WHERE l.request_id = :id AND l.status = 'allocated'"), {"id": str(r["id"])})).all()

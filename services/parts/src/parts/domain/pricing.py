@@ -1,15 +1,12 @@
-"""Money rules for parts: urgent surcharge (R-P6), chargeback at cost (R-P4). Rounding: half-up to the fen."""
+"""Money rules for parts: urgent surcharge (R-P6), chargeback at cost (R-P4).
+
+Rounding is the platform's one rule, ``aftersales_shared.money.to_fen`` (half-up to the fen)."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-FEN = Decimal("0.01")
-
-
-def to_fen(amount: Decimal) -> Decimal:
-    """Round once, half-up, to 2 places (the only rounding rule of the service)."""
-    return amount.quantize(FEN, rounding=ROUND_HALF_UP)
+from aftersales_shared.money import to_fen
 
 
 def urgent_surcharge(

@@ -1,8 +1,14 @@
-"""The stock ledger: every change is a movement row plus the balance row, in one transaction."""
+"""The stock ledger: every change is a movement row plus the balance row, in one transaction.
+
+Used by every aggregate that moves stock (receipts, transfers, allocation refill, shipping, job completion,
+returns). Hand-written SQL on purpose: it runs under the per-part advisory lock (the same key the PL/pgSQL
+allocation in migration parts_0003 takes) on the tables ``models.balances`` / ``models.movements``.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +20,7 @@ from aftersales_shared.errors import Conflict, NotFound, Unprocessable
 from aftersales_shared.events.parts import LowStock
 from aftersales_shared.outbox import add_events
 
-from .domain.stock import Movement, deltas
+from ..domain.stock import Movement, deltas
 
 _LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext('parts.stock:' || :p))")
 _UPDATE = sa.text(
@@ -31,7 +37,7 @@ _INSERT_MOVE = sa.text(
 )
 
 
-async def lock_parts(session: AsyncSession, part_nos: list[str] | set[str]) -> None:
+async def lock_parts(session: AsyncSession, part_nos: Iterable[str]) -> None:
     """Serialise stock changes per part (sorted, so two transactions never wait on each other in a cycle)."""
     for p in sorted(set(part_nos)):
         await session.execute(_LOCK, {"p": p})
@@ -56,12 +62,13 @@ async def apply_movement(
         return dict(row)
     try:
         async with session.begin_nested():
-            row = (await session.execute(_UPDATE, params)).mappings().first()
-            if row is None:
+            found = (await session.execute(_UPDATE, params)).mappings().first()
+            if found is None:
                 if dh < 0 or dr < 0:
                     raise Conflict(f"no stock of {part_no} in this warehouse", field="quantity",
                                    code="insufficient_stock")
-                row = (await session.execute(_INSERT_BAL, params)).mappings().one()
+                found = (await session.execute(_INSERT_BAL, params)).mappings().one()
+            row = found
             await session.execute(_INSERT_MOVE, {**params, "k": kind.value, "q": quantity, "reason": reason,
                                                  "ref": ref_id, "actor": actor})
     except IntegrityError as exc:
