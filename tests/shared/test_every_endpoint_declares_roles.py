@@ -8,21 +8,9 @@ import pytest
 from fastapi.routing import APIRoute
 
 from aftersales_shared.config import AuthSettings
+from aftersales_shared.testing.routes import api_routes
 
 OPEN = {"/healthz", "/readyz", "/metrics"}
-
-
-def _api_routes(routes) -> list[APIRoute]:
-    """Every APIRoute, including those of included routers (kept as their own objects by FastAPI)."""
-    found: list[APIRoute] = []
-    for r in routes:
-        if isinstance(r, APIRoute):
-            found.append(r)
-        elif hasattr(r, "original_router"):
-            found.extend(_api_routes(r.original_router.routes))
-        elif hasattr(r, "routes"):
-            found.extend(_api_routes(r.routes))
-    return found
 
 
 def _declares_roles_itself(route: APIRoute) -> bool:
@@ -41,7 +29,7 @@ def test_every_endpoint_declares_its_roles(service):
     config = importlib.import_module(f"{service}.config")
     settings_cls = next(v for k, v in vars(config).items() if k.endswith("Settings") and k != "ServiceSettings")
     app = main.create_app(settings_cls(environment="test", auth=AuthSettings(public_key_pem=None)))
-    every = _api_routes(app.routes)
+    every = api_routes(app.routes)
     # the detector can fail: the deliberately open probe is reported as undeclared
     assert not _declares_roles(next(r for r in every if r.path == "/healthz").dependant)
     routes = [r for r in every if r.path not in OPEN]

@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 
 from aftersales_shared import idempotency
 from aftersales_shared.config import AuthSettings
+from aftersales_shared.testing.routes import api_routes
 
 SERVICES = ["ticketing", "dispatch", "parts", "settlement"]
 PROBES = {"/healthz", "/readyz", "/metrics"}
@@ -24,7 +25,7 @@ def _app(service: str):
 
 
 def _routes(app) -> list[APIRoute]:
-    return [r for r in app.routes if isinstance(r, APIRoute) and r.path not in PROBES]
+    return [r for r in api_routes(app.routes) if r.path not in PROBES]
 
 
 def _declares_response(route: APIRoute) -> bool:
