@@ -6,7 +6,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from settlement.domain.assessment import MonthActivity, assess_month, yearly_excellence
-from settlement.domain.fees import Category, ContractTerms, Facts, FeeModel, MonthReport, QuarterInputs, compute_statement
+from settlement.domain.fees import (
+    Category,
+    ContractTerms,
+    Facts,
+    FeeModel,
+    MonthReport,
+    QuarterInputs,
+    compute_statement,
+)
 from settlement.domain.quarters import Quarter, quarter_of
 
 money = st.decimals(min_value=0, max_value=D("999999.99"), places=2, allow_nan=False, allow_infinity=False)
@@ -73,7 +81,8 @@ def test_R_D7_assessment_rates_are_bounded_or_absent(months):
 
 
 def test_R_D7_yearly_excellence_flags():
-    good = [MonthActivity(registered_sales=1000, complaints_upheld=0, scored=50, satisfied=50, quality_feedback=True)] * 12
+    good = [MonthActivity(registered_sales=1000, complaints_upheld=0, scored=50, satisfied=50,
+                          quality_feedback=True)] * 12
     assert yearly_excellence(good).excellent
     bad = good[:10] + [MonthActivity(registered_sales=1000)] * 2
     assert not yearly_excellence(bad).quality_feedback_ok
