@@ -205,8 +205,19 @@ async def test_R_D7_monthly_assessment_and_metrics(client, fin, admin_db):
     await add_ledger(admin_db, "SD1", "repair", n=8)
     await add_ledger(admin_db, "SD1", "sla_breach", n=2)
     await add_ledger(admin_db, "SD1", "registered_sale", n=100)
+    # June: 4 repairs, 3 callbacks (2 reached: satisfaction 5 and 3), 1 upheld complaint against the dealer
+    june = "2026-06-10 04:00:00+00"
+    await add_ledger(admin_db, "SD1", "repair", n=4, at=june, tag="june")
+    await add_ledger(admin_db, "SD1", "complaint_upheld", n=1, at=june, tag="june")
+    for n, details in enumerate(['{"reached": true, "satisfaction": 5}', '{"reached": true, "satisfaction": 3}',
+                                 '{"reached": false, "satisfaction": null}']):
+        await admin_db.execute(
+            "INSERT INTO settlement.ledger_entries (dealer_id, kind, occurred_at, quarter, booked_quarter, "
+            "source_type, "
+            "source_id, details) VALUES ('SD1', 'callback', $1::text::timestamptz, '2026Q2', '2026Q2', 'test', $2, "
+            "$3::jsonb)", june, f"cb-{n}", details)
     r = await client.post("/v1/dealers/SD1/monthly-reports", json={"month": "2026-05", "records": True,
-                                                               "quality_feedback": True}, headers=fin["d1"])
+                                                                  "quality_feedback": True}, headers=fin["d1"])
     assert r.status_code == 201, r.text
     assert (await client.post("/v1/dealers/SD2/monthly-reports", json={"month": "2026-05", "records": True,
             "quality_feedback": True}, headers=fin["d1"])).status_code == 404
@@ -214,10 +225,35 @@ async def test_R_D7_monthly_assessment_and_metrics(client, fin, admin_db):
     assert a["sla_attainment"] == "0.7500" and a["report_submitted"] is True
     assert a["callback_rate"] == "0.0000" and a["callback_target_met"] is False
     assert a["available_by"] == "2026-06-05"
+    # May: 8 repairs, 2 breaches → SLA 6/8; no callbacks of 8 repairs → 0 % (target 25 % missed); no callback
+    # scored → satisfaction absent; 0 upheld complaints of 100 registered sales
+    assert a == {
+        "dealer_id": "SD1", "month": "2026-05", "available_by": "2026-06-05",
+        "activity": {"repairs": 8, "callbacks": 0, "callbacks_reached": 0, "satisfied": 0, "scored": 0,
+                     "complaints_upheld": 0, "registered_sales": 100, "sla_breaches": 2, "report_submitted": True,
+                     "quality_feedback": True},
+        "callback_rate": "0.0000", "satisfaction": None, "complaint_rate": "0.0000", "sla_attainment": "0.7500",
+        "report_submitted": True, "callback_target_met": False}
+    jun = (await client.get("/v1/dealers/SD1/assessments/2026-06", headers=fin["ops"])).json()
+    # June: 3 callbacks / 4 repairs = 75 % (target met); 1 of 2 scored callbacks ≥ 4 → 50 %; no sales → no
+    # complaint rate; no breaches → SLA 100 %
+    assert jun["activity"] == {"repairs": 4, "callbacks": 3, "callbacks_reached": 2, "satisfied": 1, "scored": 2,
+                               "complaints_upheld": 1, "registered_sales": 0, "sla_breaches": 0,
+                               "report_submitted": True, "quality_feedback": True}
+    assert (jun["callback_rate"], jun["callback_target_met"], jun["satisfaction"], jun["complaint_rate"],
+            jun["sla_attainment"], jun["available_by"]) == ("0.7500", True, "0.5000", None, "1.0000", "2026-07-05")
     ex = (await client.get("/v1/dealers/SD1/excellence/2026", headers=fin["ops"])).json()
     assert ex["excellent"] is False
+    # the year: 1 upheld complaint per 100 sales (≥ 1/1000), satisfaction 50 % (< 98 %), feedback all 12 months
+    assert ex == {"dealer_id": "SD1", "year": 2026, "complaints_ok": False, "satisfaction_ok": False,
+                  "quality_feedback_ok": True, "excellent": False}
     from settlement.metrics import refresh
     await run(client, fin["maker"])
     await refresh(client.app)
     text = (await client.get("/metrics")).text
     assert 'settlement_statements{status="draft"} 1.0' in text
+    # 2026Q2 for SD1 (model d): 12 repairs × 80.00 − 1 upheld complaint × 200.00 = 760.00
+    assert 'settlement_statement_net_amount_cny{status="draft"} 760.0' in text
+    for status in ("reviewed", "approved", "paid"):
+        assert f'settlement_statements{{status="{status}"}} 0.0' in text
+    assert "settlement_open_disputes 0.0" in text
