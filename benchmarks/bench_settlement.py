@@ -3,7 +3,7 @@
 Run: uv run python -m benchmarks.bench_settlement [--entries 1000000] [--dealers 5000]
 Seeds the settlement schema of the local dev stack with generate_series (it EMPTIES that schema first),
 starts the real app in-process (migrations; relay and consumers off so only the run is measured),
-calls POST /statement-runs over HTTP (ASGI transport) and reports wall time and the Python process's
+calls POST /v1/statement-runs over HTTP (ASGI transport) and reports wall time and the Python process's
 peak RSS (VmHWM, reset before each measured call) plus the Postgres backend's peak RSS separately.
 """
 
@@ -105,7 +105,7 @@ async def main(entries: int, dealers: int) -> None:
             async def measured(label: str) -> dict:
                 reset_peak()
                 t0 = time.perf_counter()
-                r = await client.post("/statement-runs", json={"quarter": QUARTER}, headers=headers)
+                r = await client.post("/v1/statement-runs", json={"quarter": QUARTER}, headers=headers)
                 elapsed = time.perf_counter() - t0
                 r.raise_for_status()
                 body = r.json()

@@ -87,14 +87,14 @@ async def test_customer_journey_through_all_four_services(platform, auth_headers
         "effective_from": "2020-01-01", "months": 12, "start_basis": "sale", "component_months": {"compressor": 36}})
     assert r.status_code == 201, r.text
 
-    r = await st.post("/dealers", headers=finance, json={"id": dealer, "name": "Journey Dealer", "territories": ["SH"]})
+    r = await st.post("/v1/dealers", headers=finance, json={"id": dealer, "name": "Journey Dealer", "territories": ["SH"]})
     assert r.status_code == 201, r.text
-    r = await st.post(f"/dealers/{dealer}/contracts", headers=finance, json={
+    r = await st.post(f"/v1/dealers/{dealer}/contracts", headers=finance, json={
         "effective_from": f"{today.year}-01-01", "fee_model": "d",
         "parameters": {"repair_fee": str(REPAIR_FEE), "home_visit_fee": str(HOME_VISIT_FEE)}})
     assert r.status_code == 201, r.text
     for month in report_months(today):  # a dealer that reports every month (no R-D4 forfeit)
-        r = await st.post(f"/dealers/{dealer}/monthly-reports", headers=finance,
+        r = await st.post(f"/v1/dealers/{dealer}/monthly-reports", headers=finance,
                           json={"month": month, "records": True, "quality_feedback": True})
         assert r.status_code == 201, r.text
 
@@ -135,7 +135,7 @@ async def test_customer_journey_through_all_four_services(platform, auth_headers
     assert r.status_code == 200, r.text
 
     async def ledger() -> list[dict[str, Any]]:
-        r = await st.get(f"/dealers/{dealer}/ledger", params={"quarter": quarter}, headers=finance)
+        r = await st.get(f"/v1/dealers/{dealer}/ledger", params={"quarter": quarter}, headers=finance)
         assert r.status_code == 200, r.text
         return r.json()
 
@@ -275,17 +275,17 @@ async def test_customer_journey_through_all_four_services(platform, auth_headers
                                lambda es: {"repair", "home_visit"} <= {e["kind"] for e in es})
     assert sorted(e["kind"] for e in entries) == ["home_visit", "registered_sale", "repair"]
 
-    r = await st.post("/statement-runs", headers=finance, json={"quarter": quarter, "dealer_ids": [dealer]})
+    r = await st.post("/v1/statement-runs", headers=finance, json={"quarter": quarter, "dealer_ids": [dealer]})
     assert r.status_code == 200, r.text
     assert len(r.json()["created"]) == 1, r.text
     statement_id = r.json()["created"][0]["statement_id"]
-    statement = (await st.get(f"/statements/{statement_id}", headers=finance)).json()
+    statement = (await st.get(f"/v1/statements/{statement_id}", headers=finance)).json()
     expected = REPAIR_FEE + HOME_VISIT_FEE
     assert (statement["dealer_id"], statement["quarter"], statement["fee_model"]) == (dealer, quarter, "d")
     assert [(ln["code"], money(ln["quantity"]), money(ln["amount"])) for ln in statement["lines"]] == [
         ("fee_repairs", 1, REPAIR_FEE), ("fee_home_visits", 1, HOME_VISIT_FEE)]
     assert money(statement["net_amount"]) == expected
-    export = await st.get(f"/statements/{statement_id}/export.csv", headers=finance)
+    export = await st.get(f"/v1/statements/{statement_id}/export.csv", headers=finance)
     assert export.status_code == 200, export.text
     totals = {row[0]: row[1] for row in csv.reader(io.StringIO(export.text)) if len(row) == 2}
     assert totals["net_amount"] == "110.50" == str(expected)  # 86.35 + 24.15, to the fen

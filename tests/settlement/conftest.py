@@ -42,16 +42,16 @@ async def add_ledger(admin_db, dealer, kind, *, n=1, amount="0", quarter=QUARTER
 
 
 async def setup_dealer(client, h, dealer_id="SD1", model="d", params=None, effective_from="2026-01-01"):
-    r = await client.post("/dealers", json={"id": dealer_id, "name": f"Dealer {dealer_id}", "territories": ["SH"]},
+    r = await client.post("/v1/dealers", json={"id": dealer_id, "name": f"Dealer {dealer_id}", "territories": ["SH"]},
                           headers=h)
     assert r.status_code == 201, r.text
     params = params or {"repair_fee": "80.00", "home_visit_fee": "30.00", "complaint_penalty": "200.00"}
-    r = await client.post(f"/dealers/{dealer_id}/contracts", json={
+    r = await client.post(f"/v1/dealers/{dealer_id}/contracts", json={
         "effective_from": effective_from, "fee_model": model, "parameters": params}, headers=h)
     assert r.status_code == 201, r.text
     # a well-behaved dealer: records and quality feedback every month (R-SD4 forfeits tested on their own)
     for m in range(1, 13):
-        rep = await client.post(f"/dealers/{dealer_id}/monthly-reports", json={
+        rep = await client.post(f"/v1/dealers/{dealer_id}/monthly-reports", json={
             "month": f"2026-{m:02d}", "records": True, "quality_feedback": True}, headers=h)
         assert rep.status_code == 201, rep.text
     return r.json()

@@ -13,7 +13,7 @@ from aftersales_shared.events import dispatch as dsp
 from aftersales_shared.events import parts as prt
 from aftersales_shared.events import ticketing as tkt
 from aftersales_shared.kafka import ensure_topics
-from settlement.ledger import record
+from settlement.ledger.service import record
 
 from .conftest import QUARTER, add_ledger, setup_dealer
 
@@ -89,7 +89,7 @@ async def test_concurrent_runs_produce_one_revision(client, fin, admin_db):
     for d in ("R1", "R2", "R3"):
         await setup_dealer(client, fin["admin"], d, model="a", params={"per_sale_amount": "35.00"})
         await add_ledger(admin_db, d, "registered_sale", n=10, amount="100.00")
-    results = await asyncio.gather(*(client.post("/statement-runs", json={"quarter": QUARTER},
+    results = await asyncio.gather(*(client.post("/v1/statement-runs", json={"quarter": QUARTER},
                                                  headers=fin["maker"]) for _ in range(8)))
     assert all(r.status_code == 200 for r in results), [r.text for r in results]
     assert sum(len(r.json()["created"]) for r in results) == 3
@@ -118,13 +118,13 @@ async def test_racing_redelivery_never_double_counts(client, fin):
 async def test_racing_approvals_only_one_wins(client, fin, admin_db, auth_headers):
     await setup_dealer(client, fin["admin"], "A1")
     await add_ledger(admin_db, "A1", "repair", n=3)
-    sid = (await client.post("/statement-runs", json={"quarter": QUARTER}, headers=fin["maker"])).json()["created"][0][
-        "statement_id"]
-    assert (await client.post(f"/statements/{sid}/review", headers=fin["maker"])).status_code == 200
+    run = await client.post("/v1/statement-runs", json={"quarter": QUARTER}, headers=fin["maker"])
+    sid = run.json()["created"][0]["statement_id"]
+    assert (await client.post(f"/v1/statements/{sid}/review", headers=fin["maker"])).status_code == 200
     checkers = [auth_headers("finance", sub=f"checker-{i}") for i in range(6)]
-    res = await asyncio.gather(*(client.post(f"/statements/{sid}/approve", headers=h) for h in checkers))
+    res = await asyncio.gather(*(client.post(f"/v1/statements/{sid}/approve", headers=h) for h in checkers))
     assert sorted(r.status_code for r in res) == [200] + [409] * 5
-    paid = await asyncio.gather(*(client.post(f"/statements/{sid}/pay", headers=h) for h in checkers))
+    paid = await asyncio.gather(*(client.post(f"/v1/statements/{sid}/pay", headers=h) for h in checkers))
     assert sorted(r.status_code for r in paid) == [200] + [409] * 5
     n = await admin_db.fetchval("SELECT count(*) FROM settlement.outbox WHERE payload->>'type' = "
                                 "'settlement.statement.paid'")

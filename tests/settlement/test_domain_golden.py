@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 from decimal import Decimal as D
 
+from aftersales_shared.money import to_fen
 from settlement.domain.fees import (
     Category,
     ContractTerms,
@@ -11,8 +12,8 @@ from settlement.domain.fees import (
     MonthReport,
     QuarterInputs,
     compute_statement,
+    pct_of,
 )
-from settlement.domain.money import pct_of, to_fen
 from settlement.domain.quarters import (
     Quarter,
     dispute_allowed,

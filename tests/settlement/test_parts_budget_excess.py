@@ -14,7 +14,7 @@ from aftersales_shared.events import parts as prt
 from aftersales_shared.kafka import ensure_topics
 from settlement.domain.fees import Facts, FeeModel, QuarterInputs
 from settlement.domain.quarters import Quarter
-from settlement.runs import inputs_hash
+from settlement.statements.service import inputs_hash
 
 from .conftest import QUARTER, add_ledger, setup_dealer
 from .test_consumers_and_races import wait_for
@@ -51,9 +51,9 @@ async def test_R_P7_excess_charged_is_a_deduction_in_the_quarter_statement(clien
 
     rows = await wait_for(booked)
     assert rows and {r["quarter"] for r in rows} == {QUARTER}
-    r = await client.post("/statement-runs", json={"quarter": QUARTER, "dealer_ids": [dealer]}, headers=fin["maker"])
+    r = await client.post("/v1/statement-runs", json={"quarter": QUARTER, "dealer_ids": [dealer]}, headers=fin["maker"])
     assert r.status_code == 200, r.text
-    st = (await client.get(f"/statements/{r.json()['created'][0]['statement_id']}", headers=fin["maker"])).json()
+    st = (await client.get(f"/v1/statements/{r.json()['created'][0]['statement_id']}", headers=fin["maker"])).json()
     lines = {ln["code"]: ln for ln in st["lines"]}
     assert D(lines["parts_budget_excess"]["amount"]) == D("-343.35")  # 223.34 + 120.01
     assert lines["parts_budget_excess"]["category"] == "deduction"

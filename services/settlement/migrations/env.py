@@ -4,8 +4,8 @@ import importlib
 import pkgutil
 
 import settlement
-from settlement.models import Base
 from aftersales_shared.migrations import run_env
+from settlement.models import Base
 
 # import every module so all tables are registered on Base.metadata (autogenerate)
 for mod in pkgutil.walk_packages(settlement.__path__, "settlement."):

@@ -1,4 +1,8 @@
-"""The settlement schema's tables (mirrors migration settlement_0002; the migration builds them)."""
+"""Every table of the settlement schema, as SQLAlchemy 2 ``Mapped`` classes (the migration settlement_0002
+builds them; these mirror it). The code queries them with Core: ``select(dealers)``, ``insert(disputes)``
+on the ``Table`` objects exported at the bottom. The statement run's set-based SQL in
+``statements/queries.py`` and the metrics refresh stay hand-written (signposted there).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Identity, Integer, Numeric, String
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Identity, Integer, Numeric, String, Table
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from aftersales_shared.db import make_base
+from aftersales_shared.db import make_metadata
 
-Base = make_base("settlement")
+
+class Base(DeclarativeBase):
+    metadata = make_metadata("settlement")
+
+
 TS = DateTime(timezone=True)
 MONEY = Numeric(14, 2)
 
@@ -145,3 +153,20 @@ class MonthlyReport(Base):
     quality_feedback: Mapped[bool] = mapped_column(Boolean)
     submitted_at: Mapped[datetime] = mapped_column(TS)
     submitted_by: Mapped[str] = mapped_column(String(128))
+
+
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+dealers = _table(Dealer)
+contracts = _table(Contract)
+ledger_entries = _table(LedgerEntry)
+statements = _table(Statement)
+statement_lines = _table(StatementLine)
+audit_log = _table(AuditEntry)
+disputes = _table(Dispute)
+carry_over_balances = _table(CarryOverBalance)
+monthly_reports = _table(MonthlyReport)

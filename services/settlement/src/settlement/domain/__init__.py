@@ -1,1 +1,4 @@
-"""Pure settlement rules (R-D*): quarters, money, fee models, deductions, forfeits. No I/O."""
+"""Pure settlement rules (R-D*): quarters, fee models, deductions, forfeits, assessment, lifecycles.
+
+No I/O, no clock (callers pass ``now``), nothing imported from the rest of the service.
+"""

@@ -11,8 +11,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from .money import ZERO, pct_of, to_fen
+from aftersales_shared.money import to_fen
+
 from .quarters import Quarter, prev_month
+
+ZERO = Decimal("0.00")
+
+
+def pct_of(base: Decimal, percent: Decimal) -> Decimal:
+    """``percent`` % of ``base``, rounded once (the shared half-up rule, R-D8)."""
+    return to_fen(Decimal(base) * Decimal(percent) / Decimal(100))
 
 
 class FeeModel(StrEnum):

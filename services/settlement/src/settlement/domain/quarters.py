@@ -5,10 +5,10 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, time, timedelta
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from aftersales_shared.clock import BUSINESS_TZ
+
 _QRE = re.compile(r"^(\d{4})Q([1-4])$")
 
 
@@ -52,8 +52,8 @@ class Quarter:
 
     def bounds(self) -> tuple[datetime, datetime]:
         """[start, end) of the quarter as UTC instants (Shanghai midnight boundaries)."""
-        start = datetime.combine(self.start_date(), datetime.min.time(), SHANGHAI)
-        end = datetime.combine(self.next().start_date(), datetime.min.time(), SHANGHAI)
+        start = datetime.combine(self.start_date(), datetime.min.time(), BUSINESS_TZ)
+        end = datetime.combine(self.next().start_date(), datetime.min.time(), BUSINESS_TZ)
         return start.astimezone(UTC), end.astimezone(UTC)
 
     def next(self) -> Quarter:
@@ -67,7 +67,7 @@ def quarter_of(instant: datetime) -> Quarter:
     """The quarter an instant falls in, on the Shanghai calendar (naive datetimes are refused)."""
     if instant.tzinfo is None:
         raise ValueError("instant must be timezone-aware")
-    local = instant.astimezone(SHANGHAI)
+    local = instant.astimezone(BUSINESS_TZ)
     return Quarter(local.year, (local.month - 1) // 3 + 1)
 
 
@@ -78,7 +78,19 @@ def quarter_of_date(day: date) -> Quarter:
 
 def local_date(instant: datetime) -> date:
     """The Shanghai calendar date of an instant."""
-    return instant.astimezone(SHANGHAI).date()
+    return instant.astimezone(BUSINESS_TZ).date()
+
+
+def business_noon(day: date) -> datetime:
+    """Noon of a Shanghai calendar day, as a UTC instant: where a fact known only by its date is booked."""
+    return datetime.combine(day, time(12, 0), BUSINESS_TZ).astimezone(UTC)
+
+
+def month_bounds(month: date) -> tuple[datetime, datetime]:
+    """[start, end) of the Shanghai calendar month that ``month`` falls in, as aware instants."""
+    first = month.replace(day=1)
+    return (datetime.combine(first, time.min, BUSINESS_TZ),
+            datetime.combine(add_months(first, 1), time.min, BUSINESS_TZ))
 
 
 def add_months(day: date, months: int) -> date:
