@@ -9,8 +9,23 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from typing import Any
 
 from .. import devstack
+
+SERVICES = ["ticketing", "dispatch", "parts", "settlement"]
+
+# every role, with the tenant claims a real token of that role carries (the API tests call as each)
+ROLES: dict[str, dict[str, Any]] = {
+    "admin": {},
+    "call_center": {},
+    "dispatcher": {},
+    "engineer": {"engineer_id": "E-AUTHZ", "dealer_id": "D-AUTHZ"},
+    "dealer": {"dealer_id": "D-AUTHZ"},
+    "parts_clerk": {},
+    "finance": {},
+    "ops": {},
+}
 
 
 def service_env(info: devstack.StackInfo, service: str, *, db: str, public_key: bytes, pool: int,

@@ -8,10 +8,8 @@ documented content type and schema. Bounded so it fits in the suite; the seed is
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections import defaultdict
-from typing import Any
 
 import hypothesis
 import pytest
@@ -26,42 +24,14 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from aftersales_shared.auth import mint_token
-from aftersales_shared.testing.processes import ServiceProcess, service_env
+from aftersales_shared.testing.processes import ROLES, SERVICES
 
 pytestmark = pytest.mark.integration
 
-SERVICES = ["ticketing", "dispatch", "parts", "settlement"]
 ADMIN_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
 NARROW_EXAMPLES = int(os.environ.get("FUZZ_NARROW_EXAMPLES", "3"))
 RANDOM = os.environ.get("FUZZ_RANDOM") == "1"
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-
-# every role, with the tenant claims a real token of that role carries
-ROLES: dict[str, dict[str, Any]] = {
-    "admin": {},
-    "call_center": {},
-    "dispatcher": {},
-    "engineer": {"engineer_id": "E-FUZZ", "dealer_id": "D-FUZZ"},
-    "dealer": {"dealer_id": "D-FUZZ"},
-    "parts_clerk": {},
-    "finance": {},
-    "ops": {},
-}
-
-
-@pytest.fixture(scope="module")
-def servers(stack, jwt_keys):
-    procs: dict[str, ServiceProcess] = {}
-    try:
-        for svc in SERVICES:
-            env = service_env(stack, svc, db="aftersales", public_key=jwt_keys[1], pool=5)
-            procs[svc] = ServiceProcess(f"{svc}.main:create_app", env)
-        for p in procs.values():
-            asyncio.run(p.ready())
-        yield {svc: f"http://127.0.0.1:{p.port}" for svc, p in procs.items()}
-    finally:
-        for p in procs.values():
-            p.stop()
 
 
 def _fuzz(base_url: str, role: str, examples: int, private_pem: bytes) -> dict[str, list[str]]:
