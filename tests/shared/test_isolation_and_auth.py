@@ -104,7 +104,7 @@ async def test_deadlock_is_a_503_retry_problem_not_a_500(infra_settings, auth_he
 
 
 @pytest.mark.integration
-async def test_R_D8_money_leaves_every_service_as_exact_strings_never_floats(infra_settings, auth_headers):
+async def test_R_D8_plain_dict_answers_write_decimals_as_exact_strings(infra_settings, auth_headers):
     async with running(_app(infra_settings)) as client:
         body = (await client.get("/v1/money", headers=auth_headers("finance"))).json()
         assert body == {"net_amount": "110.50", "lines": [{"amount": "-0.10"}]}
