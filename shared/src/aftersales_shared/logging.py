@@ -26,6 +26,9 @@ _QUOTED_VALUES = [
     (re.compile(r"\[parameters: .*?\](?=\n|$|\s*\()", re.S), "[parameters: <redacted>]"),
     (re.compile(r"(invalid input for query argument \$\d+: ).*?(?= \(|\n|$)"), r"\1<redacted>"),
     (re.compile(r"(Failing row contains )\(.*\)"), r"\1(<redacted>)"),
+    # Postgres quotes the value it could not take: invalid input syntax for type integer: "...", out of range: "..."
+    (re.compile(r"((?:invalid input|out of range|invalid value|not a valid)[^:\"\n]*: )\"[^\n]*?\"(?=\n|$|\s|,|\))"),
+     r'\1"<redacted>"'),
     (re.compile(r"(Key \(.*?\)=)\(.*?\)(?= already exists| is not present| conflicts|\.|\n|$)"), r"\1(<redacted>)"),
 ]
 
