@@ -117,6 +117,9 @@ class EventConsumer:
         self._producer: Any = None
         self.ready = asyncio.Event()
         CONSUMER_RETRYING.labels(service, name).set(0)
+        # exported at 0 from the start: the first dead letter is then an increase the alert sees
+        DLQ_MESSAGES.labels(service, name)
+        TRANSIENT_RETRIES.labels(service, name)
 
     def start(self) -> asyncio.Task[None]:
         self._task = asyncio.create_task(self.run(), name=f"consumer-{self.group_id}")
