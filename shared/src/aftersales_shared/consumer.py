@@ -20,8 +20,7 @@ from .db import unit_of_work
 from .errors import is_transient
 from .events.envelope import IntegrationEvent, registry
 from .kafka import ensure_topics, make_producer
-from .logging import correlation_id
-from .logging import mask_personal_data
+from .logging import correlation_id, mask_personal_data
 from .metrics import CONSUMED, CONSUMER_LAG, CONSUMER_RETRYING, DLQ_MESSAGES, HANDLER_LATENCY, TRANSIENT_RETRIES
 from .tracing import consume_span
 
@@ -56,7 +55,7 @@ def dead_letter_topic(service: str) -> str:
 
 
 class _Rebalance(ConsumerRebalanceListener):
-    def __init__(self, owner: "EventConsumer") -> None:
+    def __init__(self, owner: EventConsumer) -> None:
         self.owner = owner
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
@@ -96,15 +95,16 @@ class EventConsumer:
     def __init__(
         self, *, service: str, name: str, topics: list[str], handlers: dict[str, Handler],
         sessions: async_sessionmaker[AsyncSession], bootstrap: str, group_prefix: str = "",
-        max_retries: int = 3, retry_backoff_ms: int = 200, partitions: int = 4, max_records: int = 500, batch_size: int = 100,
-        offset_reset: str = "earliest", tracer: Any = None,
+        max_retries: int = 3, retry_backoff_ms: int = 200, partitions: int = 4, max_records: int = 500,
+        batch_size: int = 100, offset_reset: str = "earliest", tracer: Any = None,
         transient_backoff_ms: int = 200, transient_backoff_max_ms: int = 30_000,
     ) -> None:
         self.service, self.name, self.topics, self.handlers = service, name, topics, handlers
         self.sessions, self.bootstrap = sessions, bootstrap
         self.group_id = f"{group_prefix}{service}.{name}"
         self.max_retries, self.retry_backoff = max_retries, retry_backoff_ms / 1000
-        self.transient_backoff, self.transient_backoff_max = transient_backoff_ms / 1000, transient_backoff_max_ms / 1000
+        self.transient_backoff = transient_backoff_ms / 1000
+        self.transient_backoff_max = transient_backoff_max_ms / 1000
         self.partitions, self.max_records, self.batch_size = partitions, max_records, batch_size
         self.offset_reset, self.tracer = offset_reset, tracer
         self.dlq_topic = dead_letter_topic(service)
@@ -132,7 +132,7 @@ class EventConsumer:
         if self._task:
             try:
                 await asyncio.wait_for(self._task, timeout=20)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
+            except (TimeoutError, asyncio.CancelledError):
                 self._task.cancel()
 
     async def run(self) -> None:
@@ -158,7 +158,7 @@ class EventConsumer:
                 log.warning("consumer %s restarting after %r (in %.1fs)", self.group_id, exc, backoff)
                 try:
                     await asyncio.wait_for(self._stop.wait(), timeout=backoff)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 backoff = min(backoff * 2, 5.0)
             finally:
@@ -207,7 +207,7 @@ class EventConsumer:
             return
         try:
             await asyncio.wait_for(asyncio.shield(w.task), timeout=15)
-        except asyncio.TimeoutError:  # a handler hanging on I/O: cancelled, its unit of work rolls back
+        except TimeoutError:  # a handler hanging on I/O: cancelled, its unit of work rolls back
             w.task.cancel()
             await asyncio.gather(w.task, return_exceptions=True)
         except Exception:  # noqa: BLE001 - a crashed worker: its message was not committed, the next owner retries
@@ -299,7 +299,7 @@ class EventConsumer:
             self._sync_pauses()
         try:
             await asyncio.wait_for(w.stopping.wait(), timeout=delay)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return
         raise _Abandon
 
@@ -315,7 +315,7 @@ class EventConsumer:
         except Exception:  # noqa: BLE001 - includes unknown types: let the per-message path decide
             return False
         outcomes = {"applied": 0, "duplicate": 0, "ignored": 0}
-        pairs = [(m, e) for m, e in zip(msgs, events) if e.type in self.handlers]
+        pairs = [(m, e) for m, e in zip(msgs, events, strict=True) if e.type in self.handlers]
         handled = [e for _m, e in pairs]
         outcomes["ignored"] = len(events) - len(handled)
         try:

@@ -109,7 +109,7 @@ async def topic_partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
         await admin.close()
     if described.get("error_code"):
         return []
-    return [TopicPartition(topic, p["partition"]) for p in sorted(described["partitions"], key=lambda p: p["partition"])]
+    return sorted((TopicPartition(topic, p["partition"]) for p in described["partitions"]), key=lambda tp: tp.partition)
 
 
 async def _scan(bootstrap: str, service: str, group_prefix: str, *, from_committed: bool

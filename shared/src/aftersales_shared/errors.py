@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-import asyncpg
-from aiokafka.errors import KafkaError
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import OperationalError as SAOperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
@@ -180,7 +180,8 @@ def problem_for(request: Request, exc: BaseException) -> JSONResponse:
             response.headers["Retry-After"] = "1"
         else:
             log.warning("dependency unavailable on %s %s: %s", request.method, path, type(exc).__name__)
-            response = problem(503, "Service unavailable", "the database (or another dependency) is unavailable; retry shortly",
+            response = problem(503, "Service unavailable",
+                               "the database (or another dependency) is unavailable; retry shortly",
                                code="unavailable", instance=path)
             response.headers["Retry-After"] = RETRY_AFTER_UNAVAILABLE
         return response

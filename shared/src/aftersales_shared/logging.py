@@ -60,11 +60,11 @@ class MaskingJsonFormatter(JsonFormatter):
     """JSON lines with personal data masked in EVERY field: the message (whatever its arguments were), the
     formatted exception and traceback (``exc_info``), the stack and any ``extra`` value."""
 
-    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
-        return mask_personal_data(super().formatException(ei))
+    def formatException(self, ei: Any) -> Any:  # noqa: N802 - logging's name; str, or lines (exc_info_as_array)
+        return _mask_any(super().formatException(ei))
 
-    def formatStack(self, stack_info: str) -> str:  # noqa: N802 - logging's name
-        return mask_personal_data(super().formatStack(stack_info))
+    def formatStack(self, stack_info: str) -> Any:  # noqa: N802 - logging's name; str, or lines
+        return _mask_any(super().formatStack(stack_info))
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
         return {k: _mask_any(v) for k, v in super().process_log_record(log_data).items()}
