@@ -7,24 +7,24 @@ import gc
 import logging
 import time
 import uuid
-from decimal import Decimal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import fastapi.encoders as fastapi_encoders
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import clock_api, health
+from . import clock_api, deadletters, health
 from .auth import TokenVerifier
 from .config import ServiceSettings
 from .consumer import EventConsumer, Handler
 from .db import create_engine, create_raw_pool, make_sessionmaker
-from .errors import install_error_handlers
+from .errors import install_error_handlers, problem, problem_for
 from .logging import configure_logging, correlation_id
 from .metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS
 from .migrations import upgrade_to_head
@@ -107,6 +107,97 @@ class ObservabilityMiddleware:
                 HTTP_REQUESTS.labels(self.service, scope["method"], path, str(status["code"])).inc()
 
 
+class ProblemMiddleware:
+    """Answers an exception that escaped every handler with problem+json (503/422/500 via ``errors.problem_for``)
+    instead of letting it reach Starlette's ServerErrorMiddleware: that one re-raises after answering, and the
+    server then closes the client's keep-alive connection."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def _send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, _send)
+        except Exception as exc:  # noqa: BLE001 - answered below; re-raised only if a response had begun
+            if started:
+                raise
+            response = problem_for(Request(scope), exc)
+            await response(scope, receive, send)
+
+
+class _BodyTooLarge(HTTPException):
+    """Raised from ``receive``: an HTTPException, so FastAPI's body parsing re-raises it (not a 400) and the
+    problem+json handler answers 413; a handler that swallowed it is caught below."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"the request body exceeds {max_bytes} bytes")
+
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over ``max_bytes`` with 413 problem+json: at once when Content-Length says so, and
+    while streaming when it lies or is absent (chunked) — the handler never sees more than the limit."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    def _too_large(self, scope: Scope) -> Any:
+        return problem(413, "Payload too large", f"the request body exceeds {self.max_bytes} bytes",
+                       code="payload_too_large", instance=scope.get("path"), max_bytes=self.max_bytes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for k, v in scope.get("headers", ()):
+            if k == b"content-length":
+                try:
+                    declared = int(v)
+                except ValueError:
+                    declared = -1
+                if declared > self.max_bytes:
+                    await self._too_large(scope)(scope, receive, send)
+                    return
+        seen = 0
+        started = False
+
+        async def _receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _BodyTooLarge(self.max_bytes)
+            return message
+
+        async def _send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, _receive, _send)
+        except Exception as exc:
+            # the handler may have wrapped it (FastAPI turns body-read failures into a 400): look at the causes
+            cause: BaseException | None = exc
+            while cause is not None and not isinstance(cause, _BodyTooLarge):
+                cause = cause.__cause__ or cause.__context__
+            if cause is None or started:
+                raise
+            await self._too_large(scope)(scope, receive, send)
+
+
 def create_service_app(settings: ServiceSettings, parts: ServiceParts, *, trace_exporter: Any = None) -> FastAPI:
     """A service app whose lifespan migrates, then runs the outbox relay and consumers."""
 
@@ -144,6 +235,8 @@ def create_service_app(settings: ServiceSettings, parts: ServiceParts, *, trace_
                     sessions=app.state.sessions, bootstrap=settings.kafka.bootstrap_servers,
                     group_prefix=settings.kafka.group_prefix, max_retries=settings.kafka.consumer_max_retries,
                     retry_backoff_ms=settings.kafka.consumer_retry_backoff_ms,
+                    transient_backoff_ms=settings.kafka.consumer_transient_backoff_ms,
+                    transient_backoff_max_ms=settings.kafka.consumer_transient_backoff_max_ms,
                     partitions=settings.kafka.topic_partitions, offset_reset=settings.kafka.new_group_offset,
                     tracer=getattr(app.state, "tracer", None),
                 )
@@ -154,6 +247,7 @@ def create_service_app(settings: ServiceSettings, parts: ServiceParts, *, trace_
         if parts.on_startup:
             await parts.on_startup(app)
         tasks = [asyncio.create_task(_forever(job)) for job in parts.background(app)]
+        tasks.append(asyncio.create_task(health.watch_dependencies(app), name="dependency-watch"))
         # everything loaded so far lives as long as the process: keep it out of the collector's full passes,
         # which otherwise walk it on every gen-2 collection under load
         gc.freeze()
@@ -177,10 +271,15 @@ def create_service_app(settings: ServiceSettings, parts: ServiceParts, *, trace_
     # known before the lifespan runs, so probes and the clock answer even while a service is starting
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings.auth)
+    # innermost first: ProblemMiddleware answers what no exception handler took, BodyLimitMiddleware refuses
+    # oversized bodies, ObservabilityMiddleware (outermost) sees the final status of every request
+    app.add_middleware(ProblemMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(clock_api.router)
+    app.include_router(deadletters.router)
     for r in parts.routers:
         app.include_router(r)
     app.state.tracer = setup_tracing(app, settings.service_name, exporter=trace_exporter)

@@ -51,6 +51,9 @@ class KafkaSettings(BaseSettings):
     topic_partitions: int = 4
     consumer_max_retries: int = 3
     consumer_retry_backoff_ms: int = 200
+    # transient failures (database or broker away) are retried without limit, backing off up to this cap
+    consumer_transient_backoff_ms: int = 200
+    consumer_transient_backoff_max_ms: int = 30_000
     relay_batch_size: int = 500
     relay_poll_interval_ms: int = 500
     outbox_retention_hours: int = 72
@@ -82,13 +85,15 @@ class ServiceSettings(BaseSettings):
     run_relay: bool = True
     run_consumers: bool = True
     log_level: str = "INFO"
+    max_request_body_bytes: int = Field(default=1_048_576, gt=0)
+    """Larger request bodies (declared or streamed) are refused with 413 before any handler reads them."""
 
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
 
     @model_validator(mode="after")
-    def _reject_placeholder_secrets(self) -> "ServiceSettings":
+    def _reject_placeholder_secrets(self) -> ServiceSettings:
         if self.environment not in {"development", "test"}:
             if self.db.password.get_secret_value() in PLACEHOLDER_SECRETS:
                 raise ValueError("DB_PASSWORD is a placeholder; set a real secret outside development")

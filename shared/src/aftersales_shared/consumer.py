@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 import traceback
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,10 +17,11 @@ from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .db import unit_of_work
+from .errors import is_transient
 from .events.envelope import IntegrationEvent, registry
 from .kafka import ensure_topics, make_producer
-from .logging import correlation_id
-from .metrics import CONSUMED, CONSUMER_LAG, DLQ_MESSAGES, HANDLER_LATENCY
+from .logging import correlation_id, mask_personal_data
+from .metrics import CONSUMED, CONSUMER_LAG, CONSUMER_RETRYING, DLQ_MESSAGES, HANDLER_LATENCY, TRANSIENT_RETRIES
 from .tracing import consume_span
 
 log = logging.getLogger(__name__)
@@ -41,35 +44,67 @@ def _headers(msg: ConsumerRecord) -> dict[str, str]:
     return {k: v.decode(errors="replace") for k, v in (msg.headers or ())}
 
 
+def _describe(exc: BaseException) -> str:
+    """One line naming the error, personal data masked (it may quote a value of the event)."""
+    return mask_personal_data("".join(traceback.format_exception_only(type(exc), exc)).strip())[:2000]
+
+
 def dead_letter_topic(service: str) -> str:
     """Where a service's consumers park messages they cannot handle."""
     return f"{service}.deadletter.v1"
 
 
 class _Rebalance(ConsumerRebalanceListener):
-    def __init__(self, owner: "EventConsumer") -> None:
+    def __init__(self, owner: EventConsumer) -> None:
         self.owner = owner
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self.owner._commit_pending(revoked)
+        await self.owner._release(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         log.info("consumer %s assigned %d partitions", self.owner.group_id, len(assigned))
 
 
+class _Abandon(Exception):
+    """The partition is being released (rebalance or stop) while its worker waits to retry."""
+
+
+class _Worker:
+    """One assigned partition: its fetched-but-unapplied records, applied strictly in order by one task."""
+
+    def __init__(self, tp: TopicPartition) -> None:
+        self.tp = tp
+        self.queue: deque[ConsumerRecord] = deque()
+        self.wake = asyncio.Event()
+        self.stopping = asyncio.Event()
+        self.retrying = False  # waiting out a transient fault: the partition stays paused meanwhile
+        self.task: asyncio.Task[None] | None = None
+
+
 class EventConsumer:
-    """Consumes ``topics`` and applies each event with its handler in one unit of work."""
+    """Consumes ``topics`` and applies each event with its handler in one unit of work.
+
+    Each assigned partition has a worker applying its records in order while the poll loop keeps polling
+    (so the group membership, the other partitions and the offsets commits carry on). A failure is classified
+    (``errors.is_transient``): a transient one (database or broker away, timeouts, deadlocks, serialization
+    failures, pool exhaustion) is retried WITHOUT limit, with capped exponential backoff, while the partition is
+    paused and its offset stays before the failing record; a deterministic one (malformed event, validation, a
+    handler bug) is retried ``max_retries`` times and then parked on ``<service>.deadletter.v1``.
+    """
 
     def __init__(
         self, *, service: str, name: str, topics: list[str], handlers: dict[str, Handler],
         sessions: async_sessionmaker[AsyncSession], bootstrap: str, group_prefix: str = "",
-        max_retries: int = 3, retry_backoff_ms: int = 200, partitions: int = 4, max_records: int = 500, batch_size: int = 100,
-        offset_reset: str = "earliest", tracer: Any = None,
+        max_retries: int = 3, retry_backoff_ms: int = 200, partitions: int = 4, max_records: int = 500,
+        batch_size: int = 100, offset_reset: str = "earliest", tracer: Any = None,
+        transient_backoff_ms: int = 200, transient_backoff_max_ms: int = 30_000,
     ) -> None:
         self.service, self.name, self.topics, self.handlers = service, name, topics, handlers
         self.sessions, self.bootstrap = sessions, bootstrap
         self.group_id = f"{group_prefix}{service}.{name}"
         self.max_retries, self.retry_backoff = max_retries, retry_backoff_ms / 1000
+        self.transient_backoff = transient_backoff_ms / 1000
+        self.transient_backoff_max = transient_backoff_max_ms / 1000
         self.partitions, self.max_records, self.batch_size = partitions, max_records, batch_size
         self.offset_reset, self.tracer = offset_reset, tracer
         self.dlq_topic = dead_letter_topic(service)
@@ -77,8 +112,14 @@ class EventConsumer:
         self._task: asyncio.Task[None] | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._pending: dict[TopicPartition, int] = {}
+        self._workers: dict[TopicPartition, _Worker] = {}
+        self._paused: set[TopicPartition] = set()
         self._producer: Any = None
         self.ready = asyncio.Event()
+        CONSUMER_RETRYING.labels(service, name).set(0)
+        # exported at 0 from the start: the first dead letter is then an increase the alert sees
+        DLQ_MESSAGES.labels(service, name)
+        TRANSIENT_RETRIES.labels(service, name)
 
     def start(self) -> asyncio.Task[None]:
         self._task = asyncio.create_task(self.run(), name=f"consumer-{self.group_id}")
@@ -86,10 +127,12 @@ class EventConsumer:
 
     async def stop(self) -> None:
         self._stop.set()
+        for w in self._workers.values():
+            w.stopping.set()
         if self._task:
             try:
                 await asyncio.wait_for(self._task, timeout=20)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
+            except (TimeoutError, asyncio.CancelledError):
                 self._task.cancel()
 
     async def run(self) -> None:
@@ -115,13 +158,14 @@ class EventConsumer:
                 log.warning("consumer %s restarting after %r (in %.1fs)", self.group_id, exc, backoff)
                 try:
                     await asyncio.wait_for(self._stop.wait(), timeout=backoff)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 backoff = min(backoff * 2, 5.0)
             finally:
                 await self._shutdown()
 
     async def _shutdown(self) -> None:
+        await self._release(None)
         if self._consumer is not None:
             try:
                 await self._commit_pending(None)
@@ -132,12 +176,42 @@ class EventConsumer:
             except Exception:  # noqa: BLE001
                 log.debug("consumer stop failed", exc_info=True)
             self._consumer = None
+        self._paused.clear()
+        self._pending.clear()
         if self._producer is not None:
             try:
                 await self._producer.stop()
             except Exception:  # noqa: BLE001
                 log.debug("dlq producer stop failed", exc_info=True)
             self._producer = None
+
+    async def _release(self, only: set[TopicPartition] | None) -> None:
+        """Stop the workers of ``only`` (None: all) at a message boundary, then commit what they applied."""
+        workers = [w for tp, w in self._workers.items() if only is None or tp in only]
+        for w in workers:
+            w.stopping.set()
+            w.wake.set()
+        await asyncio.gather(*(self._join(w) for w in workers))
+        for w in workers:
+            self._workers.pop(w.tp, None)
+            self._paused.discard(w.tp)
+        self._update_retrying_gauge()
+        try:
+            await self._commit_pending(only)
+        except Exception:  # noqa: BLE001 - not committed: the next owner re-applies, and the inbox dedups
+            log.info("consumer %s: commit on release failed", self.group_id, exc_info=True)
+
+    @staticmethod
+    async def _join(w: _Worker) -> None:
+        if w.task is None or w.task.done():
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(w.task), timeout=15)
+        except TimeoutError:  # a handler hanging on I/O: cancelled, its unit of work rolls back
+            w.task.cancel()
+            await asyncio.gather(w.task, return_exceptions=True)
+        except Exception:  # noqa: BLE001 - a crashed worker: its message was not committed, the next owner retries
+            log.debug("worker %s ended with an error", w.tp, exc_info=True)
 
     async def _loop(self) -> None:
         assert self._consumer is not None
@@ -146,8 +220,10 @@ class EventConsumer:
             batch = await self._consumer.getmany(timeout_ms=200, max_records=self.max_records)
             if self._consumer.assignment():
                 self.ready.set()
-            if batch:
-                await self._handle(batch)
+            for tp, msgs in batch.items():
+                self._enqueue(tp, msgs)
+            self._reap()
+            self._sync_pauses()
             now = time.monotonic()
             # Offsets are committed only after the database commit; committing at most every 200 ms
             # keeps small batches cheap — a crash in between redelivers events the inbox already has.
@@ -158,17 +234,74 @@ class EventConsumer:
                 await self._record_lag()
                 last_lag = now
 
-    async def _handle(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
-        """Apply a poll: partitions concurrently (their database waits overlap), each strictly in order."""
-        await asyncio.gather(*(self._handle_partition(tp, msgs) for tp, msgs in batch.items()))
+    def _enqueue(self, tp: TopicPartition, msgs: list[ConsumerRecord]) -> None:
+        w = self._workers.get(tp)
+        if w is None or w.task is None or w.task.done():
+            w = self._workers[tp] = _Worker(tp)
+            w.task = asyncio.create_task(self._work(w), name=f"consumer-{self.group_id}-{tp.topic}-{tp.partition}")
+        w.queue.extend(msgs)
+        w.wake.set()
 
-    async def _handle_partition(self, tp: TopicPartition, msgs: list[ConsumerRecord]) -> None:
-        for start in range(0, len(msgs), self.batch_size):
-            chunk = msgs[start:start + self.batch_size]
-            if len(chunk) == 1 or not await self._process_batch(chunk):
-                for msg in chunk:  # one by one: retries and dead letters per message
-                    await self._process(msg)
-            self._pending[tp] = chunk[-1].offset + 1
+    def _reap(self) -> None:
+        """A worker that died of something unexpected restarts the whole consumer (from the committed offsets)."""
+        for w in list(self._workers.values()):
+            if w.task is not None and w.task.done() and not w.task.cancelled() and w.task.exception() is not None:
+                raise RuntimeError(f"partition worker {w.tp} failed") from w.task.exception()
+
+    def _sync_pauses(self) -> None:
+        """Pause a partition whose worker waits out a transient fault or is far behind; resume it afterwards."""
+        if self._consumer is None:
+            return
+        assigned = self._consumer.assignment()
+        for tp, w in self._workers.items():
+            want = w.retrying or len(w.queue) >= 2 * self.max_records
+            if want and tp not in self._paused and tp in assigned:
+                self._consumer.pause(tp)
+                self._paused.add(tp)
+            elif not want and tp in self._paused:
+                if tp in assigned:
+                    self._consumer.resume(tp)
+                self._paused.discard(tp)
+
+    async def _work(self, w: _Worker) -> None:
+        try:
+            while not w.stopping.is_set():
+                if not w.queue:
+                    w.wake.clear()
+                    await w.wake.wait()
+                    continue
+                chunk = list(itertools.islice(w.queue, 0, self.batch_size))
+                if len(chunk) == 1 or not await self._process_batch(chunk):
+                    for msg in chunk:  # one by one: retries and dead letters per message
+                        if w.stopping.is_set():
+                            return
+                        await self._process(msg, w)
+                        w.queue.popleft()
+                        self._pending[w.tp] = msg.offset + 1
+                    continue
+                for _ in chunk:
+                    w.queue.popleft()
+                self._pending[w.tp] = chunk[-1].offset + 1
+        except _Abandon:
+            return
+        finally:
+            w.retrying = False
+            self._update_retrying_gauge()
+
+    def _update_retrying_gauge(self) -> None:
+        CONSUMER_RETRYING.labels(self.service, self.name).set(sum(w.retrying for w in self._workers.values()))
+
+    async def _wait_transient(self, w: _Worker, delay: float) -> None:
+        """Sleep ``delay`` with the partition paused; wake early (and give up the message) when released."""
+        if not w.retrying:
+            w.retrying = True
+            self._update_retrying_gauge()
+            self._sync_pauses()
+        try:
+            await asyncio.wait_for(w.stopping.wait(), timeout=delay)
+        except TimeoutError:
+            return
+        raise _Abandon
 
     async def _process_batch(self, msgs: list[ConsumerRecord]) -> bool:
         """Apply consecutive messages of one partition in ONE unit of work (one commit, in order).
@@ -182,7 +315,7 @@ class EventConsumer:
         except Exception:  # noqa: BLE001 - includes unknown types: let the per-message path decide
             return False
         outcomes = {"applied": 0, "duplicate": 0, "ignored": 0}
-        pairs = [(m, e) for m, e in zip(msgs, events) if e.type in self.handlers]
+        pairs = [(m, e) for m, e in zip(msgs, events, strict=True) if e.type in self.handlers]
         handled = [e for _m, e in pairs]
         outcomes["ignored"] = len(events) - len(handled)
         try:
@@ -232,48 +365,86 @@ class EventConsumer:
         for topic, lag in per_topic.items():
             CONSUMER_LAG.labels(self.service, self.name, topic).set(lag)
 
-    async def _process(self, msg: ConsumerRecord) -> None:
+    async def _process(self, msg: ConsumerRecord, w: _Worker) -> None:
+        """Apply one message: transient failures are waited out (partition paused) without limit; deterministic
+        ones are retried ``max_retries`` times, then the message is dead-lettered."""
         headers = _headers(msg)
         correlation_id.set(headers.get("correlation_id"))
-        last_error: BaseException | None = None
-        for attempt in range(1, self.max_retries + 1):
-            started = time.perf_counter()
-            try:
-                event = registry.parse(msg.value)
-            except LookupError:
-                CONSUMED.labels(self.service, self.name, "ignored").inc()
-                return  # a type this consumer does not know: not ours to fail on
-            except Exception as exc:  # noqa: BLE001 - malformed: retrying will not help
-                last_error = exc
-                break
-            handler = self.handlers.get(event.type)
-            if handler is None:
-                CONSUMED.labels(self.service, self.name, "ignored").inc()
-                return
-            try:
-                async with unit_of_work(self.sessions) as session:
-                    fresh = (await session.execute(
-                        _INBOX, {"consumer": self.name, "event_id": event.event_id, "event_type": event.type}
-                    )).first()
+        attempt = transient = 0
+        delay = self.transient_backoff
+        try:
+            while True:
+                started = time.perf_counter()
+                try:
+                    event = registry.parse(msg.value)
+                except LookupError:
+                    CONSUMED.labels(self.service, self.name, "ignored").inc()
+                    return  # a type this consumer does not know: not ours to fail on
+                except Exception as exc:  # noqa: BLE001 - malformed: retrying will not help
+                    await self._park(msg, exc, w)
+                    return
+                handler = self.handlers.get(event.type)
+                if handler is None:
+                    CONSUMED.labels(self.service, self.name, "ignored").inc()
+                    return
+                try:
+                    async with unit_of_work(self.sessions) as session:
+                        fresh = (await session.execute(
+                            _INBOX, {"consumer": self.name, "event_id": event.event_id, "event_type": event.type}
+                        )).first()
+                        if fresh is not None:
+                            with consume_span(self.tracer, msg.topic, event.type, headers):
+                                await handler(session, event)
                     if fresh is None:
                         CONSUMED.labels(self.service, self.name, "duplicate").inc()
+                    else:
+                        HANDLER_LATENCY.labels(self.service, self.name).observe(time.perf_counter() - started)
+                        CONSUMED.labels(self.service, self.name, "applied").inc()
+                    if transient:
+                        log.info("consumer %s: %s@%d applied after %d transient failures", self.group_id,
+                                 msg.topic, msg.offset, transient)
+                    return
+                except Exception as exc:  # noqa: BLE001 - classified: waited out, or retried then dead-lettered
+                    if is_transient(exc):
+                        transient += 1
+                        TRANSIENT_RETRIES.labels(self.service, self.name).inc()
+                        if transient == 1 or transient % 10 == 0:
+                            log.warning("consumer %s: transient failure #%d on %s@%d; partition paused, retry in "
+                                        "%.1fs: %s", self.group_id, transient, msg.topic, msg.offset, delay,
+                                        _describe(exc))
+                        await self._wait_transient(w, delay)
+                        delay = min(delay * 2, self.transient_backoff_max)
+                        continue
+                    attempt += 1
+                    CONSUMED.labels(self.service, self.name, "retry").inc()
+                    log.warning("consumer %s: attempt %d/%d failed for %s@%d: %s", self.group_id, attempt,
+                                self.max_retries, msg.topic, msg.offset, _describe(exc))
+                    if attempt >= self.max_retries:
+                        await self._park(msg, exc, w)
                         return
-                    with consume_span(self.tracer, msg.topic, event.type, headers):
-                        await handler(session, event)
-                HANDLER_LATENCY.labels(self.service, self.name).observe(time.perf_counter() - started)
-                CONSUMED.labels(self.service, self.name, "applied").inc()
-                return
-            except Exception as exc:  # noqa: BLE001 - retried, then dead-lettered
-                last_error = exc
-                CONSUMED.labels(self.service, self.name, "retry").inc()
-                log.warning("consumer %s: attempt %d/%d failed for %s@%d: %r", self.group_id, attempt,
-                            self.max_retries, msg.topic, msg.offset, exc)
-                if attempt < self.max_retries:
                     await asyncio.sleep(self.retry_backoff * 2 ** (attempt - 1))
-        await self._dead_letter(msg, last_error)
+        finally:
+            if w.retrying:
+                w.retrying = False
+                self._update_retrying_gauge()
+
+    async def _park(self, msg: ConsumerRecord, error: BaseException, w: _Worker) -> None:
+        """Dead-letter ``msg``; while the broker refuses, wait (paused) and try again: a dead letter is not lost."""
+        delay = self.transient_backoff
+        while True:
+            try:
+                await self._dead_letter(msg, error)
+                return
+            except Exception as exc:  # noqa: BLE001
+                if not is_transient(exc):
+                    raise
+                log.warning("consumer %s: dead-lettering %s@%d failed, retry in %.1fs: %r", self.group_id,
+                            msg.topic, msg.offset, delay, exc)
+                await self._wait_transient(w, delay)
+                delay = min(delay * 2, self.transient_backoff_max)
 
     async def _dead_letter(self, msg: ConsumerRecord, error: BaseException | None) -> None:
-        detail = "".join(traceback.format_exception_only(type(error), error)).strip() if error else "unknown"
+        detail = _describe(error) if error else "unknown"
         headers = [
             ("dlq.error", detail[:2000].encode()),
             ("dlq.consumer", self.group_id.encode()),

@@ -45,6 +45,8 @@ def create_engine(settings: DatabaseSettings, *, schema: str, application_name: 
         # no pre-ping: it costs a round trip on every request; a dropped connection instead fails one
         # request and SQLAlchemy invalidates the pool, and recycling bounds a connection's age
         pool_recycle=1800,
+        # an error never carries the statement's parameters (customer names, phones, addresses) into a log line
+        hide_parameters=True,
         connect_args={
             "server_settings": {"search_path": f"{schema},public", "application_name": application_name},
             "command_timeout": 30,

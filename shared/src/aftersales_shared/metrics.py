@@ -29,6 +29,18 @@ HANDLER_LATENCY = Histogram(
     ["service", "consumer"], buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
 CONSUMER_LAG = Gauge("consumer_lag_messages", "Messages behind the partition end", ["service", "consumer", "topic"])
+CONSUMER_RETRYING = Gauge(
+    "consumer_retrying_partitions", "Partitions paused while their consumer waits out a transient fault",
+    ["service", "consumer"],
+)
+TRANSIENT_RETRIES = Counter(
+    "consumer_transient_retries_total", "Handler attempts that failed transiently (database/broker away)",
+    ["service", "consumer"],
+)
+DEPENDENCY_UP = Gauge("service_dependency_up", "1 when the dependency answered its last check",
+                      ["service", "dependency"])
+DLQ_REPLAYED = Counter("consumer_dead_letters_replayed_total", "Dead letters re-published to their topic",
+                       ["service"])
 DLQ_MESSAGES = Counter("consumer_dead_letters_total", "Messages sent to a dead-letter topic", ["service", "consumer"])
 GROUP_COMMIT_BATCH = Histogram("group_commit_batch_size", "Requests written per group-commit batch", ["path"],
                                buckets=(1, 2, 4, 8, 16, 32, 64))
