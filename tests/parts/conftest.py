@@ -83,3 +83,25 @@ async def _assert_ledger_matches_balances(admin_db):
     for r in rows:
         assert (r["on_hand"], r["reserved"]) == (r["lh"], r["lr"]), dict(r)
         assert 0 <= r["reserved"] <= r["on_hand"]
+
+
+@pytest.fixture
+def known_job(client):
+    """``await known_job(job, engineer, dealer)``: parts hears dispatch's JobAccepted for the job (fed to the
+    consumer's handler in a unit of work, as the consumer would), so requests may name the job (issue 13)."""
+    from datetime import UTC, datetime
+
+    from aftersales_shared.db import unit_of_work
+    from aftersales_shared.events.dispatch import JobAccepted
+    from parts.consumers import consumer_specs
+
+    handlers = {t: h for spec in consumer_specs(client.app.state.settings) for t, h in spec.handlers.items()}
+
+    async def hear(job, engineer, dealer=None, *, ticket=None, at=None):
+        at = at or datetime.now(UTC)
+        event = JobAccepted(aggregate_id=job, occurred_at=at, payload={
+            "job_id": job, "ticket_id": ticket or f"T-{job}", "at": at, "engineer_id": engineer,
+            "dealer_id": dealer})
+        async with unit_of_work(client.app.state.sessions) as session:
+            await handlers[event.type](session, event)
+    return hear

@@ -36,8 +36,9 @@ async def _events(admin_db, key):
 
 
 async def test_response_equals_the_stored_request_and_events_follow_the_contract(client, kit, auth_headers,
-                                                                                admin_db):
+                                                                                admin_db, known_job):
     p, q = await kit.part("P-1"), await kit.part("P-2")
+    await known_job("J-9", "E-9", "D1", ticket="T-9")  # the ticket's job is held by D1's engineer (issue 13)
     w = await kit.warehouse("C1")
     await kit.receive(w, p, 5)
     dealer = auth_headers("dealer", sub="d1", dealer_id="D1")

@@ -176,7 +176,7 @@ async def test_R_P7_racing_shipments_never_share_the_remaining_budget(
 
 
 async def test_R_P7_not_enforced_without_a_budget_and_only_dealer_warranty_draws_count(
-        client, kit, clerk, finance, auth_headers, admin_db):
+        client, kit, clerk, finance, auth_headers, admin_db, known_job):
     a = await _part(client, clerk, "N-A", "10.00")
     w = await kit.warehouse("C1")
     await kit.receive(w, a, 50)
@@ -193,6 +193,7 @@ async def test_R_P7_not_enforced_without_a_budget_and_only_dealer_warranty_draws
 
     # with a zero budget: an engineer's job request and a dealer's paid (bought, R-P2) request draw nothing
     await client.put(f"/v1/dealers/D3/parts-budget/{q}", headers=finance, json={"remittance": "0"})
+    await known_job("J-1", "E1", "D3")
     eng = await client.post("/v1/part-requests", headers=auth_headers("engineer", engineer_id="E1", dealer_id="D3"),
                             json={"lines": [{"part_no": a, "quantity": 1}], "coverage": "warranty", "ship_to": SH,
                                   "job_id": "J-1"})

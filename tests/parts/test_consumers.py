@@ -35,7 +35,7 @@ async def eventually(check, timeout=20.0):
 
 
 async def test_job_completed_issues_reservation_and_creates_return_job_cancelled_releases(
-        client, kit, auth_headers, infra_settings, admin_db, ledger_check):
+        client, kit, auth_headers, infra_settings, admin_db, ledger_check, known_job):
     p = await kit.part("P-RET", must_return=True, cost="99.90")
     q = await kit.part("P-KEEP")
     w = await kit.warehouse("C1")
@@ -43,6 +43,8 @@ async def test_job_completed_issues_reservation_and_creates_return_job_cancelled
     await kit.receive(w, q, 3)
     job, job2 = f"J-{new_id()}", f"J-{new_id()}"
     eng = auth_headers("engineer", sub="e1", engineer_id="E1", dealer_id="D1")
+    await known_job(job, "E1", "D1", ticket="T1")
+    await known_job(job2, "E1", "D1", ticket="T2")
     body = {"lines": [{"part_no": p, "quantity": 1}, {"part_no": q, "quantity": 1}], "coverage": "warranty",
             "ship_to": {"address": "site"}, "job_id": job}
     assert (await client.post("/v1/part-requests", headers=eng, json=body)).status_code == 201

@@ -1,6 +1,7 @@
 """Integration events parts consumes: each ``on_<event>`` runs in one unit of work with the inbox row and makes
-one service call. The engineer holding a job is ordered by the envelope's ``occurred_at`` (dispatch stamps it
-under the job's row lock), not by ``payload.at`` (the engineer's device time for steps).
+one service call. The engineer holding a job (with that engineer's dealer and the job's ticket) is ordered by
+the envelope's ``occurred_at`` (dispatch stamps it under the job's row lock), not by ``payload.at`` (the
+engineer's device time for steps).
 
 Handlers take the service settings (policies such as ``allow_split`` and ``return_due_days``) as a third
 argument; :func:`consumer_specs` binds them, so the consumer calls each as ``handler(session, event)``.
@@ -34,15 +35,15 @@ from .stock import service as stock
 
 
 async def on_job_assigned(session: AsyncSession, event: IntegrationEvent, settings: PartsSettings) -> None:
-    await jobs.record(session, event.payload.job_id, event.payload.engineer_id, event.occurred_at)
+    await jobs.record(session, event.payload, event.occurred_at)
 
 
 async def on_job_accepted(session: AsyncSession, event: IntegrationEvent, settings: PartsSettings) -> None:
-    await jobs.record(session, event.payload.job_id, event.payload.engineer_id, event.occurred_at)
+    await jobs.record(session, event.payload, event.occurred_at)
 
 
 async def on_job_declined(session: AsyncSession, event: IntegrationEvent, settings: PartsSettings) -> None:
-    await jobs.record(session, event.payload.job_id, None, event.occurred_at)
+    await jobs.record(session, event.payload, event.occurred_at, holds=False)
 
 
 async def on_job_completed(session: AsyncSession, event: IntegrationEvent, settings: PartsSettings) -> None:

@@ -172,10 +172,12 @@ registered_sales = sa.Table(
     sa.Column("registered_on", sa.Date, nullable=False),
 )
 
-job_engineers = sa.Table(  # read model of dispatch's job events (jobs/service.py)
+job_engineers = sa.Table(  # read model of dispatch's job events (jobs/service.py): holder, its dealer, ticket
     "job_engineers", md,
     sa.Column("job_id", sa.Text, primary_key=True),
     sa.Column("engineer_id", sa.Text),
+    sa.Column("dealer_id", sa.Text),  # the dealer employing that engineer (parts_0007); NULL: none / staff
+    sa.Column("ticket_id", sa.Text),  # the job's ticket (parts_0007, indexed)
     sa.Column("event_at", TS, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
 )

@@ -8,23 +8,25 @@ from fastapi import APIRouter, Path, Request, Response
 
 from aftersales_shared import clock
 from aftersales_shared.app import DbSession, settings_of
+from aftersales_shared.schemas import Quarter
 
 from .. import access
 from ..access import CanReadPartsBudget, CanSetPartsBudget
-from ..domain.budget import QUARTER_PATTERN
+from ..requests.schemas import Id
 from . import service
 from .schemas import PartsBudgetPut, PartsBudgetRead
 
 router = APIRouter(prefix="/v1/dealers", tags=["budget"])
-DealerId = Annotated[str, Path(min_length=1, max_length=64)]
-QuarterPath = Annotated[str, Path(pattern=QUARTER_PATTERN, description="calendar quarter, e.g. 2026Q4")]
+DealerId = Annotated[Id, Path()]
+QuarterPath = Annotated[Quarter, Path(description="calendar quarter 2000Q1…2199Q4, e.g. 2026Q4")]
 _ERRORS: dict[int | str, dict[str, Any]] = {403: {"description": "A dealer asked for another dealer's budget"},
                                             404: {"description": "No budget recorded for that quarter"},
                                             422: {"description": "Invalid quarter or body"}}
 
 
 @router.put("/{dealer_id}/parts-budget/{quarter}", response_model=PartsBudgetRead, responses={
-    **_ERRORS, 201: {"model": PartsBudgetRead, "description": "Created"}})
+    **_ERRORS, 200: {"description": "Replaced: the quarter's remittance re-recorded, the budget re-computed"},
+    201: {"model": PartsBudgetRead, "description": "Created: the first remittance recorded for the quarter"}})
 async def put_parts_budget(dealer_id: DealerId, quarter: QuarterPath, body: PartsBudgetPut, request: Request,
                            response: Response, session: DbSession, principal: CanSetPartsBudget) -> dict[str, Any]:
     """Record the dealer's remittance (回款) for a quarter; the budget is ``percent`` of it (default

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aftersales_shared import clock
-from aftersales_shared.errors import NotFound
+from aftersales_shared.errors import Conflict, NotFound
 from aftersales_shared.events.parts import BudgetExcessCharged
+from aftersales_shared.money import MAX_AMOUNT
 from aftersales_shared.outbox import add_events
 
 from ..config import PartsSettings
@@ -71,9 +72,14 @@ async def draw(session: AsyncSession, settings: PartsSettings, r: dict[str, Any]
         "SELECT c.list_price, l.quantity FROM part_request_lines l JOIN catalogue_parts c ON c.part_no = l.part_no "
         "WHERE l.request_id = :id AND l.status = 'allocated'"), {"id": str(r["id"])})).all()
     value = draw_value([(price, qty) for price, qty in lines])
+    params = {"v": value, "d": r["dealer_id"], "q": quarter, "max": MAX_AMOUNT}
     row = (await session.execute(sa.text(
         "UPDATE dealer_parts_budgets SET used = used + :v WHERE dealer_id = :d AND quarter = :q "
-        "RETURNING used, budget"), {"v": value, "d": r["dealer_id"], "q": quarter})).first()
+        "AND used + :v <= :max RETURNING used, budget"), params)).first()
+    if value > MAX_AMOUNT or (row is None and (await session.execute(sa.text(
+            "SELECT 1 FROM dealer_parts_budgets WHERE dealer_id = :d AND quarter = :q"), params)).first()):
+        raise Conflict(f"the shipment's list-price value {value} would exceed what the budget books hold",
+                       field="lines", code="amount_out_of_range")
     if row is None:
         drawn = {"quarter": quarter, "value": value, "enforced": False, "excess": None,
                  "reason": f"no parts budget recorded for {quarter}"}

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from aftersales_shared import clock
 from aftersales_shared.app import DbSession
+from aftersales_shared.schemas import Limit, Offset
 
 from ..access import CanEditCatalogue, CanReadCatalogue
 from . import service
-from .schemas import PartCreate, PartRead
+from .schemas import PARTNO_PATTERN, PartCreate, PartRead, ProductLine
 
 router = APIRouter(prefix="/v1/catalogue", tags=["catalogue"])
 _ERRORS: dict[int | str, dict[str, Any]] = {409: {"description": "Part number taken"},
@@ -26,14 +27,15 @@ async def create_part(body: PartCreate, session: DbSession, _p: CanEditCatalogue
 
 @router.get("/parts", response_model=list[PartRead])
 async def list_parts(session: DbSession, _p: CanReadCatalogue,
-                     product_line: Annotated[str | None, Query(max_length=60)] = None,
-                     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                     offset: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:
+                     product_line: Annotated[ProductLine | None, Query()] = None,
+                     limit: Annotated[Limit, Query()] = 100,
+                     offset: Annotated[Offset, Query()] = 0) -> list[dict[str, Any]]:
     """Catalogue, optionally for one product line."""
     return await service.list_parts(session, product_line=product_line, limit=limit, offset=offset)
 
 
 @router.get("/parts/{part_no}", response_model=PartRead, responses=_ERRORS)
-async def get_part(part_no: str, session: DbSession, _p: CanReadCatalogue) -> dict[str, Any]:
+async def get_part(part_no: Annotated[str, Path(max_length=40, pattern=PARTNO_PATTERN)], session: DbSession,
+                   _p: CanReadCatalogue) -> dict[str, Any]:
     """One part."""
     return await service.get(session, part_no)

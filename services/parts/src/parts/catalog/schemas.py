@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import Field
 
 from aftersales_shared.money import Money
-from aftersales_shared.schemas import ReadModel, StrictModel
+from aftersales_shared.schemas import ReadModel, StrictModel, Text
 
-PartNo = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._/-]+$")]
+PARTNO_PATTERN = r"^[A-Za-z0-9._/-]+$"
+PartNo = Annotated[str, Field(min_length=1, max_length=40, pattern=PARTNO_PATTERN)]
+"""A catalogue part number (its pattern leaves out NUL, spaces and anything a URL would need to escape)."""
+ProductLine = Annotated[Text, Field(max_length=60)]
+MAX_PRICE = Decimal("99999999.99")
+"""A part's cost or list price: up to 10^8 so price × the largest line quantity (10,000) fits NUMERIC(14,2)."""
+Price = Annotated[Money, Field(le=MAX_PRICE)]
 
 
 class PartCreate(StrictModel):
     part_no: PartNo
-    name: str = Field(min_length=1, max_length=200)
-    product_lines: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(min_length=1, max_length=50)
-    cost_price: Money
-    list_price: Money
+    name: Text
+    product_lines: list[ProductLine] = Field(min_length=1, max_length=50)
+    cost_price: Price
+    list_price: Price
     serialised: bool = False
     must_return: bool = False
     parts_warranty_months: int = Field(12, ge=0, le=120)

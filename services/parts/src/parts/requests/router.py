@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from aftersales_shared import clock
 from aftersales_shared.app import DbSession, settings_of
 from aftersales_shared.idempotency import IdempotencyKey
+from aftersales_shared.schemas import Limit
 
 from ..access import CanReadRequests, CanRecordPayment, CanRequestParts, CanShipRequests, CanWatchStockAndCommitments
 from ..jobs import service as jobs
@@ -18,6 +19,7 @@ from . import hotpath, queries, service
 from .schemas import (
     CommitmentRead,
     Document,
+    Id,
     Payment,
     RequestCreate,
     RequestRead,
@@ -42,8 +44,10 @@ async def create_request(body: RequestCreate, request: Request, principal: CanRe
     """Request parts (engineer for a job, dealer for itself); stock is reserved or the request is backordered.
 
     One database function call on the raw asyncpg pool, group-committed (hotpath.py, migration parts_0003).
-    An engineer's request is first checked against the job's engineer as dispatch last said (jobs/service.py)."""
-    await jobs.check_own_job(request.app.state.pg, principal, body.job_id)
+    The job (or ticket) it names is first checked against the job's engineer and dealer as dispatch last said
+    (jobs/service.py, access.may_name_job): 403 another engineer's / dealer's job, 409 a job parts does not know
+    yet (``job_not_yet_known``, retryable), 422 a ticket that is not the job's."""
+    await jobs.check_references(request.app.state.pg, principal, body)
     return await hotpath.create_request(request.app.state.allocations, settings_of(request), principal, body, key,
                                         now=clock.now())
 
@@ -51,8 +55,8 @@ async def create_request(body: RequestCreate, request: Request, principal: CanRe
 @router.get("/part-requests", response_model=list[RequestSummary])
 async def list_requests(session: DbSession, principal: CanReadRequests,
                         status: Annotated[RequestStatusName | None, Query()] = None,
-                        job_id: Annotated[str | None, Query(max_length=64)] = None,
-                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, Any]]:
+                        job_id: Annotated[Id | None, Query()] = None,
+                        limit: Annotated[Limit, Query()] = 100) -> list[dict[str, Any]]:
     """Requests the caller may see, newest first."""
     return await queries.list_requests(session, principal, status=status, job_id=job_id, limit=limit)
 
@@ -112,7 +116,7 @@ async def cancel_request(request_id: uuid.UUID, request: Request, session: DbSes
 @router.get("/ops/ship-commitments", response_model=list[CommitmentRead], tags=["ops"])
 async def ship_commitments(request: Request, session: DbSession, _p: CanWatchStockAndCommitments,
                            state: Annotated[Literal["at_risk", "breached"], Query()] = "at_risk",
-                           limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
+                           limit: Annotated[Limit, Query()] = 100) -> list[dict[str, Any]]:
     """Open requests at risk of missing (or past) their ship-by time (R-P1), earliest first."""
     return await queries.commitments(session, state=state, now=clock.now(),
                                      window=service.at_risk_window(settings_of(request)), limit=limit)

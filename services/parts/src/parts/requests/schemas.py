@@ -8,16 +8,18 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from aftersales_shared.money import Money
-from aftersales_shared.schemas import ReadModel, StrictModel
+from aftersales_shared.schemas import ReadModel, StrictModel, Text
 
 from ..catalog.schemas import PartNo
 from ..wire import Instant
 
-Id = Annotated[str, Field(min_length=1, max_length=64)]
+Id = Annotated[Text, Field(max_length=64)]
+"""A job, ticket, dealer or engineer id (64 characters, as the columns hold them)."""
+MAX_LINE_QUANTITY = 10_000
 
 
 class ShipTo(StrictModel):
-    address: str = Field(min_length=1, max_length=300)
+    address: Annotated[Text, Field(max_length=300)]
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
 
@@ -30,7 +32,7 @@ class ShipTo(StrictModel):
 
 class Line(StrictModel):
     part_no: PartNo
-    quantity: int = Field(gt=0, le=10_000)
+    quantity: int = Field(gt=0, le=MAX_LINE_QUANTITY)
 
 
 class RequestCreate(StrictModel):
@@ -52,17 +54,17 @@ class RequestCreate(StrictModel):
 
 
 class Payment(StrictModel):
-    reference: str = Field(min_length=1, max_length=100)
+    reference: Annotated[Text, Field(max_length=100)]
 
 
 class Document(StrictModel):
     kind: Literal["replacement_list", "old_part_waybill"]
-    reference: str = Field(min_length=1, max_length=200)
+    reference: Text
 
 
 class Shipment(StrictModel):
-    carrier: str = Field(min_length=1, max_length=60)
-    tracking_no: str = Field(min_length=1, max_length=60)
+    carrier: Annotated[Text, Field(max_length=60)]
+    tracking_no: Annotated[Text, Field(max_length=60)]
     standard_freight: Money | None = None
     urgent_freight: Money | None = None
 

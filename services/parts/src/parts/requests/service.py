@@ -47,17 +47,18 @@ def requester(principal: Principal, body: RequestCreate) -> tuple[str, str | Non
         elif body.dealer_id and not body.job_id:
             kind = "dealer"
         return kind, dealer_id, engineer_id
-    if access.is_engineer_caller(principal):
-        if not principal.engineer_id:
-            raise Forbidden("the token carries no engineer_id")
+    engineer_id, dealer_id = access.requester_ids(principal)  # 403 for a token without its tenant id
+    if engineer_id is not None:
         if not body.job_id:
             raise Unprocessable("an engineer requests parts for a job", field="job_id")
-        return "engineer", principal.dealer_id, principal.engineer_id
-    if not principal.dealer_id:  # dealer
-        raise Forbidden("the token carries no dealer_id")
-    if body.dealer_id and body.dealer_id != principal.dealer_id:
-        raise Forbidden("dealers order only for themselves")
-    return "dealer", principal.dealer_id, None
+        if body.engineer_id and body.engineer_id != engineer_id:
+            raise Forbidden("engineers order only for themselves", field="engineer_id")
+        if body.dealer_id and body.dealer_id != dealer_id:
+            raise Forbidden("engineers order only for their own dealer", field="dealer_id")
+        return "engineer", dealer_id, engineer_id
+    if body.dealer_id and body.dealer_id != dealer_id:
+        raise Forbidden("dealers order only for themselves", field="dealer_id")
+    return "dealer", dealer_id, None
 
 
 def _missing(r: dict[str, Any], settings: PartsSettings) -> list[str]:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from aftersales_shared import clock
 from aftersales_shared.app import DbSession, settings_of
+from aftersales_shared.schemas import Limit
 
 from ..access import CanReadRequests, CanReceiveReturns
 from . import service
@@ -23,7 +24,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "No such return
 @router.get("/returns", response_model=list[ReturnRead])
 async def list_returns(session: DbSession, principal: CanReadRequests,
                        status: Annotated[Literal["due", "received", "missed"] | None, Query()] = None,
-                       limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, Any]]:
+                       limit: Annotated[Limit, Query()] = 100) -> list[dict[str, Any]]:
     """Expected old-part returns the caller may see."""
     return await service.list_returns(session, principal, status=status, limit=limit)
 

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
-from pydantic import Field
+from typing import Literal
 
 from aftersales_shared.money import Money
 from aftersales_shared.schemas import ReadModel, StrictModel
 
+from ..stock.schemas import WarehouseId
 from ..wire import Instant
 
 
 class ReturnReceipt(StrictModel):
     appraisal: Literal["reusable", "scrap"]
-    warehouse_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    warehouse_id: WarehouseId | None = None
 
 
 class ReturnRead(ReadModel):

@@ -23,10 +23,14 @@ from aftersales_shared.outbox import add_events
 from ..domain.stock import Movement, deltas
 
 _LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext('parts.stock:' || :p))")
+_INT_MAX = 2_147_483_647  # the balance columns are INTEGER
 _UPDATE = sa.text(
     "UPDATE stock_balances SET on_hand = on_hand + :dh, reserved = reserved + :dr, updated_at = :now "
-    "WHERE warehouse_id = :w AND part_no = :p RETURNING on_hand, reserved, reorder_point, low_alerted"
+    "WHERE warehouse_id = :w AND part_no = :p "
+    f"AND on_hand::bigint + :dh <= {_INT_MAX} AND reserved::bigint + :dr <= {_INT_MAX} "
+    "RETURNING on_hand, reserved, reorder_point, low_alerted"
 )
+_EXISTS = sa.text("SELECT 1 FROM stock_balances WHERE warehouse_id = :w AND part_no = :p")
 _INSERT_BAL = sa.text(
     "INSERT INTO stock_balances (warehouse_id, part_no, on_hand, reserved, reorder_point, low_alerted, updated_at) "
     "VALUES (:w, :p, :dh, :dr, 0, false, :now) RETURNING on_hand, reserved, reorder_point, low_alerted"
@@ -63,6 +67,9 @@ async def apply_movement(
     try:
         async with session.begin_nested():
             found = (await session.execute(_UPDATE, params)).mappings().first()
+            if found is None and (await session.execute(_EXISTS, params)).first() is not None:
+                raise Conflict(f"the balance of {part_no} would exceed {_INT_MAX} units", field="quantity",
+                               code="stock_out_of_range")
             if found is None:
                 if dh < 0 or dr < 0:
                     raise Conflict(f"no stock of {part_no} in this warehouse", field="quantity",
@@ -92,16 +99,16 @@ async def _low_stock_check(session: AsyncSession, w: str, p: str, row: dict[str,
                                       "AND part_no = :p"), {"w": w, "p": p})
 
 
-async def warehouse(session: AsyncSession, warehouse_id: str) -> dict[str, Any]:
-    """A warehouse row or 404 (422 when the id is not a UUID)."""
+async def warehouse(session: AsyncSession, warehouse_id: str, field: str = "warehouse_id") -> dict[str, Any]:
+    """A warehouse row or 404 naming ``field`` (422 when the id is not a UUID)."""
     try:
         uuid.UUID(warehouse_id)
     except ValueError as exc:
-        raise Unprocessable("not a valid warehouse id", field="warehouse_id") from exc
+        raise Unprocessable("not a valid warehouse id", field=field) from exc
     row = (await session.execute(sa.text("SELECT * FROM warehouses WHERE id = CAST(:id AS uuid)"),
                                  {"id": warehouse_id})).mappings().first()
     if row is None:
-        raise NotFound(f"warehouse {warehouse_id} not found", field="warehouse_id")
+        raise NotFound(f"warehouse {warehouse_id} not found", field=field)
     return dict(row)
 
 

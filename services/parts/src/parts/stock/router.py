@@ -12,6 +12,7 @@ from aftersales_shared import clock
 from aftersales_shared.app import DbSession, settings_of
 from aftersales_shared.errors import Conflict
 from aftersales_shared.idempotency import IdempotencyKey
+from aftersales_shared.schemas import Limit
 
 from .. import access
 from ..access import CanManageWarehouses, CanMoveStock, CanReadBaseStock, CanReadStock, CanWatchStockAndCommitments
@@ -21,6 +22,7 @@ from .schemas import (
     Adjustment,
     AdjustmentRead,
     BaseStockRead,
+    Id,
     LowStockRead,
     Receipt,
     ReceiptRead,
@@ -95,14 +97,14 @@ async def put_reorder_point(body: ReorderPoint, session: DbSession, _p: CanMoveS
 
 @router.get("/stock/low", response_model=list[LowStockRead])
 async def low_stock(session: DbSession, _p: CanWatchStockAndCommitments,
-                    limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
+                    limit: Annotated[Limit, Query()] = 200) -> list[dict[str, Any]]:
     """Balances below their reorder point."""
     return await service.low_stock(session, limit=limit)
 
 
 @router.get("/base-stock/suggestions", response_model=list[BaseStockRead], tags=["ops"])
 async def base_stock(request: Request, session: DbSession, principal: CanReadBaseStock,
-                     dealer_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None
+                     dealer_id: Annotated[Id | None, Query()] = None
                      ) -> list[dict[str, Any]]:
     """R-P5 base stock per compatible part from the dealer's recent registered sales (dealers: their own)."""
     dealer = access.dealer_in_scope(principal, dealer_id, what="base stock")

@@ -6,16 +6,23 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from aftersales_shared.schemas import ReadModel, StrictModel
+from aftersales_shared.schemas import ReadModel, StrictModel, Text
 
 from ..catalog.schemas import PartNo
 
-Id = Annotated[str, Field(min_length=1, max_length=64)]
+Id = Annotated[Text, Field(max_length=64)]
+"""A dealer's or engineer's id (as the tokens carry it)."""
+_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+WarehouseId = Annotated[str, Field(pattern=_UUID, examples=["0b8f5e3a-6d1c-4a3e-9f0a-1c2d3e4f5a6b"])]
+"""A warehouse id: the UUID ``POST /v1/warehouses`` answered (else 422 naming the field)."""
+MAX_QUANTITY = 1_000_000
+"""One movement's quantity; a balance beyond what its INTEGER column holds is refused (409 ``stock_out_of_range``)."""
+Quantity = Annotated[int, Field(gt=0, le=MAX_QUANTITY)]
 
 
 class WarehouseCreate(StrictModel):
-    code: str = Field(min_length=1, max_length=40)
-    name: str = Field(min_length=1, max_length=200)
+    code: Annotated[Text, Field(max_length=40)]
+    name: Text
     kind: Literal["central", "regional", "dealer_depot", "engineer_van"]
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
@@ -47,10 +54,10 @@ class LowStockRead(StockLineRead):
 
 
 class Receipt(StrictModel):
-    warehouse_id: Id
+    warehouse_id: WarehouseId
     part_no: PartNo
-    quantity: int = Field(gt=0, le=1_000_000)
-    reference: str | None = Field(None, max_length=100)
+    quantity: Quantity
+    reference: Annotated[Text, Field(max_length=100)] | None = None
 
 
 class ReceiptRead(ReadModel):
@@ -59,10 +66,10 @@ class ReceiptRead(ReadModel):
 
 
 class Transfer(StrictModel):
-    from_warehouse_id: Id
-    to_warehouse_id: Id
+    from_warehouse_id: WarehouseId
+    to_warehouse_id: WarehouseId
     part_no: PartNo
-    quantity: int = Field(gt=0, le=1_000_000)
+    quantity: Quantity
 
 
 class TransferRead(ReadModel):
@@ -71,11 +78,11 @@ class TransferRead(ReadModel):
 
 
 class Adjustment(StrictModel):
-    warehouse_id: Id
+    warehouse_id: WarehouseId
     part_no: PartNo
     kind: Literal["adjust", "scrap"] = "adjust"
-    quantity: int = Field(ge=-1_000_000, le=1_000_000)
-    reason: str = Field(min_length=3, max_length=200)
+    quantity: int = Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY)
+    reason: Annotated[Text, Field(min_length=3)]
 
     @field_validator("quantity")
     @classmethod
@@ -92,9 +99,9 @@ class AdjustmentRead(ReadModel):
 
 
 class ReorderPoint(StrictModel):
-    warehouse_id: Id
+    warehouse_id: WarehouseId
     part_no: PartNo
-    reorder_point: int = Field(ge=0, le=1_000_000)
+    reorder_point: int = Field(ge=0, le=MAX_QUANTITY)
 
 
 class ReorderPointRead(ReadModel):

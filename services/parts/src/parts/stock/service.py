@@ -79,8 +79,8 @@ async def transfer(session: AsyncSession, settings: PartsSettings, body: Transfe
     """Move stock between warehouses (out + in movements in one transaction); re-runs allocation."""
     if body.from_warehouse_id == body.to_warehouse_id:
         raise Conflict("source and destination are the same", field="to_warehouse_id", status=422)
-    await ledger.warehouse(session, body.from_warehouse_id)
-    await ledger.warehouse(session, body.to_warehouse_id)
+    await ledger.warehouse(session, body.from_warehouse_id, "from_warehouse_id")
+    await ledger.warehouse(session, body.to_warehouse_id, "to_warehouse_id")
     await ledger.part(session, body.part_no)
     await ledger.lock_parts(session, [body.part_no])
     await ledger.apply_movement(session, warehouse_id=body.from_warehouse_id, part_no=body.part_no,
