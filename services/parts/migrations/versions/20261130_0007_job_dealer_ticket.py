@@ -8,7 +8,7 @@ The ticket index serves a dealer's request that names a ticket without its job.
 
 Revision ID: parts_0007
 Revises: parts_0006
-Create Date: 2026-12-15
+Create Date: 2026-11-30
 """
 import sqlalchemy as sa
 from alembic import op

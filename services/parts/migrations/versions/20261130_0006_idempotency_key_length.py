@@ -5,7 +5,7 @@ change in PostgreSQL (no table rewrite), and ``parts.allocate_request`` takes th
 
 Revision ID: parts_0006
 Revises: parts_0005
-Create Date: 2026-12-01
+Create Date: 2026-11-30
 """
 import sqlalchemy as sa
 from alembic import op
