@@ -8,16 +8,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aftersales_shared.errors import Unprocessable
-
 from ..models import Engineer
 from .schemas import EngineerUpsert
 
 
 async def upsert_engineer(session: AsyncSession, *, engineer_id: str, body: EngineerUpsert) -> dict[str, Any]:
     """Create or update an engineer (skills per product line, zones, shifts, absences, capacity); what was stored."""
-    if len(engineer_id) > 40:
-        raise Unprocessable("engineer id is at most 40 characters", field="engineer_id")
     e = await session.get(Engineer, engineer_id)
     if e is None:
         e = Engineer(id=engineer_id, active_jobs=0)
