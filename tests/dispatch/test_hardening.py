@@ -165,6 +165,18 @@ async def test_a_calendar_that_could_never_yield_a_deadline_is_refused_and_the_s
             await sla.scan_sla(s, clock.now() + timedelta(days=3))
 
 
+async def test_lowering_max_jobs_below_the_jobs_held_is_409_naming_max_jobs(clean, dispatch_settings, admin):
+    skill = uniq("cap")
+    async with running(create_app(dispatch_settings())) as client:
+        await client.put("/v1/engineers/E1", json=engineer_body(skill, max_jobs=2), headers=admin)
+        await open_ticket(client, ticket(skill))
+        await open_ticket(client, ticket(skill))
+        r = await client.put("/v1/engineers/E1", json=engineer_body(skill, max_jobs=1), headers=admin)
+        assert r.status_code == 409 and r.json()["field"] == "max_jobs"
+        assert (await client.put("/v1/engineers/E1", json=engineer_body(skill, max_jobs=3),
+                                 headers=admin)).status_code == 200
+
+
 # --- tenancy ------------------------------------------------------------------------------------------------
 
 async def test_a_dealer_sees_and_an_engineer_acts_only_within_its_own_jobs(clean, dispatch_settings, admin,
