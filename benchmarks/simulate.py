@@ -340,8 +340,10 @@ class World:
         if not job["engineer"]:
             # The dispatcher tries engineers until one has capacity (409 engineer_at_capacity otherwise).
             for engineer in self.rng.sample(self.engineers, min(3, len(self.engineers))):
+                # the job's version as read: a job that moved meanwhile answers 409 naming its assignee
                 a = d.call("POST", "/v1/jobs/{job_id}/assign", role="dispatcher", path_params={"job_id": job["id"]},
-                           headers=self.trace_headers(job), json={"engineer_id": engineer}, expect=(200, 409))
+                           headers=self.trace_headers(job),
+                           json={"engineer_id": engineer, "version": found[0]["version"]}, expect=(200, 409))
                 if a is None:
                     return
                 if a.status_code == 200:

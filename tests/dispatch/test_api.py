@@ -130,7 +130,9 @@ async def test_actions_validated_and_device_time_bounded(clean, dispatch_setting
             assert r.status_code == 200, r.text
         r = await client.post(url, json=action("arrive", lat=31.2, lon=121.4,
                                                device_time=(t0 - timedelta(minutes=5)).isoformat()), headers=eng)
-        assert r.status_code == 409 and r.json()["code"] == "device_time_out_of_order"
+        # issue 13: a device time before the job's last recorded action is out of the allowed window: 422
+        assert r.status_code == 422 and r.json()["code"] == "device_time_out_of_order"
+        assert r.json()["field"] == "device_time"
         detail = (await client.get(f"/v1/jobs/{job.id}", headers=eng)).json()
         assert detail["responded_at"].startswith(t0.strftime("%Y-%m-%dT%H:%M"))
 
@@ -156,13 +158,15 @@ async def test_decline_moves_to_next_candidate_and_expiry_and_queue(clean, dispa
         async with unit_of_work(client.app.state.sessions) as s:
             assert await jobs.retry_queue(s, client.app.state.dispatch_cfg, clock.now()) == 1
         assert (await client.get(f"/v1/jobs/{job.id}", headers=admin)).json()["engineer_id"] == "E3"
-        # manual reassignment frees E3's capacity and takes E1's
-        r = await client.post(f"/v1/jobs/{job.id}/assign", json={"engineer_id": "E1"},
+        # manual reassignment (against the version the dispatcher read) frees E3's capacity and takes E1's
+        version = (await client.get(f"/v1/jobs/{job.id}", headers=admin)).json()["version"]
+        r = await client.post(f"/v1/jobs/{job.id}/assign", json={"engineer_id": "E1", "version": version},
                               headers=auth_headers("dispatcher"))
         assert r.status_code == 200 and r.json()["status"] == "accepted"
+        assert r.json()["version"] == version + 1
         caps = dict(await admin_db.fetch("SELECT id, active_jobs FROM dispatch.engineers ORDER BY id"))
         assert caps == {"E1": 1, "E2": 0, "E3": 0}
-        r = await client.post(f"/v1/jobs/{job.id}/assign", json={"engineer_id": "nobody"},
+        r = await client.post(f"/v1/jobs/{job.id}/assign", json={"engineer_id": "nobody", "version": version + 1},
                               headers=auth_headers("dispatcher"))
         assert r.status_code == 404
 

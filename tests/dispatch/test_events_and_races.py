@@ -102,7 +102,7 @@ async def test_racing_assignments_and_accepts_never_double_book(clean, dispatch_
 
         results = await asyncio.gather(*(open_one() for _ in range(n_jobs)), return_exceptions=True)
         assert not [r for r in results if isinstance(r, Exception)]
-        offered = await admin_db.fetch("SELECT id, engineer_id FROM dispatch.jobs WHERE status='offered'")
+        offered = await admin_db.fetch("SELECT id, engineer_id, version FROM dispatch.jobs WHERE status='offered'")
         assert len(offered) == n_eng * cap  # everyone full, the rest queued
 
         # every engineer tries to accept every job (own and others') concurrently, and dispatchers reassign
@@ -111,7 +111,8 @@ async def test_racing_assignments_and_accepts_never_double_book(clean, dispatch_
             for i in range(n_eng):
                 calls.append(client.post(f"/v1/jobs/{job['id']}/actions", json=action("accept"),
                                          headers=auth_headers("engineer", sub=f"R{i}", engineer_id=f"R{i}")))
-            calls.append(client.post(f"/v1/jobs/{job['id']}/assign", json={"engineer_id": "R0"},
+            calls.append(client.post(f"/v1/jobs/{job['id']}/assign",
+                                     json={"engineer_id": "R0", "version": job["version"]},
                                      headers=auth_headers("dispatcher")))
         responses = await asyncio.gather(*calls)
         assert all(r.status_code in (200, 404, 409) for r in responses), {r.status_code for r in responses}

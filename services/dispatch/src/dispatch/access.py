@@ -3,6 +3,9 @@
 Scopes (``aftersales_shared.auth.scope_of``): staff see every job and engineer; a dealer sees the jobs of its
 own engineers and those engineers; an engineer sees its own jobs and itself. A dealer token without
 ``dealer_id`` or an engineer token without ``engineer_id`` is refused (403).
+
+Personal data (R-T7, ``aftersales_shared.pii``): :func:`sees_customer` decides, for every response that shows a
+job's customer name, phone or address, whether the caller sees them in clear.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from aftersales_shared.auth import Principal, Role, require_roles, scope_of
 from aftersales_shared.errors import Forbidden
+from aftersales_shared.pii import sees_contact
 
 from .models import Engineer, Job
 
@@ -59,3 +63,10 @@ def engineer_id_of(principal: Principal) -> str:
     if not principal.engineer_id:
         raise Forbidden("an engineer token must carry engineer_id", field="engineer_id")
     return principal.engineer_id
+
+
+def sees_customer(principal: Principal, job: Job) -> bool:
+    """Whether the caller sees the job's customer contact in clear: dispatchers, admins (and the call center),
+    and the engineer who holds the job; everyone else (ops, dealers, other engineers) sees it masked."""
+    holds = principal.engineer_id is not None and job.engineer_id == principal.engineer_id
+    return sees_contact(principal, is_assignee=holds)

@@ -141,6 +141,11 @@ class Job(Base):
     warnings_sent: Mapped[list[Any]] = mapped_column(JSONB, default=list)
     sla_met: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     last_device_time: Mapped[datetime | None] = mapped_column(TS)
+    # the time of the last move (device time of an app action, server time of dispatch's own moves): the lower
+    # bound of the next device_time
+    last_action_at: Mapped[datetime] = mapped_column(TS)
+    # counts moves (status or assignee changes); a manual assignment names the version it saw (409 otherwise)
+    version: Mapped[int] = mapped_column(sa.Integer, default=1, server_default="1")
     spare_serial: Mapped[str | None] = mapped_column(sa.String(64))
     spare_lent_at: Mapped[datetime | None] = mapped_column(TS)
     spare_collected_at: Mapped[datetime | None] = mapped_column(TS)
@@ -151,6 +156,7 @@ class Job(Base):
         # one job per dispatch of a ticket; also the index for lookups by ticket id
         sa.UniqueConstraint("ticket_id", "visit"),
         sa.CheckConstraint("visit >= 1", name="visit_positive"),
+        sa.CheckConstraint("version >= 1", name="version_positive"),
     )
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path
 
 from aftersales_shared.app import DbSession
+from aftersales_shared.schemas import Limit, Offset
 
 from ..access import CanConfigureDispatch, CanReadJobs, visible_engineers
+from ..boundary import Id
 from . import service
 from .schemas import EngineerRead, EngineerSaved, EngineerUpsert
 
@@ -20,15 +22,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.put("/engineers/{engineer_id}", response_model=EngineerSaved, responses=ERRORS)
-async def put_engineer(engineer_id: str, body: EngineerUpsert, session: DbSession,
+async def put_engineer(engineer_id: Annotated[Id, Path()], body: EngineerUpsert, session: DbSession,
                        _: CanConfigureDispatch) -> dict[str, Any]:
     """Create or update an engineer (skills per product line, zones, shifts, absences, capacity)."""
     return await service.upsert_engineer(session, engineer_id=engineer_id, body=body)
 
 
 @router.get("/engineers", response_model=list[EngineerRead], responses=ERRORS)
-async def list_engineers(session: DbSession, p: CanReadJobs, limit: int = Query(100, ge=1, le=1000),
-                         offset: int = Query(0, ge=0)) -> list[EngineerRead]:
+async def list_engineers(session: DbSession, p: CanReadJobs, limit: Limit = 100,
+                         offset: Offset = 0) -> list[EngineerRead]:
     """Engineers in the caller's scope: all (staff), a dealer's own, an engineer itself."""
     rows = await service.list_engineers(session, visible=visible_engineers(p), limit=limit, offset=offset)
     return [EngineerRead.model_validate(e) for e in rows]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from aftersales_shared.schemas import ReadModel, StrictModel
+from aftersales_shared.schemas import BusinessDate, ReadModel, StrictModel
+
+from ..boundary import Id, Latitude, Longitude, Name, RegionCode
 
 
 class ShiftIn(StrictModel):
@@ -17,34 +18,42 @@ class ShiftIn(StrictModel):
 
 
 class AbsenceIn(StrictModel):
-    from_: date = Field(alias="from")
-    to: date
+    """Days off, both ends included, inside the business range."""
+
+    from_: BusinessDate = Field(alias="from")
+    to: BusinessDate
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AbsenceIn:
+        if self.to < self.from_:
+            raise ValueError("an absence ends on or after the day it starts ('to' >= 'from')")
+        return self
 
 
 class EngineerUpsert(StrictModel):
     """Create or replace an engineer (``PUT /v1/engineers/{id}``)."""
 
-    name: str = Field(min_length=1, max_length=100)
+    name: Name
     employer: Literal["manufacturer", "dealer"]
-    dealer_id: str | None = Field(None, max_length=40)
-    skills: dict[str, int] = Field(min_length=1, max_length=50)
-    zones: list[str] = Field(min_length=1, max_length=500)
-    home_lat: float = Field(ge=-90, le=90)
-    home_lon: float = Field(ge=-180, le=180)
+    dealer_id: Id | None = Field(None, validate_default=True)
+    skills: dict[Id, Annotated[int, Field(ge=0, le=5)]] = Field(min_length=1, max_length=50,
+                                                                description="product line -> level 0..5")
+    zones: list[RegionCode] = Field(min_length=1, max_length=500)
+    home_lat: Latitude
+    home_lon: Longitude
     shifts: list[ShiftIn] = Field(default_factory=list, max_length=50)
     absences: list[AbsenceIn] = Field(default_factory=list, max_length=100)
     max_jobs: int = Field(3, ge=1, le=50)
     active: bool = True
 
-    @model_validator(mode="after")
-    def _dealer(self) -> EngineerUpsert:
-        if (self.employer == "dealer") != bool(self.dealer_id):
+    @field_validator("dealer_id")
+    @classmethod
+    def _dealer(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if "employer" in info.data and (info.data["employer"] == "dealer") != bool(v):
             raise ValueError("dealer_id is required exactly when the employer is a dealer")
-        if any(not (0 <= lvl <= 5) for lvl in self.skills.values()):
-            raise ValueError("skill levels are 0..5")
-        return self
+        return v
 
 
 class EngineerSaved(BaseModel):

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aftersales_shared.errors import Unprocessable
+from aftersales_shared.errors import Conflict
 
 from ..models import Engineer
 from .schemas import EngineerUpsert
@@ -16,11 +16,12 @@ from .schemas import EngineerUpsert
 
 async def upsert_engineer(session: AsyncSession, *, engineer_id: str, body: EngineerUpsert) -> dict[str, Any]:
     """Create or update an engineer (skills per product line, zones, shifts, absences, capacity); what was stored."""
-    if len(engineer_id) > 40:
-        raise Unprocessable("engineer id is at most 40 characters", field="engineer_id")
-    e = await session.get(Engineer, engineer_id)
+    e = await session.get(Engineer, engineer_id, with_for_update=True)
     if e is None:
         e = Engineer(id=engineer_id, active_jobs=0)
+    elif body.max_jobs < e.active_jobs:  # the capacity CHECK would refuse it: say which field and why
+        raise Conflict(f"engineer {engineer_id} holds {e.active_jobs} jobs; max_jobs cannot go below that",
+                       field="max_jobs", code="engineer_holds_more_jobs")
     data = body.model_dump(mode="json", by_alias=True)
     for k, v in data.items():
         setattr(e, k, v)

@@ -5,45 +5,53 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
-from aftersales_shared.schemas import ReadModel, StrictModel
+from aftersales_shared.pii import mask_address, mask_name, mask_phone
+from aftersales_shared.schemas import BusinessDateTime, LongText, ReadModel, StrictModel
 
+from ..boundary import Id, Latitude, Longitude, Name, Reason, Serial
 from ..models import Job
 
 Action = Literal["accept", "decline", "depart", "arrive", "pause", "resume", "remote_resolve", "lend_spare",
                  "collect_spare", "complete"]
+JobStatus = Literal["queued", "offered", "accepted", "en_route", "on_site", "paused", "completed", "remote_resolved",
+                   "cancelled"]
+"""The lifecycle's statuses (``domain/job_lifecycle.py``; a test keeps the two equal)."""
 
 
 class PartUsedIn(StrictModel):
-    part_no: str = Field(min_length=1, max_length=64)
+    part_no: Serial
     quantity: int = Field(1, ge=1, le=1000)
-    new_serial: str | None = Field(None, max_length=64)
-    old_serial: str | None = Field(None, max_length=64)
+    new_serial: Serial | None = None
+    old_serial: Serial | None = None
     old_part_kept: bool = True
-    reservation_id: str | None = Field(None, max_length=40)
+    reservation_id: Id | None = None
 
 
 class ServiceRecordIn(StrictModel):
-    work_done: str = Field(min_length=1, max_length=4000)
+    work_done: LongText
     root_cause: Literal["supplier_part", "workmanship", "customer"] | None = None
     parts_used: list[PartUsedIn] = Field(default_factory=list, max_length=100)
     labour_minutes: int = Field(ge=0, le=60 * 24 * 7)
-    customer_name: str | None = Field(None, max_length=100)
-    signature_ref: str | None = Field(None, max_length=300)
-    photos: list[str] = Field(default_factory=list, max_length=30)
+    customer_name: Name | None = None
+    signature_ref: Reason | None = None
+    photos: list[Reason] = Field(default_factory=list, max_length=30)
 
 
 class ActionIn(StrictModel):
-    """One engineer-app action; ``client_action_id`` makes a resent action a no-op returning the first result."""
+    """One engineer-app action; ``client_action_id`` makes a resent action a no-op returning the first result.
+
+    ``device_time`` (when the engineer did it, with an offset) may not lie before the job's last recorded action
+    (nor its creation) nor after the server clock plus the allowed device skew: 422 naming it otherwise."""
 
     client_action_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
-    device_time: AwareDatetime
+    device_time: BusinessDateTime
     action: Action
-    reason: str | None = Field(None, max_length=300)
-    lat: float | None = Field(None, ge=-90, le=90)
-    lon: float | None = Field(None, ge=-180, le=180)
-    spare_serial: str | None = Field(None, max_length=64)
+    reason: Reason | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    spare_serial: Serial | None = None
     record: ServiceRecordIn | None = None
 
 
@@ -58,10 +66,18 @@ class ActionRead(BaseModel):
 
 
 class AssignIn(StrictModel):
-    engineer_id: str = Field(min_length=1, max_length=40)
+    """A dispatcher's manual assignment: ``version`` is the job's version the dispatcher saw (``JobRead.version``);
+    if the job moved since (another dispatcher assigned it, the engineer declined, ...), the answer is 409 naming
+    the current assignee and version, never a silent overwrite."""
+
+    engineer_id: Id
+    version: int = Field(ge=1, le=2**31 - 1, description="the job's version as last read")
 
 
 class JobRead(BaseModel):
+    """A job as the caller may see it: the customer's name, phone and address (and the site's exact position)
+    in clear only for those who must call or visit the customer (``aftersales_shared.pii``), masked otherwise."""
+
     id: str
     ticket_id: str
     ticket_no: str
@@ -94,15 +110,27 @@ class JobRead(BaseModel):
     spare_lent_at: datetime | None
     spare_collected_at: datetime | None
     routing_escalated: bool
+    version: int = Field(description="counts the job's moves; send it back with a manual assignment")
 
     @classmethod
-    def of(cls, j: Job, **extra: Any) -> Self:
+    def of(cls, j: Job, *, clear: bool, **extra: Any) -> Self:
+        """The job's view; ``clear`` (``access.sees_customer``) shows the customer's contact unmasked."""
         fields = {k: getattr(j, k) for k in JobRead.model_fields if k != "deadlines"}
+        if not clear:
+            fields.update(customer_name=mask_name(j.customer_name), phone=mask_phone(j.phone),
+                          address=mask_address(j.address), lat=_coarse(j.lat), lon=_coarse(j.lon))
         return cls(**fields, deadlines={"respond": j.respond_due, "arrive": j.arrive_due, "resolve": j.resolve_due},
                    **extra)
 
 
+def _coarse(degrees: float | None) -> float | None:
+    """A position to about a kilometre: enough to plan by, not to find the customer's door."""
+    return None if degrees is None else round(degrees, 2)
+
+
 class ServiceRecordRead(ReadModel):
+    """The service record; the name the customer signed with is masked like the job's contact."""
+
     work_done: str
     root_cause: str | None
     parts_used: list[dict[str, Any]]
@@ -112,6 +140,9 @@ class ServiceRecordRead(ReadModel):
     photos: list[str]
     remote: bool
     completed_at: datetime
+
+    def masked(self, clear: bool) -> Self:
+        return self if clear else self.model_copy(update={"customer_name": mask_name(self.customer_name)})
 
 
 class JobDetailRead(JobRead):

@@ -63,16 +63,16 @@ def _end_open_pause(job: Job, at: datetime) -> None:
 async def _apply(session: AsyncSession, cfg: DispatchConfig | None, job: Job, action: str, *, at: datetime,
                  now: datetime, effect: Effect | None = None, extras: Extras | None = None) -> None:
     """Apply the lifecycle move ``action`` to a locked job: end an open pause the move leaves, run the
-    action's own effect, set the status, free the engineer's capacity when the job stops holding it, emit the
-    move's events (stamped ``at``), and offer a job that is back in the queue to the next candidate (the
-    ``cfg`` is needed only for that)."""
+    action's own effect, set the status (counting the move in ``version``, its time in ``last_action_at``),
+    free the engineer's capacity when the job stops holding it, emit the move's events (stamped ``at``), and
+    offer a job that is back in the queue to the next candidate (the ``cfg`` is needed only for that)."""
     move = lifecycle.move(job.status, action)
     pause = _open_pause(job)
     to = lifecycle.target(move, job.status, before_pause=pause.get("resume_status") if pause else None)
     if job.status == PAUSED and to != PAUSED:
         _end_open_pause(job, at)
     added = await effect() if effect else {}
-    job.status, job.updated_at = to, now
+    job.status, job.updated_at, job.last_action_at, job.version = to, now, at, job.version + 1
     if to != PAUSED:
         job.paused_reason = None
     if not lifecycle.holds_capacity(to):
@@ -109,7 +109,7 @@ async def open_job(session: AsyncSession, cfg: DispatchConfig, p: TicketOpenedPa
         contract_code=p.contract_code, coverage=p.coverage, customer_name=p.customer_name, phone=p.phone,
         address=p.address, region_code=p.region_code, zone_class=zone_class, lat=lat, lon=lon,
         fault_description=p.fault_description, opened_at=opened_at or p.opened_at, visit=visit, created_at=now,
-        status=QUEUED,
+        status=QUEUED, version=1, last_action_at=now,
         pauses=[], warnings_sent=[], sla_met={}, updated_at=now, holds_capacity=False,
     )
     prow, cal = await policy_and_calendar(session, job)
@@ -190,13 +190,21 @@ async def try_assign(session: AsyncSession, cfg: DispatchConfig, job: Job, now: 
 
 
 async def manual_assign(session: AsyncSession, cfg: DispatchConfig, *, job_id: str, engineer_id: str,
-                        now: datetime) -> Job:
-    """A dispatcher assigns directly (counts as the dispatch decision, R-S1)."""
+                        expected_version: int, now: datetime) -> Job:
+    """A dispatcher assigns directly (counts as the dispatch decision, R-S1), against the job's version the
+    dispatcher saw: if the job moved since (another dispatcher, a decline, an expiry), 409 names the current
+    assignee instead of overwriting it. Assigning the engineer who already holds the job accepted is a no-op."""
     job = await queries.lock_job(session, job_id)
-    if not lifecycle.allowed(job.status, "assign"):
-        raise Conflict(f"job is {job.status}; it can no longer be reassigned", field="status", code="job_state")
     if job.engineer_id == engineer_id and job.status == ACCEPTED:
         return job
+    if job.version != expected_version:
+        holder = job.engineer_id or "nobody"
+        raise Conflict(f"job {job.id} changed since version {expected_version}: it is now version {job.version}, "
+                       f"{job.status}, assigned to {holder}", field="version", code="job_version_mismatch",
+                       extra={"current_version": job.version, "current_status": job.status,
+                              "current_engineer_id": job.engineer_id})
+    if not lifecycle.allowed(job.status, "assign"):
+        raise Conflict(f"job is {job.status}; it can no longer be reassigned", field="status", code="job_state")
     if await session.get(Engineer, engineer_id) is None:
         raise NotFound(f"engineer {engineer_id} not found", field="engineer_id")
     await queries.close_offer(session, job, "withdrawn", now, "reassigned by dispatcher")
@@ -268,6 +276,21 @@ def check_action_body(body: ActionIn) -> None:
                           status=422)
 
 
+def check_device_time(at: datetime, job: Job, cfg: DispatchConfig, now: datetime) -> None:
+    """When the engineer says it happened must lie in [the job's last recorded action (its creation at the
+    earliest), the server clock + the allowed device skew]: 422 naming ``device_time`` otherwise. The time decides
+    whether a milestone was met, so it may neither be backdated past what the server already saw nor run ahead."""
+    if at > now + cfg.device_skew:
+        raise Unprocessable(f"device_time is in the future (after {_iso(now + cfg.device_skew)})",
+                            field="device_time", code="device_time_future")
+    if at < job.created_at:
+        raise Unprocessable(f"device_time is before the job existed ({_iso(job.created_at)})", field="device_time",
+                            code="device_time_before_job")
+    if at < job.last_action_at:
+        raise Unprocessable(f"device_time is before the job's last recorded action ({_iso(job.last_action_at)})",
+                            field="device_time", code="device_time_out_of_order")
+
+
 async def perform_action(session: AsyncSession, cfg: DispatchConfig, *, job_id: str, engineer_id: str,
                          body: ActionIn, now: datetime) -> tuple[dict[str, Any], bool]:
     """Apply one app action; a repeated client_action_id returns the first result (replayed=True)."""
@@ -281,17 +304,10 @@ async def perform_action(session: AsyncSession, cfg: DispatchConfig, *, job_id: 
             raise Conflict("client_action_id already used for another action", field="client_action_id",
                            code="client_action_id_reused")
         return prior.result, True
-    at = body.device_time.astimezone(UTC)
-    if at > now + cfg.device_skew:
-        raise Unprocessable("device_time is in the future", field="device_time", code="device_time_future")
-    if at < job.created_at - cfg.device_skew and at < job.opened_at:
-        raise Unprocessable("device_time is before the job existed", field="device_time",
-                            code="device_time_before_job")
-    if job.last_device_time and at < job.last_device_time:
-        raise Conflict("device_time is earlier than an action already applied", field="device_time",
-                       code="device_time_out_of_order")
     if not lifecycle.allowed(job.status, body.action):
         raise Conflict(f"cannot {body.action} a job that is {job.status}", field="action", code="job_state")
+    at = body.device_time.astimezone(UTC)
+    check_device_time(at, job, cfg, now)
 
     async def effect() -> Extras:
         return await ACTION_EFFECTS[body.action](session, job, body, at)

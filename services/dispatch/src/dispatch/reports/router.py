@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter
 
 from aftersales_shared.app import DbSession
+from aftersales_shared.schemas import BusinessDate
 
 from ..access import CanReadSlaReports, visible_jobs
 from . import service
@@ -21,7 +21,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/reports/sla-attainment", response_model=SlaAttainmentRead, responses=ERRORS)
-async def sla_attainment(session: DbSession, p: CanReadSlaReports, date_from: date, date_to: date,
+async def sla_attainment(session: DbSession, p: CanReadSlaReports, date_from: BusinessDate,
+                         date_to: BusinessDate,
                          by: Dimension = "zone_class") -> SlaAttainmentRead:
     """Share of milestones met, by milestone and one dimension, over jobs opened in [from, to];
     a dealer's report covers its own engineers' jobs."""

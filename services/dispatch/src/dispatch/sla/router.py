@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 
 from aftersales_shared import clock
 from aftersales_shared.app import DbSession
 
 from ..access import CanConfigureDispatch, CanReadDispatchConfig
+from ..boundary import Id, RegionCode
 from . import service
 from .schemas import (
     CalendarSaved,
@@ -31,20 +32,21 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.put("/zones/{region_code}", response_model=ZoneRead, responses=ERRORS)
-async def put_zone(region_code: str, body: ZoneUpsert, session: DbSession, _: CanConfigureDispatch) -> ZoneRead:
+async def put_zone(region_code: Annotated[RegionCode, Path()], body: ZoneUpsert, session: DbSession,
+                   _: CanConfigureDispatch) -> ZoneRead:
     """Map an administrative region code to a zone class (and its centroid)."""
     return ZoneRead.model_validate(await service.upsert_zone(session, region_code=region_code, body=body))
 
 
 @router.put("/service-centres/{centre_id}", response_model=ServiceCentreRead, responses=ERRORS)
-async def put_centre(centre_id: str, body: ServiceCentreUpsert, session: DbSession,
+async def put_centre(centre_id: Annotated[Id, Path()], body: ServiceCentreUpsert, session: DbSession,
                      _: CanConfigureDispatch) -> ServiceCentreRead:
     """A service centre with coordinates."""
     return ServiceCentreRead.model_validate(await service.upsert_centre(session, centre_id=centre_id, body=body))
 
 
 @router.put("/sla/calendars/{code}", response_model=CalendarSaved, responses=ERRORS)
-async def put_calendar(code: str, body: CalendarUpsert, session: DbSession,
+async def put_calendar(code: Annotated[Id, Path()], body: CalendarUpsert, session: DbSession,
                        _: CanConfigureDispatch) -> CalendarSaved:
     """Create or change a calendar; open jobs on it get new deadlines in the same transaction."""
     n = await service.upsert_calendar(session, code=code, body=body, now=clock.now())

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from aftersales_shared.schemas import ReadModel, StrictModel
+from aftersales_shared.schemas import BusinessDate, ReadModel, StrictModel
+
+from ..boundary import Id, Latitude, Longitude, Name, RegionCode
 
 ZoneClass = Literal["in_zone", "urban", "county", "remote"]
 
 
 class ZoneUpsert(StrictModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: Name
     zone_class: ZoneClass
-    lat: float | None = Field(None, ge=-90, le=90)
-    lon: float | None = Field(None, ge=-180, le=180)
+    lat: Latitude | None = None
+    lon: Longitude | None = None
 
 
 class ZoneRead(ReadModel):
@@ -29,11 +30,11 @@ class ZoneRead(ReadModel):
 
 
 class ServiceCentreUpsert(StrictModel):
-    name: str = Field(min_length=1, max_length=100)
-    dealer_id: str | None = Field(None, max_length=40)
-    region_code: str = Field(pattern=r"^\d{6}$")
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+    name: Name
+    dealer_id: Id | None = None
+    region_code: RegionCode
+    lat: Latitude
+    lon: Longitude
 
 
 class ServiceCentreRead(ReadModel):
@@ -45,13 +46,23 @@ class ServiceCentreRead(ReadModel):
     lon: float
 
 
+TimeZone = Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9_+\-/]+$", examples=["Asia/Shanghai"])]
+Minute = Annotated[int, Field(ge=0, le=1440)]
+
+
 class CalendarUpsert(StrictModel):
-    tz: str = Field("Asia/Shanghai", max_length=64)
+    """A business calendar: 24x7, or service-hour intervals on working days (statutory holidays, weekdays,
+    per-date overrides inside the business range). It must leave working time in every week, so that every
+    deadline and the SLA scan can be computed."""
+
+    tz: TimeZone = "Asia/Shanghai"
     always_open: bool = False
-    intervals: list[tuple[int, int]] = Field(default_factory=lambda: [(480, 720), (780, 1020)], max_length=12)
+    intervals: list[tuple[Minute, Minute]] = Field(default_factory=lambda: [(480, 720), (780, 1020)],
+                                                   max_length=12)
     use_statutory: bool = True
-    weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4], max_length=7)
-    overrides: dict[date, bool] = Field(default_factory=dict, max_length=400)
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(default_factory=lambda: [0, 1, 2, 3, 4],
+                                                              max_length=7)
+    overrides: dict[BusinessDate, bool] = Field(default_factory=dict, max_length=400)
 
     @field_validator("tz")
     @classmethod
@@ -64,21 +75,23 @@ class CalendarUpsert(StrictModel):
 
     @field_validator("weekdays")
     @classmethod
-    def _weekdays(cls, v: list[int]) -> list[int]:
-        if any(d < 0 or d > 6 for d in v):
-            raise ValueError("weekdays are 0 (Monday) .. 6 (Sunday)")
+    def _weekdays(cls, v: list[int], info: ValidationInfo) -> list[int]:
+        # 0 (Monday) .. 6 (Sunday); beyond the statutory calendar's last year only the weekdays decide
+        if not v and not info.data.get("always_open"):
+            raise ValueError("a service-hours calendar needs at least one weekday")
         return sorted(set(v))
 
-    @model_validator(mode="after")
-    def _intervals(self) -> CalendarUpsert:
+    @field_validator("intervals")
+    @classmethod
+    def _intervals(cls, v: list[tuple[int, int]], info: ValidationInfo) -> list[tuple[int, int]]:
+        if not v and not info.data.get("always_open"):
+            raise ValueError("a service-hours calendar needs intervals")
         prev = -1
-        for a, b in self.intervals:
-            if not (0 <= a < b <= 1440) or a < prev:
+        for a, b in v:
+            if not a < b or a < prev:
                 raise ValueError("intervals are sorted, non-overlapping [start, end) minutes with end <= 1440")
             prev = b
-        if not self.always_open and not self.intervals:
-            raise ValueError("a service-hours calendar needs intervals")
-        return self
+        return v
 
 
 class CalendarSaved(BaseModel):
@@ -87,21 +100,20 @@ class CalendarSaved(BaseModel):
 
 
 class PolicyUpsert(StrictModel):
-    contract_code: str | None = Field(None, max_length=40)
+    contract_code: Id | None = None
     zone_class: ZoneClass
-    calendar_code: str = Field(min_length=1, max_length=40)
+    calendar_code: Id
     respond_minutes: int = Field(gt=0, le=60 * 24 * 30)
     arrive_minutes: int = Field(gt=0, le=60 * 24 * 30)
     resolve_minutes: int = Field(gt=0, le=60 * 24 * 60)
     resolve_from: Literal["opened", "arrived"] = "arrived"
-    warn_fractions: list[float] = Field(default_factory=lambda: [0.5, 0.8], max_length=5)
+    warn_fractions: list[Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]] = Field(
+        default_factory=lambda: [0.5, 0.8], max_length=5)
 
     @field_validator("warn_fractions")
     @classmethod
     def _fr(cls, v: list[float]) -> list[float]:
-        if any(not (0 < f < 1) for f in v):
-            raise ValueError("fractions lie strictly between 0 and 1")
-        return sorted(set(v))
+        return sorted(set(v))  # strictly between 0 and 1
 
 
 class PolicySaved(BaseModel):

@@ -6,6 +6,7 @@ Use cases run inside the caller's unit of work: they flush, never commit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -125,10 +126,20 @@ async def recompute_open(session: AsyncSession, now: datetime, *, calendar_code:
 
 # --- configuration ------------------------------------------------------------------------------
 
+def check_computable(cal: BusinessCalendar, minutes: Sequence[int], now: datetime, *, field: str) -> None:
+    """Refuse (422 naming ``field``) a calendar and durations whose deadlines could not be computed: a
+    deadline must fall within the calendar's scan horizon (``MAX_SCAN_DAYS``), with room to spare (twice the
+    longest duration from now), or every deadline, recompute and SLA scan of the jobs under it would fail."""
+    longest = max(minutes, default=0)
+    try:
+        cal.add(now, timedelta(minutes=2 * longest))
+    except (ValueError, OverflowError) as exc:
+        raise Unprocessable(f"calendar {cal.code} has too little working time for a {longest}-minute deadline",
+                            field=field, code="calendar_too_sparse") from exc
+
+
 async def upsert_zone(session: AsyncSession, *, region_code: str, body: ZoneUpsert) -> Zone:
     """Map an administrative region code to a zone class (and its centroid)."""
-    if not region_code.isdigit() or len(region_code) != 6:
-        raise Unprocessable("region_code is six digits", field="region_code")
     z = await session.get(Zone, region_code) or Zone(region_code=region_code)
     z.name, z.province_code, z.zone_class = body.name, region_code[:2], body.zone_class
     z.lat, z.lon = body.lat, body.lon
@@ -138,7 +149,7 @@ async def upsert_zone(session: AsyncSession, *, region_code: str, body: ZoneUpse
 
 
 async def upsert_centre(session: AsyncSession, *, centre_id: str, body: ServiceCentreUpsert) -> ServiceCentre:
-    c = await session.get(ServiceCentre, centre_id) or ServiceCentre(id=centre_id[:40])
+    c = await session.get(ServiceCentre, centre_id) or ServiceCentre(id=centre_id)
     for k, v in body.model_dump().items():
         setattr(c, k, v)
     session.add(c)
@@ -148,12 +159,13 @@ async def upsert_centre(session: AsyncSession, *, centre_id: str, body: ServiceC
 
 async def upsert_calendar(session: AsyncSession, *, code: str, body: CalendarUpsert, now: datetime) -> int:
     """Create or change a calendar; open jobs on it get new deadlines in the same transaction (their count)."""
-    if len(code) > 40:
-        raise Unprocessable("code is at most 40 characters", field="code")
     c = await session.get(SlaCalendar, code) or SlaCalendar(code=code)
     c.tz, c.always_open, c.use_statutory = body.tz, body.always_open, body.use_statutory
     c.intervals, c.weekdays = [list(i) for i in body.intervals], body.weekdays
     c.overrides, c.updated_at = {d.isoformat(): v for d, v in body.overrides.items()}, now
+    policies = (await session.scalars(select(SlaPolicyRow).where(SlaPolicyRow.calendar_code == code))).all()
+    check_computable(calendar_of(c), [m for p in policies for m in (p.respond_minutes, p.arrive_minutes,
+                                                                     p.resolve_minutes)], now, field="intervals")
     session.add(c)
     await session.flush()
     return await recompute_open(session, now, calendar_code=code)
@@ -161,8 +173,11 @@ async def upsert_calendar(session: AsyncSession, *, code: str, body: CalendarUps
 
 async def upsert_policy(session: AsyncSession, *, body: PolicyUpsert, now: datetime) -> tuple[SlaPolicyRow, int]:
     """Create or change the policy of (contract, zone class); open jobs are recomputed (their count)."""
-    if await session.get(SlaCalendar, body.calendar_code) is None:
+    cal = await session.get(SlaCalendar, body.calendar_code)
+    if cal is None:
         raise Unprocessable("unknown calendar", field="calendar_code")
+    check_computable(calendar_of(cal), [body.respond_minutes, body.arrive_minutes, body.resolve_minutes], now,
+                     field="resolve_minutes")
     contract = body.contract_code or ""
     row = await session.scalar(select(SlaPolicyRow).where(
         SlaPolicyRow.contract_code == contract, SlaPolicyRow.zone_class == body.zone_class))
