@@ -276,19 +276,23 @@ def check_action_body(body: ActionIn) -> None:
                           status=422)
 
 
-def check_device_time(at: datetime, job: Job, cfg: DispatchConfig, now: datetime) -> None:
-    """When the engineer says it happened must lie in [the job's last recorded action (its creation at the
-    earliest), the server clock + the allowed device skew]: 422 naming ``device_time`` otherwise. The time decides
-    whether a milestone was met, so it may neither be backdated past what the server already saw nor run ahead."""
+def check_device_time(at: datetime, job: Job, cfg: DispatchConfig, now: datetime) -> datetime:
+    """When it happened, as the record keeps it: the engineer's ``device_time`` within [the job's last recorded
+    action (its creation at the earliest), the server clock + the allowed device skew]. The time decides whether a
+    milestone was met, so it may neither be backdated past what the server already saw nor run ahead: beyond the
+    skew either way it is a 422 naming ``device_time``; a phone whose clock runs a little behind (within the skew)
+    is taken as happening at the last recorded action, not refused."""
     if at > now + cfg.device_skew:
         raise Unprocessable(f"device_time is in the future (after {_iso(now + cfg.device_skew)})",
                             field="device_time", code="device_time_future")
-    if at < job.created_at:
+    if at < job.created_at - cfg.device_skew:
         raise Unprocessable(f"device_time is before the job existed ({_iso(job.created_at)})", field="device_time",
                             code="device_time_before_job")
-    if at < job.last_action_at:
+    floor = max(job.created_at, job.last_action_at)
+    if at < floor - cfg.device_skew:
         raise Unprocessable(f"device_time is before the job's last recorded action ({_iso(job.last_action_at)})",
                             field="device_time", code="device_time_out_of_order")
+    return max(at, floor)
 
 
 async def perform_action(session: AsyncSession, cfg: DispatchConfig, *, job_id: str, engineer_id: str,
@@ -306,8 +310,7 @@ async def perform_action(session: AsyncSession, cfg: DispatchConfig, *, job_id: 
         return prior.result, True
     if not lifecycle.allowed(job.status, body.action):
         raise Conflict(f"cannot {body.action} a job that is {job.status}", field="action", code="job_state")
-    at = body.device_time.astimezone(UTC)
-    check_device_time(at, job, cfg, now)
+    at = check_device_time(body.device_time.astimezone(UTC), job, cfg, now)
 
     async def effect() -> Extras:
         return await ACTION_EFFECTS[body.action](session, job, body, at)

@@ -7,7 +7,7 @@ of dispatch's own moves): an engineer's next ``device_time`` may not lie before 
 
 Revision ID: dispatch_0005
 Revises: dispatch_0004
-Create Date: 2026-11-22
+Create Date: 2026-11-30
 """
 import sqlalchemy as sa
 from alembic import op
