@@ -19,7 +19,7 @@ from aftersales_shared.events.ticketing import ExtensionPurchased, UnitRegistere
 from aftersales_shared.ids import new_id
 from aftersales_shared.outbox import add_events
 
-from ..access import dealer_filter, phone_for
+from ..access import dealer_filter, with_contact
 from ..domain.warranty import UNIT, UnitFacts, WarrantyDetermination, WarrantyError, WarrantyPolicy, determine_warranty
 from ..models import unit_delays, unit_extensions, unit_repairs, units
 from .queries import load_unit, policies_for
@@ -46,7 +46,7 @@ def _pick(policies: dict[str, list[tuple[date, Any]]], u: UnitCreate, today: dat
 
 
 def _read(viewer: Principal, row: Any) -> dict[str, Any]:
-    return {**row, "phone": phone_for(viewer, row.get("phone"))}
+    return with_contact(viewer, row)
 
 
 async def _visible_unit(session: AsyncSession, serial: str, viewer: Principal) -> dict[str, Any]:
@@ -155,7 +155,8 @@ async def register_card(session: AsyncSession, *, serial: str, registered_on: da
                         viewer: Principal) -> dict[str, Any]:
     """Record the returned warranty card (R-W10) once; emits UnitRegistered."""
     row = (await session.execute(
-        sa.update(units).where(units.c.serial == serial, units.c.card_registered_on.is_(None))
+        sa.update(units).where(units.c.serial == serial, units.c.card_registered_on.is_(None),
+                               dealer_filter(viewer, units.c.dealer_id))
         .values(card_registered_on=registered_on).returning(*units.c))).mappings().first()
     if row is None:
         await _visible_unit(session, serial, viewer)
@@ -168,8 +169,9 @@ async def register_card(session: AsyncSession, *, serial: str, registered_on: da
     return _read(viewer, row)
 
 
-async def buy_extension(session: AsyncSession, *, serial: str, paid_on: date) -> dict[str, Any]:
+async def buy_extension(session: AsyncSession, *, serial: str, paid_on: date, viewer: Principal) -> dict[str, Any]:
     """Sell the policy's paid extension (R-W6), counted from the payment date; emits ExtensionPurchased."""
+    await _visible_unit(session, serial, viewer)
     loaded = await load_unit(session, serial)
     if loaded is None:
         raise NotFound(f"unit {serial} not found", field="serial")
@@ -184,10 +186,9 @@ async def buy_extension(session: AsyncSession, *, serial: str, paid_on: date) ->
     return ext
 
 
-async def add_delay(session: AsyncSession, *, serial: str, delay: DelayCreate) -> dict[str, Any]:
+async def add_delay(session: AsyncSession, *, serial: str, delay: DelayCreate, viewer: Principal) -> dict[str, Any]:
     """Record a service delay (R-W7: seller-caused delays extend the warranty)."""
-    if (await session.execute(sa.select(units.c.serial).where(units.c.serial == serial))).scalar() is None:
-        raise NotFound(f"unit {serial} not found", field="serial")
+    await _visible_unit(session, serial, viewer)
     values = {"id": new_id(), "serial": serial, **delay.model_dump()}
     await session.execute(sa.insert(unit_delays).values(**values))
     return values
