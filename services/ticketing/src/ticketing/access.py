@@ -9,25 +9,28 @@ Role aliases are named by what they allow:
 
 Rows: ``dealer_filter`` turns the caller's shared ``scope_of`` into the WHERE clause every read uses (staff see
 all dealers' rows, narrowed to ``dealer_id`` if they ask; a dealer only its own; asking for another dealer is
-403). Phones (R-T7): ``phone_for`` shows the clear number to the roles that call customers, masked to others.
+403). A dealer names only its own units, tickets, complaints and callbacks: another dealer's row is 404, as an
+unknown one (its existence does not leak); naming another dealer in a ``dealer_id`` filter is 403.
+
+Personal data (R-T7): ``with_contact`` applies the shared rule (``aftersales_shared.pii``) to a row — phone, name
+and address in clear for the roles that call customers, masked for everyone else.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import Depends
 
+from aftersales_shared import pii
 from aftersales_shared.auth import Principal, Role, require_roles, scope_of
 from aftersales_shared.errors import Forbidden
-
-from .domain.phones import mask_phone
 
 CATALOG_MANAGERS = frozenset({Role.ADMIN})
 SERVICE_RECORD_WRITERS = frozenset({Role.CALL_CENTER, Role.ADMIN})
 SERVICE_RECORD_READERS = frozenset({Role.CALL_CENTER, Role.ADMIN, Role.OPS, Role.DEALER})
-CLEAR_PHONE_ROLES = frozenset({Role.CALL_CENTER, Role.ADMIN})
 
 CanManageCatalog = Annotated[Principal, Depends(require_roles(*CATALOG_MANAGERS))]
 CanWriteServiceRecords = Annotated[Principal, Depends(require_roles(*SERVICE_RECORD_WRITERS))]
@@ -53,6 +56,12 @@ def dealer_filter(principal: Principal, column: sa.ColumnElement[str | None],
     return sa.true() if dealer is None else column == dealer
 
 
-def phone_for(principal: Principal, phone: str | None) -> str | None:
-    """The phone as this caller may see it (R-T7): clear for the roles that call customers, masked otherwise."""
-    return phone if principal.has(*CLEAR_PHONE_ROLES) else mask_phone(phone)
+def with_contact(principal: Principal, row: Mapping[str, Any]) -> dict[str, Any]:
+    """The row with the customer's phone, name and address as this caller may see them (R-T7, shared rule)."""
+    out = dict(row)
+    if pii.sees_contact(principal):
+        return out
+    for key, mask in (("phone", pii.mask_phone), ("customer_name", pii.mask_name), ("address", pii.mask_address)):
+        if key in out:
+            out[key] = mask(out[key])
+    return out

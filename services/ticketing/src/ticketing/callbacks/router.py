@@ -9,8 +9,10 @@ from fastapi import APIRouter, Query
 
 from aftersales_shared import clock
 from aftersales_shared.app import DbSession
+from aftersales_shared.schemas import Month
 
 from ..access import CanReadServiceRecords, CanWriteServiceRecords
+from ..fields import DealerId
 from . import service
 from .schemas import CallbackOutcome, CallbackRead, CallbackStatus, DealerMonthlyReport
 
@@ -20,7 +22,8 @@ router = APIRouter(tags=["callbacks and satisfaction"])
 @router.get("/v1/callbacks", response_model=list[CallbackRead],
             summary="Callback tasks, oldest first (call_center, admin, ops; dealer: own)")
 async def list_callbacks(session: DbSession, p: CanReadServiceRecords, status: CallbackStatus | None = "pending",
-                         dealer_id: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Any:
+                         dealer_id: DealerId | None = None,
+                         limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Any:
     return await service.list_callbacks(session, viewer=p, status=status, dealer_id=dealer_id, limit=limit)
 
 
@@ -30,13 +33,12 @@ async def list_callbacks(session: DbSession, p: CanReadServiceRecords, status: C
              summary="Record a callback's outcome (call_center, admin); emits CallbackRecorded")
 async def record_callback(callback_id: UUID, body: CallbackOutcome, session: DbSession,
                           p: CanWriteServiceRecords) -> Any:
-    return await service.record_outcome(session, callback_id=callback_id, outcome=body, actor=p.sub, now=clock.now())
+    return await service.record_outcome(session, callback_id=callback_id, outcome=body, viewer=p, now=clock.now())
 
 
 @router.get("/v1/reports/dealer-monthly", response_model=DealerMonthlyReport,
             summary="Per dealer and month: callback rate vs the 25 % target, satisfaction, complaint rate "
                     "(call_center, admin, ops; dealer: own)")
 async def dealer_monthly(session: DbSession, p: CanReadServiceRecords,
-                         month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
-                         dealer_id: str | None = None) -> Any:
+                         month: Annotated[Month, Query()], dealer_id: DealerId | None = None) -> Any:
     return await service.dealer_monthly(session, viewer=p, month=month, dealer_id=dealer_id)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field, model_validator
 
 from aftersales_shared.schemas import StrictModel
+
+from ..fields import Comment
 
 CallbackStatus = Literal["pending", "done"]
 
@@ -17,7 +19,7 @@ class CallbackOutcome(StrictModel):
     reached: bool
     fixed: bool | None = None
     satisfaction: int | None = Field(None, ge=1, le=5)
-    comment: Annotated[str, Field(max_length=2000)] | None = None
+    comment: Comment | None = None
 
     @model_validator(mode="after")
     def _reached(self) -> CallbackOutcome:

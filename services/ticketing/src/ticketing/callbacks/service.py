@@ -48,15 +48,17 @@ async def list_callbacks(session: AsyncSession, *, viewer: Principal, status: st
     return [dict(r) for r in rows]
 
 
-async def record_outcome(session: AsyncSession, *, callback_id: UUID, outcome: CallbackOutcome, actor: str,
+async def record_outcome(session: AsyncSession, *, callback_id: UUID, outcome: CallbackOutcome, viewer: Principal,
                          now: datetime) -> dict[str, Any]:
     """Record a pending callback's outcome once; emits CallbackRecorded."""
-    row = (await session.execute(sa.update(callbacks).where(callbacks.c.id == callback_id,
+    visible = dealer_filter(viewer, callbacks.c.dealer_id)
+    row = (await session.execute(sa.update(callbacks).where(callbacks.c.id == callback_id, visible,
                                                             callbacks.c.status.in_(_RECORD.allowed_from))
-                                 .values(status=_RECORD.to, recorded_by=actor, recorded_at=now, **outcome.model_dump())
+                                 .values(status=_RECORD.to, recorded_by=viewer.sub, recorded_at=now,
+                                         **outcome.model_dump())
                                  .returning(*callbacks.c))).mappings().first()
     if row is None:
-        if (await session.execute(sa.select(callbacks.c.id).where(callbacks.c.id == callback_id))).scalar():
+        if (await session.execute(sa.select(callbacks.c.id).where(callbacks.c.id == callback_id, visible))).scalar():
             raise Conflict("this callback is already recorded", field="callback_id", code="invalid_transition")
         raise NotFound(f"callback {callback_id} not found", field="callback_id")
     await add_events(session, CallbackRecorded(aggregate_id=str(row["ticket_id"]), payload={

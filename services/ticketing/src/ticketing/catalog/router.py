@@ -9,11 +9,12 @@ from fastapi import APIRouter, Path
 from aftersales_shared.app import DbSession
 
 from ..access import CanManageCatalog, CanReadServiceRecords
+from ..fields import LINE_CODE_PATTERN
 from . import service
 from .schemas import PolicyCreate, PolicyRead, ProductLineCreate, ProductLineRead
 
 router = APIRouter(prefix="/v1/product-lines", tags=["product lines and policies"])
-LineCode = Annotated[str, Path(max_length=40)]
+LineCodePath = Annotated[str, Path(pattern=LINE_CODE_PATTERN)]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "no such product line (problem+json)"},
     409: {"description": "the product line exists (problem+json)"},
@@ -33,11 +34,11 @@ async def list_product_lines(session: DbSession, _p: CanReadServiceRecords) -> A
 
 @router.post("/{code}/policies", status_code=201, response_model=PolicyRead, responses={404: _ERRORS[404]},
              summary="Add a new warranty policy version (admin)")
-async def create_policy(code: LineCode, body: PolicyCreate, session: DbSession, p: CanManageCatalog) -> Any:
+async def create_policy(code: LineCodePath, body: PolicyCreate, session: DbSession, p: CanManageCatalog) -> Any:
     return await service.create_policy(session, code=code, policy=body, actor=p.sub)
 
 
 @router.get("/{code}/policies", response_model=list[PolicyRead], responses={404: _ERRORS[404]},
             summary="Policy versions of a product line (call_center, admin, dealer, ops)")
-async def list_policies(code: LineCode, session: DbSession, _p: CanReadServiceRecords) -> Any:
+async def list_policies(code: LineCodePath, session: DbSession, _p: CanReadServiceRecords) -> Any:
     return await service.list_policies(session, code=code)

@@ -9,19 +9,19 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, model_validator
 
-from aftersales_shared.schemas import StrictModel
+from aftersales_shared.money import Money
+from aftersales_shared.schemas import BusinessDate, StrictModel
 
 from ..domain.warranty import ExclusionCode
+from ..fields import LineCode, Name, Skill
 
-Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,40}$")]
-Name = Annotated[str, Field(min_length=1, max_length=80)]
 Months = Annotated[int, Field(ge=1, le=120)]
 
 
 class ProductLineCreate(StrictModel):
-    code: Code
+    code: LineCode
     name: Name
-    required_skill: Annotated[str, Field(min_length=1, max_length=60)]
+    required_skill: Skill  # dispatch matches engineers on it (40 characters there)
 
 
 class ProductLineRead(BaseModel):
@@ -44,7 +44,7 @@ class PolicyTerms(StrictModel):
     dealer_doa_days: int = Field(7, ge=0, le=60)
     repeat_repair_threshold: int = Field(3, ge=1, le=20)
     extension_months: Months | None = None
-    extension_price: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
+    extension_price: Money | None = None
     repair_warranty_months: int = Field(6, ge=0, le=60)
     parts_warranty_months: int = Field(12, ge=0, le=60)
     # R-W9: the customer's share of shipping and insurance for a unit sent in, inside warranty
@@ -62,7 +62,7 @@ class PolicyTerms(StrictModel):
 
 
 class PolicyCreate(PolicyTerms):
-    effective_from: date
+    effective_from: BusinessDate
 
 
 class PolicyRead(BaseModel):

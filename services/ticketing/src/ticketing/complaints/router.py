@@ -11,6 +11,7 @@ from aftersales_shared import clock
 from aftersales_shared.app import DbSession
 
 from ..access import CanReadServiceRecords, CanWriteServiceRecords
+from ..fields import DealerId
 from . import service
 from .schemas import ComplaintCreate, ComplaintRead, ComplaintResolve, ComplaintStatus
 
@@ -26,19 +27,20 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 async def file_complaint(body: ComplaintCreate, request: Request, session: DbSession,
                          p: CanWriteServiceRecords) -> Any:
     hours = request.app.state.settings.complaint_response_hours.get(body.category, 72)
-    return await service.file_complaint(session, complaint=body, actor=p.sub, response_hours=hours, now=clock.now())
+    return await service.file_complaint(session, complaint=body, viewer=p, response_hours=hours, now=clock.now())
 
 
 @router.post("/{complaint_id}/resolve", response_model=ComplaintRead, responses=_ERRORS,
              summary="Resolve a complaint: upheld or not, against whom (call_center, admin); emits ComplaintResolved")
 async def resolve_complaint(complaint_id: UUID, body: ComplaintResolve, session: DbSession,
-                            _p: CanWriteServiceRecords) -> Any:
-    return await service.resolve_complaint(session, complaint_id=complaint_id, resolution=body, now=clock.now())
+                            p: CanWriteServiceRecords) -> Any:
+    return await service.resolve_complaint(session, complaint_id=complaint_id, resolution=body, viewer=p,
+                                           now=clock.now())
 
 
 @router.get("", response_model=list[ComplaintRead],
             summary="List complaints (call_center, admin, ops; dealer: own), newest first")
-async def list_complaints(session: DbSession, p: CanReadServiceRecords, dealer_id: str | None = None,
+async def list_complaints(session: DbSession, p: CanReadServiceRecords, dealer_id: DealerId | None = None,
                           status: ComplaintStatus | None = None, overdue: bool = False) -> Any:
     return await service.list_complaints(session, viewer=p, dealer_id=dealer_id, status=status, overdue=overdue,
                                          now=clock.now())

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, model_validator
 
 from aftersales_shared.schemas import StrictModel
+
+from ..fields import DealerId, Description, Note
 
 Category = Literal["service", "quality_feedback", "escalation", "other"]
 Against = Literal["dealer", "manufacturer", "engineer", "none"]
@@ -17,16 +19,16 @@ ComplaintStatus = Literal["open", "resolved"]
 
 class ComplaintCreate(StrictModel):
     ticket_id: UUID | None = None
-    dealer_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    dealer_id: DealerId | None = None
     category: Category
-    description: Annotated[str, Field(min_length=3, max_length=4000)]
+    description: Description
 
 
 class ComplaintResolve(StrictModel):
     upheld: bool
     against: Against
-    resolution: Annotated[str, Field(min_length=3, max_length=4000)]
-    root_cause: Annotated[str, Field(max_length=400)] | None = None
+    resolution: Description
+    root_cause: Note | None = None
 
     @model_validator(mode="after")
     def _who(self) -> ComplaintResolve:

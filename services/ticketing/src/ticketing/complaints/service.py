@@ -28,18 +28,20 @@ def _read(row: Any, now: datetime) -> dict[str, Any]:
     return {**row, "overdue": is_overdue(row["status"], row["respond_by"], now)}
 
 
-async def file_complaint(session: AsyncSession, *, complaint: ComplaintCreate, actor: str, response_hours: int,
-                         now: datetime) -> dict[str, Any]:
-    """Log a complaint due ``response_hours`` from now (R-T6); the ticket's dealer when none is named."""
+async def file_complaint(session: AsyncSession, *, complaint: ComplaintCreate, viewer: Principal,
+                         response_hours: int, now: datetime) -> dict[str, Any]:
+    """Log a complaint due ``response_hours`` from now (R-T6); the ticket's dealer when none is named.
+    The ticket must be one the caller may see (``access.dealer_filter``); an unknown one is 422 on ``ticket_id``."""
     dealer = complaint.dealer_id
     if complaint.ticket_id:
-        t = (await session.execute(sa.select(tickets.c.dealer_id).where(tickets.c.id == complaint.ticket_id))).first()
+        t = (await session.execute(sa.select(tickets.c.dealer_id).where(
+            tickets.c.id == complaint.ticket_id, dealer_filter(viewer, tickets.c.dealer_id)))).first()
         if t is None:
             raise Unprocessable(f"ticket {complaint.ticket_id} not found", field="ticket_id")
         dealer = dealer or t.dealer_id
     row = (await session.execute(sa.insert(complaints).values(
         id=new_id(), ticket_id=complaint.ticket_id, dealer_id=dealer, category=complaint.category,
-        description=complaint.description, status=_FILE.to, filed_by=actor, filed_at=now,
+        description=complaint.description, status=_FILE.to, filed_by=viewer.sub, filed_at=now,
         respond_by=now + timedelta(hours=response_hours)).returning(*complaints.c))).mappings().one()
     await add_events(session, ComplaintFiled(aggregate_id=str(row["id"]), payload={
         "complaint_id": str(row["id"]), "ticket_id": str(row["ticket_id"]) if row["ticket_id"] else None,
@@ -49,14 +51,16 @@ async def file_complaint(session: AsyncSession, *, complaint: ComplaintCreate, a
 
 
 async def resolve_complaint(session: AsyncSession, *, complaint_id: UUID, resolution: ComplaintResolve,
-                            now: datetime) -> dict[str, Any]:
+                            viewer: Principal, now: datetime) -> dict[str, Any]:
     """Resolve an open complaint: upheld or not, against whom."""
-    row = (await session.execute(sa.update(complaints).where(complaints.c.id == complaint_id,
+    visible = dealer_filter(viewer, complaints.c.dealer_id)
+    row = (await session.execute(sa.update(complaints).where(complaints.c.id == complaint_id, visible,
                                                              complaints.c.status.in_(_RESOLVE.allowed_from))
                                  .values(status=_RESOLVE.to, resolved_at=now, **resolution.model_dump())
                                  .returning(*complaints.c))).mappings().first()
     if row is None:
-        if (await session.execute(sa.select(complaints.c.id).where(complaints.c.id == complaint_id))).scalar():
+        if (await session.execute(sa.select(complaints.c.id).where(complaints.c.id == complaint_id, visible))
+                ).scalar():
             raise Conflict("the complaint is already resolved", field="status", code="invalid_transition")
         raise NotFound(f"complaint {complaint_id} not found", field="complaint_id")
     await add_events(session, ComplaintResolved(aggregate_id=str(complaint_id), payload={

@@ -1,4 +1,7 @@
-"""Phone numbers (R-T7): normalise mainland mobile and landline numbers to E.164, mask for restricted roles."""
+"""Phone numbers (R-T7): normalise mainland mobile and landline numbers to E.164.
+
+Who sees a number in clear, and its mask, is the shared rule (``aftersales_shared.pii``, via ``access.with_contact``).
+"""
 
 from __future__ import annotations
 
@@ -41,13 +44,3 @@ def _parse(raw: str) -> str:
             phonenumbers.number_type(num) not in _ALLOWED:
         raise ValueError("not a valid mainland China mobile or landline number")
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
-
-
-def mask_phone(e164: str | None) -> str | None:
-    """Keep the country code, the first 3 and the last 4 digits: +86138****5678."""
-    if not e164:
-        return e164
-    body = e164[3:] if e164.startswith("+86") else e164
-    if len(body) <= 7:
-        return "+86" + "*" * len(body)
-    return "+86" + body[:3] + "*" * (len(body) - 7) + body[-4:]

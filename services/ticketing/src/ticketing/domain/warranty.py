@@ -6,6 +6,9 @@ Conventions (written once, used everywhere):
 - "Within D days of sale" means ``on - sold_on <= D`` days (the day of sale is day 0).
 - R-W5: a component (or the unit) with at least ``repeat_repair_threshold`` in-warranty repairs on record is
   replaced, not repaired again, at the next in-warranty fault.
+- Date arithmetic saturates at the calendar's ends (``date.min``/``date.max``): facts stored before the input was
+  bounded to the business range (a sale on 9999-12-31, a delay from 0001-01-01) still give an answer — a term
+  that would end after 9999-12-31 ends on it — instead of failing the unit's warranty, tickets and extensions.
 """
 
 from __future__ import annotations
@@ -171,22 +174,36 @@ class WarrantyDetermination:
 
 
 def add_months(start: date, months: int) -> date:
-    """Calendar month arithmetic, clamping to the month's last day (Jan 31 + 1 month = Feb 28/29)."""
+    """Calendar month arithmetic, clamping to the month's last day (Jan 31 + 1 month = Feb 28/29) and saturating
+    at the calendar's ends."""
     index = start.month - 1 + months
     year, month = start.year + index // 12, index % 12 + 1
+    if year > date.max.year:
+        return date.max
+    if year < date.min.year:
+        return date.min
     return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def shift_days(day: date, days: int) -> date:
+    """``day`` moved by ``days``, saturating at the calendar's ends."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min
 
 
 def term_end(start: date, months: int) -> date:
     """Last day covered by a term of ``months`` starting on ``start``."""
-    return add_months(start, months) - timedelta(days=1)
+    end = add_months(start, months)
+    return end if end == date.max else shift_days(end, -1)
 
 
 def _extend_by_delays(end: date, start: date, delays: tuple[Delay, ...]) -> date:
     """R-W7: each seller-caused delay that began inside the cover pushes the end out by its days."""
     for d in sorted(delays, key=lambda d: d.started_on):
         if d.caused_by == "seller" and d.days > 0 and start <= d.started_on <= end:
-            end += timedelta(days=d.days)
+            end = shift_days(end, d.days)
     return end
 
 

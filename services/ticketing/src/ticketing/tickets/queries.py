@@ -14,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aftersales_shared import clock
 from aftersales_shared.auth import Principal
 from aftersales_shared.errors import Unprocessable
+from aftersales_shared.pii import mask_phone
+from aftersales_shared.schemas import BUSINESS_DATE_MAX, BUSINESS_DATE_MIN
 
 from ..access import dealer_filter
-from ..domain.phones import mask_phone, normalise_phone
+from ..domain.phones import normalise_phone
 from ..models import tickets
 
 log = logging.getLogger(__name__)
@@ -28,12 +30,17 @@ def encode_cursor(at: datetime, id_: UUID) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    """The (opened_at, id) a cursor points after; 422 on ``cursor`` unless it is one ``encode_cursor`` could make
+    (an aware instant inside the business range and a UUID)."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, id_ = raw.split("|")
-        return datetime.fromisoformat(at), UUID(id_)
+        at_text, id_ = raw.split("|")
+        at, last = datetime.fromisoformat(at_text), UUID(id_)
     except Exception:  # noqa: BLE001 - any garbage is the client's mistake
         raise Unprocessable("malformed cursor", field="cursor") from None
+    if at.tzinfo is None or not BUSINESS_DATE_MIN <= at.date() <= BUSINESS_DATE_MAX:
+        raise Unprocessable("malformed cursor", field="cursor")
+    return at, last
 
 
 def _like(text: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -16,8 +15,11 @@ from aftersales_shared.app import DbSession
 from aftersales_shared.auth import authorize, declares_roles
 from aftersales_shared.errors import Conflict
 from aftersales_shared.idempotency import check_key, replay_headers
+from aftersales_shared.schemas import BusinessDate
 
 from ..access import SERVICE_RECORD_WRITERS, CanReadServiceRecords, CanWriteServiceRecords
+from ..fields import CustomerName, DealerId, Phone, SearchText
+from ..fields import TicketRef as TicketRefText
 from ..metrics import DUPLICATE_TICKETS_REFUSED, IDEMPOTENT_REPLAYS, TICKETS_OPENED
 from . import queries, service
 from .hotpath import Intake, Replayed
@@ -25,7 +27,7 @@ from .schemas import CREATE_DOC, Status, TicketCreate, TicketMove, TicketPage, T
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
-TicketRef = Annotated[str, Path(min_length=1, max_length=64, description="ticket id or ticket number")]
+TicketRef = Annotated[TicketRefText, Path(description="ticket id or ticket number")]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "no such ticket, or not this dealer's (problem+json)"},
     409: {"description": "the move is not allowed from the ticket's status, or another ticket is open for the "
@@ -65,17 +67,17 @@ async def create_ticket(request: Request) -> Any:
             summary="Search tickets (call_center, admin, ops; dealer: own tickets); cursor pagination")
 async def search_tickets(
     session: DbSession, p: CanReadServiceRecords,
-    phone: Annotated[str | None, Query(max_length=40)] = None,
-    serial: Annotated[str | None, Query(max_length=64)] = None,
-    name: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
-    ticket_no: Annotated[str | None, Query(max_length=40)] = None,
+    phone: Phone | None = None,
+    serial: Annotated[TicketRefText | None, Query(description="the unit's serial")] = None,
+    name: CustomerName | None = None,
+    ticket_no: Annotated[TicketRefText | None, Query()] = None,
     status: Status | None = None,
-    dealer_id: Annotated[str | None, Query(max_length=64)] = None,
-    opened_from: Annotated[date | None, Query(alias="from")] = None,
-    opened_to: Annotated[date | None, Query(alias="to")] = None,
-    q: Annotated[str | None, Query(min_length=2, max_length=200, description="text in the fault description")] = None,
+    dealer_id: DealerId | None = None,
+    opened_from: Annotated[BusinessDate | None, Query(alias="from")] = None,
+    opened_to: Annotated[BusinessDate | None, Query(alias="to")] = None,
+    q: Annotated[SearchText | None, Query(min_length=2, description="text in the fault description")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[SearchText | None, Query()] = None,
 ) -> Any:
     rows, next_cursor = await queries.search(
         session, viewer=p, phone=phone, serial=serial, name=name, ticket_no=ticket_no, status=status,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -14,7 +14,7 @@ from aftersales_shared.schemas import StrictModel
 
 from ..domain.phones import normalise_phone
 from ..domain.warranty import UNIT, ExclusionCode
-from ..units.schemas import RegionCode, Serial
+from ..fields import Address, Component, CustomerName, Description, Phone, Photo, Proof, Reason, RegionCode, Serial
 
 Channel = Literal["phone", "web", "email", "sms"]
 Status = Literal["open", "assigned", "en_route", "on_site", "paused", "closed", "cancelled"]
@@ -24,22 +24,22 @@ class TicketCreate(StrictModel):
     """What a report records (R-T1) plus the agent's intake checks (R-T2)."""
 
     serial: Serial
-    customer_name: Annotated[str, Field(min_length=1, max_length=100)]
-    phone: Annotated[str, Field(min_length=3, max_length=40)]
-    address: Annotated[str, Field(min_length=1, max_length=400)]
+    customer_name: CustomerName
+    phone: Phone
+    address: Address
     region_code: RegionCode
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
     channel: Channel
-    fault_description: Annotated[str, Field(min_length=3, max_length=4000)]
-    component: Annotated[str, Field(min_length=1, max_length=80)] = UNIT
-    photos: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(default_factory=list, max_length=20)
+    fault_description: Description
+    component: Component = UNIT
+    photos: list[Photo] = Field(default_factory=list, max_length=20)
     requested_action: Literal["repair", "exchange", "return", "inspection", "advice"] | None = None
-    purchase_proof: Annotated[str, Field(max_length=200)] | None = None
+    purchase_proof: Proof | None = None
     warranty_card_shown: bool | None = None
     exclusions: list[ExclusionCode] = Field(default_factory=list, max_length=9)
     force_new: bool = False
-    force_reason: Annotated[str, Field(min_length=3, max_length=400)] | None = None
+    force_reason: Reason | None = None
 
     @field_validator("phone")
     @classmethod
@@ -59,7 +59,7 @@ class TicketCreate(StrictModel):
 class TicketMove(StrictModel):
     """Why an agent cancels or reopens a ticket."""
 
-    reason: Annotated[str, Field(min_length=3, max_length=400)]
+    reason: Reason
 
 
 class TransitionRead(BaseModel):
@@ -78,7 +78,7 @@ class TicketRead(BaseModel):
     dealer_id: str | None
     contract_code: str | None
     customer_name: str
-    phone: str  # masked for roles that do not call customers (access.phone_for)
+    phone: str  # phone, name and address masked for roles that do not call customers (access.with_contact)
     address: str
     region_code: str
     lat: float | None

@@ -26,7 +26,7 @@ from aftersales_shared.events.ticketing import (
 )
 from aftersales_shared.outbox import add_events
 
-from ..access import dealer_filter, phone_for
+from ..access import dealer_filter, with_contact
 from ..callbacks import service as callbacks_service
 from ..domain.ticket_lifecycle import JOB_STEP_MOVES, MOVES, OPEN_STATUSES, REOPENABLE, can_move, visit_number
 from ..metrics import OPEN_BACKLOG
@@ -38,8 +38,8 @@ log = logging.getLogger(__name__)
 
 
 def ticket_read(viewer: Principal, row: Any) -> dict[str, Any]:
-    """A ticket row as this caller may see it (phone masked by role)."""
-    return {**row, "phone": phone_for(viewer, row["phone"])}
+    """A ticket row as this caller may see it (phone, name and address masked by role, R-T7)."""
+    return with_contact(viewer, row)
 
 
 async def _visible(session: AsyncSession, viewer: Principal, ref: str) -> dict[str, Any]:

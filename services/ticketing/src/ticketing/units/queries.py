@@ -46,7 +46,7 @@ def unit_from_row(row: Any) -> UnitRow:
     policy = _POLICY_CACHE.get(row["policy_id"])
     if policy is None:
         policy = _POLICY_CACHE.setdefault(row["policy_id"], to_domain(row["terms"]))
-    d = date.fromisoformat
+    d = _day
     facts = UnitFacts(
         sold_on=row["sold_on"], delivered_on=row["delivered_on"], installed_on=row["installed_on"],
         dealer_received_on=row["dealer_received_on"], has_warranty_card=row["card_registered_on"] is not None,
@@ -55,6 +55,15 @@ def unit_from_row(row: Any) -> UnitRow:
         repairs=tuple(Repair(d(c), comp, tuple(parts), w) for c, comp, parts, w in row["repairs"]),
     )
     return dict(row), policy, facts
+
+
+def _day(text: str) -> date:
+    """A date from the facts' JSON. asyncpg stores ``date.max``/``date.min`` as Postgres ``infinity``/``-infinity``
+    (rows written before dates were bounded, e.g. a delay from 0001-01-01): read them back as those dates."""
+    return _INFINITE.get(text) or date.fromisoformat(text)
+
+
+_INFINITE = {"infinity": date.max, "-infinity": date.min}
 
 
 async def policies_for(session: AsyncSession, lines: set[str]) -> dict[str, list[tuple[date, Any]]]:

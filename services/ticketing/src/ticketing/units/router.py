@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 
 from aftersales_shared import clock
 from aftersales_shared.app import DbSession
+from aftersales_shared.schemas import BusinessDate
 
 from ..access import CanReadServiceRecords, CanWriteServiceRecords
 from ..domain.warranty import UNIT
+from ..fields import SERIAL_PATTERN, Component, Exclusion
 from . import service
 from .schemas import (
-    SERIAL_PATTERN,
     CardRegistration,
     DelayCreate,
     DelayRead,
@@ -59,9 +59,9 @@ async def get_unit(serial: SerialPath, session: DbSession, p: CanReadServiceReco
 @router.get("/{serial}/warranty", response_model=WarrantyRead, responses={404: _ERRORS[404]},
             summary="Warranty position on a date (call_center, admin, ops; dealer: own units)")
 async def get_warranty(
-    serial: SerialPath, session: DbSession, p: CanReadServiceRecords, on: date | None = None,
-    component: Annotated[str, Query(min_length=1, max_length=80)] = UNIT,
-    exclusions: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006 - FastAPI query list
+    serial: SerialPath, session: DbSession, p: CanReadServiceRecords, on: BusinessDate | None = None,
+    component: Component = UNIT,
+    exclusions: Annotated[list[Exclusion], Query(max_length=20)] = [],  # noqa: B006 - FastAPI query list
 ) -> Any:
     return await service.warranty_of(session, serial=serial, viewer=p, on=on or clock.business_today(),
                                      component=component, exclusions=exclusions)
@@ -77,11 +77,11 @@ async def register_card(serial: SerialPath, body: CardRegistration, session: DbS
 @router.post("/{serial}/extensions", status_code=201, response_model=ExtensionRead, responses={404: _ERRORS[404]},
              summary="Sell the policy's paid extension (R-W6) (call_center, admin); emits ExtensionPurchased")
 async def buy_extension(serial: SerialPath, body: ExtensionCreate, session: DbSession,
-                        _p: CanWriteServiceRecords) -> Any:
-    return await service.buy_extension(session, serial=serial, paid_on=body.paid_on)
+                        p: CanWriteServiceRecords) -> Any:
+    return await service.buy_extension(session, serial=serial, paid_on=body.paid_on, viewer=p)
 
 
 @router.post("/{serial}/delays", status_code=201, response_model=DelayRead, responses={404: _ERRORS[404]},
              summary="Record a service delay (R-W7: seller-caused delays extend the warranty) (call_center, admin)")
-async def add_delay(serial: SerialPath, body: DelayCreate, session: DbSession, _p: CanWriteServiceRecords) -> Any:
-    return await service.add_delay(session, serial=serial, delay=body)
+async def add_delay(serial: SerialPath, body: DelayCreate, session: DbSession, p: CanWriteServiceRecords) -> Any:
+    return await service.add_delay(session, serial=serial, delay=body, viewer=p)

@@ -3,35 +3,31 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field, field_validator
 
 from aftersales_shared.money import Money
-from aftersales_shared.schemas import StrictModel
+from aftersales_shared.schemas import BusinessDate, StrictModel
 
 from ..domain.phones import normalise_phone
-
-SERIAL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{3,63}$"
-Serial = Annotated[str, Field(pattern=SERIAL_PATTERN)]
-Text = Annotated[str, Field(min_length=1, max_length=200)]
-RegionCode = Annotated[str, Field(pattern=r"^\d{6}$", description="GB/T 2260 administrative code")]
+from ..fields import Address, ContractCode, CustomerName, DealerId, Note, Phone, ProductLine, RegionCode, Serial
 
 
 class UnitCreate(StrictModel):
     serial: Serial
-    product_line: Annotated[str, Field(min_length=1, max_length=40)]
-    customer_name: Text | None = None
-    phone: Annotated[str, Field(max_length=40)] | None = None
-    address: Annotated[str, Field(max_length=400)] | None = None
+    product_line: ProductLine
+    customer_name: CustomerName | None = None
+    phone: Phone | None = None
+    address: Address | None = None
     region_code: RegionCode | None = None
-    dealer_id: Annotated[str, Field(max_length=64)] | None = None
-    contract_code: Annotated[str, Field(max_length=64)] | None = None
-    sold_on: date | None = None
-    delivered_on: date | None = None
-    installed_on: date | None = None
-    dealer_received_on: date | None = None
+    dealer_id: DealerId | None = None
+    contract_code: ContractCode | None = None
+    sold_on: BusinessDate | None = None
+    delivered_on: BusinessDate | None = None
+    installed_on: BusinessDate | None = None
+    dealer_received_on: BusinessDate | None = None
     sale_amount: Money | None = None
 
     @field_validator("phone")
@@ -45,7 +41,7 @@ class UnitRead(BaseModel):
     product_line: str
     policy_id: UUID
     customer_name: str | None
-    phone: str | None  # masked for roles that do not call customers (access.phone_for)
+    phone: str | None  # phone, name and address masked for roles that do not call customers (access.with_contact)
     address: str | None
     region_code: str | None
     dealer_id: str | None
@@ -64,11 +60,11 @@ class ImportResult(BaseModel):
 
 
 class CardRegistration(StrictModel):
-    registered_on: date
+    registered_on: BusinessDate  # settlement books it in a quarter: inside the business range
 
 
 class ExtensionCreate(StrictModel):
-    paid_on: date
+    paid_on: BusinessDate
 
 
 class ExtensionRead(BaseModel):
@@ -80,10 +76,10 @@ class ExtensionRead(BaseModel):
 
 
 class DelayCreate(StrictModel):
-    started_on: date
+    started_on: BusinessDate
     days: int = Field(ge=1, le=3650)
     caused_by: Literal["seller", "customer"]
-    note: Annotated[str, Field(max_length=400)] | None = None
+    note: Note | None = None
 
 
 class DelayRead(BaseModel):

@@ -19,7 +19,7 @@ from aftersales_shared.events.ticketing import ExtensionPurchased, UnitRegistere
 from aftersales_shared.ids import new_id
 from aftersales_shared.outbox import add_events
 
-from ..access import dealer_filter, phone_for
+from ..access import dealer_filter, with_contact
 from ..domain.warranty import UNIT, UnitFacts, WarrantyDetermination, WarrantyError, WarrantyPolicy, determine_warranty
 from ..models import unit_delays, unit_extensions, unit_repairs, units
 from .queries import load_unit, policies_for
@@ -46,7 +46,7 @@ def _pick(policies: dict[str, list[tuple[date, Any]]], u: UnitCreate, today: dat
 
 
 def _read(viewer: Principal, row: Any) -> dict[str, Any]:
-    return {**row, "phone": phone_for(viewer, row.get("phone"))}
+    return with_contact(viewer, row)
 
 
 async def _visible_unit(session: AsyncSession, serial: str, viewer: Principal) -> dict[str, Any]:
@@ -79,31 +79,11 @@ async def import_units(session: AsyncSession, *, raw: bytes, today: date) -> int
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise Unprocessable("the CSV must be UTF-8", field="body") from None
-    reader = csv.DictReader(io.StringIO(text))
-    known = set(UnitCreate.model_fields)
-    if not reader.fieldnames or "serial" not in reader.fieldnames or "product_line" not in reader.fieldnames:
-        raise Unprocessable("the CSV header must name at least serial and product_line", field="body")
-    unknown = [f for f in reader.fieldnames if f not in known]
-    if unknown:
-        raise Unprocessable(f"unknown CSV column(s): {', '.join(unknown)}", field="body")
-    errors: list[dict[str, Any]] = []
-    rows: list[UnitCreate] = []
-    seen: dict[str, int] = {}
-    for n, rec in enumerate(reader, start=2):  # line numbers as a spreadsheet shows them
-        if n - 1 > MAX_IMPORT_ROWS:
-            raise DomainError(f"at most {MAX_IMPORT_ROWS} rows per import", field="body", status=413,
-                              code="too_many_rows")
-        try:
-            u = UnitCreate.model_validate({k: v for k, v in rec.items() if v not in (None, "")})
-        except ValidationError as e:
-            errors.extend({"row": n, "field": ".".join(map(str, x["loc"])) or None, "reason": x["msg"]}
-                          for x in e.errors())
-            continue
-        if u.serial in seen:
-            errors.append({"row": n, "field": "serial", "reason": f"duplicate of row {seen[u.serial]}"})
-            continue
-        seen[u.serial] = n
-        rows.append(u)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        rows, seen, errors = _parse_rows(reader)
+    except csv.Error as e:  # a malformed file (a stray quote or newline, a field beyond the csv module's limit)
+        raise Unprocessable(f"the CSV is malformed at line {reader.line_num}: {e}", field="body") from None
     if not rows and not errors:
         raise Unprocessable("the CSV has no rows", field="body")
     policies = await policies_for(session, {u.product_line for u in rows})
@@ -125,6 +105,38 @@ async def import_units(session: AsyncSession, *, raw: bytes, today: date) -> int
                             extra={"row_errors": errors, "imported": 0})
     await session.execute(sa.insert(units), values)
     return len(values)
+
+
+def _parse_rows(reader: csv.DictReader[str]) -> tuple[list[UnitCreate], dict[str, int], list[dict[str, Any]]]:
+    """The valid rows, the line of each serial, and the errors per line (csv.Error on a malformed file)."""
+    known = set(UnitCreate.model_fields)
+    if not reader.fieldnames or "serial" not in reader.fieldnames or "product_line" not in reader.fieldnames:
+        raise Unprocessable("the CSV header must name at least serial and product_line", field="body")
+    unknown = [f for f in reader.fieldnames if f not in known]
+    if unknown:
+        raise Unprocessable(f"unknown CSV column(s): {', '.join(unknown)}", field="body")
+    errors: list[dict[str, Any]] = []
+    rows: list[UnitCreate] = []
+    seen: dict[str, int] = {}
+    for n, rec in enumerate(reader, start=2):  # line numbers as a spreadsheet shows them
+        if n - 1 > MAX_IMPORT_ROWS:
+            raise DomainError(f"at most {MAX_IMPORT_ROWS} rows per import", field="body", status=413,
+                              code="too_many_rows")
+        if None in rec:  # more fields than the header names
+            errors.append({"row": n, "field": None, "reason": "more fields than the header names"})
+            continue
+        try:
+            u = UnitCreate.model_validate({k: v for k, v in rec.items() if v not in (None, "")})
+        except ValidationError as e:
+            errors.extend({"row": n, "field": ".".join(map(str, x["loc"])) or None, "reason": x["msg"]}
+                          for x in e.errors())
+            continue
+        if u.serial in seen:
+            errors.append({"row": n, "field": "serial", "reason": f"duplicate of row {seen[u.serial]}"})
+            continue
+        seen[u.serial] = n
+        rows.append(u)
+    return rows, seen, errors
 
 
 async def get_unit(session: AsyncSession, *, serial: str, viewer: Principal) -> dict[str, Any]:
@@ -155,7 +167,8 @@ async def register_card(session: AsyncSession, *, serial: str, registered_on: da
                         viewer: Principal) -> dict[str, Any]:
     """Record the returned warranty card (R-W10) once; emits UnitRegistered."""
     row = (await session.execute(
-        sa.update(units).where(units.c.serial == serial, units.c.card_registered_on.is_(None))
+        sa.update(units).where(units.c.serial == serial, units.c.card_registered_on.is_(None),
+                               dealer_filter(viewer, units.c.dealer_id))
         .values(card_registered_on=registered_on).returning(*units.c))).mappings().first()
     if row is None:
         await _visible_unit(session, serial, viewer)
@@ -168,8 +181,9 @@ async def register_card(session: AsyncSession, *, serial: str, registered_on: da
     return _read(viewer, row)
 
 
-async def buy_extension(session: AsyncSession, *, serial: str, paid_on: date) -> dict[str, Any]:
+async def buy_extension(session: AsyncSession, *, serial: str, paid_on: date, viewer: Principal) -> dict[str, Any]:
     """Sell the policy's paid extension (R-W6), counted from the payment date; emits ExtensionPurchased."""
+    await _visible_unit(session, serial, viewer)
     loaded = await load_unit(session, serial)
     if loaded is None:
         raise NotFound(f"unit {serial} not found", field="serial")
@@ -184,10 +198,9 @@ async def buy_extension(session: AsyncSession, *, serial: str, paid_on: date) ->
     return ext
 
 
-async def add_delay(session: AsyncSession, *, serial: str, delay: DelayCreate) -> dict[str, Any]:
+async def add_delay(session: AsyncSession, *, serial: str, delay: DelayCreate, viewer: Principal) -> dict[str, Any]:
     """Record a service delay (R-W7: seller-caused delays extend the warranty)."""
-    if (await session.execute(sa.select(units.c.serial).where(units.c.serial == serial))).scalar() is None:
-        raise NotFound(f"unit {serial} not found", field="serial")
+    await _visible_unit(session, serial, viewer)
     values = {"id": new_id(), "serial": serial, **delay.model_dump()}
     await session.execute(sa.insert(unit_delays).values(**values))
     return values
