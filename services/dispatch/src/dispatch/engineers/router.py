@@ -10,7 +10,7 @@ from aftersales_shared.app import DbSession
 from aftersales_shared.schemas import Limit, Offset
 
 from ..access import CanConfigureDispatch, CanReadJobs, visible_engineers
-from ..boundary import Id
+from ..fields import Id
 from . import service
 from .schemas import EngineerRead, EngineerSaved, EngineerUpsert
 

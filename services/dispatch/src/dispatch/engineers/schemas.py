@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from aftersales_shared.schemas import BusinessDate, ReadModel, StrictModel
 
-from ..boundary import Id, Latitude, Longitude, Name, RegionCode
+from ..fields import Id, Latitude, Longitude, Name, RegionCode
 
 
 class ShiftIn(StrictModel):

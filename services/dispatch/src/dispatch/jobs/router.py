@@ -20,7 +20,7 @@ from ..access import (
     sees_customer,
     visible_jobs,
 )
-from ..boundary import Id
+from ..fields import Id
 from ..config import DispatchConfig
 from . import service
 from .schemas import ActionIn, ActionRead, AssignIn, JobDetailRead, JobRead, JobStatus, ServiceRecordRead

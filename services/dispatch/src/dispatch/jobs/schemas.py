@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from aftersales_shared.pii import mask_address, mask_name, mask_phone
 from aftersales_shared.schemas import BusinessDateTime, LongText, ReadModel, StrictModel
 
-from ..boundary import Id, Latitude, Longitude, Name, Reason, Serial
+from ..fields import Id, Latitude, Longitude, Name, Reason, Serial
 from ..models import Job
 
 Action = Literal["accept", "decline", "depart", "arrive", "pause", "resume", "remote_resolve", "lend_spare",

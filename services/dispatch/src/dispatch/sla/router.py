@@ -10,7 +10,7 @@ from aftersales_shared import clock
 from aftersales_shared.app import DbSession
 
 from ..access import CanConfigureDispatch, CanReadDispatchConfig
-from ..boundary import Id, RegionCode
+from ..fields import Id, RegionCode
 from . import service
 from .schemas import (
     CalendarSaved,

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from aftersales_shared.schemas import BusinessDate, ReadModel, StrictModel
 
-from ..boundary import Id, Latitude, Longitude, Name, RegionCode
+from ..fields import Id, Latitude, Longitude, Name, RegionCode
 
 ZoneClass = Literal["in_zone", "urban", "county", "remote"]
 
