@@ -3,6 +3,10 @@ one ledger call.
 
 Every entry is keyed by the event id, so a redelivered event is never counted twice (the inbox dedups per
 consumer; the ledger's unique source id dedups everywhere). Events without a dealer are not settled.
+
+Every date, instant and amount a producer's shared boundary types accept is bookable here (the pure line is
+``domain/ledger.py``; property-tested in ``tests/settlement/test_booking_range.py``): nothing a producer
+accepted is dead-lettered by settlement.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ from aftersales_shared.events import ticketing as tkt
 from aftersales_shared.events.envelope import IntegrationEvent
 
 from .domain.fees import ZERO
-from .domain.quarters import business_noon
 from .ledger import service as ledger
 
 IN_WARRANTY = ("warranty", "extended")
@@ -30,7 +33,7 @@ async def on_unit_registered(session: AsyncSession, event: IntegrationEvent) -> 
     p = event.payload
     if p.dealer_id:
         await ledger.record(session, dealer_id=p.dealer_id, kind="registered_sale",
-                            occurred_at=business_noon(p.registered_on), source_type=event.type,
+                            occurred_at=p.registered_on, source_type=event.type,
                             source_id=str(event.event_id), amount=p.sale_amount or ZERO,
                             details={"serial": p.serial, "product_line": p.product_line}, now=clock.now())
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from aftersales_shared import clock
 from aftersales_shared.app import DbSession
+from aftersales_shared.schemas import Limit
 
 from ..access import CanListDealers, CanManageDealers, CanReadSettlement, CanSubmitMonthlyReports, problems
 from . import service
@@ -31,8 +32,8 @@ async def create_dealer(body: DealerCreate, session: DbSession, p: CanManageDeal
 
 
 @router.get("/dealers", response_model=list[DealerRead], responses=problems(422))
-async def list_dealers(session: DbSession, p: CanListDealers, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                       after: Annotated[str | None, Query(max_length=64)] = None) -> list[Any]:
+async def list_dealers(session: DbSession, p: CanListDealers, limit: Annotated[Limit, Query()] = 100,
+                       after: Annotated[DealerId | None, Query()] = None) -> list[Any]:
     """Dealers by id (page with ``after`` = the last id seen)."""
     return await service.list_dealers(session, principal=p, after=after, limit=limit)
 

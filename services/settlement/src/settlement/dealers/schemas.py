@@ -10,17 +10,21 @@ from uuid import UUID
 from pydantic import Field, model_validator
 
 from aftersales_shared.money import Money
-from aftersales_shared.schemas import ReadModel, StrictModel
+from aftersales_shared.schemas import BusinessDate, Month, ReadModel, StrictModel, Text
 
 Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)]
 DealerId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
-Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+"""A dealer's id, in a body, path or query (its pattern admits no NUL or other control character)."""
+Territory = Annotated[Text, Field(max_length=64)]
+UnitFee = Annotated[Money, Field(le=Decimal("9999999999.99"))]
+"""A fee per unit (a sale, a repair, a visit, a complaint): it is also a statement line's ``unit_amount``
+(NUMERIC(14,4)), so at most 9,999,999,999.99."""
 
 
 class DealerCreate(StrictModel):
     id: DealerId
-    name: str = Field(min_length=1, max_length=200)
-    territories: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list, max_length=200)
+    name: Text
+    territories: list[Territory] = Field(default_factory=list, max_length=200)
 
 
 class DealerRead(ReadModel):
@@ -33,12 +37,12 @@ class DealerRead(ReadModel):
 class ContractParameters(StrictModel):
     """Fee model parameters and penalties: data, per contract version."""
 
-    per_sale_amount: Money | None = None
+    per_sale_amount: UnitFee | None = None
     sales_percent: Percent | None = None
     budget_percent: Percent | None = None
-    repair_fee: Money | None = None
-    home_visit_fee: Money | None = None
-    complaint_penalty: Money | None = None
+    repair_fee: UnitFee | None = None
+    home_visit_fee: UnitFee | None = None
+    complaint_penalty: UnitFee | None = None
     falsified_fine_multiple: Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)] | None = None
     quality_feedback_percent: Percent | None = None
     months_without_records: Annotated[int, Field(ge=1, le=12)] | None = None
@@ -50,8 +54,8 @@ REQUIRED = {"a": ("per_sale_amount",), "b": ("sales_percent",), "c": ("budget_pe
 
 
 class ContractCreate(StrictModel):
-    effective_from: date
-    effective_to: date | None = None
+    effective_from: BusinessDate
+    effective_to: BusinessDate | None = None
     fee_model: Literal["a", "b", "c", "d"]
     parameters: ContractParameters
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from aftersales_shared import clock
 from aftersales_shared.app import DbSession
+from aftersales_shared.schemas import Limit
 
 from ..access import CanOpenDisputes, CanReadSettlement, CanResolveDisputes, problems
 from ..domain.dispute_lifecycle import DisputeStatus
@@ -38,6 +39,6 @@ async def resolve_dispute(dispute_id: UUID, body: DisputeResolve, session: DbSes
 @router.get("/disputes", response_model=list[DisputeRead], responses=problems(422))
 async def list_disputes(session: DbSession, p: CanReadSettlement,
                         status: Annotated[DisputeStatus | None, Query()] = None,
-                        limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[Any]:
+                        limit: Annotated[Limit, Query()] = 100) -> list[Any]:
     """Disputes (a dealer only its own), newest first."""
     return await service.list_disputes(session, principal=p, status=status, limit=limit)

@@ -9,13 +9,13 @@ from uuid import UUID
 from pydantic import Field
 
 from aftersales_shared.money import SignedMoney
-from aftersales_shared.schemas import ReadModel, StrictModel
+from aftersales_shared.schemas import LongText, ReadModel, StrictModel
 
 from ..domain.dispute_lifecycle import DisputeStatus
 
 
 class DisputeCreate(StrictModel):
-    reason: str = Field(min_length=3, max_length=2000)
+    reason: Annotated[LongText, Field(min_length=3, max_length=2000)]
     line_no: Annotated[int, Field(ge=1, le=10000)] | None = None
     claimed_amount: SignedMoney | None = None
 
@@ -23,7 +23,7 @@ class DisputeCreate(StrictModel):
 class DisputeResolve(StrictModel):
     accept: bool
     adjustment: SignedMoney | None = None
-    note: str | None = Field(default=None, max_length=2000)
+    note: Annotated[LongText, Field(max_length=2000)] | None = None
 
 
 class DisputeRead(ReadModel):

@@ -1,4 +1,11 @@
-"""Settlement quarters (R-D1) on the Asia/Shanghai business calendar."""
+"""Settlement quarters (R-D1) on the Asia/Shanghai business calendar.
+
+Statements are run for 2000Q1–2199Q4, the quarters of the shared business range
+(``aftersales_shared.schemas.BUSINESS_DATE_MIN/MAX``). A ``Quarter`` value reaches one quarter further on
+each side: an instant a producer accepts as 2000-01-01 in a timezone east of Shanghai is still 1999-12-31
+here, one dated 2199-12-31 west of Shanghai is already 2200-01-01, and a late fact for a closed 2199Q4 is
+booked into 2200Q1. Such facts are booked, never refused (see ``domain/ledger.py``).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from aftersales_shared.clock import BUSINESS_TZ
+from aftersales_shared.schemas import BUSINESS_DATE_MAX, BUSINESS_DATE_MIN
 
 _QRE = re.compile(r"^(\d{4})Q([1-4])$")
+MIN_YEAR = BUSINESS_DATE_MIN.year - 1
+MAX_YEAR = BUSINESS_DATE_MAX.year + 1
+"""The years a ``Quarter`` may name: the business range seen on the Shanghai calendar, plus the late quarter."""
 
 
 @dataclass(frozen=True, order=True)
@@ -20,7 +31,7 @@ class Quarter:
     q: int
 
     def __post_init__(self) -> None:
-        if not 1 <= self.q <= 4 or not 2000 <= self.year <= 2200:
+        if not 1 <= self.q <= 4 or not MIN_YEAR <= self.year <= MAX_YEAR:
             raise ValueError(f"invalid quarter {self.year}Q{self.q}")
 
     def __str__(self) -> str:
@@ -61,6 +72,17 @@ class Quarter:
 
     def prev(self) -> Quarter:
         return Quarter(self.year - 1, 4) if self.q == 1 else Quarter(self.year, self.q - 1)
+
+
+FIRST_QUARTER = Quarter(BUSINESS_DATE_MIN.year, 1)
+LAST_QUARTER = Quarter(BUSINESS_DATE_MAX.year, 4)
+"""The quarters a statement may be run for (2000Q1–2199Q4, the shared ``Quarter`` type)."""
+
+
+def settled_in(quarter: Quarter) -> Quarter:
+    """The runnable quarter a fact of ``quarter`` is settled in: its own, or the nearest edge of the range
+    (a 1999Q4 instant is settled in 2000Q1, a 2200Q1 one in 2199Q4, visibly, as a late line)."""
+    return min(max(quarter, FIRST_QUARTER), LAST_QUARTER)
 
 
 def quarter_of(instant: datetime) -> Quarter:

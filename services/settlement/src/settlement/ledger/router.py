@@ -8,6 +8,8 @@ from fastapi import APIRouter, Query, Request
 
 from aftersales_shared import clock
 from aftersales_shared.app import DbSession
+from aftersales_shared.schemas import Limit
+from aftersales_shared.schemas import Quarter as QuarterName
 
 from ..access import CanReadSettlement, CanRecordFindings, CanRecordPayments, problems
 from ..dealers.schemas import DealerId
@@ -43,7 +45,7 @@ async def add_finding(dealer_id: DealerId, body: FindingCreate, session: DbSessi
 
 @router.get("/dealers/{dealer_id}/ledger", response_model=list[LedgerEntryRead], responses=problems(404, 422))
 async def list_ledger(dealer_id: DealerId, session: DbSession, p: CanReadSettlement,
-                      quarter: Annotated[str, Query(pattern=r"^\d{4}Q[1-4]$")],
-                      limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[object]:
+                      quarter: Annotated[QuarterName, Query()],
+                      limit: Annotated[Limit, Query()] = 200) -> list[object]:
     """The entries settled in ``quarter`` (late facts carry their own ``quarter``)."""
     return await service.list_entries(session, dealer_id=dealer_id, principal=p, quarter=quarter, limit=limit)

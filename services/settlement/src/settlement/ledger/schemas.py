@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from aftersales_shared.money import Money, SignedMoney
-from aftersales_shared.schemas import ReadModel, StrictModel
+from aftersales_shared.schemas import BusinessDate, BusinessDateTime, LongText, ReadModel, StrictModel, Text
+
+DocumentNo = Annotated[Text, Field(max_length=100)]
 
 
 class PaymentCreate(StrictModel):
-    document_no: str = Field(min_length=1, max_length=100)
+    document_no: DocumentNo
     amount: Money
-    received_on: date
+    received_on: BusinessDate
 
 
 class PaymentRead(ReadModel):
@@ -31,6 +33,7 @@ class PaymentImportRead(ReadModel):
     duplicates: int
 
 
+Note = Annotated[LongText, Field(max_length=1000)]
 FindingKind = Literal["incomplete_record", "falsified_record", "falsified_cards", "breach", "return_cost"]
 
 
@@ -38,17 +41,10 @@ class FindingCreate(StrictModel):
     """A verification finding or charge (R-D5, R-D3, R-D4)."""
 
     kind: FindingKind
-    reference: str = Field(min_length=1, max_length=100, description="the record or document concerned")
+    reference: DocumentNo = Field(description="the record or document concerned")
     value: Money = Decimal("0.00")
-    occurred_at: datetime
-    note: str | None = Field(default=None, max_length=1000)
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _aware(cls, v: datetime) -> datetime:
-        if v.tzinfo is None:
-            raise ValueError("must include a timezone offset")
-        return v
+    occurred_at: BusinessDateTime
+    note: Note | None = None
 
 
 class FindingRead(ReadModel):

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,13 +23,13 @@ from aftersales_shared import clock
 from aftersales_shared.auth import Principal
 from aftersales_shared.errors import Conflict, DomainError, Unprocessable
 from aftersales_shared.ids import new_id
-from aftersales_shared.money import to_fen
 
 from ..access import visible
 from ..audit import audit, jsonable
 from ..dealers.service import get_dealer
 from ..domain.fees import ZERO
-from ..domain.quarters import Quarter, business_noon, quarter_of
+from ..domain.ledger import ledger_line
+from ..domain.quarters import Quarter
 from ..domain.statement_lifecycle import CLOSED
 from ..models import dealers, ledger_entries, statements
 from .schemas import FindingCreate, PaymentCreate
@@ -47,6 +49,8 @@ ALL_KINDS = STATEMENT_KINDS + ASSESSMENT_KINDS
 FINDING_KINDS = {"incomplete_record": "void_finding", "falsified_record": "falsified_finding",
                  "falsified_cards": "falsified_cards", "breach": "breach", "return_cost": "return_cost"}
 """Finding kind (API) → ledger kind."""
+_DEALER_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+"""The shape of a dealer id (``dealers/schemas.py::DealerId``): anything else in a CSV is an unknown dealer."""
 VALUED_FINDINGS = ("incomplete_record", "falsified_record", "return_cost")
 
 
@@ -68,18 +72,21 @@ async def open_quarter_for(session: AsyncSession, dealer_id: str, quarter: Quart
 
 
 async def record(
-    session: AsyncSession, *, dealer_id: str, kind: str, occurred_at: datetime, source_type: str, source_id: str,
-    amount: Decimal = ZERO, quantity: int = 1, details: dict[str, Any] | None = None, now: datetime | None = None,
+    session: AsyncSession, *, dealer_id: str, kind: str, occurred_at: datetime | date, source_type: str,
+    source_id: str, amount: Decimal = ZERO, quantity: int = 1, details: dict[str, Any] | None = None,
+    now: datetime | None = None,
 ) -> bool:
-    """Book one ledger entry; False when its source was already applied (redelivery, re-import)."""
-    if kind not in ALL_KINDS:
-        raise ValueError(f"unknown ledger kind {kind!r}")
+    """Book one ledger entry; False when its source was already applied (redelivery, re-import).
+
+    The line itself (quarter, rounding, range) is the pure ``domain/ledger.py``; here only the closed-quarter
+    routing and the write."""
+    line = ledger_line(dealer_id=dealer_id, kind=kind, kinds=ALL_KINDS, occurred_at=occurred_at, amount=amount,
+                       quantity=quantity)
     await lock_dealer(session, dealer_id)
-    original = quarter_of(occurred_at)
-    booked = await open_quarter_for(session, dealer_id, original)
+    booked = await open_quarter_for(session, dealer_id, line.settle_from)
     stmt = insert(ledger_entries).values(
-        dealer_id=dealer_id, kind=kind, amount=to_fen(amount), quantity=quantity, occurred_at=occurred_at,
-        quarter=str(original), booked_quarter=str(booked), source_type=source_type, source_id=source_id,
+        dealer_id=dealer_id, kind=kind, amount=line.amount, quantity=line.quantity, occurred_at=line.occurred_at,
+        quarter=str(line.quarter), booked_quarter=str(booked), source_type=source_type, source_id=source_id,
         details=jsonable(details or {}), created_at=now or clock.now(),
     ).on_conflict_do_nothing(index_elements=["source_type", "source_id"]).returning(ledger_entries.c.id)
     return (await session.execute(stmt)).first() is not None
@@ -97,7 +104,7 @@ async def book_repair(session: AsyncSession, *, dealer_id: str, at: datetime, ho
 
 async def _book_payment(session: AsyncSession, *, dealer_id: str, body: PaymentCreate, actor: Principal,
                         now: datetime) -> bool:
-    return await record(session, dealer_id=dealer_id, kind="payment", occurred_at=business_noon(body.received_on),
+    return await record(session, dealer_id=dealer_id, kind="payment", occurred_at=body.received_on,
                         source_type="payment", source_id=body.document_no, amount=body.amount,
                         details={"recorded_by": actor.sub}, now=now)
 
@@ -125,18 +132,22 @@ async def import_payments(session: AsyncSession, *, raw: bytes, actor: Principal
         raise Unprocessable(f"unreadable CSV: {exc}", field="body") from exc
     if not reader.fieldnames or not IMPORT_COLUMNS.issubset(reader.fieldnames):
         raise Unprocessable(f"CSV header must contain {', '.join(sorted(IMPORT_COLUMNS))}", field="body")
+    named = {r["dealer_id"] for r in rows if isinstance(r["dealer_id"], str) and _DEALER_ID.fullmatch(r["dealer_id"])}
     known = set((await session.execute(select(dealers.c.id).where(
-        dealers.c.id.in_({r["dealer_id"] for r in rows}), visible(actor, dealers.c.id)))).scalars())
+        dealers.c.id.in_(named), visible(actor, dealers.c.id)))).scalars()) if named else set()
     errors: list[dict[str, str]] = []
     parsed: list[tuple[str, PaymentCreate]] = []
     for n, r in enumerate(rows, start=2):
         try:
             if r["dealer_id"] not in known:
                 raise ValueError(f"unknown dealer {r['dealer_id']!r}")
-            body = PaymentCreate(document_no=r["document_no"], amount=Decimal(r["amount"]),
-                                 received_on=date.fromisoformat(r["received_on"]))
+            body = PaymentCreate.model_validate({k: r[k] for k in ("document_no", "amount", "received_on")})
             parsed.append((r["dealer_id"], body))
-        except (ValueError, InvalidOperation, TypeError) as exc:
+        except ValidationError as exc:
+            e = exc.errors()[0]
+            where = ".".join(str(x) for x in e["loc"])
+            errors.append({"field": f"row {n}", "reason": f"{where}: {e['msg']}"[:200]})
+        except ValueError as exc:
             errors.append({"field": f"row {n}", "reason": str(exc).splitlines()[0][:200]})
     if errors:
         raise DomainError(f"{len(errors)} invalid row(s); nothing imported", field="body", code="invalid_csv",

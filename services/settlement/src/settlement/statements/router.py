@@ -10,8 +10,11 @@ from fastapi import APIRouter, Query, Response
 
 from aftersales_shared import clock
 from aftersales_shared.app import DbSession
+from aftersales_shared.schemas import Limit
+from aftersales_shared.schemas import Quarter as QuarterName
 
 from ..access import CanMoveStatements, CanPrepareStatements, CanReadAuditTrail, CanReadSettlement, problems
+from ..dealers.schemas import DealerId
 from ..domain.quarters import Quarter
 from ..domain.statement_lifecycle import StatementAction
 from . import exports, service
@@ -33,11 +36,11 @@ async def create_run(body: RunCreate, session: DbSession, p: CanPrepareStatement
 @router.get("/statements", response_model=list[StatementRead], responses=problems(422))
 async def list_statements(
     session: DbSession, p: CanReadSettlement,
-    quarter: Annotated[str | None, Query(pattern=r"^\d{4}Q[1-4]$")] = None,
-    dealer_id: Annotated[str | None, Query(max_length=64)] = None,
+    quarter: Annotated[QuarterName | None, Query()] = None,
+    dealer_id: Annotated[DealerId | None, Query()] = None,
     status: Annotated[StatementStatusName | None, Query()] = None,
     include_superseded: bool = False,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[Limit, Query()] = 100,
 ) -> list[Any]:
     """Statements (a dealer only its own), newest quarter first."""
     return await service.list_statements(session, principal=p, quarter=quarter, dealer_id=dealer_id, status=status,
@@ -50,7 +53,7 @@ async def get_statement(statement_id: UUID, session: DbSession, p: CanReadSettle
     return await service.get_statement(session, statement_id=statement_id, principal=p)
 
 
-@router.get("/statements/{statement_id}/audit", response_model=list[AuditEntryRead])
+@router.get("/statements/{statement_id}/audit", response_model=list[AuditEntryRead], responses=problems())
 async def statement_audit(statement_id: UUID, session: DbSession, p: CanReadAuditTrail) -> list[Any]:
     """Who prepared, reviewed, approved and paid the statement, and when."""
     return await service.audit_trail(session, statement_id=statement_id)

@@ -7,29 +7,22 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import Field, PlainSerializer, field_validator
+from pydantic import Field, PlainSerializer
 
 from aftersales_shared.money import Money, SignedMoney
+from aftersales_shared.schemas import Quarter as QuarterName
 from aftersales_shared.schemas import ReadModel, StrictModel
 
 from ..dealers.schemas import DealerId
-from ..domain.quarters import Quarter
 
 ExactDecimal = Annotated[Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")]
 """A quantity or unit amount with more places than money, as an exact string."""
 StatementStatusName = Literal["draft", "reviewed", "approved", "paid"]
-QuarterName = Annotated[str, Field(pattern=r"^\d{4}Q[1-4]$")]
 
 
 class RunCreate(StrictModel):
-    quarter: QuarterName
+    quarter: QuarterName = Field(description="2000Q1…2199Q4, the quarters of the shared business range")
     dealer_ids: list[DealerId] | None = Field(default=None, max_length=10000)
-
-    @field_validator("quarter")
-    @classmethod
-    def _q(cls, v: str) -> str:
-        Quarter.parse(v)
-        return v
 
 
 class RunItem(ReadModel):

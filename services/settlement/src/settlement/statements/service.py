@@ -20,14 +20,15 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aftersales_shared.auth import Principal
-from aftersales_shared.errors import Conflict, Forbidden, NotFound
+from aftersales_shared.errors import Conflict, DomainError, Forbidden, NotFound
 from aftersales_shared.events.settlement import StatementPayload
 from aftersales_shared.ids import new_id
+from aftersales_shared.money import MAX_AMOUNT
 from aftersales_shared.outbox import add_events
 
 from ..access import visible
 from ..audit import audit
-from ..domain.fees import ZERO, ContractTerms, Facts, FeeModel, QuarterInputs, compute_statement
+from ..domain.fees import ZERO, Category, ContractTerms, Facts, FeeModel, QuarterInputs, Statement, compute_statement
 from ..domain.quarters import Quarter, due_on
 from ..domain.statement_lifecycle import INITIAL, ISSUED_EVENT, MOVES, StatementAction, is_closed, may_move
 from ..ledger.service import lock_dealer
@@ -67,6 +68,24 @@ def inputs_hash(contract_id: str, params: dict[str, Any], fee_model: str, inp: Q
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
 
+MAX_UNIT_AMOUNT = Decimal("9999999999.9999")
+"""The largest ``statement_lines.unit_amount`` (NUMERIC(14,4))."""
+
+
+def unstorable(st: Statement) -> str | None:
+    """What of a computed statement its columns cannot hold (an absurd contract or fact), or None."""
+    totals = {"net": st.net, "budget": st.budget, "carry_out": st.carry_out, "carry_in": st.carry_in,
+              **{str(c): st.total(c) for c in Category}}
+    for name, amount in totals.items():
+        if abs(amount) > MAX_AMOUNT:
+            return f"a {name} total of {amount}"
+    for ln in st.lines:
+        if abs(ln.amount) > MAX_AMOUNT or abs(ln.quantity) > MAX_AMOUNT or (
+                ln.unit_amount is not None and abs(ln.unit_amount) > MAX_UNIT_AMOUNT):
+            return f"a {ln.code} line of {ln.amount} ({ln.quantity} × {ln.unit_amount})"
+    return None
+
+
 @dataclass
 class RunResult:
     quarter: str
@@ -103,6 +122,11 @@ async def run_quarter(session: AsyncSession, *, quarter: Quarter, dealer_ids: li
             result.unchanged.append({"dealer_id": dealer, "statement_id": str(prev.id), "revision": prev.revision})
             continue
         st = compute_statement(terms, inp)
+        too_big = unstorable(st)
+        if too_big is not None:
+            raise DomainError(f"dealer {dealer}'s {q} statement has {too_big}, beyond what a statement holds "
+                              "(NUMERIC(14,2)); correct its contract or facts, or run the other dealers with "
+                              "dealer_ids", field="dealer_ids", code="amount_out_of_range", status=422)
         new_rows.append({"dealer": dealer, "contract_id": contract_id, "fee_model": fee_model, "st": st,
                          "hash": digest, "prev": prev, "id": new_id(),
                          "revision": (prev.revision + 1) if prev else 1})
