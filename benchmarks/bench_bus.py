@@ -25,7 +25,7 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from aftersales_shared import devstack
+from aftersales_shared.dev import devstack
 from aftersales_shared.config import DatabaseSettings
 from aftersales_shared.consumer import EventConsumer
 from aftersales_shared.db import create_engine, make_sessionmaker
@@ -216,16 +216,11 @@ async def baseline(info, count: int) -> dict:
     return {"count": count, "elapsed": elapsed, "rate": count / elapsed}
 
 
-async def main() -> None:
-    info, started = devstack.up()
-    try:
-        a, b = await prepare(info)
-        paced = await bus_run(info, a, b, rate=1000, count=int(os.environ.get("BENCH_PACED", 20_000)))
-        backlog = await bus_run(info, a, b, rate=None, count=int(os.environ.get("BENCH_BACKLOG", 30_000)))
-        raw = await baseline(info, 30_000)
-    finally:
-        if not os.environ.get("KEEP_STACK"):
-            devstack.down(started)
+async def main(info: devstack.StackInfo) -> None:
+    a, b = await prepare(info)
+    paced = await bus_run(info, a, b, rate=1000, count=int(os.environ.get("BENCH_PACED", 20_000)))
+    backlog = await bus_run(info, a, b, rate=None, count=int(os.environ.get("BENCH_BACKLOG", 30_000)))
+    raw = await baseline(info, 30_000)
     machine = f"{os.cpu_count()} cores, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, " \
               f"{platform.platform()}, Python {platform.python_version()}, PostgreSQL 15 (native), Kafka 4.2.0 (KRaft, native)"
     text = f"""## Event bus (`make bench-bus`)
@@ -251,4 +246,5 @@ the outbox pipeline runs at {backlog['rate'] / raw['rate'] * 100:.0f} % of raw K
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    with devstack.running_stack() as stack:  # outside the event loop; stops only what it started
+        asyncio.run(main(stack))

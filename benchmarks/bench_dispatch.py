@@ -21,7 +21,7 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from aftersales_shared import devstack
+from aftersales_shared.dev import devstack
 from aftersales_shared.auth import generate_keypair, mint_token
 from aftersales_shared.config import AuthSettings, DatabaseSettings, KafkaSettings
 from aftersales_shared.events.ticketing import TicketOpened, TicketOpenedPayload
@@ -221,8 +221,7 @@ def simulate_day(n_tickets: int, n_eng: int, seed: int) -> dict:
     return {"tickets": n_tickets, "engineers": n_eng, "ours": run("ours"), "baseline_nearest_free": run("baseline")}
 
 
-async def main(quick: bool) -> None:
-    info, _started = devstack.up()
+async def main(info: devstack.StackInfo, quick: bool) -> None:
     priv, pub = generate_keypair()
     token = mint_token(priv, sub="bench", roles=["admin"])
     rnd = random.Random(7)
@@ -305,4 +304,6 @@ isolates the assignment policy from I/O.
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer samples (same data sizes)")
-    asyncio.run(main(ap.parse_args().quick))
+    quick = ap.parse_args().quick
+    with devstack.running_stack() as stack:  # outside the event loop; stops only what it started
+        asyncio.run(main(stack, quick))

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from aftersales_shared import devstack
+from aftersales_shared.dev import devstack
 from aftersales_shared.auth import generate_keypair, mint_token
 from aftersales_shared.config import DatabaseSettings
 from aftersales_shared.ids import new_id
@@ -343,9 +343,5 @@ def write_markdown(r: dict) -> None:
 
 
 if __name__ == "__main__":
-    stack, started = devstack.up()
-    try:
+    with devstack.running_stack() as stack:  # outside the event loop; stops only what it started
         asyncio.run(main(stack))
-    finally:
-        if not os.environ.get("KEEP_STACK"):
-            devstack.down(started)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import asyncpg
 
-from aftersales_shared import devstack
+from aftersales_shared.dev import devstack
 from aftersales_shared.auth import generate_keypair, mint_token
 from aftersales_shared.testing.plugin import reset_schema
 from benchmarks import httpload, serve
@@ -211,8 +211,7 @@ NOTES = """
 
 
 # --- main --------------------------------------------------------------------------------------------------
-async def main() -> None:
-    info, started = devstack.up()
+async def main(info: devstack.StackInfo) -> None:
     results: dict = {"load_before": os.getloadavg(), "phases": {}, "at": datetime.now(UTC)}
     admin = await bench_database(info)
     priv, pub = generate_keypair()
@@ -272,8 +271,6 @@ async def main() -> None:
             await drop_bench_database(info)
     results["load_after"] = os.getloadavg()
     write(results)
-    if not os.environ.get("KEEP_STACK"):
-        devstack.down(started)
 
 
 def write(r: dict) -> None:
@@ -346,4 +343,5 @@ Target p99 ≤ 50 ms: {ok(a['http_p99'] <= 50)} (HTTP).
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    with devstack.running_stack() as stack:  # outside the event loop; stops only what it started
+        asyncio.run(main(stack))

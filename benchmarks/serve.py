@@ -10,7 +10,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from aftersales_shared import devstack
+from aftersales_shared.dev import devstack
 
 
 def service_env(info: devstack.StackInfo, service: str, *, db: str, public_key: bytes, pool: int,

@@ -91,7 +91,9 @@ def _loopback_only(host: str) -> None:
 
 
 def _private_key(cfg: Config) -> bytes:
-    path = cfg.key_file or Path(os.environ.get("AFTERSALES_STATE_DIR", Path(__file__).resolve().parents[1] / ".state")) / "jwt" / "dev-private.pem"
+    from aftersales_shared.dev.devstack import state_dir  # the `make run` stack's key pair (.state/run/jwt)
+
+    path = cfg.key_file or state_dir() / "jwt" / "dev-private.pem"
     if not path.exists():
         raise SystemExit(f"no signing key at {path}: start the platform with `make run` first")
     return path.read_bytes()

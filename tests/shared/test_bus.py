@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from aftersales_shared import devstack
+from aftersales_shared.dev import devstack
 from aftersales_shared.consumer import EventConsumer, dead_letter_topic
 from aftersales_shared.outbox import OutboxRelay
 
