@@ -117,16 +117,23 @@ async def running(app: Any, *, base_url: str = "http://test") -> AsyncIterator[h
             yield client
 
 
-async def wait_for(check: Callable[[], Any], timeout: float = 60, every: float = 0.2) -> None:
-    """Poll an async ``check`` until it returns true; fail after ``timeout`` seconds."""
+async def wait_for(check: Callable[[], Any], timeout: float = 120, every: float = 0.2,
+                   what: str = "condition") -> Any:
+    """Poll an async ``check`` until it returns something truthy, and return it; fail after ``timeout`` s.
+
+    The timeout is a deadline, not a duration: keep it generous (consumers and relays on a busy 2-core
+    machine can lag by a minute); never assert with a fixed sleep.
+    """
     import asyncio
 
     deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if await check():
-            return
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() >= deadline:
+            raise AssertionError(f"{what} not met within {timeout}s")
         await asyncio.sleep(every)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 async def reset_schema(admin: asyncpg.Connection, schema: str) -> None:
