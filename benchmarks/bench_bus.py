@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import platform
+import re
 import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
@@ -25,13 +26,13 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from aftersales_shared.dev import devstack
+from aftersales_shared import outbox
 from aftersales_shared.config import DatabaseSettings
 from aftersales_shared.consumer import EventConsumer
 from aftersales_shared.db import create_engine, make_sessionmaker
+from aftersales_shared.dev import devstack
 from aftersales_shared.events.envelope import IntegrationEvent, Payload
 from aftersales_shared.migrations import create_messaging_tables
-from aftersales_shared import outbox
 from aftersales_shared.outbox import OutboxRelay
 
 RESULTS = Path(__file__).resolve().parents[1] / "docs" / "bench" / "bus.md"
@@ -69,7 +70,10 @@ async def prepare(info: devstack.StackInfo) -> tuple[DatabaseSettings, DatabaseS
         eng = create_async_engine(s.sqlalchemy_url())
         async with eng.begin() as conn:
             await conn.execute(sa.text(f"SET search_path TO {role}"))
-            await conn.run_sync(lambda c, r=role: create_messaging_tables(Operations(MigrationContext.configure(c)), r))
+            def tables(c: sa.Connection, r: str = role) -> None:
+                create_messaging_tables(Operations(MigrationContext.configure(c)), r)
+
+            await conn.run_sync(tables)
             if role == "bencha":
                 await conn.execute(sa.text("CREATE TABLE bencha.changes_log (id bigserial PRIMARY KEY, item int)"))
         await eng.dispose()
@@ -155,7 +159,8 @@ async def bus_run(info, a, b, *, rate: float | None, count: int, writers: int = 
     latencies: list[float] = []
     done = asyncio.Event()
 
-    async def handle(session, event: BenchEvent) -> None:
+    async def handle(session: Any, event: IntegrationEvent) -> None:
+        assert isinstance(event, BenchEvent)
         if event.payload.run != run:
             return
         latencies.append(time.time() - event.payload.sent_at)

@@ -20,9 +20,9 @@ import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
 
-from aftersales_shared.dev import devstack
 from aftersales_shared.auth import generate_keypair, mint_token
 from aftersales_shared.config import AuthSettings, DatabaseSettings, KafkaSettings
+from aftersales_shared.dev import devstack
 from settlement.config import SettlementSettings
 from settlement.main import create_app
 

@@ -61,7 +61,7 @@ class ServiceProcess:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
 
-    async def __aenter__(self) -> "ServiceProcess":
+    async def __aenter__(self) -> ServiceProcess:
         try:
             await self.ready()
         except BaseException:

@@ -397,7 +397,7 @@ class World:
     def request_part(self, job: dict[str, Any]) -> None:
         """The engineer needs a compressor: request it, pause the job, the warehouse ships it."""
         p = self.apis["parts"]
-        r = p.call("POST", p.find("POST", "/part-requests"), role="engineer", headers=self.trace_headers(job),
+        r = p.call("POST", p.find("POST", "/part-requests") or "-", role="engineer", headers=self.trace_headers(job),
                    claims={"sub": job["engineer"], "engineer_id": job["engineer"], "dealer_id": job["dealer"]},
                    json={"lines": [{"part_no": self.part_no, "quantity": 1}], "coverage": "warranty",
                          "urgent": self.rng.random() < 0.2, "ship_to": {"address": "dealer depot"},

@@ -7,10 +7,10 @@ import gc
 import logging
 import time
 import uuid
-from decimal import Decimal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 

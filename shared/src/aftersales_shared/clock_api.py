@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import AwareDatetime, Field, model_validator
@@ -41,8 +41,9 @@ def _read(request: Request) -> ClockRead:
     return ClockRead(now=clock.now(), offset_seconds=clock.offset().total_seconds(), movable=clock.can_move(env))
 
 
-_DOC = {404: {"description": "The clock cannot be moved in this environment (production)"},
-        422: {"description": "Not forward, or more than one move's maximum"}}
+_DOC: dict[int | str, dict[str, Any]] = {
+    404: {"description": "The clock cannot be moved in this environment (production)"},
+    422: {"description": "Not forward, or more than one move's maximum"}}
 
 
 @router.get("", response_model=ClockRead, summary="The service's clock (admin)")

@@ -87,7 +87,7 @@ class ServiceSettings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
 
     @model_validator(mode="after")
-    def _reject_placeholder_secrets(self) -> "ServiceSettings":
+    def _reject_placeholder_secrets(self) -> ServiceSettings:
         if self.environment not in {"development", "test"}:
             if self.db.password.get_secret_value() in PLACEHOLDER_SECRETS:
                 raise ValueError("DB_PASSWORD is a placeholder; set a real secret outside development")

@@ -47,7 +47,7 @@ def dead_letter_topic(service: str) -> str:
 
 
 class _Rebalance(ConsumerRebalanceListener):
-    def __init__(self, owner: "EventConsumer") -> None:
+    def __init__(self, owner: EventConsumer) -> None:
         self.owner = owner
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
@@ -63,7 +63,8 @@ class EventConsumer:
     def __init__(
         self, *, service: str, name: str, topics: list[str], handlers: dict[str, Handler],
         sessions: async_sessionmaker[AsyncSession], bootstrap: str, group_prefix: str = "",
-        max_retries: int = 3, retry_backoff_ms: int = 200, partitions: int = 4, max_records: int = 500, batch_size: int = 100,
+        max_retries: int = 3, retry_backoff_ms: int = 200, partitions: int = 4, max_records: int = 500,
+        batch_size: int = 100,
         offset_reset: str = "earliest", tracer: Any = None,
     ) -> None:
         self.service, self.name, self.topics, self.handlers = service, name, topics, handlers
@@ -89,7 +90,7 @@ class EventConsumer:
         if self._task:
             try:
                 await asyncio.wait_for(self._task, timeout=20)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
+            except (TimeoutError, asyncio.CancelledError):
                 self._task.cancel()
 
     async def run(self) -> None:
@@ -115,7 +116,7 @@ class EventConsumer:
                 log.warning("consumer %s restarting after %r (in %.1fs)", self.group_id, exc, backoff)
                 try:
                     await asyncio.wait_for(self._stop.wait(), timeout=backoff)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 backoff = min(backoff * 2, 5.0)
             finally:
@@ -182,7 +183,7 @@ class EventConsumer:
         except Exception:  # noqa: BLE001 - includes unknown types: let the per-message path decide
             return False
         outcomes = {"applied": 0, "duplicate": 0, "ignored": 0}
-        pairs = [(m, e) for m, e in zip(msgs, events) if e.type in self.handlers]
+        pairs = [(m, e) for m, e in zip(msgs, events, strict=True) if e.type in self.handlers]
         handled = [e for _m, e in pairs]
         outcomes["ignored"] = len(events) - len(handled)
         try:

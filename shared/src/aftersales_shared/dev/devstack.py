@@ -175,7 +175,8 @@ def pg_running(info: StackInfo) -> bool:
     if not (data / "PG_VERSION").exists():
         return False
     r = subprocess.run(
-        (["runuser", "-u", "postgres", "--"] if _is_root() else []) + [str(pg_bindir() / "pg_ctl"), "status", "-D", str(data)],
+        (["runuser", "-u", "postgres", "--"] if _is_root() else [])
+        + [str(pg_bindir() / "pg_ctl"), "status", "-D", str(data)],
         capture_output=True, text=True,
     )
     return r.returncode == 0 and port_open(info.pg_port)
@@ -202,7 +203,8 @@ def start_postgres(info: StackInfo) -> None:
     opts = (f"-p {info.pg_port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={run} "
             "-c max_connections=400 -c shared_buffers=512MB -c work_mem=32MB "
             "-c maintenance_work_mem=256MB -c max_wal_size=4GB -c checkpoint_timeout=15min")
-    _as_pg([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(pgdir / "postgres.log"), "-o", opts, "-w", "-t", "60", "start"])
+    _as_pg([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(pgdir / "postgres.log"), "-o", opts,
+            "-w", "-t", "60", "start"])
     env = {**os.environ, "PGHOST": str(run), "PGPORT": str(info.pg_port), "PGUSER": "postgres"}
     script = repo_root() / "deploy" / "postgres" / "init" / "10-schemas.sh"
     if _is_root():
@@ -326,7 +328,7 @@ def _kafka_answers(bootstrap: str) -> bool:
 
 def stop_kafka(info: StackInfo, *, timeout: float = 30, save: bool = True) -> None:
     pid = info.kafka_pid
-    if not _pid_alive(pid):
+    if pid is None or not _pid_alive(pid):
         return
     os.killpg(os.getpgid(pid), signal.SIGTERM)
     deadline = time.monotonic() + timeout
@@ -481,6 +483,7 @@ def census(info: StackInfo) -> dict[str, dict[str, int]]:
 
 def main(argv: list[str]) -> int:
     cmd = argv[0] if argv else "status"
+    info: StackInfo | None
     if cmd == "up":
         info, started = up()
         print(json.dumps({"postgres_port": info.pg_port, "kafka": info.bootstrap, "started": started}))
