@@ -17,14 +17,19 @@ printf '#!/bin/sh\nexec %s "$@"\n' "$tmp/python/bin/python3" > "$tmp/bin/python3
 chmod +x "$tmp/bin/python3"
 fresh_path="$tmp/bin:/usr/local/bin:/usr/bin:/bin"
 
+# the machine's network settings (proxy, CA bundle, package index) carry over; nothing else does
+network_env=()
+while IFS= read -r name; do network_env+=("$name=${!name}"); done < <(compgen -e | grep -E \
+  '^(https?_proxy|HTTPS?_PROXY|no_proxy|NO_PROXY|all_proxy|ALL_PROXY|SSL_CERT_(FILE|DIR)|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE|PIP_(CERT|INDEX_URL|EXTRA_INDEX_URL|TRUSTED_HOST|DEFAULT_TIMEOUT)|UV_(INDEX|INDEX_URL|DEFAULT_INDEX|EXTRA_INDEX_URL|NATIVE_TLS|HTTP_TIMEOUT))$' || true)
+
 run_fresh() {
-  env -i HOME="$tmp/home" PATH="$fresh_path" LANG=C.UTF-8 TERM=dumb \
+  env -i "${network_env[@]}" HOME="$tmp/home" PATH="$fresh_path" LANG=C.UTF-8 TERM=dumb \
     PIP_CACHE_DIR="$caches_pip" UV_CACHE_DIR="$caches_uv" \
     UV_PROJECT_ENVIRONMENT="$tmp/project-venv" AFTERSALES_STATE_DIR="$tmp/state" \
     "$@"
 }
 
-if run_fresh bash -c 'command -v uv || python3 -m uv --version' >/dev/null 2>&1; then
+if run_fresh bash -c 'command -v uv || python3 -c "import uv"' >/dev/null 2>&1; then
   echo "fresh-machine check: uv is reachable without installing it (on $fresh_path?); cannot simulate" >&2
   exit 1
 fi

@@ -2,7 +2,7 @@
 # `make` runs uv through this script: it finds uv wherever it is, and installs it with pip first when it
 # is nowhere (a fresh machine). uv is looked up at the moment of use, after any install, so the first
 # `make test` works wherever pip puts the executable (on PATH, ~/.local/bin, or the interpreter's own
-# bin/ which may be off PATH: then `python3 -m uv` finds it). Python itself is never downloaded.
+# bin/ which may be off PATH: then the uv package itself says where). Python itself is never downloaded.
 set -euo pipefail
 export UV_PYTHON_DOWNLOADS=never
 UV_VERSION="${UV_VERSION:-0.9.9}"
@@ -11,7 +11,11 @@ PYTHON="${PYTHON:-python3}"
 find_uv() {
   if command -v uv >/dev/null 2>&1; then UV_CMD=(uv); return 0; fi
   if [ -x "$HOME/.local/bin/uv" ]; then UV_CMD=("$HOME/.local/bin/uv"); return 0; fi
-  if "$PYTHON" -m uv --version >/dev/null 2>&1; then UV_CMD=("$PYTHON" -m uv); return 0; fi
+  # installed by pip somewhere off PATH (e.g. the interpreter's own bin/): ask the uv package where
+  local bin
+  if bin="$("$PYTHON" -c 'from uv import find_uv_bin; print(find_uv_bin())' 2>/dev/null)" && [ -x "$bin" ]; then
+    UV_CMD=("$bin"); return 0
+  fi
   return 1
 }
 
