@@ -39,12 +39,15 @@ run: deps
 test: deps $(if $(SKIP_LINT),,lint)
 	@$(UV) run pytest $(PYTEST_ARGS)
 
+# all three run, so one pass shows every finding; the target fails if any did
 lint: python-deps
-	@echo "lint: ruff" && $(UV) run ruff check .
-	@echo "lint: mypy" && $(UV) run mypy
-	@if [ -f .importlinter ] || grep -q '^\[tool\.importlinter\]' pyproject.toml; then \
-	  echo "lint: import contracts" && $(UV) run lint-imports; \
-	else echo "lint: no import contracts configured yet (.importlinter), skipped"; fi
+	@rc=0; \
+	echo "lint: ruff check ." && { $(UV) run ruff check . --output-format concise || rc=1; }; \
+	echo "lint: mypy" && { $(UV) run mypy || rc=1; }; \
+	if [ -f .importlinter ] || grep -q '^\[tool\.importlinter\]' pyproject.toml; then \
+	  echo "lint: import contracts" && { $(UV) run lint-imports || rc=1; }; \
+	else echo "lint: no import contracts configured yet (.importlinter), skipped"; fi; \
+	exit $$rc
 
 stack-up: deps
 	@$(UV) run python -m aftersales_shared.dev.devstack up
