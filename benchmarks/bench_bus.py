@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import platform
+import re
 import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
@@ -25,13 +26,13 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from aftersales_shared import devstack
+from aftersales_shared import outbox
 from aftersales_shared.config import DatabaseSettings
 from aftersales_shared.consumer import EventConsumer
 from aftersales_shared.db import create_engine, make_sessionmaker
+from aftersales_shared.dev import devstack
 from aftersales_shared.events.envelope import IntegrationEvent, Payload
 from aftersales_shared.migrations import create_messaging_tables
-from aftersales_shared import outbox
 from aftersales_shared.outbox import OutboxRelay
 
 RESULTS = Path(__file__).resolve().parents[1] / "docs" / "bench" / "bus.md"
@@ -69,7 +70,10 @@ async def prepare(info: devstack.StackInfo) -> tuple[DatabaseSettings, DatabaseS
         eng = create_async_engine(s.sqlalchemy_url())
         async with eng.begin() as conn:
             await conn.execute(sa.text(f"SET search_path TO {role}"))
-            await conn.run_sync(lambda c, r=role: create_messaging_tables(Operations(MigrationContext.configure(c)), r))
+            def tables(c: sa.Connection, r: str = role) -> None:
+                create_messaging_tables(Operations(MigrationContext.configure(c)), r)
+
+            await conn.run_sync(tables)
             if role == "bencha":
                 await conn.execute(sa.text("CREATE TABLE bencha.changes_log (id bigserial PRIMARY KEY, item int)"))
         await eng.dispose()
@@ -155,7 +159,8 @@ async def bus_run(info, a, b, *, rate: float | None, count: int, writers: int = 
     latencies: list[float] = []
     done = asyncio.Event()
 
-    async def handle(session, event: BenchEvent) -> None:
+    async def handle(session: Any, event: IntegrationEvent) -> None:
+        assert isinstance(event, BenchEvent)
         if event.payload.run != run:
             return
         latencies.append(time.time() - event.payload.sent_at)
@@ -216,16 +221,11 @@ async def baseline(info, count: int) -> dict:
     return {"count": count, "elapsed": elapsed, "rate": count / elapsed}
 
 
-async def main() -> None:
-    info, started = devstack.up()
-    try:
-        a, b = await prepare(info)
-        paced = await bus_run(info, a, b, rate=1000, count=int(os.environ.get("BENCH_PACED", 20_000)))
-        backlog = await bus_run(info, a, b, rate=None, count=int(os.environ.get("BENCH_BACKLOG", 30_000)))
-        raw = await baseline(info, 30_000)
-    finally:
-        if not os.environ.get("KEEP_STACK"):
-            devstack.down(started)
+async def main(info: devstack.StackInfo) -> None:
+    a, b = await prepare(info)
+    paced = await bus_run(info, a, b, rate=1000, count=int(os.environ.get("BENCH_PACED", 20_000)))
+    backlog = await bus_run(info, a, b, rate=None, count=int(os.environ.get("BENCH_BACKLOG", 30_000)))
+    raw = await baseline(info, 30_000)
     machine = f"{os.cpu_count()} cores, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, " \
               f"{platform.platform()}, Python {platform.python_version()}, PostgreSQL 15 (native), Kafka 4.2.0 (KRaft, native)"
     text = f"""## Event bus (`make bench-bus`)
@@ -251,4 +251,5 @@ the outbox pipeline runs at {backlog['rate'] / raw['rate'] * 100:.0f} % of raw K
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    with devstack.running_stack() as stack:  # outside the event loop; stops only what it started
+        asyncio.run(main(stack))

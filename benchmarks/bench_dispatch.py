@@ -7,23 +7,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import subprocess
-import sys
 import heapq
 import json
+import os
 import random
+import subprocess
+import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from aftersales_shared import clock, devstack
+from aftersales_shared import clock
 from aftersales_shared.auth import generate_keypair, mint_token
 from aftersales_shared.config import AuthSettings, DatabaseSettings, KafkaSettings
+from aftersales_shared.dev import devstack
 from aftersales_shared.events.ticketing import TicketOpened, TicketOpenedPayload
 from aftersales_shared.testing.plugin import reset_schema, running
 from dispatch.jobs import service as jobs
@@ -54,7 +56,7 @@ def settings_for(info, pub: bytes, **kw) -> DispatchSettings:
 
 async def seed(admin: asyncpg.Connection, n_eng: int, n_jobs: int, rnd: random.Random) -> None:
     await reset_schema(admin, "dispatch")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     engs = []
     for i in range(n_eng):
         lat, lon = CENTRE[0] + rnd.uniform(-0.4, 0.4), CENTRE[1] + rnd.uniform(-0.4, 0.4)
@@ -122,7 +124,7 @@ async def end_to_end(client, info, token: str, n: int, rate: float, rnd: random.
             ticket_id=tid, ticket_no=tid, serial="SN", product_line=LINES[0], required_skill=rnd.choice(LINES),
             coverage="warranty", customer_name="bench", phone="1", address="a", region_code=rnd.choice(REGIONS),
             lat=CENTRE[0] + rnd.uniform(-0.2, 0.2), lon=CENTRE[1] + rnd.uniform(-0.2, 0.2), channel="phone",
-            fault_description="f", opened_at=datetime.now(timezone.utc))
+            fault_description="f", opened_at=datetime.now(UTC))
 
     async def send(p: TicketOpenedPayload) -> None:
         e = TicketOpened(aggregate_id=p.ticket_id, payload=p)
@@ -175,7 +177,7 @@ def simulate_day(n_tickets: int, n_eng: int, seed: int) -> dict:
     for i in range(n_eng):
         engineers.append((f"E{i}", (CENTRE[0] + rnd.uniform(-0.5, 0.5), CENTRE[1] + rnd.uniform(-0.5, 0.5)),
                           {rnd.choice(LINES[:4]): 3, rnd.choice(LINES[:4]): 2}))
-    day0 = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    day0 = datetime(2026, 3, 2, tzinfo=UTC)
     tickets = []
     for k in range(n_tickets):
         opened = day0 + timedelta(seconds=rnd.uniform(0, 86400))
@@ -192,7 +194,7 @@ def simulate_day(n_tickets: int, n_eng: int, seed: int) -> dict:
         loc = {e[0]: e[1] for e in engineers}
         queue: list = []
         met = 0
-        events = [(t[0], 1, t[1], t) for t in tickets]
+        events: list[tuple[Any, int, Any, Any]] = [(t[0], 1, t[1], t) for t in tickets]
         heapq.heapify(events)
         while events:
             now, kind, _key, payload = heapq.heappop(events)
@@ -222,8 +224,7 @@ def simulate_day(n_tickets: int, n_eng: int, seed: int) -> dict:
     return {"tickets": n_tickets, "engineers": n_eng, "ours": run("ours"), "baseline_nearest_free": run("baseline")}
 
 
-async def main(quick: bool) -> None:
-    info, _started = devstack.up()
+async def main(info: devstack.StackInfo, quick: bool) -> None:
     priv, pub = generate_keypair()
     token = mint_token(priv, sub="bench", roles=["admin"])
     rnd = random.Random(7)
@@ -268,7 +269,7 @@ def write_report(r: dict, quick: bool) -> None:
     text = f"""# Dispatch benchmark
 
 Machine: 2 cores / 24 GiB / Debian 12 / Python 3.11, PostgreSQL 15, Kafka 4.2.0 (native devstack). Decision latency is measured in-process; ticket opened → assigned runs against the dispatch service in its own uvicorn process (consumer, relay and API as deployed), with the load generator and poller in the benchmark process.
-Command: `uv run python -m benchmarks.bench_dispatch{' --quick' if quick else ''}` ({datetime.now(timezone.utc):%Y-%m-%d}).
+Command: `uv run python -m benchmarks.bench_dispatch{' --quick' if quick else ''}` ({datetime.now(UTC):%Y-%m-%d}).
 
 ## Assignment decision latency (2,000 engineers, 10,000 open jobs in the database)
 Candidate query (GIN on skills/zones, capacity filter) + feasibility + ranking for one new job, {d['samples']} samples.
@@ -306,4 +307,6 @@ isolates the assignment policy from I/O.
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer samples (same data sizes)")
-    asyncio.run(main(ap.parse_args().quick))
+    quick = ap.parse_args().quick
+    with devstack.running_stack() as stack:  # outside the event loop; stops only what it started
+        asyncio.run(main(stack, quick))

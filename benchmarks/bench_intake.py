@@ -21,14 +21,15 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
-from aftersales_shared import devstack
+
 from aftersales_shared.auth import generate_keypair, mint_token
 from aftersales_shared.config import DatabaseSettings
+from aftersales_shared.dev import devstack
 from aftersales_shared.ids import new_id
-
 from benchmarks import httpload, serve
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", 15))
@@ -140,7 +141,7 @@ async def main(info: devstack.StackInfo) -> None:
     priv, pub = generate_keypair()
     token = mint_token(priv, sub="bench-agent", roles=["call_center"])
     headers = {"Authorization": f"Bearer {token}"}
-    results: dict[str, object] = {"load_before": os.getloadavg(), "intake": []}
+    results: dict[str, Any] = {"load_before": os.getloadavg(), "intake": []}
     phase = 0
     async with service(info, pub, workers=1) as svc:  # the first start migrates the benchmark database
         await seed_catalog(admin)
@@ -173,7 +174,7 @@ async def main(info: devstack.StackInfo) -> None:
         pool = await asyncpg.create_pool(db.asyncpg_dsn(), min_size=clients, max_size=clients)
         base_serials = iter(range(1, 10**9))
 
-        async def insert_raw(i: int) -> bool:
+        async def insert_raw(i: int, pool=pool, clients=clients, base_serials=base_serials) -> bool:
             tid, now = new_id(), datetime.now(UTC)
             payload = json.dumps({"ticket_id": str(tid), "serial": f"RAW-{i}", **body(f"RAW-{i}", i)})
             async with pool.acquire() as conn, conn.transaction():
@@ -232,7 +233,7 @@ async def main(info: devstack.StackInfo) -> None:
                 await client.get("/v1/tickets", params=params(), headers=headers)
             sem = asyncio.Semaphore(4)
 
-            async def one() -> None:
+            async def one(sem=sem, params=params, lat=lat) -> None:
                 async with sem:
                     p = params()
                     t = time.perf_counter()
@@ -343,9 +344,5 @@ def write_markdown(r: dict) -> None:
 
 
 if __name__ == "__main__":
-    stack, started = devstack.up()
-    try:
+    with devstack.running_stack() as stack:  # outside the event loop; stops only what it started
         asyncio.run(main(stack))
-    finally:
-        if not os.environ.get("KEEP_STACK"):
-            devstack.down(started)

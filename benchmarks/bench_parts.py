@@ -24,8 +24,8 @@ from pathlib import Path
 
 import asyncpg
 
-from aftersales_shared import devstack
 from aftersales_shared.auth import generate_keypair, mint_token
+from aftersales_shared.dev import devstack
 from aftersales_shared.testing.plugin import reset_schema
 from benchmarks import httpload, serve
 from parts.requests.hotpath import CALL
@@ -171,7 +171,7 @@ async def baseline(dsn: str, hot: bool) -> dict:
             CALL, f"d{d}", f"b-{uuid.uuid4().hex}", "0" * 64,
             _REQUEST.format(rid=rid, d=d, lat=lat_, lon=lon_, now=now), [uuid.uuid4()], [part], [1], False,
             eids, ["parts.request.v1"] * 2, _TYPES,
-            [_EVENT.format(eid=e, typ=t, now=now, rid=rid, d=d) for e, t in zip(eids, _TYPES)],
+            [_EVENT.format(eid=e, typ=t, now=now, rid=rid, d=d) for e, t in zip(eids, _TYPES, strict=True)],
             [json.dumps({"event_type": t}) for t in _TYPES])
 
     async def loop(k: int) -> None:
@@ -194,10 +194,10 @@ async def baseline(dsn: str, hot: bool) -> dict:
             "p99": httpload.percentile_ms(lat, 99), "errors": errors, "statuses": {}}
 
 
-NOTES = """
+NOTES = f"""
 ## Notes
 
-- The loop is closed: {clients} clients each wait for their answer, so the mean latency is {clients} / rate.
+- The loop is closed: {CLIENTS} clients each wait for their answer, so the mean latency is {CLIENTS} / rate.
 - Before this path (SQLAlchemy, ~12 statements plus BEGIN/COMMIT, httpx in the app's event loop) the same
   benchmark measured 139 allocations/s, p50 215 ms, p99 389 ms, hot SKU 103/s. One function call per request
   on the raw pool gave about 570/s at p99 about 125 ms; what took the tail under 100 ms: group commit (the
@@ -207,12 +207,11 @@ NOTES = """
 - The baseline pays one commit per allocation; on the hot SKU every allocation waits for the part's lock, so
   the batched service, whose batch takes the lock once, gets close to the baseline there.
 - Numbers are from one run, not averaged; the load averages above show how busy the machine was.
-""".format(clients=CLIENTS)
+"""
 
 
 # --- main --------------------------------------------------------------------------------------------------
-async def main() -> None:
-    info, started = devstack.up()
+async def main(info: devstack.StackInfo) -> None:
     results: dict = {"load_before": os.getloadavg(), "phases": {}, "at": datetime.now(UTC)}
     admin = await bench_database(info)
     priv, pub = generate_keypair()
@@ -272,8 +271,6 @@ async def main() -> None:
             await drop_bench_database(info)
     results["load_after"] = os.getloadavg()
     write(results)
-    if not os.environ.get("KEEP_STACK"):
-        devstack.down(started)
 
 
 def write(r: dict) -> None:
@@ -346,4 +343,5 @@ Target p99 ≤ 50 ms: {ok(a['http_p99'] <= 50)} (HTTP).
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    with devstack.running_stack() as stack:  # outside the event loop; stops only what it started
+        asyncio.run(main(stack))

@@ -20,9 +20,9 @@ import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
 
-from aftersales_shared import devstack
 from aftersales_shared.auth import generate_keypair, mint_token
 from aftersales_shared.config import AuthSettings, DatabaseSettings, KafkaSettings
+from aftersales_shared.dev import devstack
 from settlement.config import SettlementSettings
 from settlement.main import create_app
 
@@ -83,8 +83,7 @@ async def seed(admin: asyncpg.Connection, entries: int, dealers: int) -> float:
     return time.perf_counter() - started
 
 
-async def main(entries: int, dealers: int) -> None:
-    info, _ = devstack.up()
+async def main(info: devstack.StackInfo, entries: int, dealers: int) -> None:
     private, public = generate_keypair()
     settings = SettlementSettings(
         environment="test", db_schema="settlement", service_name="settlement", run_relay=False, run_consumers=False,
@@ -171,4 +170,5 @@ if __name__ == "__main__":
     ap.add_argument("--entries", type=int, default=1_000_000)
     ap.add_argument("--dealers", type=int, default=5_000)
     a = ap.parse_args()
-    asyncio.run(main(a.entries, a.dealers))
+    with devstack.running_stack() as stack:  # outside the event loop; stops only what it started
+        asyncio.run(main(stack, a.entries, a.dealers))

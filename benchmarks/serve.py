@@ -10,7 +10,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from aftersales_shared import devstack
+from aftersales_shared.dev import devstack
 
 
 def service_env(info: devstack.StackInfo, service: str, *, db: str, public_key: bytes, pool: int,
@@ -61,7 +61,7 @@ class ServiceProcess:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
 
-    async def __aenter__(self) -> "ServiceProcess":
+    async def __aenter__(self) -> ServiceProcess:
         try:
             await self.ready()
         except BaseException:

@@ -91,7 +91,9 @@ def _loopback_only(host: str) -> None:
 
 
 def _private_key(cfg: Config) -> bytes:
-    path = cfg.key_file or Path(os.environ.get("AFTERSALES_STATE_DIR", Path(__file__).resolve().parents[1] / ".state")) / "jwt" / "dev-private.pem"
+    from aftersales_shared.dev.devstack import state_dir  # the `make run` stack's key pair (.state/run/jwt)
+
+    path = cfg.key_file or state_dir() / "jwt" / "dev-private.pem"
     if not path.exists():
         raise SystemExit(f"no signing key at {path}: start the platform with `make run` first")
     return path.read_bytes()
@@ -397,7 +399,7 @@ class World:
     def request_part(self, job: dict[str, Any]) -> None:
         """The engineer needs a compressor: request it, pause the job, the warehouse ships it."""
         p = self.apis["parts"]
-        r = p.call("POST", p.find("POST", "/part-requests"), role="engineer", headers=self.trace_headers(job),
+        r = p.call("POST", p.find("POST", "/part-requests") or "-", role="engineer", headers=self.trace_headers(job),
                    claims={"sub": job["engineer"], "engineer_id": job["engineer"], "dealer_id": job["dealer"]},
                    json={"lines": [{"part_no": self.part_no, "quantity": 1}], "coverage": "warranty",
                          "urgent": self.rng.random() < 0.2, "ship_to": {"address": "dealer depot"},

@@ -9,6 +9,10 @@ command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
+# uv comes from pip when it is missing (deploy/uv.sh); Debian's python3 has no pip until python3-pip
+if ! command -v uv >/dev/null 2>&1 && [ ! -x "$HOME/.local/bin/uv" ] && ! python3 -m pip --version >/dev/null 2>&1; then
+  need+=(python3-pip)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing system packages: ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

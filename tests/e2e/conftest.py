@@ -36,6 +36,10 @@ from ticketing.config import TicketingSettings
 from ticketing.consumers import consumer_specs as ticketing_consumers
 from ticketing.main import create_app as ticketing_app
 
+# Waits are deadlines, not durations: a poll returns as soon as its condition holds, and four services'
+# consumers on a busy 2-core machine may need minutes to catch up. pytest's own timeout bounds a test.
+WAIT = 180.0
+
 SERVICES: dict[str, tuple[type, Callable[..., Any], Callable[[Any], list[Any]]]] = {
     "ticketing": (TicketingSettings, ticketing_app, ticketing_consumers),
     "dispatch": (DispatchSettings, dispatch_app, dispatch_consumers),
@@ -96,12 +100,12 @@ async def platform(infra_settings) -> AsyncIterator[dict[str, Service]]:
             services[name] = Service(name, client, app, exporter)
         consumers = [c for s in services.values() for c in s.app.state.consumers]
         assert len(consumers) == len(groups)
-        await asyncio.wait_for(asyncio.gather(*(c.ready.wait() for c in consumers)), timeout=30)
+        await asyncio.wait_for(asyncio.gather(*(c.ready.wait() for c in consumers)), timeout=WAIT)
         yield services
 
 
 async def _eventually(what: str, fetch: Callable[[], Awaitable[Any]], ok: Callable[[Any], bool],
-                     timeout: float = 30) -> Any:
+                     timeout: float = WAIT) -> Any:
     """Poll ``fetch`` until ``ok(result)``; fail naming ``what`` and the last state seen."""
     seen: dict[str, Any] = {}
 
@@ -118,5 +122,5 @@ async def _eventually(what: str, fetch: Callable[[], Awaitable[Any]], ok: Callab
 
 @pytest.fixture
 def eventually() -> Callable[..., Awaitable[Any]]:
-    """``await eventually(what, fetch, ok, timeout=30)``: a bounded poll with a clear failure message."""
+    """``await eventually(what, fetch, ok)``: a bounded poll with a clear failure message."""
     return _eventually

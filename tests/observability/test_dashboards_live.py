@@ -17,11 +17,17 @@ from typing import Any
 
 import httpx
 import pytest
-
-from aftersales_shared import devstack
 from obs_support import (
-    ROOT, concrete, load_dashboards, load_rules, panel_queries, render_config, template_vars,
+    ROOT,
+    concrete,
+    load_dashboards,
+    load_rules,
+    panel_queries,
+    render_config,
+    template_vars,
 )
+
+from aftersales_shared.dev import devstack
 from benchmarks import simulate
 
 SERVICES = ["ticketing", "dispatch", "parts", "settlement"]

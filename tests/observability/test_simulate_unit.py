@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from aftersales_shared.auth import generate_keypair
-from aftersales_shared.devstack import free_port
+from aftersales_shared.dev.devstack import free_port
 from benchmarks import simulate
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import tempfile
 import uuid
 from collections import defaultdict
@@ -13,10 +12,9 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from aftersales_shared import devstack
 from aftersales_shared.consumer import EventConsumer, dead_letter_topic
+from aftersales_shared.dev import devstack
 from aftersales_shared.outbox import OutboxRelay
-
 from aftersales_shared.testing.plugin import wait_for
 
 pytestmark = pytest.mark.integration

@@ -39,7 +39,7 @@ def test_grafana_datasource_and_dashboard_provisioning_exist():
 
 def test_kafka_cluster_ids_never_start_with_a_dash():
     """StorageTool reads a leading '-' as an option: a fresh clone must never draw such an id."""
-    from aftersales_shared.devstack import new_cluster_id
+    from aftersales_shared.dev.devstack import new_cluster_id
 
     ids = [new_cluster_id() for _ in range(5000)]
     assert all(len(i) == 22 and not i.startswith("-") for i in ids)

@@ -14,7 +14,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client import REGISTRY
 
-from aftersales_shared import devstack
+from aftersales_shared.dev import devstack
 from aftersales_shared.app import ServiceParts, create_service_app
 from aftersales_shared.config import AuthSettings, KafkaSettings, ServiceSettings
 from aftersales_shared.consumer import EventConsumer, dead_letter_topic

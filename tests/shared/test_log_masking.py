@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 import sqlalchemy as sa
 
-from aftersales_shared import devstack
+from aftersales_shared.dev import devstack
 from aftersales_shared.config import DatabaseSettings
 from aftersales_shared.db import create_engine, create_raw_pool
 from aftersales_shared.logging import configure_logging, mask_phones

@@ -17,13 +17,22 @@ from .conftest import seed_line, seed_unit, settings, ticket_body
 pytestmark = pytest.mark.integration
 
 
-async def _until(check, timeout=45.0):
+WAIT = 180.0  # a deadline, not a duration: consumers on a busy 2-core machine may take a while to catch up
+
+
+async def _until(check, timeout=WAIT):
+    """Poll ``check`` until it returns something truthy (returned); falsy after a generous deadline."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         result = await check()
         if result or asyncio.get_running_loop().time() > deadline:
             return result
         await asyncio.sleep(0.2)
+
+
+def _own(prefix: str) -> str:
+    """An id of this test run alone: the topics keep earlier runs' events."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 async def test_job_events_from_kafka_close_ticket_record_repair_and_create_callback(
@@ -33,28 +42,30 @@ async def test_job_events_from_kafka_close_ticket_record_repair_and_create_callb
     s = settings(infra_settings, run_relay=True, run_consumers=True,
                  kafka=infra_settings("ticketing", group_prefix=f"t-{uuid.uuid4().hex[:8]}-")["kafka"])
     app = create_app(s)
+    # other services' consumers read these job events too: every id is this run's own
+    job_id, engineer, serial, dealer = _own("J"), _own("E"), _own("SN"), _own("D")
     async with running(app) as client:
         await reset_schema(admin_db, "ticketing")
         await seed_line(client, admin)
-        await seed_unit(client, agent)
-        t = (await client.post("/v1/tickets", json=ticket_body(), headers=agent)).json()
+        await seed_unit(client, agent, serial=serial, dealer=dealer)
+        t = (await client.post("/v1/tickets", json=ticket_body(serial=serial), headers=agent)).json()
         consumer = app.state.consumers[0]
-        await asyncio.wait_for(consumer.ready.wait(), timeout=30)
+        await asyncio.wait_for(consumer.ready.wait(), timeout=WAIT)
         now = datetime.now(UTC)
-        base = {"job_id": "J-1", "ticket_id": t["id"], "engineer_id": "E7", "dealer_id": "D1"}
-        completed = JobCompleted(aggregate_id="J-1", payload={
-            **base, "at": now + timedelta(minutes=90), "serial": "SN-0001", "product_line": "AC",
+        base = {"job_id": job_id, "ticket_id": t["id"], "engineer_id": engineer, "dealer_id": dealer}
+        completed = JobCompleted(aggregate_id=job_id, payload={
+            **base, "at": now + timedelta(minutes=90), "serial": serial, "product_line": "AC",
             "coverage": "warranty", "home_visit": True, "work_done": "replaced fan",
             "parts_used": [{"part_no": "FAN-1"}]})
-        events = [JobAssigned(aggregate_id="J-1", payload={**base, "at": now}),
-                  JobArrived(aggregate_id="J-1", payload={**base, "at": now + timedelta(minutes=30)}),
+        events = [JobAssigned(aggregate_id=job_id, payload={**base, "at": now}),
+                  JobArrived(aggregate_id=job_id, payload={**base, "at": now + timedelta(minutes=30)}),
                   completed, completed]  # the last one is a duplicate delivery
         await ensure_topics(s.kafka.bootstrap_servers, ["dispatch.job.v1"])
         producer = AIOKafkaProducer(bootstrap_servers=s.kafka.bootstrap_servers)
         await producer.start()
         try:
             for e in events:
-                await producer.send_and_wait("dispatch.job.v1", e.to_json().encode(), key=b"J-1")
+                await producer.send_and_wait("dispatch.job.v1", e.to_json().encode(), key=job_id.encode())
         finally:
             await producer.stop()
 
@@ -65,11 +76,11 @@ async def test_job_events_from_kafka_close_ticket_record_repair_and_create_callb
         ticket = await _until(closed)
         assert ticket, "ticket was not closed by JobCompleted"
         assert [h["to_status"] for h in ticket["history"]] == ["open", "assigned", "on_site", "closed"]
-        assert ticket["history"][1]["actor"] == "dispatch:E7" and ticket["job_id"] == "J-1"
-        assert await admin_db.fetchval("SELECT count(*) FROM ticketing.unit_repairs WHERE serial = 'SN-0001'") == 1
+        assert ticket["history"][1]["actor"] == f"dispatch:{engineer}" and ticket["job_id"] == job_id
+        assert await admin_db.fetchval("SELECT count(*) FROM ticketing.unit_repairs WHERE serial = $1", serial) == 1
         callbacks = (await client.get("/v1/callbacks", headers=agent)).json()
         assert [c["ticket_id"] for c in callbacks if c["ticket_id"] == t["id"]] == [t["id"]]
-        w = (await client.get("/v1/units/SN-0001/warranty", headers=agent)).json()
+        w = (await client.get(f"/v1/units/{serial}/warranty", headers=agent)).json()
         assert w["repair_counts"] == {"unit": 1}
         types = [r["event_type"] for r in await admin_db.fetch(
             "SELECT event_type FROM ticketing.outbox WHERE key = $1 ORDER BY id", t["id"])]
@@ -87,14 +98,15 @@ async def test_reopened_ticket_follows_its_new_job_and_ignores_the_finished_one(
     s = settings(infra_settings, run_relay=False, run_consumers=True,
                  kafka=infra_settings("ticketing", group_prefix=f"t-{uuid.uuid4().hex[:8]}-")["kafka"])
     app = create_app(s)
-    j1, j2 = f"J-reopen-{uuid.uuid4().hex[:8]}", f"J-reopen-{uuid.uuid4().hex[:8]}"
-    serial = f"SN-RE-{uuid.uuid4().hex[:8]}"  # the topic's history holds earlier runs' repairs of other serials
+    j1, j2 = _own("J-reopen"), _own("J-reopen")
+    engineer, dealer = _own("E"), _own("D")
+    serial = _own("SN-RE")  # the topic's history holds earlier runs' repairs of other serials
     async with running(app) as client:
         await reset_schema(admin_db, "ticketing")
         await seed_line(client, admin)
-        await seed_unit(client, agent, serial=serial)
+        await seed_unit(client, agent, serial=serial, dealer=dealer)
         t = (await client.post("/v1/tickets", json=ticket_body(serial=serial), headers=agent)).json()
-        await asyncio.wait_for(app.state.consumers[0].ready.wait(), timeout=30)
+        await asyncio.wait_for(app.state.consumers[0].ready.wait(), timeout=WAIT)
         await ensure_topics(s.kafka.bootstrap_servers, ["dispatch.job.v1"])
         producer = AIOKafkaProducer(bootstrap_servers=s.kafka.bootstrap_servers)
         await producer.start()
@@ -110,8 +122,8 @@ async def test_reopened_ticket_follows_its_new_job_and_ignores_the_finished_one(
             return await _until(check)
 
         def job(cls, job_id, visit, at, **extra):
-            return cls(aggregate_id=job_id, payload={"job_id": job_id, "ticket_id": t["id"], "engineer_id": "E7",
-                                                     "dealer_id": "D1", "at": at, "visit": visit, **extra})
+            return cls(aggregate_id=job_id, payload={"job_id": job_id, "ticket_id": t["id"], "engineer_id": engineer,
+                                                     "dealer_id": dealer, "at": at, "visit": visit, **extra})
 
         def completed(job_id, visit, at):
             return job(JobCompleted, job_id, visit, at, serial=serial, product_line="AC", coverage="warranty",

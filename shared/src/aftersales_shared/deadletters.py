@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -235,39 +233,3 @@ async def post_replay(request: Request, _p: CanReplayDeadLetters) -> ReplayResul
     settings = request.app.state.settings
     return await replay_dead_letters(settings.kafka.bootstrap_servers, settings.service_name,
                                      group_prefix=settings.kafka.group_prefix)
-
-
-# --- the command line ---------------------------------------------------------------------------------
-
-
-def _bootstrap() -> tuple[str, str]:
-    from .config import KafkaSettings
-
-    kafka = KafkaSettings()
-    if "KAFKA_BOOTSTRAP_SERVERS" not in os.environ:
-        from . import devstack
-
-        info = devstack.load_info()
-        if info is not None:
-            return info.bootstrap, kafka.group_prefix
-    return kafka.bootstrap_servers, kafka.group_prefix
-
-
-def main(argv: list[str]) -> int:
-    usage = "usage: python -m aftersales_shared.deadletters list|replay SERVICE"
-    if len(argv) != 2 or argv[0] not in {"list", "replay"}:
-        print(usage, file=sys.stderr)
-        return 2
-    command, service = argv
-    bootstrap, prefix = _bootstrap()
-    if command == "list":
-        page = asyncio.run(list_dead_letters(bootstrap, service, group_prefix=prefix, limit=1000))
-        print(page.model_dump_json(indent=2))
-    else:
-        result = asyncio.run(replay_dead_letters(bootstrap, service, group_prefix=prefix))
-        print(result.model_dump_json(indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

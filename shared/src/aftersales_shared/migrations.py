@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import MetaData
-from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.dialects import postgresql as pg
+from sqlalchemy.ext.asyncio import create_async_engine
 
 
 def run_env(target_metadata: MetaData, schema: str) -> None:

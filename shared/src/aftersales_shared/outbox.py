@@ -100,7 +100,7 @@ class OutboxRelay:
         if self._task:
             try:
                 await asyncio.wait_for(self._task, timeout=15)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
+            except (TimeoutError, asyncio.CancelledError):
                 self._task.cancel()
 
     async def run(self) -> None:
@@ -138,7 +138,7 @@ class OutboxRelay:
     async def _sleep(self, seconds: float) -> None:
         try:
             await asyncio.wait_for(self._stop.wait(), timeout=seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
     async def _lead(self, conn: asyncpg.Connection) -> None:
@@ -190,7 +190,7 @@ class OutboxRelay:
             if not pending:  # rows committed before we took the lock were seen by this check
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
         finally:
             await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", self._sleep_key)

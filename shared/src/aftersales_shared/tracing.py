@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import random
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Iterator
+from typing import Any
 
 from .logging import trace_id
 

@@ -1,10 +1,17 @@
-"""Pytest plugin: real Postgres + Kafka for the session, tokens, and in-process service apps."""
+"""Pytest plugin: real Postgres + Kafka for the session, tokens, and in-process service apps.
+
+The session's stack is the tests' own (``.state/test``, or ``AFTERSALES_TEST_STATE_DIR``), never the
+``make run`` stack (``.state/run``): ports, database and broker log are separate, so the platform a
+developer runs never sees test data. At the end of the session the test stack is stopped and its state
+removed, unless ``KEEP_STACK=1`` (then the next session reuses it, with whatever the last one left).
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -12,18 +19,34 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from .. import clock, devstack
+from .. import clock
 from ..auth import generate_keypair, mint_token
 from ..config import AuthSettings, DatabaseSettings, KafkaSettings
+from ..dev import devstack
+
+
+def session_state_dir() -> str:
+    """The tests' stack state: ``AFTERSALES_TEST_STATE_DIR`` or ``.state/test`` (never the ``make run`` one)."""
+    return os.environ.get("AFTERSALES_TEST_STATE_DIR") or str(devstack.default_state_dir("test"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Everything in this process (and the service processes it spawns) talks to the tests' stack.
+    os.environ["AFTERSALES_STATE_DIR"] = session_state_dir()
+
+
+def keep_stack() -> bool:
+    return os.environ.get("KEEP_STACK", "") not in ("", "0", "false", "no")
 
 
 @pytest.fixture(scope="session")
 def stack() -> Any:
-    """The real local stack; started if needed, stopped at the end only if this session started it."""
-    info, started = devstack.up()
+    """The tests' own stack; started if needed. Removed at the end unless KEEP_STACK=1."""
+    assert devstack.state_dir() == Path(session_state_dir()), "the test session must use the test stack"
+    info, _started = devstack.up()
     yield info
-    if not os.environ.get("KEEP_STACK"):
-        devstack.down(started)
+    if not keep_stack():
+        devstack.destroy()
 
 
 @pytest.fixture(autouse=True)
@@ -94,16 +117,23 @@ async def running(app: Any, *, base_url: str = "http://test") -> AsyncIterator[h
             yield client
 
 
-async def wait_for(check: Callable[[], Any], timeout: float = 60, every: float = 0.2) -> None:
-    """Poll an async ``check`` until it returns true; fail after ``timeout`` seconds."""
+async def wait_for(check: Callable[[], Any], timeout: float = 120, every: float = 0.2,
+                   what: str = "condition") -> Any:
+    """Poll an async ``check`` until it returns something truthy, and return it; fail after ``timeout`` s.
+
+    The timeout is a deadline, not a duration: keep it generous (consumers and relays on a busy 2-core
+    machine can lag by a minute); never assert with a fixed sleep.
+    """
     import asyncio
 
     deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if await check():
-            return
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() >= deadline:
+            raise AssertionError(f"{what} not met within {timeout}s")
         await asyncio.sleep(every)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 async def reset_schema(admin: asyncpg.Connection, schema: str) -> None:

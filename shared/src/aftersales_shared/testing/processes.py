@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from .. import devstack
+from ..dev import devstack
 
 SERVICES = ["ticketing", "dispatch", "parts", "settlement"]
 

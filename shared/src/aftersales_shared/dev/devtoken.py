@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .auth import Role, ensure_dev_keypair, mint_token
+from ..auth import Role, ensure_dev_keypair, mint_token
 from .devstack import state_dir
 
 

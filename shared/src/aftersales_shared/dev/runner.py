@@ -1,4 +1,7 @@
-"""``make run``: the stack plus the four services as uvicorn processes; Ctrl-C stops everything."""
+"""``make run``: the stack plus the four services as uvicorn processes; Ctrl-C stops everything.
+
+``python -m aftersales_shared.dev.runner``. Uses the ``make run`` stack (``.state/run``), never the tests'.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +16,10 @@ from .devstack import SERVICES, down, free_port, port_open, state_dir, up
 DEFAULT_PORTS = {"ticketing": 8001, "dispatch": 8002, "parts": 8003, "settlement": 8004}
 
 
-def run_platform(argv: list[str]) -> int:
+def run_platform(argv: list[str] | None = None) -> int:
     info, started = up()
-    procs: dict[str, subprocess.Popen] = {}
-    ports = {}
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    ports: dict[str, int] = {}
     for svc in SERVICES:
         port = DEFAULT_PORTS[svc] if not port_open(DEFAULT_PORTS[svc]) else free_port()
         ports[svc] = port
@@ -66,3 +69,7 @@ def run_platform(argv: list[str]) -> int:
         down(started)
         print("platform stopped")
     return rc
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_platform(sys.argv[1:]))

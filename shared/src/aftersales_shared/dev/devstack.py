@@ -1,7 +1,12 @@
 """The native local stack: a private PostgreSQL cluster and a KRaft Kafka broker on loopback.
 
-``python -m aftersales_shared.devstack up|down|status|env SERVICE|run``. Started by ``make run``
-and by the test session; reused when already running; stopped cleanly.
+``python -m aftersales_shared.dev.devstack up|down|destroy|status|census|env SERVICE``.
+
+Two stacks never share state: ``make run`` / ``make stack-up`` use ``.state/run`` and the test session
+uses ``.state/test`` (the test plugin points ``AFTERSALES_STATE_DIR`` there and removes it at the end of
+the session unless ``KEEP_STACK=1``). Each stack has its own ports, Postgres cluster and Kafka log, so
+``make run`` after ``make test`` never sees a test's rows or events. A stack is reused when already
+running and stopped cleanly. Safe to call from inside a running event loop (benchmarks do).
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -25,15 +32,26 @@ SERVICES = ("ticketing", "dispatch", "parts", "settlement")
 DB_NAME = "aftersales"
 
 
+STACKS = ("run", "test")
+
+
 def repo_root() -> Path:
     """The project checkout (override with AFTERSALES_ROOT)."""
     if os.environ.get("AFTERSALES_ROOT"):
         return Path(os.environ["AFTERSALES_ROOT"]).resolve()
-    return Path(__file__).resolve().parents[3]
+    return Path(__file__).resolve().parents[4]
+
+
+def default_state_dir(stack: str = "run") -> Path:
+    """``.state/run`` (``make run``, ``make stack-up``, tokens, benchmarks) or ``.state/test`` (the tests)."""
+    if stack not in STACKS:
+        raise ValueError(f"unknown stack {stack!r}: one of {STACKS}")
+    return repo_root() / ".state" / stack
 
 
 def state_dir() -> Path:
-    return Path(os.environ.get("AFTERSALES_STATE_DIR", repo_root() / ".state"))
+    """The current stack's state: ``AFTERSALES_STATE_DIR`` if set, else the ``make run`` stack's."""
+    return Path(os.environ.get("AFTERSALES_STATE_DIR") or default_state_dir("run"))
 
 
 def kafka_libs() -> Path:
@@ -140,8 +158,13 @@ def _pg_dir() -> Path:
                            capture_output=True)
     if probe.returncode == 0:
         return preferred
-    digest = uuid.uuid5(uuid.NAMESPACE_URL, str(repo_root())).hex[:12]
-    return Path(f"/var/tmp/aftersales-{digest}/pg")
+    return _fallback_pg_root() / "pg"
+
+
+def _fallback_pg_root() -> Path:
+    """Where Postgres data goes when the postgres user cannot traverse the checkout (one per state dir)."""
+    digest = uuid.uuid5(uuid.NAMESPACE_URL, str(state_dir().resolve())).hex[:12]
+    return Path(f"/var/tmp/aftersales-{digest}")
 
 
 # --- PostgreSQL -------------------------------------------------------------------------------
@@ -152,7 +175,8 @@ def pg_running(info: StackInfo) -> bool:
     if not (data / "PG_VERSION").exists():
         return False
     r = subprocess.run(
-        (["runuser", "-u", "postgres", "--"] if _is_root() else []) + [str(pg_bindir() / "pg_ctl"), "status", "-D", str(data)],
+        (["runuser", "-u", "postgres", "--"] if _is_root() else [])
+        + [str(pg_bindir() / "pg_ctl"), "status", "-D", str(data)],
         capture_output=True, text=True,
     )
     return r.returncode == 0 and port_open(info.pg_port)
@@ -179,7 +203,8 @@ def start_postgres(info: StackInfo) -> None:
     opts = (f"-p {info.pg_port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={run} "
             "-c max_connections=400 -c shared_buffers=512MB -c work_mem=32MB "
             "-c maintenance_work_mem=256MB -c max_wal_size=4GB -c checkpoint_timeout=15min")
-    _as_pg([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(pgdir / "postgres.log"), "-o", opts, "-w", "-t", "60", "start"])
+    _as_pg([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(pgdir / "postgres.log"), "-o", opts,
+            "-w", "-t", "60", "start"])
     env = {**os.environ, "PGHOST": str(run), "PGPORT": str(info.pg_port), "PGUSER": "postgres"}
     script = repo_root() / "deploy" / "postgres" / "init" / "10-schemas.sh"
     if _is_root():
@@ -286,16 +311,24 @@ def start_kafka(info: StackInfo, *, timeout: float = 90, kdir: Path | None = Non
 
 
 def _kafka_answers(bootstrap: str) -> bool:
+    """Ask the broker for metadata; works with or without an event loop running in this thread."""
     import asyncio
+    import concurrent.futures
 
-    from .kafka import kafka_reachable
+    from ..kafka import kafka_reachable
 
-    return asyncio.run(kafka_reachable(bootstrap))
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(kafka_reachable(bootstrap))
+    # called from async code (a benchmark's main): asyncio.run would refuse, so ask from a worker thread
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, kafka_reachable(bootstrap)).result()
 
 
 def stop_kafka(info: StackInfo, *, timeout: float = 30, save: bool = True) -> None:
     pid = info.kafka_pid
-    if not _pid_alive(pid):
+    if pid is None or not _pid_alive(pid):
         return
     os.killpg(os.getpgid(pid), signal.SIGTERM)
     deadline = time.monotonic() + timeout
@@ -317,7 +350,7 @@ def stop_kafka(info: StackInfo, *, timeout: float = 30, save: bool = True) -> No
 
 def up() -> tuple[StackInfo, dict[str, bool]]:
     """Start what is not running; returns the info and which parts this call started."""
-    from .auth import ensure_dev_keypair
+    from ..auth import ensure_dev_keypair
 
     info = load_info()
     if info is None:
@@ -344,6 +377,21 @@ def up() -> tuple[StackInfo, dict[str, bool]]:
     return info, started
 
 
+@contextmanager
+def running_stack() -> Iterator[StackInfo]:
+    """For tools (benchmarks): the stack, started if needed; on exit stop only what this call started.
+
+    Call it outside any event loop (``with running_stack() as info: asyncio.run(main(info))``); ``KEEP_STACK=1``
+    leaves what it started running.
+    """
+    info, started = up()
+    try:
+        yield info
+    finally:
+        if os.environ.get("KEEP_STACK", "") in ("", "0", "false", "no"):
+            down(started)
+
+
 def down(which: dict[str, bool] | None = None) -> None:
     """Stop the stack (or just the parts named true in ``which``)."""
     info = load_info()
@@ -355,20 +403,110 @@ def down(which: dict[str, bool] | None = None) -> None:
         stop_postgres(info)
 
 
+def destroy() -> None:
+    """Stop the stack and delete its state (data, logs, keys): the next ``up`` starts from nothing."""
+    info = load_info()
+    down()
+    targets = [state_dir()]
+    if info is not None:
+        targets.append(Path(info.pg_dir).parent)  # the /var/tmp fallback, when the data lived there
+    for path in targets:
+        if path.exists() and (path == state_dir() or path.name.startswith("aftersales-")):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def stop_legacy_stack() -> bool:
+    """Stop a stack started before state was split into ``.state/run`` and ``.state/test``."""
+    legacy = repo_root() / ".state"
+    if not (legacy / "stack.json").exists() or Path(os.environ.get("AFTERSALES_STATE_DIR") or "") == legacy:
+        return False
+    saved = os.environ.get("AFTERSALES_STATE_DIR")
+    os.environ["AFTERSALES_STATE_DIR"] = str(legacy)
+    try:
+        down()
+        (legacy / "stack.json").unlink(missing_ok=True)
+    finally:
+        if saved is None:
+            os.environ.pop("AFTERSALES_STATE_DIR", None)
+        else:
+            os.environ["AFTERSALES_STATE_DIR"] = saved
+    return True
+
+
+def census(info: StackInfo) -> dict[str, dict[str, int]]:
+    """What the stack holds: row counts of every service table and message counts of every topic.
+
+    ``.ci/run`` uses it to prove that ``make test`` left nothing in the ``make run`` stack.
+    """
+    import asyncio
+
+    async def _count() -> dict[str, dict[str, int]]:
+        import asyncpg
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        rows: dict[str, int] = {}
+        conn = await asyncpg.connect(info.admin_dsn())
+        try:
+            tables = await conn.fetch(
+                "SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY($1::text[]) "
+                "AND tablename <> 'alembic_version' ORDER BY 1, 2", list(SERVICES))
+            for t in tables:
+                name = f'"{t["schemaname"]}"."{t["tablename"]}"'
+                rows[f'{t["schemaname"]}.{t["tablename"]}'] = await conn.fetchval(f"SELECT count(*) FROM {name}")
+        finally:
+            await conn.close()
+        messages: dict[str, int] = {}
+        consumer = AIOKafkaConsumer(bootstrap_servers=info.bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            topics = sorted(t for t in await consumer.topics() if not t.startswith("__"))
+            for topic in topics:
+                tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+                if tps:
+                    begin, end = await consumer.beginning_offsets(tps), await consumer.end_offsets(tps)
+                    messages[topic] = sum(end[tp] - begin[tp] for tp in tps)
+                else:
+                    messages[topic] = 0
+        finally:
+            await consumer.stop()
+        return {"rows": rows, "messages": messages}
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_count())
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, _count()).result()
+
+
 def main(argv: list[str]) -> int:
     cmd = argv[0] if argv else "status"
+    info: StackInfo | None
     if cmd == "up":
         info, started = up()
         print(json.dumps({"postgres_port": info.pg_port, "kafka": info.bootstrap, "started": started}))
     elif cmd == "down":
         down()
-        print("stack stopped")
+        if stop_legacy_stack():
+            print("stopped a stack left in .state/ by an older checkout")
+        print(f"stack stopped (state kept in {state_dir()})")
+    elif cmd == "destroy":
+        destroy()
+        print(f"stack stopped and {state_dir()} removed")
+    elif cmd == "census":
+        info = load_info()
+        if info is None or not (pg_running(info) and kafka_running(info)):
+            print("no running stack: run `up` first", file=sys.stderr)
+            return 1
+        print(json.dumps(census(info), indent=2, sort_keys=True))
     elif cmd == "status":
         info = load_info()
         if info is None:
             print("no stack")
         else:
-            print(json.dumps({"postgres": pg_running(info), "kafka": kafka_running(info),
+            print(json.dumps({"state": str(state_dir()), "postgres": pg_running(info), "kafka": kafka_running(info),
                               "postgres_port": info.pg_port, "kafka_bootstrap": info.bootstrap}))
     elif cmd == "env":
         info = load_info()
@@ -377,10 +515,6 @@ def main(argv: list[str]) -> int:
             return 1
         for k, v in info.service_env(argv[1]).items():
             print(f"export {k}={v}")
-    elif cmd == "run":
-        from .runner import run_platform
-
-        return run_platform(argv[1:])
     else:
         print(__doc__)
         return 2
