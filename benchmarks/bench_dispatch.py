@@ -28,10 +28,9 @@ from aftersales_shared.config import AuthSettings, DatabaseSettings, KafkaSettin
 from aftersales_shared.dev import devstack
 from aftersales_shared.events.ticketing import TicketOpened, TicketOpenedPayload
 from aftersales_shared.testing.plugin import reset_schema, running
-from dispatch.jobs import service as jobs
-from dispatch.jobs import queries
 from dispatch.config import DispatchSettings
 from dispatch.domain.assignment import EngineerState, HaversineEstimator, JobNeed, rank
+from dispatch.jobs import queries
 from dispatch.main import create_app
 from dispatch.models import Job
 

@@ -5,7 +5,7 @@ regression test here, named after what it proves."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import get_args
 
 import pytest

@@ -17,7 +17,7 @@ import csv
 import io
 import json
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -87,7 +87,8 @@ async def test_customer_journey_through_all_four_services(platform, auth_headers
         "effective_from": "2020-01-01", "months": 12, "start_basis": "sale", "component_months": {"compressor": 36}})
     assert r.status_code == 201, r.text
 
-    r = await st.post("/v1/dealers", headers=finance, json={"id": dealer, "name": "Journey Dealer", "territories": ["SH"]})
+    r = await st.post("/v1/dealers", headers=finance,
+                      json={"id": dealer, "name": "Journey Dealer", "territories": ["SH"]})
     assert r.status_code == 201, r.text
     r = await st.post(f"/v1/dealers/{dealer}/contracts", headers=finance, json={
         "effective_from": f"{today.year}-01-01", "fee_model": "d",
@@ -118,7 +119,8 @@ async def test_customer_journey_through_all_four_services(platform, auth_headers
         "code": f"WH-{sfx}", "name": "Shanghai regional", "kind": "regional", "lat": WAREHOUSE[0], "lon": WAREHOUSE[1]})
     assert r.status_code == 201, r.text
     warehouse = r.json()["id"]
-    r = await pt.post("/v1/stock/receipts", headers=clerk, json={"warehouse_id": warehouse, "part_no": part_no, "quantity": 5})
+    r = await pt.post("/v1/stock/receipts", headers=clerk,
+                      json={"warehouse_id": warehouse, "part_no": part_no, "quantity": 5})
     assert r.status_code == 201, r.text
 
     async def stock() -> dict[str, int]:
@@ -192,7 +194,7 @@ async def test_customer_journey_through_all_four_services(platform, auth_headers
     # --- 5. the engineer's day ------------------------------------------------------------------------
     async def act(action: str, **extra: Any) -> dict[str, Any]:
         body = {"client_action_id": f"{action}-{uuid.uuid4().hex[:12]}", "action": action,
-                "device_time": datetime.now(timezone.utc).isoformat(), **extra}
+                "device_time": datetime.now(UTC).isoformat(), **extra}
         r = await dp.post(f"/v1/jobs/{job_id}/actions", headers=eng, json=body)
         assert r.status_code == 200, f"{action}: {r.status_code} {r.text}"
         return r.json()

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -71,7 +71,7 @@ async def test_reopened_ticket_is_dispatched_again_and_follows_its_new_job_to_cl
                               ("complete", {"record": {"work_done": "recharged refrigerant", "labour_minutes": 40,
                                                        "root_cause": "workmanship"}})):
             body = {"client_action_id": f"{action}-{uuid.uuid4().hex[:12]}", "action": action,
-                    "device_time": datetime.now(timezone.utc).isoformat(), **extra}
+                    "device_time": datetime.now(UTC).isoformat(), **extra}
             r = await dp.post(f"/v1/jobs/{job_id}/actions", headers=eng, json=body)
             assert r.status_code == 200, f"{action}: {r.text}"
 

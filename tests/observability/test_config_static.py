@@ -9,10 +9,19 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from obs_support import (
-    DASHBOARDS, PROM_CONFIG, ROOT, RULES_DIR, concrete, iter_panels, load_dashboards, load_rules, panel_queries,
-    render_config, runbook_anchors, template_vars,
+    DASHBOARDS,
+    PROM_CONFIG,
+    ROOT,
+    RULES_DIR,
+    concrete,
+    iter_panels,
+    load_dashboards,
+    load_rules,
+    panel_queries,
+    render_config,
+    runbook_anchors,
+    template_vars,
 )
 
 PROMTOOL = shutil.which("promtool") or "promtool"

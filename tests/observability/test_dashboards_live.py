@@ -148,7 +148,7 @@ def _platform(stack: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
              f"--web.listen-address=127.0.0.1:{prom_port}"],
             start_new_session=True, stdout=logs["prometheus"].open("wb"), stderr=subprocess.STDOUT,
         ))
-        for svc, port in ports.items():
+        for port in ports.values():
             _wait(f"http://127.0.0.1:{port}/readyz", timeout=90, procs=procs, logs=logs)
         _wait(f"http://127.0.0.1:{prom_port}/-/ready", timeout=30, procs=procs, logs=logs)
         _drain(ports, timeout=45)

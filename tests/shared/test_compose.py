@@ -20,7 +20,8 @@ def test_compose_file_parses_with_docker_compose():
 def test_every_compose_service_has_a_healthcheck_and_services_run_migrations_as_non_root():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert {"postgres", "kafka", "ticketing", "dispatch", "parts", "settlement", "prometheus", "grafana"} <= set(services)
+    expected = {"postgres", "kafka", "ticketing", "dispatch", "parts", "settlement", "prometheus", "grafana"}
+    assert expected <= set(services)
     for name, svc in services.items():
         hc = svc.get("healthcheck")
         if hc is None and "<<" in svc:

@@ -14,11 +14,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client import REGISTRY
 
-from aftersales_shared.dev import devstack
 from aftersales_shared.app import ServiceParts, create_service_app
 from aftersales_shared.config import AuthSettings, KafkaSettings, ServiceSettings
 from aftersales_shared.consumer import EventConsumer, dead_letter_topic
 from aftersales_shared.deadletters import replay_dead_letters, topic_partitions
+from aftersales_shared.dev import devstack
 from aftersales_shared.testing.plugin import running, wait_for
 
 pytestmark = pytest.mark.integration

@@ -34,5 +34,6 @@ def test_every_endpoint_declares_its_roles(service):
     assert not _declares_roles(next(r for r in every if r.path == "/healthz").dependant)
     routes = [r for r in every if r.path not in OPEN]
     assert len(routes) >= 8, "the service exposes its endpoints"
-    undeclared = [f"{sorted(r.methods)} {r.path}" for r in routes if not (_declares_roles(r.dependant) or _declares_roles_itself(r))]
+    undeclared = [f"{sorted(r.methods)} {r.path}" for r in routes
+                  if not (_declares_roles(r.dependant) or _declares_roles_itself(r))]
     assert not undeclared, f"{service}: endpoints without require_roles: {undeclared}"

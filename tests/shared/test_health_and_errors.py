@@ -22,9 +22,9 @@ from fastapi import APIRouter, Request
 from prometheus_client import REGISTRY
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from aftersales_shared.dev import devstack
 from aftersales_shared.app import DbSession, ServiceParts, create_service_app
 from aftersales_shared.config import AuthSettings, DatabaseSettings, KafkaSettings, ServiceSettings
+from aftersales_shared.dev import devstack
 from aftersales_shared.errors import PROBLEM_JSON, is_data_error, is_db_unavailable, is_transient
 from aftersales_shared.testing.plugin import running
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncpg
-import pytest
 from decimal import Decimal
 
+import asyncpg
+import pytest
 from fastapi import APIRouter, Depends
 from sqlalchemy.exc import DBAPIError
 
@@ -76,10 +76,12 @@ async def test_missing_invalid_token_401_and_wrong_role_403_as_problem_json(infr
 
         other_key = generate_keypair()[0]
         wrong_signer = mint_token(other_key, sub="mallory", roles=["admin"])
-        assert (await client.get("/v1/dispatch-only", headers={"Authorization": f"Bearer {wrong_signer}"})).status_code == 401
+        r = await client.get("/v1/dispatch-only", headers={"Authorization": f"Bearer {wrong_signer}"})
+        assert r.status_code == 401
 
         expired = make_token("dispatcher", sub="late", exp=1)
-        assert (await client.get("/v1/dispatch-only", headers={"Authorization": f"Bearer {expired}"})).status_code == 401
+        r = await client.get("/v1/dispatch-only", headers={"Authorization": f"Bearer {expired}"})
+        assert r.status_code == 401
 
         wrong_role = await client.get("/v1/dispatch-only", headers=auth_headers("engineer", sub="e1"))
         assert wrong_role.status_code == 403

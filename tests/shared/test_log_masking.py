@@ -14,9 +14,9 @@ import asyncpg
 import pytest
 import sqlalchemy as sa
 
-from aftersales_shared.dev import devstack
 from aftersales_shared.config import DatabaseSettings
 from aftersales_shared.db import create_engine, create_raw_pool
+from aftersales_shared.dev import devstack
 from aftersales_shared.logging import configure_logging, mask_phones
 
 NAME, MOBILE, LANDLINE, ADDRESS = "张三丰", "13812345678", "0571 8765 4321", "西湖区文三路 88 号"

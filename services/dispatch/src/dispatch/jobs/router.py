@@ -20,8 +20,8 @@ from ..access import (
     sees_customer,
     visible_jobs,
 )
-from ..fields import Id
 from ..config import DispatchConfig
+from ..fields import Id
 from . import service
 from .schemas import ActionIn, ActionRead, AssignIn, JobDetailRead, JobRead, JobStatus, ServiceRecordRead
 
