@@ -9,6 +9,7 @@ Only loopback targets are allowed. Every run is bounded by --calls and --duratio
 services do not (yet) expose are left out and reported once, so the simulator degrades gracefully.
 
     uv run python -m benchmarks.simulate --calls 200 --duration 300
+    make simulate SIM_ARGS="--days 7 --calls 140 --duration 300"   # a week: every service's clock moves a day at a time
     uv run python -m benchmarks.simulate --ticketing-port 8001 --dispatch-port 8002 ...
 """
 
@@ -32,10 +33,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
 SERVICES = ("ticketing", "dispatch", "parts", "settlement")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_PORTS = {"ticketing": 8001, "dispatch": 8002, "parts": 8003, "settlement": 8004}
 
 # Share of a day's calls arriving in each local hour (Asia/Shanghai): night trickle, 10:00 and 15:00 peaks.
@@ -61,6 +64,8 @@ class Config:
     step_s: float | None = None
     late_s: float | None = None
     key_file: Path | None = None
+    days: int = 1
+    settle_s: float = 3.0
 
 
 @dataclass
@@ -205,6 +210,29 @@ class World:
         self.queue: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
         self.started = time.monotonic()
+        self.clock_offset = timedelta(0)
+
+    # -- the services' clock: moved forward day by day when simulating several days -------------------
+    def now(self) -> datetime:
+        """The platform's time (the services' shared clock, which --days moves forward)."""
+        return datetime.now(UTC) + self.clock_offset
+
+    def today(self) -> date:
+        return self.now().astimezone(SHANGHAI).date()
+
+    def read_clock(self) -> None:
+        r = self.apis["dispatch"].call("GET", "/v1/admin/clock", role="admin", expect=(200,))
+        if r is not None and r.status_code == 200:
+            self.clock_offset = timedelta(seconds=r.json()["offset_seconds"])
+
+    def advance_clocks(self, seconds: int) -> bool:
+        """Move every service's clock forward (development/test only: a production service answers 404)."""
+        moved = True
+        for api in self.apis.values():
+            r = api.call("POST", "/v1/admin/clock", role="admin", json={"seconds": seconds}, expect=(200,))
+            moved = moved and r is not None and r.status_code == 200
+        self.read_clock()
+        return moved
 
     # -- scheduling: each job's next step runs a little later, like the real world (compressed) --------
     def later(self, delay_s: float, step: Callable[[], None]) -> None:
@@ -367,7 +395,7 @@ class World:
         d = self.apis["dispatch"]
         for action in actions:
             body: dict[str, Any] = {"client_action_id": f"sim-{uuid.uuid4().hex[:16]}",
-                                    "device_time": datetime.now(UTC).isoformat(), "action": action,
+                                    "device_time": self.now().isoformat(), "action": action,
                                     "lat": job["lat"], "lon": job["lon"]}
             if reason:
                 body["reason"] = reason
@@ -468,7 +496,7 @@ class World:
         path = s.find("POST", "/statement-runs")
         if not path:
             return
-        today = date.today()
+        today = self.today()
         r = s.call("POST", path, role="finance", expect=(200, 201, 409, 422),
                    json={"quarter": f"{today.year}Q{(today.month - 1) // 3 + 1}", "dealer_ids": self.dealers})
         if r is not None and r.status_code in (200, 201):
@@ -478,7 +506,7 @@ class World:
         """What the ops lead opens during the day: queue, ship commitments, statements."""
         self.apis["dispatch"].call("GET", "/v1/queue", role="dispatcher")
         self.apis["dispatch"].call("GET", "/v1/reports/sla-attainment", role="ops", params={
-            "date_from": (date.today() - timedelta(days=7)).isoformat(), "date_to": date.today().isoformat()})
+            "date_from": (self.today() - timedelta(days=7)).isoformat(), "date_to": self.today().isoformat()})
         p = self.apis["parts"]
         path = p.find("GET", "/ops/ship-commitments")
         if path:
@@ -487,6 +515,31 @@ class World:
         path = s.find("GET", "/statements")
         if path:
             s.call("GET", path, role="finance")
+
+def _play_day(world: World, apis: dict[str, Api], report: Report, rng: random.Random, *, calls: int,
+              budget_s: float) -> None:
+    """One business day compressed into ``budget_s`` real seconds: calls on the hourly curve, then the field work."""
+    started = time.monotonic()
+    deadline = started + budget_s
+    arrivals = arrival_offsets(calls, budget_s * 0.6, rng)
+    for n, (offset, hour) in enumerate(arrivals):
+        while time.monotonic() < started + offset:
+            world.run_due(time.monotonic())
+            time.sleep(0.05)
+        if time.monotonic() > deadline:
+            break
+        world.one_call(hour, n)
+        report.flows["calls"] += 1
+        if n % 5 == 0:
+            world.reports()
+            world.callbacks()
+            for api in apis.values():
+                api.probe()
+    # Let jobs in the field finish, but never past the day's budget.
+    while world.queue and time.monotonic() < deadline:
+        world.run_due(time.monotonic())
+        time.sleep(0.05)
+
 
 def run(cfg: Config) -> Report:
     """Drive the platform for at most cfg.time_budget_s seconds and cfg.calls calls."""
@@ -502,28 +555,19 @@ def run(cfg: Config) -> Report:
     if down and not cfg.quiet:
         print(f"not reachable (no /openapi.json): {', '.join(down)}", file=sys.stderr)
     world = World(cfg, apis, rng, report)
-    started = time.monotonic()
-    deadline = started + cfg.time_budget_s
     try:
         world.setup()
-        arrivals = arrival_offsets(cfg.calls, cfg.time_budget_s * 0.6, rng)
-        for n, (offset, hour) in enumerate(arrivals):
-            while time.monotonic() < started + offset:
-                world.run_due(time.monotonic())
-                time.sleep(0.05)
-            if time.monotonic() > deadline:
-                break
-            world.one_call(hour, n)
-            report.flows["calls"] += 1
-            if n % 5 == 0:
-                world.reports()
-                world.callbacks()
-                for api in apis.values():
-                    api.probe()
-        # Let jobs in the field finish, but never past the time budget.
-        while world.queue and time.monotonic() < deadline:
-            world.run_due(time.monotonic())
-            time.sleep(0.05)
+        world.read_clock()
+        per_day = max(1, cfg.calls // cfg.days)
+        for day in range(cfg.days):
+            _play_day(world, apis, report, rng, calls=per_day, budget_s=cfg.time_budget_s / cfg.days)
+            if day + 1 < cfg.days:
+                if not world.advance_clocks(86_400):
+                    print("the services' clock cannot be moved (production?): stopping after one day",
+                          file=sys.stderr)
+                    break
+                report.flows["days played"] += 1
+                time.sleep(cfg.settle_s)  # background jobs (SLA, ship-by, returns due) see the new day
         world.callbacks()
         world.close_quarter()
         report.flows["steps left unfinished"] = len(world.queue)
@@ -549,6 +593,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="real seconds between two steps of a job (default: duration/60)")
     p.add_argument("--late-seconds", type=float, default=None,
                    help="extra real seconds a late engineer takes to arrive (default: min(90, 0.6 x duration))")
+    p.add_argument("--days", type=int, default=int(os.environ.get("SIM_DAYS", 1)),
+                   help="business days to play: between two days every service's clock moves forward one day "
+                        "(development/test only), so a week (7) or a quarter (90) plays in minutes")
     p.add_argument("--seed", type=int, default=int(time.time()))
     p.add_argument("--host", default=os.environ.get("SIM_HOST", "127.0.0.1"), help="loopback address only")
     for s in SERVICES:
@@ -556,11 +603,13 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     if a.calls < 1 or a.calls > 100_000 or a.duration <= 0 or a.duration > 24 * 3600:
         p.error("--calls must be 1..100000 and --duration 0..86400 seconds")
+    if not 1 <= a.days <= 400:
+        p.error("--days must be 1..400")
     cfg = Config(ports={s: getattr(a, f"{s}_port") for s in SERVICES}, host=a.host, calls=a.calls,
                  time_budget_s=a.duration, seed=a.seed, late_ratio=a.late_ratio, parts_ratio=a.parts_ratio,
                  complaint_ratio=a.complaint_ratio, dealers=a.dealers, engineers=a.engineers,
-                 step_s=a.step_seconds, late_s=a.late_seconds)
-    print(f"simulating {cfg.calls} calls over {cfg.time_budget_s:.0f}s against "
+                 step_s=a.step_seconds, late_s=a.late_seconds, days=a.days)
+    print(f"simulating {cfg.calls} calls over {cfg.days} day(s) in {cfg.time_budget_s:.0f}s against "
           + ", ".join(f"{s}:{p}" for s, p in cfg.ports.items()))
     report = run(cfg)
     return 0 if report.requests else 1

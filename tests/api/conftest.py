@@ -10,7 +10,9 @@ import pytest
 from aftersales_shared.testing.processes import SERVICES, ServiceProcess, service_env
 
 
-@pytest.fixture(scope="package")
+# module scope: a directory without __init__.py is no package, and a "package" fixture would live (and its
+# servers run) for the whole session
+@pytest.fixture(scope="module")
 def servers(stack, jwt_keys):
     """Base URL of each service."""
     procs: dict[str, ServiceProcess] = {}

@@ -246,7 +246,8 @@ def create_service_app(settings: ServiceSettings, parts: ServiceParts, *, trace_
         app.state.consumers = consumers
         if parts.on_startup:
             await parts.on_startup(app)
-        tasks = [asyncio.create_task(_forever(job)) for job in parts.background(app)]
+        jobs = parts.background(app) if settings.run_background else ()
+        tasks = [asyncio.create_task(_forever(job)) for job in jobs]
         tasks.append(asyncio.create_task(health.watch_dependencies(app), name="dependency-watch"))
         # everything loaded so far lives as long as the process: keep it out of the collector's full passes,
         # which otherwise walk it on every gen-2 collection under load

@@ -84,6 +84,7 @@ class ServiceSettings(BaseSettings):
     run_migrations_on_start: bool = True
     run_relay: bool = True
     run_consumers: bool = True
+    run_background: bool = True
     log_level: str = "INFO"
     max_request_body_bytes: int = Field(default=1_048_576, gt=0)
     """Larger request bodies (declared or streamed) are refused with 413 before any handler reads them."""

@@ -9,6 +9,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from .clock import business_date
+
 
 class StrictModel(BaseModel):
     """A request body: unknown fields are refused (422 naming them), surrounding whitespace is dropped."""
@@ -41,7 +43,8 @@ def _no_nul(value: str) -> str:
 
 
 def _in_business_range(value: date) -> date:
-    day = value.date() if isinstance(value, datetime) else value
+    # an instant counts on the Shanghai business day it falls on, as every consumer books it
+    day = business_date(value) if isinstance(value, datetime) else value
     if not BUSINESS_DATE_MIN <= day <= BUSINESS_DATE_MAX:
         raise ValueError(f"must be between {BUSINESS_DATE_MIN} and {BUSINESS_DATE_MAX}")
     return value

@@ -29,7 +29,6 @@ class DispatchSettings(ServiceSettings):
     route_within_minutes: int = 120
     route_check_minutes: int = 240
     background_interval_seconds: float = Field(5.0, gt=0)
-    run_background: bool = True
 
 
 @dataclass(frozen=True)

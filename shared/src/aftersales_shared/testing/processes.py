@@ -30,13 +30,14 @@ ROLES: dict[str, dict[str, Any]] = {
 
 def service_env(info: devstack.StackInfo, service: str, *, db: str, public_key: bytes, pool: int,
                 **extra: str) -> dict[str, str]:
-    """Environment for ``service`` on database ``db`` with its relay and consumers off (benchmarks measure
-    the HTTP path alone)."""
+    """Environment for ``service`` on database ``db`` with its relay, consumers and periodic jobs off (benchmarks
+    and API tests drive the HTTP path alone, and must not touch other tests' rows in the background)."""
     prefix = service.upper()
     return {**os.environ, "APP_ENV": "test", "DB_HOST": "127.0.0.1", "DB_PORT": str(info.pg_port), "DB_NAME": db,
             "DB_USER": service, "DB_PASSWORD": info.service_password(service), "DB_POOL_SIZE": str(pool),
             "KAFKA_BOOTSTRAP_SERVERS": info.bootstrap, "AUTH_PUBLIC_KEY_PEM": public_key.decode(),
-            f"{prefix}_RUN_RELAY": "false", f"{prefix}_RUN_CONSUMERS": "false", f"{prefix}_LOG_LEVEL": "WARNING",
+            f"{prefix}_RUN_RELAY": "false", f"{prefix}_RUN_CONSUMERS": "false", f"{prefix}_RUN_BACKGROUND": "false",
+            f"{prefix}_LOG_LEVEL": "WARNING",
             **extra}
 
 
