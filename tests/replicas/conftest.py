@@ -3,6 +3,10 @@
 Each instance runs its outbox relay and its consumers. Their consumer groups carry a prefix unique to the module
 and are committed at the topics' current end before the instances start, so they see every event the tests cause
 and never replay the topics' history (other test modules empty the schemas and their inboxes).
+
+This conftest also switches on the session-wide log scan (``aftersales_shared.testing.logscan``): a run that
+collects this directory fails if any log record of the whole run, through the services' real formatter, carries a
+customer phone, name or address in clear.
 """
 
 from __future__ import annotations
@@ -16,6 +20,11 @@ from typing import Any
 import pytest
 
 from aftersales_shared.testing.kafka_groups import start_groups_at_end
+from aftersales_shared.testing.logscan import (  # noqa: F401 - pytest hooks: the session-wide log scan
+    pytest_collection_finish,
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+)
 from aftersales_shared.testing.processes import SERVICES, ServiceProcess, live_service_env
 from dispatch.config import DispatchSettings
 from dispatch.consumers import consumer_specs as dispatch_consumers
@@ -50,7 +59,8 @@ class Replicas:
 
 
 @pytest.fixture(scope="module")
-def replicas(stack: Any, jwt_keys: tuple[bytes, bytes], infra_settings: Any) -> Iterator[Replicas]:
+def replicas(stack: Any, jwt_keys: tuple[bytes, bytes], infra_settings: Any,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
     prefix = f"replicas-{uuid.uuid4().hex[:8]}-"
     groups = {}
     for svc, (cls, specs) in _SPECS.items():
@@ -58,11 +68,14 @@ def replicas(stack: Any, jwt_keys: tuple[bytes, bytes], infra_settings: Any) -> 
         groups[svc] = {f"{prefix}{svc}.{spec.name}": spec.topics for spec in specs(settings)}
     asyncio.run(start_groups_at_end(stack.bootstrap, {g: t for gs in groups.values() for g, t in gs.items()}))
     instances: dict[str, list[ServiceProcess]] = {svc: [] for svc in SERVICES}
+    logs = tmp_path_factory.mktemp("replica-logs")
     try:
         for n in range(REPLICAS):
             for svc in SERVICES:
-                env = live_service_env(stack, svc, db="aftersales", public_key=jwt_keys[1], pool=4, group_prefix=prefix)
-                instances[svc].append(ServiceProcess(f"{svc}.main:create_app", env, name=f"{svc}-{n + 1}"))
+                env = live_service_env(stack, svc, db="aftersales", public_key=jwt_keys[1], pool=4, group_prefix=prefix,
+                                       **{f"{svc.upper()}_LOG_LEVEL": "INFO"})
+                instances[svc].append(ServiceProcess(f"{svc}.main:create_app", env, name=f"{svc}-{n + 1}",
+                                                     log_path=str(logs / f"{svc}-{n + 1}.log")))
 
         async def all_ready() -> None:
             await asyncio.gather(*(p.ready(timeout=180) for ps in instances.values() for p in ps))

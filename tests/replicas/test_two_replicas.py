@@ -7,7 +7,8 @@
   ticket learns its job. The survivors take over within seconds; the measured takeover times are printed (not
   asserted: they depend on the machine) and recorded in docs/reliability.md.
 
-The module's tests share the instances (``replicas`` is module-scoped) and run in file order: the kill test is last.
+The module's tests share the instances (``replicas`` is module-scoped) and run in file order: the kill test comes
+after the others, and the last one scans what the instances logged for personal data in clear.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from aftersales_shared.events.dispatch import JobCreated
 from aftersales_shared.events.ticketing import TicketOpened
 from aftersales_shared.testing.kafka_groups import GroupState, describe_groups, topic_partitions
+from aftersales_shared.testing.logscan import personal_data_in_log
 from aftersales_shared.testing.processes import ServiceProcess
 
 from .conftest import Replicas
@@ -168,8 +170,8 @@ async def test_killing_one_ticketing_and_one_dispatch_instance_mid_traffic_loses
 
         async def open_ticket(i: int) -> None:
             nonlocal transport_errors, replays
-            body = {"serial": ref["serials"][i], "customer_name": "Replica Customer", "phone": f"139{i:08d}",
-                    "address": "Replica Road 1", "region_code": ref["region"], "channel": "phone",
+            body = {"serial": ref["serials"][i], "customer_name": "李娜", "phone": f"139{i:08d}",
+                    "address": "上海市静安区南京西路2号", "region_code": ref["region"], "channel": "phone",
                     "fault_description": "no cooling after power cut", "requested_action": "repair"}
             headers = {**ref["agent"], "Idempotency-Key": f"replicas-{sfx}-{i:03d}"}
             for attempt in range(40):
@@ -280,3 +282,14 @@ async def test_killing_one_ticketing_and_one_dispatch_instance_mid_traffic_loses
         print(f"\n[replicas] {N_TICKETS} tickets, {transport_errors} requests cut by the kill and retried "
               f"({replays} answered as replays); takeover after SIGKILL: {times}; "
               f"all jobs created and outbox drained {elapsed_to_settled:.1f}s after the kill")
+
+
+def test_the_instances_logged_no_personal_data_in_clear(replicas: Replicas) -> None:
+    """What the eight instances wrote (JSON lines at INFO, and anything on stderr) through the whole module."""
+    for ps in replicas.instances.values():
+        for p in ps:
+            assert p.log_path is not None
+            with open(p.log_path, encoding="utf-8", errors="replace") as f:
+                lines = f.read().splitlines()
+            assert any('"service"' in x for x in lines), f"{p.name} logged nothing"
+            assert personal_data_in_log(lines) == [], p.name

@@ -55,14 +55,22 @@ def live_service_env(info: devstack.StackInfo, service: str, *, db: str, public_
 class ServiceProcess:
     """``uvicorn <app> --factory --workers N`` on a free port; ``async with`` waits for /readyz and stops it."""
 
-    def __init__(self, app: str, env: dict[str, str], workers: int = 1, name: str | None = None) -> None:
+    def __init__(self, app: str, env: dict[str, str], workers: int = 1, name: str | None = None,
+                 log_path: str | None = None) -> None:
+        """``log_path``: the process's stdout and stderr (its JSON log lines) go to this file."""
         self.port = devstack.free_port()
         self.name = name or app
         self.env = env
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
-            env=env, start_new_session=True)
+        self.log_path = log_path
+        out = open(log_path, "ab") if log_path else None  # noqa: SIM115 - the child keeps it open
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(self.port),
+                 "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
+                env=env, start_new_session=True, stdout=out, stderr=subprocess.STDOUT if out else None)
+        finally:
+            if out is not None:
+                out.close()
 
     def _ready(self) -> bool:
         try:
