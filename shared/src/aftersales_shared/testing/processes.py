@@ -41,15 +41,37 @@ def service_env(info: devstack.StackInfo, service: str, *, db: str, public_key: 
             **extra}
 
 
+def live_service_env(info: devstack.StackInfo, service: str, *, db: str, public_key: bytes, pool: int,
+                     group_prefix: str, **extra: str) -> dict[str, str]:
+    """Environment for ``service`` as deployed: its outbox relay and consumers ON, consumer groups named
+    ``<group_prefix><service>.<consumer>`` starting at the topics' end when new (commit them first with
+    ``kafka_groups.start_groups_at_end`` so nothing the test causes is missed)."""
+    prefix = service.upper()
+    return service_env(info, service, db=db, public_key=public_key, pool=pool, **{
+        f"{prefix}_RUN_RELAY": "true", f"{prefix}_RUN_CONSUMERS": "true", "KAFKA_GROUP_PREFIX": group_prefix,
+        "KAFKA_NEW_GROUP_OFFSET": "latest", "KAFKA_RELAY_POLL_INTERVAL_MS": "200",
+        "KAFKA_CONSUMER_RETRY_BACKOFF_MS": "50", **extra})
+
+
 class ServiceProcess:
     """``uvicorn <app> --factory --workers N`` on a free port; ``async with`` waits for /readyz and stops it."""
 
-    def __init__(self, app: str, env: dict[str, str], workers: int = 1) -> None:
+    def __init__(self, app: str, env: dict[str, str], workers: int = 1, name: str | None = None,
+                 log_path: str | None = None) -> None:
+        """``log_path``: the process's stdout and stderr (its JSON log lines) go to this file."""
         self.port = devstack.free_port()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
-            env=env, start_new_session=True)
+        self.name = name or app
+        self.env = env
+        self.log_path = log_path
+        out = open(log_path, "ab") if log_path else None  # noqa: SIM115 - the child keeps it open
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(self.port),
+                 "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
+                env=env, start_new_session=True, stdout=out, stderr=subprocess.STDOUT if out else None)
+        finally:
+            if out is not None:
+                out.close()
 
     def _ready(self) -> bool:
         try:
@@ -67,6 +89,21 @@ class ServiceProcess:
                 return
             await asyncio.sleep(0.1)
         raise RuntimeError("uvicorn did not start")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group at once: no shutdown hook runs, no offset is committed, no lock is
+        released by the service itself (Postgres drops the session's advisory locks when its socket closes)."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
 
     def stop(self) -> None:
         if self.proc.poll() is None:
