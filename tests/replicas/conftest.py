@@ -4,9 +4,8 @@ Each instance runs its outbox relay and its consumers. Their consumer groups car
 and are committed at the topics' current end before the instances start, so they see every event the tests cause
 and never replay the topics' history (other test modules empty the schemas and their inboxes).
 
-This conftest also switches on the session-wide log scan (``aftersales_shared.testing.logscan``): a run that
-collects this directory fails if any log record of the whole run, through the services' real formatter, carries a
-customer phone, name or address in clear.
+Their logs join the session-wide scan for personal data (``aftersales_shared.testing.logscan``, a plugin of
+every test run).
 """
 
 from __future__ import annotations
@@ -20,11 +19,6 @@ from typing import Any
 import pytest
 
 from aftersales_shared.testing.kafka_groups import start_groups_at_end
-from aftersales_shared.testing.logscan import (  # noqa: F401 - pytest hooks: the session-wide log scan
-    pytest_collection_finish,
-    pytest_sessionfinish,
-    pytest_terminal_summary,
-)
 from aftersales_shared.testing.processes import SERVICES, ServiceProcess, live_service_env
 from dispatch.config import DispatchSettings
 from dispatch.consumers import consumer_specs as dispatch_consumers

@@ -24,7 +24,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -178,9 +178,8 @@ def test_every_business_date_is_bookable_by_every_consumer(day: date) -> None:
 @PROPERTY
 @given(shanghai_instants())
 def test_every_instant_on_a_business_day_is_bookable_by_every_consumer(instant: datetime) -> None:
-    # an instant whose date in its own offset differs from its Shanghai date may be refused today (see the xfail
-    # below): what is refused needs no booking
-    assume(not _refused(DATETIME, instant))
+    # every instant on a Shanghai business day in range is accepted (the next test proves it exactly)
+    assert not _refused(DATETIME, instant)
     assert DATETIME.validate_python(instant) == instant
     settlement_books(instant)
     dispatch_books(instant)
@@ -192,11 +191,6 @@ def test_every_instant_on_a_business_day_is_bookable_by_every_consumer(instant: 
     assert event.payload.opened_at == instant
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "reported to the lead: BusinessDateTime checks the date in the value's own UTC offset, not the Shanghai "
-    "business date: 2000-01-01T00:00+14:00 (Shanghai 1999-12-31) is accepted and settlement's quarter_of raises "
-    "'invalid quarter 1999Q4' (a dead letter), while 1999-12-31T20:00-06:00 (Shanghai 2000-01-01 10:00) is refused. "
-    "Fix in schemas._in_business_range: clock.business_date(value) for datetimes; then drop this marker."))
 @PROPERTY
 @given(st.one_of(written_instants(), shanghai_instants()))
 @example(datetime(2000, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=14))))

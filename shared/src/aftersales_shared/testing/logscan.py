@@ -5,8 +5,8 @@
   (:data:`KNOWN_CUSTOMER_DATA`). Masked numbers (``138****5678``, ``0571-****4321``) keep 3 + 4 digits and never
   match; ids, dates, ticket numbers and UUIDs do not either (a number glued to letters, dashes, dots, slashes or
   underscores is not a phone).
-- As a pytest plugin (hooks below; ``tests/replicas/conftest.py`` imports them, or ``-p
-  aftersales_shared.testing.logscan``): from the end of collection to the end of the session every log record
+- As a pytest plugin of every test run (``-p aftersales_shared.testing.logscan`` in the pytest options;
+  see pyproject.toml): from the end of collection to the end of the session every log record
   that reaches the root logger is also written, through the services' real formatter and filter
   (``logging.make_formatter`` + the ``configure_logging`` filter), to a JSON-lines file; at the end the file is
   scanned and the session fails, naming the lines, if personal data appears in clear.
