@@ -113,6 +113,11 @@ async def test_R_P4_an_old_part_not_back_after_the_return_period_is_charged_back
                      lambda: returns("missed"), lambda rs: len(rs) == 1, timeout=120)
 
     quarter = quarter_of(moved_today)
+    first = (moved_today.year * 12 + moved_today.month - 1) - ((moved_today.month - 1) % 3)
+    for m in range(first - 2, first + 3):  # a dealer that reports every month (no R-D4 forfeit)
+        r = await st.post(f"/v1/dealers/{dealer}/monthly-reports", headers=finance,
+                          json={"month": f"{m // 12}-{m % 12 + 1:02d}", "records": True, "quality_feedback": True})
+        assert r.status_code == 201, r.text
 
     async def ledger() -> list[dict[str, Any]]:
         r = await st.get(f"/v1/dealers/{dealer}/ledger", params={"quarter": quarter}, headers=finance)
@@ -128,5 +133,5 @@ async def test_R_P4_an_old_part_not_back_after_the_return_period_is_charged_back
     assert r.status_code == 200, r.text
     statement_id = r.json()["created"][0]["statement_id"]
     statement = (await st.get(f"/v1/statements/{statement_id}", headers=finance)).json()
-    deductions = [ln for ln in statement["lines"] if Decimal(ln["amount"]) < 0]
-    assert [Decimal(ln["amount"]) for ln in deductions] == [-COST], statement["lines"]
+    deductions = [(ln["code"], Decimal(ln["amount"])) for ln in statement["lines"] if Decimal(ln["amount"]) < 0]
+    assert deductions == [("parts_not_returned", -COST)], statement["lines"]
