@@ -9,7 +9,6 @@ history (other test modules empty the schemas and their inboxes, so a replay wou
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -17,11 +16,9 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from aftersales_shared.kafka import ensure_topics
+from aftersales_shared.testing.isolation import own_kafka, service_groups, start_groups_at_end
 from aftersales_shared.testing.plugin import running, wait_for
 from dispatch.config import DispatchSettings
 from dispatch.consumers import consumer_specs as dispatch_consumers
@@ -58,39 +55,15 @@ class Service:
     spans: InMemorySpanExporter
 
 
-async def _start_groups_at_end(bootstrap: str, groups: dict[str, list[str]]) -> None:
-    """Commit each (new) consumer group's offsets at the current end of its topics."""
-    names = sorted({t for topics in groups.values() for t in topics})
-    await ensure_topics(bootstrap, names)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        partitions = {d["topic"]: sorted(p["partition"] for p in d["partitions"])
-                      for d in await admin.describe_topics(names)}
-    finally:
-        await admin.close()
-    for group, topics in groups.items():
-        tps = [TopicPartition(t, p) for t in topics for p in partitions[t]]
-        assert tps, f"no partitions known for {topics}"
-        c = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-        await c.start()
-        try:
-            c.assign(tps)
-            ends = await c.end_offsets(tps)
-            await c.commit(ends)
-        finally:
-            await c.stop()
-
-
 @pytest.fixture
 async def platform(infra_settings) -> AsyncIterator[dict[str, Service]]:
     """The four services running at once, consumers joined, one span exporter each."""
-    prefix = f"e2e-{uuid.uuid4().hex[:8]}-"
-    settings = {name: cls(**infra_settings(name, group_prefix=prefix, new_group_offset="latest"))
-                for name, (cls, _f, _c) in SERVICES.items()}
-    groups = {f"{prefix}{name}.{spec.name}": spec.topics
-              for name, (_cls, _f, specs) in SERVICES.items() for spec in specs(settings[name])}
-    await _start_groups_at_end(settings["ticketing"].kafka.bootstrap_servers, groups)
+    kafka = own_kafka("e2e")
+    settings = {name: cls(**infra_settings(name, **kafka)) for name, (cls, _f, _c) in SERVICES.items()}
+    groups = {}
+    for name, (_cls, _f, specs) in SERVICES.items():
+        groups.update(service_groups(settings[name], specs(settings[name])))
+    await start_groups_at_end(settings["ticketing"].kafka.bootstrap_servers, groups)
     async with AsyncExitStack() as stack:
         services: dict[str, Service] = {}
         for name, (_cls, factory, _c) in SERVICES.items():
