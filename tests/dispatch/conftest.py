@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from aftersales_shared.events.ticketing import TicketOpenedPayload
+from aftersales_shared.testing.isolation import own_kafka, start_at_end, uniq
 from aftersales_shared.testing.plugin import reset_schema
 from dispatch.config import DispatchSettings
+from dispatch.consumers import consumer_specs
 
 SITE = (31.2304, 121.4737)
 
 
 @pytest.fixture
 def dispatch_settings(infra_settings):
+    """Settings for a dispatch app; its consumer groups (if it runs them) have a prefix of the test's own."""
     def _make(**kw) -> DispatchSettings:
         base = {"run_background": False, "run_consumers": False, **kw}
-        return DispatchSettings(**infra_settings("dispatch"), **base)
+        return DispatchSettings(**infra_settings("dispatch", **own_kafka("dispatch")), **base)
     return _make
+
+
+async def own_consumers(settings: DispatchSettings) -> DispatchSettings:
+    """Commit the app's consumer groups at the topics' end before it starts: it hears this test's events only,
+    never an earlier test's or run's (the topics keep them)."""
+    await start_at_end((settings, consumer_specs(settings)))
+    return settings
 
 
 @pytest.fixture
@@ -30,10 +39,6 @@ async def clean(admin_db):
 @pytest.fixture
 def admin(auth_headers):
     return auth_headers("admin", sub="admin-1")
-
-
-def uniq(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 def engineer_body(skill: str, *, region="310101", loc=SITE, max_jobs=2, dealer_id=None):

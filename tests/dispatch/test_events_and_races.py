@@ -12,47 +12,36 @@ from aftersales_shared import clock
 from aftersales_shared.db import unit_of_work
 from aftersales_shared.events.parts import RequestDelivered
 from aftersales_shared.events.ticketing import TicketCancelled, TicketOpened
-from aftersales_shared.testing.plugin import running
+from aftersales_shared.testing.plugin import running, wait_for
 from dispatch.jobs import service as jobs
 from dispatch.main import create_app
 
-from .conftest import action, engineer_body, ticket, uniq
+from .conftest import action, engineer_body, own_consumers, ticket, uniq
 
 pytestmark = pytest.mark.integration
 
 
-async def wait_for(fn, timeout=25.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        got = await fn()
-        if got:
-            return got
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.3)
-
-
 async def test_ticket_events_create_assign_cancel_and_parts_resume(clean, dispatch_settings, infra_settings,
                                                                    admin, auth_headers, admin_db):
-    skill = uniq("ac")
+    skill, eid = uniq("ac"), uniq("E1")  # the engineer travels on Kafka in the job events: this test's own
     producer = AIOKafkaProducer(bootstrap_servers=infra_settings("dispatch")["kafka"].bootstrap_servers)
     await producer.start()
     try:
-        async with running(create_app(dispatch_settings(run_consumers=True))) as client:
-            await client.put("/v1/engineers/E1", json=engineer_body(skill, max_jobs=3), headers=admin)
+        async with running(create_app(await own_consumers(dispatch_settings(run_consumers=True)))) as client:
+            await client.put(f"/v1/engineers/{eid}", json=engineer_body(skill, max_jobs=3), headers=admin)
             t1, t2 = ticket(skill), ticket(skill)
             for t in (t1, t2):
                 e = TicketOpened(aggregate_id=t.ticket_id, payload=t)
                 await producer.send_and_wait(e.TOPIC, e.to_json().encode(), key=t.ticket_id.encode())
 
             async def jobs():
-                r = await client.get("/v1/jobs", params={"engineer_id": "E1"}, headers=admin)
+                r = await client.get("/v1/jobs", params={"engineer_id": eid}, headers=admin)
                 js = {j["ticket_id"]: j for j in r.json()}
                 return js if {t1.ticket_id, t2.ticket_id} <= js.keys() else None
 
-            js = await wait_for(jobs)
+            js = await wait_for(jobs, what="a job per opened ticket")
             assert js[t1.ticket_id]["status"] == "offered"
-            eng = auth_headers("engineer", sub="E1", engineer_id="E1")
+            eng = auth_headers("engineer", sub=eid, engineer_id=eid)
             j2 = js[t2.ticket_id]["id"]
             for body in (action("accept"), action("arrive", lat=31.2, lon=121.4),
                          action("pause", reason="waiting_parts")):
@@ -61,23 +50,28 @@ async def test_ticket_events_create_assign_cancel_and_parts_resume(clean, dispat
             cancel = TicketCancelled(aggregate_id=t1.ticket_id, payload={
                 "ticket_id": t1.ticket_id, "reason": "customer fixed it", "cancelled_at": datetime.now(UTC)})
             await producer.send_and_wait(cancel.TOPIC, cancel.to_json().encode(), key=t1.ticket_id.encode())
-            delivered = RequestDelivered(aggregate_id="R1", payload={
-                "request_id": uniq("R"), "job_id": j2, "ticket_id": t2.ticket_id, "at": datetime.now(UTC),
-                "status": "delivered", "shipment_id": "S1"})
-            await producer.send_and_wait(delivered.TOPIC, delivered.to_json().encode(), key=b"R1")
+            request_id = uniq("R")
+            delivered = RequestDelivered(aggregate_id=request_id, payload={
+                "request_id": request_id, "job_id": j2, "ticket_id": t2.ticket_id, "at": datetime.now(UTC),
+                "status": "delivered", "shipment_id": uniq("S")})
+            await producer.send_and_wait(delivered.TOPIC, delivered.to_json().encode(), key=request_id.encode())
 
             async def settled():
                 a = (await client.get(f"/v1/jobs/{js[t1.ticket_id]['id']}", headers=admin)).json()
                 b = (await client.get(f"/v1/jobs/{j2}", headers=admin)).json()
                 return (a, b) if a["status"] == "cancelled" and b["status"] == "on_site" else None
 
-            a, b = await wait_for(settled)
+            a, b = await wait_for(settled, what="cancelled and resumed")
             assert b["pauses"][0]["end"] is not None
-            assert await admin_db.fetchval("SELECT active_jobs FROM dispatch.engineers WHERE id='E1'") == 1
+            assert await admin_db.fetchval("SELECT active_jobs FROM dispatch.engineers WHERE id=$1", eid) == 1
             # a duplicate delivery of the opened event creates nothing new (inbox + ticket id unique)
             e = TicketOpened(aggregate_id=t2.ticket_id, payload=t2)
             await producer.send_and_wait(e.TOPIC, e.to_json().encode(), key=t2.ticket_id.encode())
-            await asyncio.sleep(1.0)
+
+            async def handled():
+                return await admin_db.fetchval("SELECT count(*) FROM dispatch.inbox WHERE event_id = $1", e.event_id)
+
+            await wait_for(handled, what="the duplicate opened event handled")
             assert await admin_db.fetchval("SELECT count(*) FROM dispatch.jobs WHERE ticket_id=$1", t2.ticket_id) == 1
         types = [r["event_type"] for r in await admin_db.fetch(
             "SELECT event_type FROM dispatch.outbox WHERE key=$1", js[t1.ticket_id]["id"])]

@@ -17,7 +17,7 @@ from aftersales_shared.testing.plugin import running, wait_for
 from dispatch.jobs import service as jobs
 from dispatch.main import create_app
 
-from .conftest import RECORD, action, engineer_body, ticket, uniq
+from .conftest import RECORD, action, engineer_body, own_consumers, ticket, uniq
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +43,7 @@ async def test_reopened_ticket_gets_one_new_job_with_the_clock_from_the_reopen_a
         await producer.send_and_wait(e.TOPIC, e.to_json().encode(), key=e.aggregate_id.encode())
 
     try:
-        async with running(create_app(dispatch_settings(run_consumers=True))) as client:
+        async with running(create_app(await own_consumers(dispatch_settings(run_consumers=True)))) as client:
             await client.put(f"/v1/engineers/{eid}", json=engineer_body(skill, max_jobs=1), headers=admin)
             t = ticket(skill, opened_at=datetime.now(UTC) - timedelta(hours=1))
 
@@ -57,7 +57,7 @@ async def test_reopened_ticket_gets_one_new_job_with_the_clock_from_the_reopen_a
                     got["jobs"] = await jobs()
                     return ok(got["jobs"])
 
-                await wait_for(check, timeout=30, every=0.3)
+                await wait_for(check, every=0.3, what="the ticket's jobs")
                 return got["jobs"]
 
             await send(TicketOpened(aggregate_id=t.ticket_id, payload=t))
@@ -79,7 +79,7 @@ async def test_reopened_ticket_gets_one_new_job_with_the_clock_from_the_reopen_a
                 return await admin_db.fetchval("SELECT count(*) FROM dispatch.inbox WHERE event_id = ANY($1::uuid[])",
                                                [event.event_id, again.event_id]) == 2
 
-            await wait_for(handled, timeout=30)
+            await wait_for(handled, what="both reopen events handled")
             assert await admin_db.fetchval("SELECT count(*) FROM dispatch.jobs WHERE ticket_id = $1", t.ticket_id) == 2
             second, old = js  # newest first
             assert (second["visit"], old["visit"], old["id"], old["status"]) == (2, 1, first["id"], "completed")

@@ -9,7 +9,6 @@ history (other test modules empty the schemas and their inboxes, so a replay wou
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ import httpx
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from aftersales_shared.testing.kafka_groups import start_groups_at_end
+from aftersales_shared.testing.isolation import own_kafka, service_groups, start_groups_at_end
 from aftersales_shared.testing.plugin import running, wait_for
 from dispatch.config import DispatchSettings
 from dispatch.consumers import consumer_specs as dispatch_consumers
@@ -59,14 +58,14 @@ class Service:
 @pytest.fixture
 async def platform(infra_settings) -> AsyncIterator[dict[str, Service]]:
     """The four services running at once, consumers joined, one span exporter each."""
-    prefix = f"e2e-{uuid.uuid4().hex[:8]}-"
+    kafka = own_kafka("e2e")
     # the parts watchers tick every second, so a moved clock's due dates are seen promptly
     overrides: dict[str, dict[str, Any]] = {"parts": {"watch_interval_seconds": 1}}
-    settings = {name: cls(**infra_settings(name, group_prefix=prefix, new_group_offset="latest"),
-                          **overrides.get(name, {}))
+    settings = {name: cls(**infra_settings(name, **kafka), **overrides.get(name, {}))
                 for name, (cls, _f, _c) in SERVICES.items()}
-    groups = {f"{prefix}{name}.{spec.name}": spec.topics
-              for name, (_cls, _f, specs) in SERVICES.items() for spec in specs(settings[name])}
+    groups = {}
+    for name, (_cls, _f, specs) in SERVICES.items():
+        groups.update(service_groups(settings[name], specs(settings[name])))
     await start_groups_at_end(settings["ticketing"].kafka.bootstrap_servers, groups)
     async with AsyncExitStack() as stack:
         services: dict[str, Service] = {}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
+import importlib
 import os
 import shutil
 import signal
@@ -27,7 +29,9 @@ from obs_support import (
     template_vars,
 )
 
+from aftersales_shared.config import KafkaSettings
 from aftersales_shared.dev import devstack
+from aftersales_shared.testing.isolation import own_kafka, service_groups, start_groups_at_end
 from benchmarks import simulate
 
 SERVICES = ["ticketing", "dispatch", "parts", "settlement"]
@@ -98,7 +102,7 @@ def _drain(ports: dict[str, int], *, timeout: float) -> None:
 
 @contextmanager
 def _exclusive(stack: Any, timeout: float = 180) -> Iterator[None]:
-    """One live-dashboard run per stack at a time: they share a database name and consumer groups."""
+    """One live-dashboard run per stack at a time: they share a database name."""
     with open(Path(tempfile.gettempdir()) / f"aftersales-obs-live-{stack.kafka_cluster_id}.lock", "w") as fh:
         deadline = time.monotonic() + timeout
         while True:
@@ -123,13 +127,26 @@ def platform(stack: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
         yield from _platform(stack, tmp_path)
 
 
+def _groups(group_prefix: str) -> dict[str, list[str]]:
+    """Every consumer group the four services join under ``group_prefix``, with its topics."""
+    groups: dict[str, list[str]] = {}
+    for svc in SERVICES:
+        config = importlib.import_module(f"{svc}.config")
+        settings_cls = next(v for k, v in vars(config).items() if k.endswith("Settings") and k != "ServiceSettings")
+        settings = settings_cls(service_name=svc, kafka=KafkaSettings(group_prefix=group_prefix))
+        groups.update(service_groups(settings, importlib.import_module(f"{svc}.consumers").consumer_specs(settings)))
+    return groups
+
+
 def _platform(stack: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
     _fresh_database(stack)
     procs: dict[str, subprocess.Popen[bytes]] = {}
     logs: dict[str, Path] = {}
     ports = {svc: devstack.free_port() for svc in SERVICES}
-    # A stable consumer-group prefix: the shared broker's old events were consumed by earlier runs.
-    group_prefix = "obs-live-"
+    # Consumer groups of this run's own, committed at the topics' end: the services hear the scenario's events
+    # only, never what earlier tests or runs left on the shared broker.
+    group_prefix = own_kafka("obs-live")["group_prefix"]
+    asyncio.run(start_groups_at_end(stack.bootstrap, _groups(group_prefix)))
     try:
         for svc, port in ports.items():
             env = {**os.environ, **stack.service_env(svc), "DB_NAME": OBS_DB, "APP_ENV": "development",
@@ -149,8 +166,8 @@ def _platform(stack: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
             start_new_session=True, stdout=logs["prometheus"].open("wb"), stderr=subprocess.STDOUT,
         ))
         for port in ports.values():
-            _wait(f"http://127.0.0.1:{port}/readyz", timeout=90, procs=procs, logs=logs)
-        _wait(f"http://127.0.0.1:{prom_port}/-/ready", timeout=30, procs=procs, logs=logs)
+            _wait(f"http://127.0.0.1:{port}/readyz", timeout=180, procs=procs, logs=logs)
+        _wait(f"http://127.0.0.1:{prom_port}/-/ready", timeout=120, procs=procs, logs=logs)
         _drain(ports, timeout=45)
         yield {"ports": ports, "prometheus": f"http://127.0.0.1:{prom_port}", "logs": logs}
     finally:
@@ -180,8 +197,9 @@ def test_every_panel_and_alert_query_works_against_live_services(platform: dict[
     dashboards = load_dashboards()
     queries = [(q, concrete(q.expr, template_vars(dashboards[q.dashboard]))) for q in panel_queries(dashboards)]
     with httpx.Client(base_url=platform["prometheus"], timeout=10) as prom:
-        # Scrapes run every second; give Prometheus time to see the scenario's effects, then judge.
-        deadline = time.monotonic() + 30
+        # Scrapes run every second; give Prometheus time to see the scenario's effects, then judge (a deadline:
+        # the loop ends as soon as every panel has data, and a busy 2-core machine may need minutes).
+        deadline = time.monotonic() + 120
         while True:
             problems = []
             for q, expr in queries:

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import pytest
 
+from aftersales_shared.testing.isolation import own_kafka, start_at_end, uniq
 from aftersales_shared.testing.plugin import reset_schema, running
 from parts.config import PartsSettings
+from parts.consumers import consumer_specs
 from parts.main import create_app
+
+
+async def own_settings(infra_settings, **overrides) -> PartsSettings:
+    """Parts settings whose consumer groups are the test's own, committed at the topics' end: the app hears only
+    the events the test publishes, never an earlier test's or run's."""
+    settings = PartsSettings(**infra_settings("parts", **own_kafka("parts")), **{"watch_interval_seconds": 3600,
+                                                                              **overrides})
+    await start_at_end((settings, consumer_specs(settings)))
+    return settings
 
 
 @pytest.fixture
 async def client(infra_settings, admin_db):
     """A running parts app (migrations, relay, consumers) on an emptied schema."""
-    app = create_app(PartsSettings(**infra_settings("parts"), watch_interval_seconds=3600))
-    async with running(app) as c:
+    async with running(create_app(await own_settings(infra_settings))) as c:
         await reset_schema(admin_db, "parts")
         yield c
 
@@ -29,7 +39,8 @@ class Kit:
     def __init__(self, client, clerk):
         self.c, self.h = client, clerk
 
-    async def part(self, part_no="P-100", *, must_return=False, cost="80.00", lines=("AC-1",)):
+    async def part(self, part_no=None, *, must_return=False, cost="80.00", lines=("AC-1",)):
+        part_no = part_no or uniq("P")  # the part's events travel on Kafka: a number of this test's own
         r = await self.c.post("/v1/catalogue/parts", headers=self.h, json={
             "part_no": part_no, "name": f"part {part_no}", "product_lines": list(lines), "cost_price": cost,
             "list_price": "120.00", "must_return": must_return})

@@ -8,12 +8,14 @@ import random
 import pytest
 
 from aftersales_shared.events import registry
+from aftersales_shared.testing.isolation import uniq
 from aftersales_shared.testing.plugin import reset_schema, running
-from parts.config import PartsSettings
 from parts.domain.allocation import Candidate, choose
 from parts.main import create_app
 from parts.requests.schemas import RequestCreate
 from parts.wire import body_hash, out
+
+from .conftest import own_settings
 
 pytestmark = pytest.mark.integration
 
@@ -38,12 +40,13 @@ async def _events(admin_db, key):
 async def test_response_equals_the_stored_request_and_events_follow_the_contract(client, kit, auth_headers,
                                                                                 admin_db, known_job):
     p, q = await kit.part("P-1"), await kit.part("P-2")
-    await known_job("J-9", "E-9", "D1", ticket="T-9")  # the ticket's job is held by D1's engineer (issue 13)
+    job, ticket = uniq("J"), uniq("T")  # the request's events carry them over Kafka: this test's own
+    await known_job(job, "E-9", "D1", ticket=ticket)  # the ticket's job is held by D1's engineer (issue 13)
     w = await kit.warehouse("C1")
     await kit.receive(w, p, 5)
     dealer = auth_headers("dealer", sub="d1", dealer_id="D1")
     body = {"lines": [{"part_no": p, "quantity": 2}, {"part_no": q, "quantity": 1}], "coverage": "warranty",
-            "urgent": True, "ship_to": SH, "ticket_id": "T-9"}
+            "urgent": True, "ship_to": SH, "ticket_id": ticket}
     r = await client.post("/v1/part-requests", headers=dealer, json=body)
     assert r.status_code == 201, r.text
     created = r.json()
@@ -55,7 +58,7 @@ async def test_response_equals_the_stored_request_and_events_follow_the_contract
     evs = await _events(admin_db, created["id"])
     assert [e.type for e in evs] == ["parts.request.created", "parts.request.backordered"]
     assert {e.payload.status for e in evs} == {"backordered"}
-    assert evs[0].payload.ticket_id == "T-9" and evs[0].payload.dealer_id == "D1"
+    assert evs[0].payload.ticket_id == ticket and evs[0].payload.dealer_id == "D1"
     # a fully allocated one
     r = await client.post("/v1/part-requests", headers=dealer, json=req(p, 3))
     evs = await _events(admin_db, r.json()["id"])
@@ -65,8 +68,7 @@ async def test_response_equals_the_stored_request_and_events_follow_the_contract
 
 async def test_warranty_without_document_gate_starts_the_ship_by_clock_at_creation(infra_settings, admin_db,
                                                                                    auth_headers):
-    app = create_app(PartsSettings(**infra_settings("parts"), watch_interval_seconds=3600,
-                                   warranty_requires_documents=False))
+    app = create_app(await own_settings(infra_settings, warranty_requires_documents=False))
     async with running(app) as c:
         await reset_schema(admin_db, "parts")
         clerk = auth_headers("parts_clerk")
@@ -165,7 +167,7 @@ async def test_hot_sku_race_across_warehouses_never_oversells(client, kit, auth_
 @pytest.mark.parametrize("allow_split", [False, True])
 async def test_database_choice_matches_domain_choose(infra_settings, admin_db, auth_headers, allow_split):
     """Random warehouses, stock and ship-to points: the function picks exactly what choose() picks."""
-    app = create_app(PartsSettings(**infra_settings("parts"), watch_interval_seconds=3600, allow_split=allow_split))
+    app = create_app(await own_settings(infra_settings, allow_split=allow_split))
     rnd = random.Random(11 if allow_split else 7)
     async with running(app) as c:
         await reset_schema(admin_db, "parts")

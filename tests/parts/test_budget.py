@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from aftersales_shared.testing.isolation import uniq
 from parts.domain.budget import quarter_of
 
 pytestmark = pytest.mark.integration
@@ -193,10 +194,11 @@ async def test_R_P7_not_enforced_without_a_budget_and_only_dealer_warranty_draws
 
     # with a zero budget: an engineer's job request and a dealer's paid (bought, R-P2) request draw nothing
     await client.put(f"/v1/dealers/D3/parts-budget/{q}", headers=finance, json={"remittance": "0"})
-    await known_job("J-1", "E1", "D3")
+    job = uniq("J")  # the request's events carry it over Kafka: this test's own
+    await known_job(job, "E1", "D3")
     eng = await client.post("/v1/part-requests", headers=auth_headers("engineer", engineer_id="E1", dealer_id="D3"),
                             json={"lines": [{"part_no": a, "quantity": 1}], "coverage": "warranty", "ship_to": SH,
-                                  "job_id": "J-1"})
+                                  "job_id": job})
     paid = await client.post("/v1/part-requests", headers=dealer, json={
         "lines": [{"part_no": a, "quantity": 1}], "coverage": "paid", "ship_to": SH})
     await client.post(f"/v1/part-requests/{paid.json()['id']}/payment", headers=finance, json={"reference": "B1"})

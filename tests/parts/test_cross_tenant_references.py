@@ -17,12 +17,10 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from aftersales_shared.events.ticketing import TicketOpened
-from aftersales_shared.kafka import ensure_topics
-from aftersales_shared.testing.plugin import running
+from aftersales_shared.testing.isolation import own_kafka, start_at_end
+from aftersales_shared.testing.plugin import running, wait_for
 from dispatch.config import DispatchSettings
 from dispatch.consumers import consumer_specs as dispatch_consumers
 from dispatch.main import create_app as dispatch_app
@@ -30,50 +28,25 @@ from parts.config import PartsSettings
 from parts.consumers import consumer_specs as parts_consumers
 from parts.main import create_app as parts_app
 
-from .test_consumers import eventually, publish
+from .test_consumers import WAIT, publish
 
 pytestmark = pytest.mark.integration
 
 SITE = (31.2304, 121.4737)
 
 
-async def _groups_start_at_end(bootstrap: str, groups: dict[str, list[str]]) -> None:
-    """New consumer groups begin at the topics' current end: this test sees its own events, no history."""
-    names = sorted({t for topics in groups.values() for t in topics})
-    await ensure_topics(bootstrap, names)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        partitions = {d["topic"]: [p["partition"] for p in d["partitions"]] for d in await admin.describe_topics(names)}
-    finally:
-        await admin.close()
-    for group, topics in groups.items():
-        tps = [TopicPartition(t, p) for t in topics for p in partitions[t]]
-        c = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-        await c.start()
-        try:
-            c.assign(tps)
-            await c.commit(await c.end_offsets(tps))
-        finally:
-            await c.stop()
-
-
 @pytest.fixture
 async def pair(infra_settings) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
     """(dispatch, parts) running together, their consumers joined."""
-    prefix = f"xt-{uuid.uuid4().hex[:8]}-"
-    kw = {"group_prefix": prefix, "new_group_offset": "latest"}
+    kw = own_kafka("xt")
     ds = DispatchSettings(**infra_settings("dispatch", **kw))
     ps = PartsSettings(**infra_settings("parts", **kw), watch_interval_seconds=3600)
-    groups = {f"{prefix}{svc}.{spec.name}": spec.topics
-              for svc, specs in (("dispatch", dispatch_consumers(ds)), ("parts", parts_consumers(ps)))
-              for spec in specs}
-    await _groups_start_at_end(ds.kafka.bootstrap_servers, groups)
+    await start_at_end((ds, dispatch_consumers(ds)), (ps, parts_consumers(ps)))
     async with AsyncExitStack() as stack:
         dp = await stack.enter_async_context(running(dispatch_app(ds)))
         pt = await stack.enter_async_context(running(parts_app(ps)))
         consumers = [*dp.app.state.consumers, *pt.app.state.consumers]
-        await asyncio.wait_for(asyncio.gather(*(c.ready.wait() for c in consumers)), timeout=30)
+        await asyncio.wait_for(asyncio.gather(*(c.ready.wait() for c in consumers)), timeout=WAIT)
         yield dp, pt
 
 
@@ -129,7 +102,7 @@ async def test_dealer_cannot_resume_another_dealers_job_through_a_part_request(
         js = (await dp.get("/v1/jobs", params={"ticket_id": ticket}, headers=dispatcher)).json()
         return js[0] if js and js[0]["engineer_id"] == e1 else None
 
-    job_id = (await eventually(the_job, timeout=30))["id"]
+    job_id = (await wait_for(the_job, what="the_job"))["id"]
     for action, extra in (("accept", {}), ("depart", {}), ("arrive", {"lat": SITE[0], "lon": SITE[1]}),
                           ("pause", {"reason": "waiting_parts"})):
         r = await dp.post(f"/v1/jobs/{job_id}/actions", headers=eng1, json={
@@ -142,7 +115,7 @@ async def test_dealer_cannot_resume_another_dealers_job_through_a_part_request(
                                       "WHERE job_id = $1", job_id)
         return row is not None and tuple(row) == (e1, d1, ticket)
 
-    await eventually(parts_knows_the_job)
+    await wait_for(parts_knows_the_job, what="parts_knows_the_job")
 
     async def job_now() -> dict[str, Any]:
         r = await dp.get(f"/v1/jobs/{job_id}", headers=dispatcher)
@@ -192,7 +165,7 @@ async def test_dealer_cannot_resume_another_dealers_job_through_a_part_request(
         return bool(await admin_db.fetchval("SELECT count(*) FROM dispatch.inbox WHERE event_id::text = $1",
                                             delivered))
 
-    await eventually(dispatch_consumed, timeout=30)
+    await wait_for(dispatch_consumed, what="dispatch_consumed")
     still = await job_now()
     assert (still["status"], still["paused_reason"]) == ("paused", "waiting_parts")
     assert still["deadlines"] == paused["deadlines"]  # the SLA clock did not restart
@@ -206,4 +179,4 @@ async def test_dealer_cannot_resume_another_dealers_job_through_a_part_request(
         j = await job_now()
         return j if j["status"] != "paused" else None
 
-    assert (await eventually(resumed, timeout=30))["paused_reason"] is None
+    assert (await wait_for(resumed, what="resumed"))["paused_reason"] is None

@@ -8,6 +8,7 @@ import pytest
 from aftersales_shared.db import unit_of_work
 from aftersales_shared.events.dispatch import JobAccepted, JobAssigned, JobCancelled, JobCompleted, JobDeclined
 from aftersales_shared.ids import new_id
+from aftersales_shared.testing.isolation import uniq
 from parts.consumers import consumer_specs
 
 from .test_consumers import eventually, publish
@@ -64,15 +65,17 @@ def assert_not_yet(r, field, code):
 async def test_engineer_requests_only_for_own_job_as_dispatch_events_say(
         client, request_for, auth_headers, infra_settings, admin_db, caplog):
     job, unknown = f"J-{new_id()}", f"J-{new_id()}"
+    # the engineers travel on Kafka with the job events: this test's own
+    en1, en2, en3 = uniq("E1"), uniq("E2"), uniq("E3")
     t0 = datetime.now(UTC)
-    await publish(infra_settings, job_event(JobAssigned, job, "E1", t0, assigned_by="auto"),
-                  job_event(JobAccepted, job, "E1", t0 + timedelta(seconds=1)))
-    await eventually(lambda: _engineer_is(admin_db, job, "E1", t0 + timedelta(seconds=1)))
+    await publish(infra_settings, job_event(JobAssigned, job, en1, t0, assigned_by="auto"),
+                  job_event(JobAccepted, job, en1, t0 + timedelta(seconds=1)))
+    await eventually(lambda: _engineer_is(admin_db, job, en1, t0 + timedelta(seconds=1)))
 
-    assert (await request_for(job, "E1")).status_code == 201
-    assert_other_engineers_job(await request_for(job, "E2"), job)
+    assert (await request_for(job, en1)).status_code == 201
+    assert_other_engineers_job(await request_for(job, en2), job)
     # a job parts has not heard of (yet): refused, retryable (issue 13; the bus lags, see docs/parts.md)
-    assert_not_yet(await request_for(unknown, "E2"), "job_id", "job_not_yet_known")
+    assert_not_yet(await request_for(unknown, en2), "job_id", "job_not_yet_known")
     # staff order for any job, for any engineer, even one parts has not heard of (logged)
     clerk = auth_headers("parts_clerk", "engineer", sub="clerk-2", engineer_id="E9")
     assert (await request_for(job, headers=clerk)).status_code == 201
@@ -80,24 +83,24 @@ async def test_engineer_requests_only_for_own_job_as_dispatch_events_say(
         assert (await request_for(unknown, headers=clerk)).status_code == 201
     assert any(unknown in r.getMessage() and r.levelno == logging.INFO for r in caplog.records)
 
-    # declined: nobody holds the job, so every engineer is refused (retryable); reassigned to E2: E1 is refused
-    await publish(infra_settings, job_event(JobDeclined, job, "E1", t0 + timedelta(seconds=2), reason="busy"))
+    # declined: nobody holds the job, so every engineer is refused (retryable); reassigned to en2: en1 is refused
+    await publish(infra_settings, job_event(JobDeclined, job, en1, t0 + timedelta(seconds=2), reason="busy"))
     await eventually(lambda: _engineer_is(admin_db, job, None, t0 + timedelta(seconds=2)))
-    assert_not_yet(await request_for(job, "E3"), "job_id", "job_not_held")
-    assert_not_yet(await request_for(job, "E1"), "job_id", "job_not_held")
-    await publish(infra_settings, job_event(JobAssigned, job, "E2", t0 + timedelta(seconds=3), assigned_by="manual"))
-    await eventually(lambda: _engineer_is(admin_db, job, "E2", t0 + timedelta(seconds=3)))
-    assert (await request_for(job, "E2")).status_code == 201
-    assert_other_engineers_job(await request_for(job, "E1"), job)
+    assert_not_yet(await request_for(job, en3), "job_id", "job_not_held")
+    assert_not_yet(await request_for(job, en1), "job_id", "job_not_held")
+    await publish(infra_settings, job_event(JobAssigned, job, en2, t0 + timedelta(seconds=3), assigned_by="manual"))
+    await eventually(lambda: _engineer_is(admin_db, job, en2, t0 + timedelta(seconds=3)))
+    assert (await request_for(job, en2)).status_code == 201
+    assert_other_engineers_job(await request_for(job, en1), job)
 
     # cancelled without an engineer in the payload keeps the last one, so late requests still check
     await publish(infra_settings, job_event(JobCancelled, job, None, t0 + timedelta(seconds=4), reason="ticket"))
-    await eventually(lambda: _engineer_is(admin_db, job, "E2", t0 + timedelta(seconds=4)))
-    assert_other_engineers_job(await request_for(job, "E1"), job)
-    # reads stay as they were: E1 still sees the request it made while the job was its own
-    e1 = auth_headers("engineer", sub="u-E1", engineer_id="E1", dealer_id="D1")
+    await eventually(lambda: _engineer_is(admin_db, job, en2, t0 + timedelta(seconds=4)))
+    assert_other_engineers_job(await request_for(job, en1), job)
+    # reads stay as they were: en1 still sees the request it made while the job was its own
+    e1 = auth_headers("engineer", sub=f"u-{en1}", engineer_id=en1, dealer_id="D1")
     mine = (await client.get("/v1/part-requests", headers=e1, params={"job_id": job})).json()
-    assert [(r["engineer_id"], r["job_id"]) for r in mine] == [("E1", job)]
+    assert [(r["engineer_id"], r["job_id"]) for r in mine] == [(en1, job)]
 
 
 async def _engineer_is(admin_db, job, engineer, at):
@@ -106,13 +109,13 @@ async def _engineer_is(admin_db, job, engineer, at):
 
 
 async def test_job_engineer_redelivered_through_kafka_is_applied_once(infra_settings, admin_db, client):
-    job = f"J-{new_id()}"
-    assigned = job_event(JobAssigned, job, "E1", datetime.now(UTC))
+    job, engineer = f"J-{new_id()}", uniq("E1")
+    assigned = job_event(JobAssigned, job, engineer, datetime.now(UTC))
     await publish(infra_settings, assigned, assigned)
-    await eventually(lambda: _engineer_is(admin_db, job, "E1", assigned.occurred_at))
-    marker = job_event(JobAccepted, job, "E1", assigned.occurred_at + timedelta(seconds=1))
+    await eventually(lambda: _engineer_is(admin_db, job, engineer, assigned.occurred_at))
+    marker = job_event(JobAccepted, job, engineer, assigned.occurred_at + timedelta(seconds=1))
     await publish(infra_settings, marker)  # same key, same partition: both copies were consumed before it
-    await eventually(lambda: _engineer_is(admin_db, job, "E1", marker.occurred_at))
+    await eventually(lambda: _engineer_is(admin_db, job, engineer, marker.occurred_at))
     n = await admin_db.fetchval("SELECT count(*) FROM parts.inbox WHERE event_id = $1", assigned.event_id)
     assert n == 1
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from aftersales_shared.testing.kafka_groups import start_groups_at_end
+from aftersales_shared.testing.isolation import start_groups_at_end
 from aftersales_shared.testing.processes import SERVICES, ServiceProcess, live_service_env
 from dispatch.config import DispatchSettings
 from dispatch.consumers import consumer_specs as dispatch_consumers

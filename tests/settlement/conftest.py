@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from aftersales_shared.testing.isolation import own_kafka, start_at_end
 from aftersales_shared.testing.plugin import reset_schema, running
 from settlement.config import SettlementSettings
+from settlement.consumers import consumer_specs
 from settlement.main import create_app
 
 QUARTER = "2026Q2"
@@ -13,8 +15,12 @@ QUARTER = "2026Q2"
 
 @pytest.fixture
 async def client(infra_settings, admin_db):
+    """The running app on an emptied schema; its consumer groups are the test's own, committed at the topics' end,
+    so its ledger hears only the events the test publishes (never an earlier test's or run's)."""
     await reset_schema(admin_db, "settlement")
-    async with running(create_app(SettlementSettings(**infra_settings("settlement")))) as c:
+    settings = SettlementSettings(**infra_settings("settlement", **own_kafka("settlement")))
+    await start_at_end((settings, consumer_specs(settings)))
+    async with running(create_app(settings)) as c:
         yield c
 
 

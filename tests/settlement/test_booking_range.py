@@ -8,7 +8,7 @@ them booked, not dead-lettered.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal as D
 
 import pytest
@@ -24,6 +24,8 @@ from aftersales_shared.kafka import ensure_topics
 from aftersales_shared.money import MAX_AMOUNT, Money, to_fen
 from aftersales_shared.schemas import BUSINESS_DATE_MAX, BUSINESS_DATE_MIN, BusinessDate, BusinessDateTime, Month
 from aftersales_shared.schemas import Quarter as SharedQuarter
+from aftersales_shared.testing.isolation import uniq
+from aftersales_shared.testing.plugin import wait_for
 from settlement.domain.ledger import ledger_line
 from settlement.domain.quarters import (
     FIRST_QUARTER,
@@ -37,7 +39,6 @@ from settlement.domain.quarters import (
 from settlement.ledger.service import ALL_KINDS
 
 from .conftest import setup_dealer
-from .test_consumers_and_races import wait_for
 
 PRODUCER_DATE = TypeAdapter(BusinessDate)
 PRODUCER_INSTANT = TypeAdapter(BusinessDateTime)
@@ -145,7 +146,7 @@ async def _dead_letters(bootstrap: str, marker: str) -> list[bytes]:
 async def test_warranty_cards_and_jobs_at_the_range_edges_are_booked_not_dead_lettered(client, fin, admin_db,
                                                                                          infra_settings):
     bootstrap = infra_settings("settlement")["kafka"].bootstrap_servers
-    dealer = f"EDGE{datetime.now(UTC).strftime('%H%M%S%f')}"
+    dealer = uniq("EDGE")  # every id in these events is this test's own: the topics keep earlier runs' events
     await setup_dealer(client, fin["admin"], dealer)
     cards = [tkt.UnitRegistered(aggregate_id=f"{dealer}-{d}", payload=tkt.UnitRegisteredPayload(
         serial=f"{dealer}-{d}", product_line="AC", dealer_id=dealer, registered_on=d, sale_amount=amount))
@@ -153,7 +154,8 @@ async def test_warranty_cards_and_jobs_at_the_range_edges_are_booked_not_dead_le
     east = datetime(2000, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=14)))
     west = datetime(2199, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-12)))
     jobs = [dsp.JobCompleted(aggregate_id=f"{dealer}-J{i}", payload=dsp.JobCompletedPayload(
-        job_id=f"{dealer}-J{i}", ticket_id="T1", at=at, engineer_id="E1", dealer_id=dealer, serial="S1",
+        job_id=f"{dealer}-J{i}", ticket_id=f"{dealer}-T1", at=at, engineer_id=f"{dealer}-E1", dealer_id=dealer,
+        serial=f"{dealer}-S1",
         product_line="AC", coverage="warranty", home_visit=False, work_done="edge"))
         for i, at in enumerate((east, west))]
     await ensure_topics(bootstrap, {e.TOPIC for e in cards + jobs})
@@ -170,7 +172,7 @@ async def test_warranty_cards_and_jobs_at_the_range_edges_are_booked_not_dead_le
                                     "WHERE dealer_id = $1 ORDER BY quarter", dealer)
         return rows if len(rows) == 4 else None
 
-    rows = await wait_for(booked, timeout=40)
+    rows = await wait_for(booked, what="the edge-dated events booked")
     assert rows, "edge-dated events were not booked"
     got = [(r["kind"], r["quarter"], r["booked_quarter"], r["amount"]) for r in rows]
     assert got == [("repair", "1999Q4", "2000Q1", D("0.00")), ("registered_sale", "2000Q1", "2000Q1", D("0.00")),

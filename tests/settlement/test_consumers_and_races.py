@@ -13,6 +13,8 @@ from aftersales_shared.events import dispatch as dsp
 from aftersales_shared.events import parts as prt
 from aftersales_shared.events import ticketing as tkt
 from aftersales_shared.kafka import ensure_topics
+from aftersales_shared.testing.isolation import uniq
+from aftersales_shared.testing.plugin import wait_for
 from settlement.ledger.service import record
 
 from .conftest import QUARTER, add_ledger, setup_dealer
@@ -21,41 +23,34 @@ pytestmark = pytest.mark.integration
 AT = datetime(2026, 5, 10, 3, 0, tzinfo=UTC)
 
 
-async def wait_for(fn, timeout=25.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await fn()
-        if value or asyncio.get_running_loop().time() > deadline:
-            return value
-        await asyncio.sleep(0.3)
-
-
 async def test_upstream_events_become_ledger_entries_once(client, fin, admin_db, infra_settings):
     bootstrap = infra_settings("settlement")["kafka"].bootstrap_servers
-    tag = datetime.now(UTC).strftime("%H%M%S%f")
-    dealer = f"K{tag}"
-    job = dict(job_id="J1", ticket_id="T1", at=AT, engineer_id="E1", dealer_id=dealer)
+    # every id in these events is this test's own: the topics keep earlier tests' and runs' events
+    dealer = uniq("K")
+    s1, s2, c1, c2, t1, j1, j2 = (uniq(p) for p in ("S1", "S2", "C1", "C2", "T1", "J1", "J2"))
+    r1, part, q1, sh1, tracking, engineer = (uniq(p) for p in ("R1", "P-9", "Q1", "SH1", "X1", "E1"))
+    job = dict(job_id=j1, ticket_id=t1, at=AT, engineer_id=engineer, dealer_id=dealer)
     events = [
-        tkt.UnitRegistered(aggregate_id="S1", payload=tkt.UnitRegisteredPayload(
-            serial="S1", product_line="AC", dealer_id=dealer, registered_on=date(2026, 5, 3),
+        tkt.UnitRegistered(aggregate_id=s1, payload=tkt.UnitRegisteredPayload(
+            serial=s1, product_line="AC", dealer_id=dealer, registered_on=date(2026, 5, 3),
             sale_amount=D("3999.00"))),
-        tkt.ComplaintResolved(aggregate_id="C1", payload=tkt.ComplaintResolvedPayload(
-            complaint_id="C1", dealer_id=dealer, upheld=True, against="dealer", resolved_at=AT)),
-        tkt.ComplaintResolved(aggregate_id="C2", payload=tkt.ComplaintResolvedPayload(
-            complaint_id="C2", dealer_id=dealer, upheld=True, against="manufacturer", resolved_at=AT)),
-        tkt.CallbackRecorded(aggregate_id="T1", payload=tkt.CallbackRecordedPayload(
-            ticket_id="T1", dealer_id=dealer, reached=True, satisfaction=5, recorded_at=AT)),
-        dsp.JobCompleted(aggregate_id="J1", payload=dsp.JobCompletedPayload(
-            **job, serial="S1", product_line="AC", coverage="warranty", home_visit=True, work_done="fan")),
-        dsp.JobCompleted(aggregate_id="J2", payload=dsp.JobCompletedPayload(
-            **(job | {"job_id": "J2"}), serial="S2", product_line="AC", coverage="paid", home_visit=True,
+        tkt.ComplaintResolved(aggregate_id=c1, payload=tkt.ComplaintResolvedPayload(
+            complaint_id=c1, dealer_id=dealer, upheld=True, against="dealer", resolved_at=AT)),
+        tkt.ComplaintResolved(aggregate_id=c2, payload=tkt.ComplaintResolvedPayload(
+            complaint_id=c2, dealer_id=dealer, upheld=True, against="manufacturer", resolved_at=AT)),
+        tkt.CallbackRecorded(aggregate_id=t1, payload=tkt.CallbackRecordedPayload(
+            ticket_id=t1, dealer_id=dealer, reached=True, satisfaction=5, recorded_at=AT)),
+        dsp.JobCompleted(aggregate_id=j1, payload=dsp.JobCompletedPayload(
+            **job, serial=s1, product_line="AC", coverage="warranty", home_visit=True, work_done="fan")),
+        dsp.JobCompleted(aggregate_id=j2, payload=dsp.JobCompletedPayload(
+            **(job | {"job_id": j2}), serial=s2, product_line="AC", coverage="paid", home_visit=True,
             work_done="paid job")),
-        dsp.SlaBreached(aggregate_id="J1", payload=dsp.SlaPayload(**job, milestone="arrive", deadline=AT)),
-        prt.ReturnMissed(aggregate_id="R1", payload=prt.ReturnMissedPayload(
-            return_id="R1", part_no="P-9", dealer_id=dealer, due_on=AT, at=AT, chargeback_amount=D("123.45"))),
-        prt.RequestShipped(aggregate_id="Q1", payload=prt.RequestShippedPayload(
-            request_id="Q1", dealer_id=dealer, at=AT, status="shipped", shipment_id="SH1", carrier="EMS",
-            tracking_no="X1", urgent=True, urgent_surcharge=D("45.00"))),
+        dsp.SlaBreached(aggregate_id=j1, payload=dsp.SlaPayload(**job, milestone="arrive", deadline=AT)),
+        prt.ReturnMissed(aggregate_id=r1, payload=prt.ReturnMissedPayload(
+            return_id=r1, part_no=part, dealer_id=dealer, due_on=AT, at=AT, chargeback_amount=D("123.45"))),
+        prt.RequestShipped(aggregate_id=q1, payload=prt.RequestShippedPayload(
+            request_id=q1, dealer_id=dealer, at=AT, status="shipped", shipment_id=sh1, carrier="EMS",
+            tracking_no=tracking, urgent=True, urgent_surcharge=D("45.00"))),
     ]
     await ensure_topics(bootstrap, {e.TOPIC for e in events})
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
@@ -75,7 +70,7 @@ async def test_upstream_events_become_ledger_entries_once(client, fin, admin_db,
         got = {r["kind"]: r["n"] for r in rows}
         return got if got == expected else None
 
-    assert await wait_for(kinds) == expected
+    assert await wait_for(kinds, what="one ledger entry per kind") == expected
     amounts = dict(await admin_db.fetch("SELECT kind, sum(amount) FROM settlement.ledger_entries "
                                         "WHERE dealer_id = $1 GROUP BY kind", dealer))
     assert amounts["registered_sale"] == D("3999.00") and amounts["part_not_returned"] == D("123.45")

@@ -12,12 +12,13 @@ from aiokafka import AIOKafkaProducer
 
 from aftersales_shared.events import parts as prt
 from aftersales_shared.kafka import ensure_topics
+from aftersales_shared.testing.isolation import uniq
+from aftersales_shared.testing.plugin import wait_for
 from settlement.domain.fees import Facts, FeeModel, QuarterInputs
 from settlement.domain.quarters import Quarter
 from settlement.statements.service import inputs_hash
 
 from .conftest import QUARTER, add_ledger, setup_dealer
-from .test_consumers_and_races import wait_for
 
 AT = datetime(2026, 6, 30, 15, 30, tzinfo=UTC)  # 23:30 on 30 June in Shanghai: still 2026Q2
 
@@ -30,11 +31,11 @@ def _excess(dealer, request_id, value, amount):
 
 @pytest.mark.integration
 async def test_R_P7_excess_charged_is_a_deduction_in_the_quarter_statement(client, fin, admin_db, infra_settings):
-    dealer = f"PB{datetime.now(UTC).strftime('%H%M%S%f')}"
+    dealer = uniq("PB")  # this test's own, like the requests: the topic keeps earlier tests' and runs' events
     await setup_dealer(client, fin["admin"], dealer)
     await add_ledger(admin_db, dealer, "repair", n=3)  # 3 × 80.00 fee
     bootstrap = infra_settings("settlement")["kafka"].bootstrap_servers
-    events = [_excess(dealer, "RQ1", "273.35", "223.34"), _excess(dealer, "RQ2", "120.01", "120.01")]
+    events = [_excess(dealer, uniq("RQ1"), "273.35", "223.34"), _excess(dealer, uniq("RQ2"), "120.01", "120.01")]
     await ensure_topics(bootstrap, {prt.BUDGET_TOPIC})
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
@@ -49,7 +50,7 @@ async def test_R_P7_excess_charged_is_a_deduction_in_the_quarter_statement(clien
                                     "AND kind = 'parts_budget_excess'", dealer)
         return rows if len(rows) == 2 else None
 
-    rows = await wait_for(booked)
+    rows = await wait_for(booked, what="both excess charges booked")
     assert rows and {r["quarter"] for r in rows} == {QUARTER}
     r = await client.post("/v1/statement-runs", json={"quarter": QUARTER, "dealer_ids": [dealer]}, headers=fin["maker"])
     assert r.status_code == 200, r.text

@@ -152,7 +152,7 @@ async def test_no_loss_when_broker_is_down_500_changes_arrive_exactly_once(probe
             async def warmed() -> bool:
                 return len(await rows(run_id)) == 1
 
-            await wait_for(warmed, timeout=90)
+            await wait_for(warmed, timeout=120)
             await asyncio.to_thread(devstack.stop_kafka, broker, save=False)
             for i in range(500):
                 await service_a(run_id, f"k{i % 25}", i + 1)
@@ -190,7 +190,7 @@ async def test_idle_relay_is_woken_by_notify_not_by_polling(probe, stack, servic
         async def warmed() -> bool:
             return len(await rows(run_id)) == 1
 
-        await wait_for(warmed, timeout=30)
+        await wait_for(warmed, timeout=120)
         await asyncio.sleep(1.5)  # the relay has found nothing and dozes on LISTEN
         written_at = asyncio.get_running_loop().time()
         await service_a(run_id, "wake", 1)

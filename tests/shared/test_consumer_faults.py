@@ -115,7 +115,7 @@ async def test_postgres_down_10s_with_20_events_in_flight_applies_each_once_and_
             async def warmed() -> bool:
                 return len(await rows(run_id)) == 1
 
-            await wait_for(warmed, timeout=60)  # the pool now holds connections that the stop will kill
+            await wait_for(warmed, timeout=120)  # the pool now holds connections that the stop will kill
             port = stack.pg_port
             await asyncio.to_thread(devstack.stop_postgres, stack)
             assert not devstack.port_open(port)
@@ -137,7 +137,7 @@ async def test_postgres_down_10s_with_20_events_in_flight_applies_each_once_and_
                     return False
 
             with contextlib.suppress(AssertionError):  # counted below, with the dead letters in the message
-                await wait_for(all_applied, timeout=90)
+                await wait_for(all_applied, timeout=120)
             await asyncio.sleep(1)  # a late duplicate would show up here
         applied = await rows(run_id)
     finally:
@@ -204,7 +204,7 @@ async def test_deterministic_failure_is_dead_lettered_then_replayed_exactly_once
                 page = (await client.get("/v1/admin/dead-letters", headers=admin)).json()
                 return any(i["event_id"] == str(event.event_id) for i in page["items"])
 
-            await wait_for(parked, timeout=60)
+            await wait_for(parked, timeout=120)
             page = (await client.get("/v1/admin/dead-letters", headers=admin)).json()
             [letter] = [i for i in page["items"] if i["event_id"] == str(event.event_id)]
             assert letter["original_topic"] == topic and "no such tariff" in letter["error"]
@@ -220,7 +220,7 @@ async def test_deterministic_failure_is_dead_lettered_then_replayed_exactly_once
             async def applied() -> bool:
                 return len(await rows(run_id)) == 1
 
-            await wait_for(applied, timeout=60)
+            await wait_for(applied, timeout=120)
             second = await client.post("/v1/admin/dead-letters/replay", headers=admin)
             assert second.json()["by_topic"].get(topic) is None
             again = await replay_dead_letters(stack.bootstrap, "busb", group_prefix=prefix)

@@ -4,6 +4,7 @@ import importlib
 
 import pytest
 
+from aftersales_shared.testing.isolation import own_kafka, start_at_end
 from aftersales_shared.testing.plugin import running
 
 SERVICES = ["ticketing", "dispatch", "parts", "settlement"]
@@ -15,7 +16,10 @@ async def test_service_boots_migrated_and_ready(service, infra_settings, admin_d
     main = importlib.import_module(f"{service}.main")
     config = importlib.import_module(f"{service}.config")
     settings_cls = next(v for k, v in vars(config).items() if k.endswith("Settings") and k != "ServiceSettings")
-    app = main.create_app(settings_cls(**infra_settings(service)))
+    settings = settings_cls(**infra_settings(service, **own_kafka("boot")))
+    # consumer groups of the test's own, at the topics' end: booting replays no other test's or run's events
+    await start_at_end((settings, importlib.import_module(f"{service}.consumers").consumer_specs(settings)))
+    app = main.create_app(settings)
     async with running(app) as client:
         assert (await client.get("/healthz")).json() == {"status": "ok"}
         ready = await client.get("/readyz")

@@ -9,7 +9,9 @@ from aiokafka import AIOKafkaProducer
 
 from aftersales_shared.events.dispatch import JobArrived, JobAssigned, JobCancelled, JobCompleted, JobCreated
 from aftersales_shared.kafka import ensure_topics
+from aftersales_shared.testing.isolation import own_kafka, start_at_end
 from aftersales_shared.testing.plugin import reset_schema, running
+from ticketing.consumers import consumer_specs
 from ticketing.main import create_app
 
 from .conftest import seed_line, seed_unit, settings, ticket_body
@@ -40,7 +42,8 @@ async def test_job_events_from_kafka_close_ticket_record_repair_and_create_callb
 ):
     admin, agent = auth_headers("admin"), auth_headers("call_center", sub="agent-1")
     s = settings(infra_settings, run_relay=True, run_consumers=True,
-                 kafka=infra_settings("ticketing", group_prefix=f"t-{uuid.uuid4().hex[:8]}-")["kafka"])
+                 kafka=infra_settings("ticketing", **own_kafka("t"))["kafka"])
+    await start_at_end((s, consumer_specs(s)))  # the consumer hears this test's events, not the topic's history
     app = create_app(s)
     # other services' consumers read these job events too: every id is this run's own
     job_id, engineer, serial, dealer = _own("J"), _own("E"), _own("SN"), _own("D")
@@ -96,7 +99,8 @@ async def test_job_events_from_kafka_close_ticket_record_repair_and_create_callb
 async def test_reopened_ticket_follows_its_new_job_and_ignores_the_finished_one(infra_settings, admin_db, auth_headers):
     admin, agent = auth_headers("admin"), auth_headers("call_center", sub="agent-1")
     s = settings(infra_settings, run_relay=False, run_consumers=True,
-                 kafka=infra_settings("ticketing", group_prefix=f"t-{uuid.uuid4().hex[:8]}-")["kafka"])
+                 kafka=infra_settings("ticketing", **own_kafka("t"))["kafka"])
+    await start_at_end((s, consumer_specs(s)))  # the consumer hears this test's events, not the topic's history
     app = create_app(s)
     j1, j2 = _own("J-reopen"), _own("J-reopen")
     engineer, dealer = _own("E"), _own("D")

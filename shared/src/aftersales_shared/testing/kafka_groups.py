@@ -1,43 +1,13 @@
-"""Consumer groups in tests: start a fresh group at the topics' current end, and see how a group is split.
-
-A test that runs real services gives their consumer groups a prefix of its own and commits them at the end of
-their topics before the services start: the services then see every event the test causes and never replay the
-topics' history (other tests empty the schemas and inboxes, so a replay would redo old work).
-"""
+"""Consumer groups in tests: how a group is split between instances (starting a fresh group at the topics' end is
+``aftersales_shared.testing.isolation.start_groups_at_end``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.protocol.group import MemberAssignment
-
-from ..kafka import ensure_topics
-
-
-async def start_groups_at_end(bootstrap: str, groups: dict[str, list[str]]) -> None:
-    """Commit each (new) consumer group's offsets at the current end of its topics."""
-    names = sorted({t for topics in groups.values() for t in topics})
-    await ensure_topics(bootstrap, names)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        partitions = {d["topic"]: sorted(p["partition"] for p in d["partitions"])
-                      for d in await admin.describe_topics(names)}
-    finally:
-        await admin.close()
-    for group, topics in groups.items():
-        tps = [TopicPartition(t, p) for t in topics for p in partitions[t]]
-        assert tps, f"no partitions known for {topics}"
-        c = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-        await c.start()
-        try:
-            c.assign(tps)
-            ends = await c.end_offsets(tps)
-            await c.commit(ends)
-        finally:
-            await c.stop()
 
 
 @dataclass(frozen=True)
