@@ -115,6 +115,8 @@ class Stop:
     pinned: bool = False
     volume: int = 0
     parts: Mapping[str, int] = field(default_factory=dict)
+    skills: Mapping[str, int] = field(default_factory=dict)
+    tools: frozenset[str] = frozenset()
 
     @property
     def lateness_s(self) -> int:
@@ -254,7 +256,8 @@ def stop_for(job: Job, epoch: datetime, *, earliest_floor: int = 0) -> Stop:
     return Stop(job_id=job.id, location=job.location, arrival_s=0, start_s=0, end_s=job.service_s,
                 earliest_s=e, latest_s=to_seconds(epoch, job.latest, up=False), leg_distance=0, leg_s=0,
                 late_allowed=job.late_penalty is not None, started=job.started,
-                pinned=job.pinned_to is not None, volume=job.volume, parts=dict(job.parts))
+                pinned=job.pinned_to is not None, volume=job.volume, parts=dict(job.parts),
+                skills=dict(job.skills), tools=job.tools)
 
 
 def schedule(frame: RouteFrame, stops: list[Stop], travel: TravelModel, *, now_s: int = 0,
