@@ -24,7 +24,6 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -233,7 +232,6 @@ def run_zone_day(limit: float, seed: int) -> dict[str, Any]:
 def run_insertion(n_eng: int, fill: int, samples: int, seed: int) -> dict[str, Any]:
     """2,000 engineers; ``fill`` jobs inserted first (a day in progress), then ``samples`` timed decisions."""
     now = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-    rnd = random.Random(seed)
     _, engs = zone_day(0, n_eng, seed, now)
     engineers = tuple(engs)
     travel = HaversineTravel(speed_kmh=30, road_factor=1.3)
@@ -249,6 +247,7 @@ def run_insertion(n_eng: int, fill: int, samples: int, seed: int) -> dict[str, A
             clock = now + timedelta(hours=1)
             j = Job(**{**j.__dict__, "earliest": clock, "latest": clock + timedelta(hours=2), "urgent": True,
                        "late_penalty": None})
+            jobs[k] = j
         t0 = time.perf_counter()
         res = insert_job(plan, j, engineers, clock)
         dt = (time.perf_counter() - t0) * 1000
@@ -259,7 +258,6 @@ def run_insertion(n_eng: int, fill: int, samples: int, seed: int) -> dict[str, A
             placed += 1
             late += res.insertion.lateness_s > 0
             displaced += bool(res.insertion.displaced)
-        _ = rnd
     viol = verify(plan, [j for j in jobs if any(j.id in r.job_ids for r in plan.routes)], engineers)
     viol = [v for v in viol if v.kind != "missing"]
     return {"engineers": n_eng, "fill": fill, "samples": len(times), "p50": pct(times, 50), "p99": pct(times, 99),
@@ -334,13 +332,15 @@ def report(pub: dict[str, Any], zone: dict[str, Any] | None, ins: dict[str, Any]
                        f"{s['raw_feasible']}/{s['n']} | {s['ours_veh']:.1f} / {s['raw_veh']:.1f} | "
                        f"{s['ours_overhead']:.2f} / {s['raw_overhead']:.2f} |")
         detail += ["", f"### {titles[key]}: per instance", "",
-                   "| instance | BKS | ours | gap | veh | raw | gap | veh |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+                   "| instance | BKS | ours | gap | veh | raw | gap | veh |",
+                   "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for n, o, r in rows:
             detail.append(f"| {n} | {o['bks']:.1f} | {o['cost']:.1f} | {o['gap']:.2f} % | {o['vehicles']} | "
                           f"{r['cost']:.1f} | {r['gap']:.2f} % | {r['vehicles']} |")
     lines += summary
     if zone:
         ok = "met" if zone["wall"] <= 60 else "NOT met"
+        reasons = ", ".join(f"{k} {v}" for k, v in zone["reasons"].items())
         lines += ["", "## Zone-day: 1,000 jobs, 100 engineers", "",
                   "Generated (`zone_day`, seed 7): 12 skill templates with levels, half the vans carry a lift, booked "
                   "上午/下午 slots and 2 h urgent windows, 15-60 min service, penalties 200-2,000 (half may be late "
@@ -350,7 +350,7 @@ def report(pub: dict[str, Any], zone: dict[str, Any] | None, ins: dict[str, Any]
                   "overtime min | profiles / vehicle types | verify violations |",
                   "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|",
                   f"| {zone['wall']:.1f} s ({zone['build']:.1f} + {zone['solve']:.1f}) | <= 60 s ({ok}) | "
-                  f"{zone['planned']} | {zone['unplanned']} ({', '.join(f'{k} {v}' for k, v in zone['reasons'].items())})"
+                  f"{zone['planned']} | {zone['unplanned']} ({reasons})"
                   f" | {zone['late']} | {zone['km']:.0f} | {zone['engineers_used']} | {zone['overtime_min']:.0f} | "
                   f"{zone['profiles']} / {zone['vehicle_types']} | {zone['violations']} |", "",
                   f"Dropped under capacity: mean penalty {zone['mean_dropped_penalty']:.0f} vs "
@@ -428,4 +428,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
+    sys.exit(0)

@@ -338,8 +338,9 @@ def _solve(jobs: list[Job], engineers: list[Engineer], qual: dict[str, list[Engi
     if len(profile_of) == 1 and not groups and len(vtypes) == 1:
         result = pyvrp.solve(data, stop, seed=options.seed, collect_stats=False, display=False)
     else:
-        cheap = data.replace(vehicle_types=[replace_profile(vtypes[0])], distance_matrices=[base_dist],
-                             duration_matrices=[base_dur])
+        plain: list[Any] = [base_dist, base_dur]
+        cheap = data.replace(vehicle_types=[replace_profile(vtypes[0])], distance_matrices=plain[:1],
+                             duration_matrices=plain[1:])
         result = _solve_from_empty(data, cheap, stop, options.seed)
 
     seq: dict[str, list[Job]] = {e.id: [] for e in engineers}
