@@ -415,7 +415,7 @@ def main() -> None:
         print(f"public sets done in {time.perf_counter() - t0:.0f} s", flush=True)
     zone = None
     if "zone" not in a.skip:
-        zone = run_zone_day(a.zone_limit or (10.0 if a.quick else 45.0), a.seed)
+        zone = run_zone_day(a.zone_limit or (10.0 if a.quick else 30.0), a.seed)
         print(f"zone-day: {zone}", flush=True)
     ins = None
     if "insert" not in a.skip:
