@@ -50,7 +50,8 @@ from .routing_model import (
 )
 from .routing_travel import TravelModel, as_points, matrices
 
-PROHIBITIVE = 1 << 44  # PyVRP's own "missing edge" value
+PROHIBITIVE = 10**9  # distance units / seconds on an arc into a job the engineer may not do: far above any day,
+# and small enough that time warp x penalty weight cannot overflow int64 (2^44 did, and made such arcs cheap)
 
 
 _TypeKey = tuple[int, int, int, int, int, tuple[int, ...], int]
@@ -274,7 +275,8 @@ def _solve(jobs: list[Job], engineers: list[Engineer], qual: dict[str, list[Engi
             clients.append(pyvrp.Client(tw_early=early, tw_late=late, prize=on_time_prize, required=False,
                                         group=g, **common))  # type: ignore[arg-type]
             client_job.append(k)
-        clients.append(pyvrp.Client(tw_early=max(early, late + 1), tw_late=max(horizon, early), prize=late_prize,
+        clients.append(pyvrp.Client(tw_early=max(early, late + 1), tw_late=max(horizon, early, late + 1),
+                                    prize=late_prize,
                                     required=False, group=g, **common))  # type: ignore[arg-type]
         client_job.append(k)
         groups.append(pyvrp.ClientGroup(list(range(a, len(clients))), required=required))
@@ -355,6 +357,8 @@ def _solve(jobs: list[Job], engineers: list[Engineer], qual: dict[str, list[Engi
         for act in r.schedule():
             if act.type == pyvrp.ActivityType.CLIENT:
                 k = client_job[act.idx]
+                if not eng.qualifies(jobs[k]):
+                    continue  # defence in depth: never trust an arc the profile prohibits
                 seq[eng.id].append(jobs[k])
                 planned.add(k)
     dropped = [j for k, j in enumerate(jobs) if k not in planned]

@@ -73,7 +73,10 @@ def verify(plan: Plan, jobs: Sequence[Job], engineers: Sequence[Engineer], trave
             if s.job_id in seen:
                 add("duplicate", s.job_id, e.id, f"also on {seen[s.job_id]}")
             seen[s.job_id] = e.id
-            if not e.qualifies(j):
+            if j.started:  # in progress: a fact, not a choice; only "who" is checked
+                if j.pinned_to != e.id:
+                    add("started", j.id, e.id, f"started by {j.pinned_to}, planned on {e.id}")
+            elif not e.qualifies(j):
                 kind = "pin" if j.pinned_to is not None and j.pinned_to != e.id else "skill"
                 add(kind, j.id, e.id, "engineer may not do this job (skills, tools, parts or pin)")
             if j.started and i != 0:
