@@ -209,24 +209,31 @@ class JobClocks:
 
 
 ONE_TICK = timedelta(microseconds=1)
-"""The smallest step of time: a breach is strictly after the deadline (``used_time > duration``)."""
+"""The smallest step of time (datetimes count microseconds)."""
 
 
 def _alert_amount(duration: timedelta, fraction: float | None) -> timedelta:
-    """Running clock after which the alert is due: a warning once ``used >= fraction`` (rounded up, plus one
-    tick so float rounding can never leave the instant a hair short), a breach once ``used_time > duration``."""
+    """The least running clock at which :func:`status` reports the alert: a warning once ``used >= fraction``
+    (exactly as ``elapsed / duration`` compares, float division included), a breach once ``used_time > duration``
+    (one tick past it)."""
     if fraction is None:
         return duration + ONE_TICK
-    return timedelta(microseconds=math.ceil(duration / ONE_TICK * fraction)) + ONE_TICK
+    total = duration // ONE_TICK
+    ticks = max(0, math.ceil(total * fraction))
+    while ticks > 0 and (ticks - 1) / total >= fraction:
+        ticks -= 1
+    while ticks / total < fraction:
+        ticks += 1
+    return ticks * ONE_TICK
 
 
 def next_alert_at(
     calendar: BusinessCalendar, clock: ClockState, pauses: Sequence[Pause], now: datetime,
     warn_fractions: Sequence[float], already_sent: Iterable[str],
 ) -> datetime | None:
-    """When this milestone's next unsent warning or breach falls due (the instant :func:`due_alerts` first
-    emits it), or None: the clock has not started, is met, has sent its breach, or is paused before reaching
-    it (the resume computes it again). A past instant means the alert is overdue."""
+    """When this milestone's next unsent warning or breach falls due (the first instant :func:`due_alerts`
+    emits it: the same arithmetic, to the microsecond), or None: the clock has not started, is met, has sent
+    its breach, or is paused before reaching it (the resume computes it again). A past instant: overdue."""
     if clock.started_at is None or clock.met_at is not None:
         return None
     sent = set(already_sent)
