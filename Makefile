@@ -14,8 +14,8 @@ SKIP_LINT ?=
 TEST_STATE := $(CURDIR)/.state/test
 
 .PHONY: deps system-deps python-deps kafka-jars run test lint token stack-up stack-down stack-status \
-        test-stack-down events-schema bench-bus bench-intake bench-dispatch bench-parts bench-settlement \
-        simulate compose-check dlq-list dlq-replay fuzz
+        test-stack-down events-schema bench-bus bench-intake bench-dispatch bench-sla bench-parts bench-settlement \
+        bench-planner simulate compose-check dlq-list dlq-replay fuzz
 
 deps: system-deps python-deps kafka-jars
 
@@ -78,6 +78,9 @@ bench-intake: deps
 	@$(UV) run python -m benchmarks.bench_intake && $(UV) run python -m benchmarks.report
 bench-dispatch: deps
 	@$(UV) run python -m benchmarks.bench_dispatch && $(UV) run python -m benchmarks.report
+# the SLA watcher with 100,000 open jobs vs today's scan on the same data (issue 14, item 5)
+bench-sla: deps
+	@$(UV) run python -m benchmarks.bench_sla $(BENCH_ARGS) && $(UV) run python -m benchmarks.report
 bench-parts: deps
 	@$(UV) run python -m benchmarks.bench_parts && $(UV) run python -m benchmarks.report
 bench-settlement: deps
@@ -91,5 +94,7 @@ dlq-replay: python-deps
 fuzz: deps
 	@FUZZ_RANDOM=1 FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-150} FUZZ_NARROW_EXAMPLES=$${FUZZ_NARROW_EXAMPLES:-25} \
 	  $(UV) run pytest tests/api/test_openapi_fuzz.py -p no:cacheprovider $(PYTEST_ARGS)
+bench-planner: python-deps
+	@$(UV) run python -m benchmarks.bench_planner $(BENCH_ARGS)
 simulate: python-deps
 	@$(UV) run python -m benchmarks.simulate $(SIM_ARGS)

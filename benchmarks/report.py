@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import subprocess
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-ORDER = ["bus", "ticketing", "dispatch", "parts", "settlement"]
+ORDER = ["bus", "ticketing", "dispatch", "sla", "parts", "settlement"]
 
 
 def machine() -> str:
@@ -25,10 +26,18 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {mem} GiB RAM, {distro or platform.platform()}, Python {platform.python_version()}"
 
 
+def kept_blocks(page: str) -> list[str]:
+    """Sections a benchmark spliced into the page itself between ``<!-- name:start -->`` / ``<!-- name:end -->``
+    (``bench_planner``), kept as they are when the page is re-assembled."""
+    return [m.group(0) for m in re.finditer(r"<!-- ([\w-]+):start -->.*?<!-- \1:end -->", page, re.S)
+            if m.group(1) not in ORDER]
+
+
 def assemble() -> Path:
     sections = [DOCS / "bench" / f"{name}.md" for name in ORDER]
-    body = "\n\n".join(p.read_text().strip() for p in sections if p.exists())
     out = DOCS / "benchmarks.md"
+    kept = kept_blocks(out.read_text()) if out.exists() else []
+    body = "\n\n".join([p.read_text().strip() for p in sections if p.exists()] + kept)
     out.write_text(
         "# Benchmarks\n\n"
         f"Machine of the latest assembly: {machine()}; PostgreSQL 15 and Kafka 4.2.0 run natively on loopback "

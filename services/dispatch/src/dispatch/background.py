@@ -1,16 +1,18 @@
-"""Periodic jobs: offer expiry, queue retry, the R-S8 routing check and SLA alerts.
+"""Periodic jobs: offer expiry, queue retry, the R-S8 routing check and the SLA watcher.
 
 Each step is one unit of work calling one service function with ``clock.now()`` (so a moved development
-clock moves them too).
+clock moves them too); the SLA watcher is one unit of work per keyset batch (:func:`watch_sla`), so a pass over
+any number of due jobs holds each batch's row locks only for that batch.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aftersales_shared import clock
 from aftersales_shared.db import unit_of_work
@@ -26,8 +28,20 @@ STEPS: tuple[Step, ...] = (
     lambda s, cfg: jobs.expire_offers(s, cfg, clock.now()),
     lambda s, cfg: jobs.retry_queue(s, cfg, clock.now()),
     lambda s, cfg: sla.check_routing(s, cfg, clock.now()),
-    lambda s, _cfg: sla.scan_sla(s, clock.now()),
 )
+
+
+async def watch_sla(sessions: async_sessionmaker[AsyncSession], now: datetime) -> int:
+    """One pass of the SLA watcher at ``now``: every open job whose next warning or breach is due, batch after
+    batch in ``(next_due_at, id)`` order, each batch its own unit of work; the alerts emitted."""
+    emitted, after = 0, None
+    while True:
+        async with unit_of_work(sessions) as session:
+            batch = await sla.scan_sla_batch(session, now, after=after)
+        emitted += batch.emitted
+        if batch.after is None:
+            return emitted
+        after = batch.after
 
 
 def background_jobs(settings: DispatchSettings, cfg: DispatchConfig) -> Callable[[FastAPI], list[Job]]:
@@ -41,6 +55,7 @@ def background_jobs(settings: DispatchSettings, cfg: DispatchConfig) -> Callable
             for step in STEPS:
                 async with unit_of_work(app.state.sessions) as session:
                     await step(session, cfg)
+            await watch_sla(app.state.sessions, clock.now())
             await asyncio.sleep(settings.background_interval_seconds)
 
         return [tick]

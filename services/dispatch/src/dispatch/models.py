@@ -151,6 +151,9 @@ class Job(Base):
     spare_collected_at: Mapped[datetime | None] = mapped_column(TS)
     routing_escalated: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     routing_checked: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    # the instant of the next SLA warning or breach across the milestones (null: nothing pending); the SLA
+    # watcher reads open jobs by it (partial index ix_jobs_sla_next_due, migration dispatch_0006)
+    next_due_at: Mapped[datetime | None] = mapped_column(TS)
     updated_at: Mapped[datetime] = mapped_column(TS)
     __table_args__ = (
         # one job per dispatch of a ticket; also the index for lookups by ticket id

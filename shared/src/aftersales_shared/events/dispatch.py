@@ -93,6 +93,24 @@ class SlaBreached(IntegrationEvent):
     payload: SlaPayload
 
 
+class JobEscalatedPayload(JobPayload):
+    """R-S8: a request still not routed when checked again (``deadline`` = reported + the check time, 4 h by
+    default) is escalated to a dispatcher. An internal alarm, not an SLA breach: whether the contract's respond
+    milestone was missed is said by ``sla_breached`` alone (once per milestone)."""
+
+    reason: Literal["unrouted"] = "unrouted"
+    opened_at: datetime
+    deadline: datetime
+    zone_class: str | None = None
+    contract_code: str | None = None
+
+
+class JobEscalated(IntegrationEvent):
+    TYPE = "dispatch.job.escalated"
+    TOPIC = JOB_TOPIC
+    payload: JobEscalatedPayload
+
+
 class PartUsed(Payload):
     part_no: str
     quantity: int = 1

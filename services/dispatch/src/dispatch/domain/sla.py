@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -205,6 +206,60 @@ class JobClocks:
             ClockState("arrive", self.opened_at, policy.arrive, self.arrived_at),
             ClockState("resolve", resolve_start, policy.resolve, self.resolved_at),
         ]
+
+
+ONE_TICK = timedelta(microseconds=1)
+"""The smallest step of time (datetimes count microseconds)."""
+
+
+def _alert_amount(duration: timedelta, fraction: float | None) -> timedelta:
+    """The least running clock at which :func:`status` reports the alert: a warning once ``used >= fraction``
+    (exactly as ``elapsed / duration`` compares, float division included), a breach once ``used_time > duration``
+    (one tick past it)."""
+    if fraction is None:
+        return duration + ONE_TICK
+    total = duration // ONE_TICK
+    ticks = max(0, math.ceil(total * fraction))
+    while ticks > 0 and (ticks - 1) / total >= fraction:
+        ticks -= 1
+    while ticks / total < fraction:
+        ticks += 1
+    return ticks * ONE_TICK
+
+
+def next_alert_at(
+    calendar: BusinessCalendar, clock: ClockState, pauses: Sequence[Pause], now: datetime,
+    warn_fractions: Sequence[float], already_sent: Iterable[str],
+) -> datetime | None:
+    """When this milestone's next unsent warning or breach falls due (the first instant :func:`due_alerts`
+    emits it: the same arithmetic, to the microsecond), or None: the clock has not started, is met, has sent
+    its breach, or is paused before reaching it (the resume computes it again). A past instant: overdue."""
+    if clock.started_at is None or clock.met_at is not None:
+        return None
+    sent = set(already_sent)
+    if alert_key(clock.milestone, None) in sent:
+        return None
+    pending = [f for f in sorted(warn_fractions) if alert_key(clock.milestone, f) not in sent]
+    amount = _alert_amount(clock.duration, pending[0] if pending else None)
+    open_starts = [require_aware(p.start, "pause start") for p in pauses if p.end is None]
+    # an open pause is projected to end now (never before it began): only an instant before it is real
+    at = deadline(calendar, clock.started_at, amount, pauses, now=max([require_aware(now, "now"), *open_starts]))
+    if open_starts and at > min(open_starts):
+        return None
+    return at
+
+
+def next_due(
+    policy: SlaPolicy, calendar: BusinessCalendar, job: JobClocks, already_sent: Iterable[str], now: datetime,
+) -> datetime | None:
+    """The job's ``next_due_at``: the earliest instant any of its milestones has a warning or breach to emit
+    (R-S1..R-S5 under the calendar, R-S7, paused time excluded), None when nothing is pending. The SLA watcher
+    looks only at open jobs whose instant has come, so this is recomputed whenever deadlines, pauses,
+    milestones or the sent alerts change."""
+    sent = frozenset(already_sent)
+    instants = [at for c in job.clocks(policy)
+                if (at := next_alert_at(calendar, c, job.pauses, now, policy.warn_fractions, sent)) is not None]
+    return min(instants, default=None)
 
 
 def compute_deadlines(

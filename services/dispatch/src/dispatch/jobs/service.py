@@ -29,7 +29,14 @@ from ..domain import job_lifecycle as lifecycle
 from ..domain.job_lifecycle import ACCEPTED, OFFERED, OPEN_STATUSES, PAUSED, QUEUED, TERMINAL
 from ..domain.sla import PAUSE_REASONS
 from ..models import Engineer, Job, JobAction, Offer, ServiceRecord
-from ..sla.service import policy_and_calendar, recompute_deadlines, record_milestone, refresh_deadlines, zone_class_of
+from ..sla.service import (
+    policy_and_calendar,
+    recompute_deadlines,
+    record_milestone,
+    refresh_deadlines,
+    refresh_next_due,
+    zone_class_of,
+)
 from . import queries
 from .events import job_payload
 from .schemas import ActionIn
@@ -75,6 +82,8 @@ async def _apply(session: AsyncSession, cfg: DispatchConfig | None, job: Job, ac
     job.status, job.updated_at, job.last_action_at, job.version = to, now, at, job.version + 1
     if to != PAUSED:
         job.paused_reason = None
+    if to in TERMINAL:
+        job.next_due_at = None  # a closed job has no SLA alert to come
     if not lifecycle.holds_capacity(to):
         await queries.release(session, job)
     every = {**(extras or {}), **added}
@@ -361,6 +370,7 @@ async def _arrive(session: AsyncSession, job: Job, body: ActionIn, at: datetime)
 async def _pause(session: AsyncSession, job: Job, body: ActionIn, at: datetime) -> Extras:
     job.pauses = [*job.pauses, {"start": _iso(at), "end": None, "reason": body.reason, "resume_status": job.status}]
     job.paused_reason = body.reason
+    await refresh_next_due(session, job, at)  # the SLA watcher's next alert waits for the resume
     return {ev.JobPaused.TYPE: {"reason": body.reason}}
 
 

@@ -1,5 +1,6 @@
 """SLA configuration and clocks: zones (R-S2..R-S4), calendars (R-S7), policies (R-S1..R-S5), each job's
-deadlines and milestones, warnings and breaches (once per milestone), and the R-S8 routing check.
+deadlines and milestones, the SLA watcher (warnings and breaches once per milestone, read by ``jobs.next_due_at``
+in keyset batches), and the R-S8 routing check (its own ``escalated`` event).
 
 Use cases run inside the caller's unit of work: they flush, never commit.
 """
@@ -7,10 +8,12 @@ Use cases run inside the caller's unit of work: they flush, never commit.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+import sqlalchemy as sa
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aftersales_shared.errors import Unprocessable
@@ -22,9 +25,18 @@ from .. import metrics
 from ..config import DispatchConfig
 from ..domain.calendar import BusinessCalendar
 from ..domain.job_lifecycle import OPEN_STATUSES, QUEUED
-from ..domain.sla import JobClocks, Pause, SlaPolicy, compute_deadlines, due_alerts, milestones_met, select_policy
+from ..domain.sla import (
+    JobClocks,
+    Pause,
+    SlaPolicy,
+    compute_deadlines,
+    due_alerts,
+    milestones_met,
+    next_due,
+    select_policy,
+)
 from ..jobs.events import job_payload
-from ..models import CoreProvince, Job, ServiceCentre, SlaCalendar, SlaPolicyRow, Zone
+from ..models import TS, CoreProvince, Job, ServiceCentre, SlaCalendar, SlaPolicyRow, Zone
 from .schemas import CalendarUpsert, PolicyUpsert, ServiceCentreUpsert, ZoneUpsert
 
 # --- rows <-> the pure domain ------------------------------------------------------------------
@@ -79,10 +91,20 @@ async def policy_and_calendar(session: AsyncSession, job: Job) -> tuple[SlaPolic
 
 
 def refresh_deadlines(job: Job, prow: SlaPolicyRow, cal: BusinessCalendar, now: datetime) -> None:
-    """Deadlines under the current policy and calendar (also after a policy/calendar change)."""
-    d = compute_deadlines(policy_of(prow), cal, job_clocks(job), now)
+    """Deadlines under the current policy and calendar (also after a policy/calendar change), and the instant
+    of the job's next warning or breach."""
+    pol, clocks = policy_of(prow), job_clocks(job)
+    d = compute_deadlines(pol, cal, clocks, now)
     job.respond_due, job.arrive_due, job.resolve_due = d["respond"], d["arrive"], d["resolve"]
     job.policy_id, job.calendar_code = prow.id, cal.code
+    job.next_due_at = next_due(pol, cal, clocks, job.warnings_sent, now)
+
+
+async def refresh_next_due(session: AsyncSession, job: Job, now: datetime) -> None:
+    """A pause began (deadlines keep their values while paused): the job's next alert waits for the resume,
+    unless it fell due before the pause."""
+    prow, cal = await policy_and_calendar(session, job)
+    job.next_due_at = next_due(policy_of(prow), cal, job_clocks(job), job.warnings_sent, now)
 
 
 async def recompute_deadlines(session: AsyncSession, job: Job, now: datetime) -> None:
@@ -200,7 +222,9 @@ async def list_policies(session: AsyncSession) -> list[SlaPolicyRow]:
 # --- background scans -----------------------------------------------------------------------------
 
 async def check_routing(session: AsyncSession, cfg: DispatchConfig, now: datetime) -> int:
-    """R-S8: unrouted after 2 h is flagged for a check; still unrouted at 4 h escalates (flag + breach)."""
+    """R-S8: unrouted after 2 h is flagged for a check; still unrouted at 4 h is escalated: one
+    ``dispatch.job.escalated`` per job (flag ``routing_escalated``), never a second ``sla_breached`` — the respond
+    milestone's breach is the SLA watcher's, once."""
     await session.execute(update(Job).where(Job.status == QUEUED, Job.routing_checked.is_(False),
                                             Job.opened_at <= now - cfg.route_within).values(routing_checked=True))
     jobs = (await session.scalars(select(Job).where(
@@ -209,30 +233,57 @@ async def check_routing(session: AsyncSession, cfg: DispatchConfig, now: datetim
     for job in jobs:
         job.routing_escalated = True
         metrics.ROUTING_ESCALATIONS.inc()
-        await add_events(session, ev.SlaBreached(aggregate_id=job.id, payload=job_payload(
-            job, now, milestone="respond", deadline=job.opened_at + cfg.route_check, zone_class=job.zone_class,
-            contract_code=job.contract_code)))
+        await add_events(session, ev.JobEscalated(aggregate_id=job.id, payload=job_payload(
+            job, now, reason="unrouted", opened_at=job.opened_at, deadline=job.opened_at + cfg.route_check,
+            zone_class=job.zone_class, contract_code=job.contract_code)))
     await session.flush()
     return len(jobs)
 
 
-async def scan_sla(session: AsyncSession, now: datetime, limit: int = 500) -> int:
-    """Warnings at configured fractions and breaches, each once per milestone."""
-    jobs = (await session.scalars(select(Job).where(Job.status.in_(OPEN_STATUSES))
-                                  .order_by(Job.updated_at).limit(limit).with_for_update(skip_locked=True))).all()
-    cache: dict[str, tuple[SlaPolicyRow, BusinessCalendar]] = {}
-    emitted = 0
+SCAN_BATCH = 500
+"""Jobs per unit of work of the SLA watcher."""
+
+# literal values, not parameters, so the planner matches the partial index ix_jobs_sla_next_due in every plan
+_OPEN = Job.status.in_(sa.bindparam("open_statuses", list(OPEN_STATUSES), expanding=True, literal_execute=True))
+
+
+@dataclass(frozen=True)
+class SlaBatch:
+    """One keyset batch of the SLA watcher: jobs read, alerts emitted, and where the next batch starts
+    (``after`` None: the pass is over)."""
+
+    jobs: int
+    emitted: int
+    after: tuple[datetime, str] | None
+
+
+async def scan_sla_batch(session: AsyncSession, now: datetime, *, after: tuple[datetime, str] | None = None,
+                         limit: int = SCAN_BATCH) -> SlaBatch:
+    """One batch of the SLA watcher: the open jobs whose ``next_due_at`` has come (after the keyset ``after``),
+    oldest first, locked ``FOR UPDATE SKIP LOCKED`` (a second watcher takes other rows, never the same alert);
+    each emits its due warnings and breaches once per milestone (``warnings_sent``; only the highest warning
+    crossed since) and gets its next instant from ``domain.sla.next_due``."""
+    q = select(Job).where(_OPEN, Job.next_due_at <= now)
+    if after is not None:
+        q = q.where(tuple_(Job.next_due_at, Job.id) > tuple_(sa.literal(after[0], TS), sa.literal(after[1])))
+    jobs = (await session.scalars(q.order_by(Job.next_due_at, Job.id).limit(limit)
+                                  .with_for_update(skip_locked=True))).all()
+    if not jobs:
+        return SlaBatch(0, 0, None)
+    last = jobs[-1].next_due_at, jobs[-1].id
+    cache: dict[tuple[str | None, str], tuple[SlaPolicy, BusinessCalendar]] = {}
+    events: list[IntegrationEvent] = []
     for job in jobs:
-        key = f"{job.contract_code}|{job.zone_class}"
+        key = job.contract_code, job.zone_class
         if key not in cache:
-            cache[key] = await policy_and_calendar(session, job)
-        prow, cal = cache[key]
-        pol = policy_of(prow)
+            prow, cal = await policy_and_calendar(session, job)
+            cache[key] = policy_of(prow), cal
+        pol, cal = cache[key]
+        clocks = job_clocks(job)
         sent = set(job.warnings_sent)
         new: set[str] = set()
-        events: list[IntegrationEvent] = []
-        for clock in job_clocks(job).clocks(pol):
-            alerts, keys = due_alerts(cal, clock, job_clocks(job).pauses, now, pol.warn_fractions, sent)
+        for clock in clocks.clocks(pol):
+            alerts, keys = due_alerts(cal, clock, clocks.pauses, now, pol.warn_fractions, sent)
             new |= keys
             for a in alerts:
                 cls: Any = ev.SlaBreached if a.kind == "breach" else ev.SlaWarning
@@ -241,7 +292,22 @@ async def scan_sla(session: AsyncSession, now: datetime, limit: int = 500) -> in
                     job, now, milestone=a.milestone, deadline=a.deadline, fraction=a.fraction,
                     zone_class=job.zone_class, contract_code=job.contract_code)))
         if new:
-            job.warnings_sent = sorted(sent | new)
-            await add_events(session, *events)
-            emitted += len(events)
-    return emitted
+            sent |= new
+            job.warnings_sent = sorted(sent)
+        job.next_due_at = next_due(pol, cal, clocks, sent, now)
+    await session.flush()
+    await add_events(session, *events)
+    assert last[0] is not None  # selected by next_due_at <= now
+    return SlaBatch(len(jobs), len(events), (last[0], last[1]) if len(jobs) == limit else None)
+
+
+async def scan_sla(session: AsyncSession, now: datetime, limit: int = SCAN_BATCH) -> int:
+    """Every due warning and breach of every open job, in keyset batches inside the caller's unit of work (the
+    background watcher commits each batch on its own: ``background.watch_sla``); the alerts emitted."""
+    emitted, after = 0, None
+    while True:
+        batch = await scan_sla_batch(session, now, after=after, limit=limit)
+        emitted += batch.emitted
+        if batch.after is None:
+            return emitted
+        after = batch.after

@@ -1,0 +1,378 @@
+"""Real-time assignment as insertion into a planned route (issue 14 point 2).
+
+``insert_job`` puts one new job where it adds the least lateness, then the least travel, into the day sequence
+of an engineer who may do it, without breaking any promised window: a stop planned on time stays on time, a
+stop already late gets no later, and the engineer is back by the end of the shift (or no later than planned).
+Stops the engineer has already left for (or a started job) are never moved or preceded.
+
+Fast with thousands of engineers: a vectorised pre-filter (skills at level by numpy arrays, pin, shift end,
+closeness of the job to any point of each route) keeps the ``max_candidates`` nearest qualified engineers; only
+those are evaluated exactly (every position, O(route length) each). The index behind the pre-filter is cached
+per plan and updated incrementally, so a stream of insertions does not rebuild it.
+
+An urgent job (R-S2, 2 h in-zone) that no engineer can reach in time may displace one movable stop (not started,
+not pinned, not yet driven to) if that stop can itself be re-inserted on time elsewhere (or later on the same
+route).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from .routing_model import (
+    Engineer,
+    Job,
+    Plan,
+    Route,
+    RouteFrame,
+    Stop,
+    UnplannedReason,
+    schedule,
+    stop_for,
+    to_seconds,
+)
+from .routing_travel import as_points
+
+
+@dataclass(frozen=True)
+class Move:
+    job_id: str
+    from_engineer: str
+    to_engineer: str
+    position: int
+
+
+@dataclass(frozen=True)
+class Insertion:
+    job_id: str
+    engineer_id: str
+    position: int
+    arrival_s: int
+    start_s: int
+    lateness_s: int
+    added_distance: int
+    added_travel_s: int
+    displaced: tuple[Move, ...] = ()
+
+
+@dataclass(frozen=True)
+class InsertResult:
+    plan: Plan  # the new plan (the old one if nothing was inserted)
+    insertion: Insertion | None
+    reason: UnplannedReason | None = None
+    detail: str = ""
+    evaluated: int = 0  # engineers evaluated exactly after the pre-filter
+
+
+class _Index:
+    """Arrays over the plan's routes for the pre-filter; rebuilt per engineer list, patched per insertion."""
+
+    def __init__(self, plan: Plan, engineers: Sequence[Engineer]) -> None:
+        self.engineers = engineers
+        by_id = {e.id: e for e in engineers}
+        self.routes: list[Route] = [r for r in plan.routes if r.engineer_id in by_id]
+        self.pos = {r.engineer_id: k for k, r in enumerate(self.routes)}
+        self.eng: list[Engineer] = [by_id[r.engineer_id] for r in self.routes]
+        n = len(self.routes)
+        skills = sorted({s for e in self.eng for s in e.skills})
+        self.levels = {s: np.fromiter((e.skills.get(s, 0) for e in self.eng), dtype=np.int64, count=n)
+                       for s in skills}
+        self.max_end = np.fromiter((max(r.max_end_s, r.return_s) for r in self.routes), dtype=np.int64, count=n)
+        pts: list[tuple[float, float]] = []
+        owner: list[int] = []
+        for k, r in enumerate(self.routes):
+            rp = _route_points(r)
+            pts.extend(rp)
+            owner.extend([k] * len(rp))
+        self.pts = as_points(pts) if pts else np.zeros((0, 2))
+        self.owner = np.asarray(owner, dtype=np.int64)
+        self.plan_pos = {r.engineer_id: i for i, r in enumerate(plan.routes)}
+        self.planned = {s.job_id for r in plan.routes for s in r.stops}
+
+    def with_route(self, route: Route) -> _Index:
+        new = object.__new__(_Index)
+        new.__dict__.update(self.__dict__)
+        k = self.pos[route.engineer_id]
+        new.routes = list(self.routes)
+        new.routes[k] = route
+        new.max_end = self.max_end.copy()
+        new.max_end[k] = max(route.max_end_s, route.return_s)
+        keep = self.owner != k
+        rp = _route_points(route)
+        new.pts = np.concatenate([self.pts[keep], as_points(rp)])
+        new.owner = np.concatenate([self.owner[keep], np.full(len(rp), k, dtype=np.int64)])
+        new.planned = (self.planned - set(self.routes[k].job_ids)) | set(route.job_ids)
+        return new
+
+    def candidates(self, plan: Plan, job: Job, now_s: int, limit: int) -> list[int]:
+        n = len(self.routes)
+        mask = np.ones(n, dtype=bool)
+        for s, lvl in job.skills.items():
+            lv = self.levels.get(s)
+            if lv is None:
+                return []
+            mask &= lv >= lvl
+        mask &= self.max_end >= now_s + job.service_s
+        if job.pinned_to is not None:
+            only = np.zeros(n, dtype=bool)
+            if job.pinned_to in self.pos:
+                only[self.pos[job.pinned_to]] = True
+            mask &= only
+        if not mask.any():
+            return []
+        prox = plan.travel.proximity(job.location, self.pts)
+        prox = np.where(mask[self.owner], prox, np.inf)
+        m = min(len(prox), max(limit * 16, 64))
+        near = np.argpartition(prox, m - 1)[:m] if m < len(prox) else np.arange(len(prox))
+        near = near[np.argsort(prox[near], kind="stable")]
+        out: list[int] = []
+        seen: set[int] = set()
+        for i in near:
+            if not np.isfinite(prox[i]):
+                break
+            k = int(self.owner[i])
+            if k in seen:
+                continue
+            seen.add(k)
+            e = self.eng[k]
+            if job.tools <= e.tools and e.qualifies(job):
+                out.append(k)
+                if len(out) >= limit:
+                    break
+        return out
+
+
+def _route_points(r: Route) -> list[tuple[float, float]]:
+    return [r.start_location] + [s.location for s in r.stops] + [r.end_location]
+
+
+_CACHE: weakref.WeakKeyDictionary[Plan, _Index] = weakref.WeakKeyDictionary()
+
+
+def _index(plan: Plan, engineers: Sequence[Engineer]) -> _Index:
+    idx = _CACHE.get(plan)
+    if idx is None or idx.engineers is not engineers:
+        idx = _Index(plan, engineers)
+        _CACHE[plan] = idx
+    return idx
+
+
+@dataclass(frozen=True)
+class _Option:
+    key: tuple[int, int, int]  # (lateness, added travel s, added distance)
+    route_k: int
+    position: int
+    arrival_s: int
+    start_s: int
+
+
+def _first_open(r: Route, now_s: int) -> int:
+    """First position a new stop may take: after a started stop and after stops the engineer has left for."""
+    p = 0
+    for i, s in enumerate(r.stops):
+        if s.started or s.arrival_s - s.leg_s < now_s or s.start_s <= now_s:
+            p = i + 1
+    return p
+
+
+def _evaluate(r: Route, e: Engineer, sj: Stop, service: int, now_s: int, t_to: npt.NDArray[np.int64],
+              d_to: npt.NDArray[np.int64], t_from: npt.NDArray[np.int64], d_from: npt.NDArray[np.int64],
+              job: Job) -> tuple[tuple[int, int, int], int, int, int] | None:
+    """Best position in one route: (key, position, arrival, start), or None. t_to[i]: point i -> job."""
+    if e.van_capacity is not None and sum(s.volume for s in r.stops) + job.volume > e.van_capacity:
+        return None
+    for part, q in job.parts.items():
+        if sum(s.parts.get(part, 0) for s in r.stops) + q > e.van_stock.get(part, 0):
+            return None
+    stops = r.stops
+    n = len(stops)
+    limit_end = max(r.max_end_s, r.return_s)
+    best: tuple[tuple[int, int, int], int, int, int] | None = None
+    for p in range(_first_open(r, now_s), n + 1):
+        dep = max(now_s, r.ready_s if p == 0 else stops[p - 1].end_s)
+        arr = dep + int(t_to[p])
+        start = max(arr, sj.earliest_s)
+        late = max(0, start - sj.latest_s)
+        if late and not sj.late_allowed:
+            continue
+        if best is not None and late > best[0][0]:
+            continue
+        t = start + service
+        ok = True
+        if p < n:
+            nxt = stops[p]
+            arr_k = t + int(t_from[p + 1])
+            for k in range(p, n):
+                s = stops[k]
+                if k > p:
+                    arr_k = t + s.leg_s
+                start_k = max(arr_k, s.earliest_s)
+                if start_k <= s.start_s:
+                    t = None  # type: ignore[assignment]  # no push from here on: the rest is unchanged
+                    break
+                if start_k > (s.latest_s if s.start_s <= s.latest_s else s.start_s):
+                    ok = False
+                    break
+                t = start_k + (s.end_s - s.start_s)
+            if not ok:
+                continue
+            if t is not None and t + r.return_leg_s > limit_end:
+                continue
+            old_d, old_t = nxt.leg_distance, nxt.leg_s
+            add_d = int(d_to[p]) + int(d_from[p + 1]) - old_d
+            add_t = int(t_to[p]) + int(t_from[p + 1]) - old_t
+        else:
+            back = t + int(t_from[n + 1])
+            if back > limit_end:
+                continue
+            old_d, old_t = (r.return_distance, r.return_leg_s) if n else (0, 0)
+            add_d = int(d_to[p]) + int(d_from[n + 1]) - old_d
+            add_t = int(t_to[p]) + int(t_from[n + 1]) - old_t
+        key = (late, add_t, add_d)
+        if best is None or key < best[0]:
+            best = (key, p, arr, start)
+    return best
+
+
+def _relay(r: Route, stops: list[Stop], p: int, plan: Plan, now_s: int) -> Route:
+    """The route with ``stops`` from position ``p`` on re-laid after the kept prefix."""
+    prefix = list(r.stops[:p])
+    if p == 0:
+        frame = RouteFrame(r.engineer_id, r.start_location, r.end_location, max(r.ready_s, now_s),
+                           r.shift_start_s, r.shift_end_s, r.max_end_s)
+        nr = schedule(frame, stops[p:], plan.travel)
+        return replace(nr, ready_s=r.ready_s)
+    last = prefix[-1]
+    frame = RouteFrame(r.engineer_id, last.location, r.end_location, max(last.end_s, now_s), r.shift_start_s,
+                       r.shift_end_s, r.max_end_s)
+    tail = schedule(frame, stops[p:], plan.travel, just_in_time=False)
+    if not tail.stops:
+        return replace(r, stops=tuple(prefix), return_distance=tail.return_distance,
+                       return_leg_s=tail.return_leg_s, return_s=last.end_s + tail.return_leg_s)
+    return replace(r, stops=tuple(prefix) + tail.stops, return_distance=tail.return_distance,
+                   return_leg_s=tail.return_leg_s, return_s=tail.return_s)
+
+
+def _best_in(plan: Plan, idx: _Index, cands: list[int], job: Job, sj: Stop, now_s: int) -> _Option | None:
+    if not cands:
+        return None
+    pts: list[tuple[float, float]] = []
+    spans: list[tuple[int, int]] = []
+    for k in cands:
+        rp = _route_points(idx.routes[k])
+        spans.append((len(pts), len(rp)))
+        pts.extend(rp)
+    arr = as_points(pts)
+    jrep = np.repeat(as_points([job.location]), len(arr), axis=0)
+    d_to, t_to = plan.travel.legs(arr, jrep)
+    d_from, t_from = plan.travel.legs(jrep, arr)
+    best: _Option | None = None
+    for k, (a, m) in zip(cands, spans, strict=True):
+        r = idx.routes[k]
+        res = _evaluate(r, idx.eng[k], sj, job.service_s, now_s, t_to[a:a + m], d_to[a:a + m], t_from[a:a + m],
+                        d_from[a:a + m], job)
+        if res is None:
+            continue
+        key, p, arrival, start = res
+        if best is None or key < best.key:
+            best = _Option(key, k, p, arrival, start)
+    return best
+
+
+def _replaced(plan: Plan, idx: _Index, route: Route) -> tuple[Route, ...]:
+    routes = list(plan.routes)
+    routes[idx.plan_pos[route.engineer_id]] = route
+    return tuple(routes)
+
+
+def _apply(plan: Plan, idx: _Index, opt: _Option, sj: Stop, now_s: int) -> tuple[Plan, _Index, Route]:
+    r = idx.routes[opt.route_k]
+    stops = list(r.stops)
+    stops.insert(opt.position, sj)
+    nr = _relay(r, stops, opt.position, plan, now_s)
+    routes = _replaced(plan, idx, nr)
+    unplanned = tuple(u for u in plan.unplanned if u.job_id != sj.job_id)
+    new_plan = replace(plan, routes=routes, unplanned=unplanned)
+    new_idx = idx.with_route(nr)
+    _CACHE[new_plan] = new_idx
+    return new_plan, new_idx, nr
+
+
+def insert_job(plan: Plan, job: Job, engineers: Sequence[Engineer], now: datetime, *, max_candidates: int = 24,
+               allow_displace: bool | None = None) -> InsertResult:
+    """Cheapest feasible insertion of ``job`` (least added lateness, then travel); the plan is not mutated."""
+    now_s = to_seconds(plan.epoch, now, up=False)
+    idx = _index(plan, engineers)
+    if job.id in idx.planned:
+        raise ValueError(f"job {job.id} is already planned")
+    sj = stop_for(job, plan.epoch, earliest_floor=now_s)
+    cands = idx.candidates(plan, job, now_s, max_candidates)
+    if not cands:
+        return InsertResult(plan, None, UnplannedReason.NO_QUALIFIED_ENGINEER,
+                            "no engineer on shift may do it (skills, tools, parts, pin)")
+    best = _best_in(plan, idx, cands, job, sj, now_s)
+    displace = job.urgent if allow_displace is None else allow_displace
+    if displace and (best is None or best.key[0] > 0):
+        moved = _displace(plan, idx, cands, job, sj, now_s, max_candidates)
+        if moved is not None:
+            return moved
+    if best is None:
+        return InsertResult(plan, None, UnplannedReason.CANNOT_FIT_WINDOW,
+                            "no qualified engineer can take it without breaking a promised window or the shift",
+                            evaluated=len(cands))
+    new_plan, _, nr = _apply(plan, idx, best, sj, now_s)
+    st = nr.stops[best.position]
+    ins = Insertion(job.id, nr.engineer_id, best.position, st.arrival_s, st.start_s, st.lateness_s,
+                    best.key[2], best.key[1])
+    return InsertResult(new_plan, ins, evaluated=len(cands))
+
+
+def _displace(plan: Plan, idx: _Index, cands: list[int], job: Job, sj: Stop, now_s: int,
+              max_candidates: int) -> InsertResult | None:
+    """Urgent job: take one movable stop out of a nearby route, put the job there on time, re-insert the stop."""
+    for k in cands:
+        r = idx.routes[k]
+        first = _first_open(r, now_s)
+        for i in range(first, len(r.stops)):
+            victim = r.stops[i]
+            if victim.pinned or victim.started:
+                continue
+            stops = list(r.stops)
+            del stops[i]
+            r2 = _relay(r, stops, i, plan, now_s)
+            plan2 = replace(plan, routes=_replaced(plan, idx, r2))
+            idx2 = idx.with_route(r2)
+            _CACHE[plan2] = idx2
+            opt = _best_in(plan2, idx2, [k], job, sj, now_s)
+            if opt is None or opt.key[0] > 0:
+                continue
+            plan3, idx3, nr = _apply(plan2, idx2, opt, sj, now_s)
+            vjob = _job_of(victim, plan)
+            vs = replace(victim, earliest_s=max(victim.earliest_s, now_s), late_allowed=False)
+            vc = idx3.candidates(plan3, vjob, now_s, max_candidates)
+            vopt = _best_in(plan3, idx3, vc, vjob, vs, now_s)
+            if vopt is None or vopt.key[0] > 0:
+                continue
+            plan4, _, vr = _apply(plan3, idx3, vopt, vs, now_s)
+            nr4 = plan4.route_of(r.engineer_id) or nr
+            st = next(s for s in nr4.stops if s.job_id == job.id)
+            pos = nr4.job_ids.index(job.id)
+            ins = Insertion(job.id, r.engineer_id, pos, st.arrival_s, st.start_s, st.lateness_s,
+                            plan4.totals.distance - plan.totals.distance,
+                            plan4.totals.travel_s - plan.totals.travel_s,
+                            (Move(victim.job_id, r.engineer_id, vr.engineer_id, vopt.position),))
+            return InsertResult(plan4, ins, evaluated=len(cands))
+    return None
+
+
+def _job_of(stop: Stop, plan: Plan) -> Job:
+    """A displaced stop as a job again: its window (on time only), service, skills, tools and parts."""
+    return Job(id=stop.job_id, location=stop.location, earliest=plan.time(stop.earliest_s),
+               latest=plan.time(max(stop.latest_s, stop.earliest_s)), service_minutes=(stop.end_s - stop.start_s) / 60,
+               skills=stop.skills, tools=stop.tools, parts=stop.parts, volume=stop.volume)

@@ -1,0 +1,429 @@
+"""Zone-day planner on PyVRP (issue 14): jobs x engineers -> routes, unplanned jobs with a reason.
+
+How the dispatch rules become a PyVRP model (no I/O, no clock: ``now`` is passed in):
+
+- engineer = a vehicle of a vehicle type (start/end depot = home or service centre, ``tw_early`` = ready time,
+  ``start_late`` = the same, so the route's clock time is real; ``tw_late`` = shift end + allowed overtime;
+  ``shift_duration`` + ``max_overtime`` + ``unit_overtime_cost`` price overtime). Engineers alike in every one of
+  these (and in what they may do) share one vehicle type, so 250 identical vans are one type as in the raw API.
+- skills with levels, tools, parts, pins = a routing profile per distinct "may not do" set: the arcs into the
+  jobs an engineer may not do are prohibitive (distance and duration 2^44 -> time warp -> infeasible).
+  Memory: one (n x n) int64 distance + duration matrix per profile.
+- time window of the start of service = client ``[tw_early, tw_late]``; service duration; van volume and per-part
+  stock = load dimensions against the van's capacity / stock.
+- optional work: every job with a ``penalty`` is an optional client whose prize is the penalty in distance units
+  (``travel_cost_per_km``), so a short-staffed plan leaves the cheapest work. ``penalty=None``: required.
+- lateness: a job with a ``late_penalty`` becomes a mutually exclusive group of two clients at one location: on
+  time (prize p) or late (window to the end of the day, prize p - late_penalty).
+- started jobs are not given to the solver: the engineer's route starts where and when the started job ends, and
+  the started job is put back first in sequence.
+Every route is re-laid with :func:`routing_model.schedule` (same integer legs); a stop that the solver left
+infeasible (time warp) is taken out and reported, so a plan never claims a window it misses.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pyvrp
+from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
+
+from .routing_model import (
+    Engineer,
+    Job,
+    Plan,
+    PlanOptions,
+    Route,
+    RouteFrame,
+    SolverInfo,
+    Stop,
+    Unplanned,
+    UnplannedReason,
+    schedule,
+    stop_for,
+    to_seconds,
+)
+from .routing_travel import TravelModel, as_points, matrices
+
+PROHIBITIVE = 10**9  # distance units / seconds on an arc into a job the engineer may not do: far above any day,
+# and small enough that time warp x penalty weight cannot overflow int64 (2^44 did, and made such arcs cheap)
+
+
+_TypeKey = tuple[int, int, int, int, int, tuple[int, ...], int]
+
+
+@dataclass
+class _Vehicles:
+    key: _TypeKey
+    engineers: list[Engineer]
+    frames: list[RouteFrame]
+
+
+def _cost_units(money: float, travel: TravelModel, options: PlanOptions) -> int:
+    return int(round(money / options.travel_cost_per_km * travel.units_per_km))
+
+
+def frames_for(engineers: Sequence[Engineer], jobs: Sequence[Job], now: datetime) -> tuple[
+        dict[str, RouteFrame], dict[str, Job]]:
+    """Each available engineer's frame (epoch = now) and started job, if any."""
+    started: dict[str, Job] = {}
+    for j in jobs:
+        if j.started and j.pinned_to is not None:
+            if j.pinned_to in started:
+                raise ValueError(f"engineer {j.pinned_to} has two started jobs")
+            started[j.pinned_to] = j
+    frames: dict[str, RouteFrame] = {}
+    for e in engineers:
+        shift_end = to_seconds(now, e.shift_end, up=False)
+        max_end = shift_end + int(round(e.max_overtime_minutes * 60))
+        ready = max(0, to_seconds(now, e.shift_start, up=True))
+        if max_end <= 0 or max_end < ready:
+            continue  # off shift for the rest of the day
+        frames[e.id] = RouteFrame(e.id, e.start, e.end_point, ready, to_seconds(now, e.shift_start, up=True),
+                                  shift_end, max_end)
+    return frames, started
+
+
+def _started_stop(job: Job, now: datetime) -> Stop:
+    s = stop_for(job, now, earliest_floor=-(10**9))
+    begun = to_seconds(now, job.started_at, up=False) if job.started_at is not None else 0
+    return replace(s, arrival_s=begun, start_s=begun, end_s=begun + job.service_s)
+
+
+def plan_day(jobs: Sequence[Job], engineers: Sequence[Engineer], travel: TravelModel, now: datetime,
+             options: PlanOptions | None = None) -> Plan:
+    """Plan a zone-day: every job is on a route (ordered, with arrival/start/end) or unplanned with a reason."""
+    options = options or PlanOptions()
+    t_build = time.perf_counter()
+    ids = [j.id for j in jobs]
+    if len(set(ids)) != len(ids):
+        raise ValueError("duplicate job ids")
+    frames, started = frames_for(engineers, jobs, now)
+    eng_by_id = {e.id: e for e in engineers if e.id in frames}
+    unplanned: list[Unplanned] = []
+    prefix: dict[str, Stop] = {}
+    eff: dict[str, RouteFrame] = dict(frames)  # frames the solver sees (after a started job)
+    for eid, job in started.items():
+        if eid not in frames:
+            unplanned.append(Unplanned(job.id, UnplannedReason.ENGINEER_UNAVAILABLE, f"started by {eid}, off shift"))
+            continue
+        st = _started_stop(job, now)
+        prefix[eid] = st
+        f = frames[eid]
+        end = max(0, st.end_s)
+        eff[eid] = replace(f, start_location=job.location, depart_s=max(f.depart_s, end))
+
+    # who may do what (skills/levels, tools, parts, pins), and does it fit alone in anyone's day?
+    open_jobs = [j for j in jobs if not j.started]
+    avail = list(eng_by_id.values())
+    candidates: list[Job] = []
+    qual: dict[str, list[Engineer]] = {}
+    # engineers alike in skills, tools, stock and van are checked once (250 identical vans: one check per job)
+    kinds: dict[tuple[object, ...], list[Engineer]] = {}
+    for e in avail:
+        sig = (frozenset(e.skills.items()), e.tools, frozenset(e.van_stock.items()), e.van_capacity)
+        kinds.setdefault(sig, []).append(e)
+    for j in open_jobs:
+        if j.pinned_to is not None and j.pinned_to not in eng_by_id:
+            unplanned.append(Unplanned(j.id, UnplannedReason.ENGINEER_UNAVAILABLE,
+                                       f"pinned to {j.pinned_to}, off shift", j.penalty))
+            continue
+        if j.pinned_to is not None:
+            q = [eng_by_id[j.pinned_to]] if eng_by_id[j.pinned_to].qualifies(j) else []
+        else:
+            q = [e for group in kinds.values() if group[0].qualifies(j) for e in group]
+        if not q:
+            unplanned.append(Unplanned(j.id, UnplannedReason.NO_QUALIFIED_ENGINEER, _why_unqualified(j, avail),
+                                       j.penalty))
+            continue
+        qual[j.id] = q
+        candidates.append(j)
+    fits = _fits_alone(candidates, qual, eff, travel, now)
+    solver_jobs: list[Job] = []
+    for j in candidates:
+        if fits[j.id]:
+            solver_jobs.append(j)
+        else:
+            unplanned.append(Unplanned(j.id, UnplannedReason.CANNOT_FIT_WINDOW,
+                                       "no qualified engineer reaches it in its window and is back by shift end",
+                                       j.penalty))
+
+    routes_seq: dict[str, list[Job]] = {e.id: [] for e in avail}
+    info = SolverInfo(build_s=time.perf_counter() - t_build)
+    if solver_jobs:
+        routes_seq, dropped, info = _solve(solver_jobs, avail, qual, eff, travel, now, options, t_build)
+        for j in dropped:
+            unplanned.append(Unplanned(j.id, UnplannedReason.DROPPED_UNDER_CAPACITY,
+                                       "left out: the cheapest work when the day cannot hold everything", j.penalty))
+
+    routes: list[Route] = []
+    by_job = {j.id: j for j in jobs}
+    for e in avail:
+        stops = ([prefix[e.id]] if e.id in prefix else []) + [stop_for(j, now) for j in routes_seq.get(e.id, [])]
+        route, removed = _lay_feasibly(frames[e.id], stops, travel)
+        for s in removed:
+            unplanned.append(Unplanned(s.job_id, UnplannedReason.CANNOT_FIT_WINDOW,
+                                       "the solver could not fit it without missing a window or the shift",
+                                       by_job[s.job_id].penalty))
+        routes.append(route)
+    return Plan(epoch=now, routes=tuple(routes), unplanned=tuple(unplanned), travel=travel, solver=info)
+
+
+def _why_unqualified(job: Job, engineers: Sequence[Engineer]) -> str:
+    if not engineers:
+        return "no engineer on shift"
+    if job.skills and not any(all(e.skills.get(s, 0) >= lvl for s, lvl in job.skills.items()) for e in engineers):
+        return "nobody has skills " + ", ".join(f"{s}>={lvl}" for s, lvl in sorted(job.skills.items()))
+    if job.tools and not any(job.tools <= e.tools for e in engineers):
+        return "nobody carries tools " + ", ".join(sorted(job.tools))
+    return "no engineer has the parts in stock or the van capacity"
+
+
+def _fits_alone(jobs: Sequence[Job], qual: dict[str, list[Engineer]], frames: dict[str, RouteFrame],
+                travel: TravelModel, now: datetime) -> dict[str, bool]:
+    """Vectorised: can some qualified engineer do the job as his only stop, in window and back in time?"""
+    pairs: list[tuple[Job, RouteFrame]] = []
+    for j in jobs:  # engineers with the same frame need one check
+        seen: set[tuple[object, ...]] = set()
+        for e in qual[j.id]:
+            f = frames[e.id]
+            key = (f.start_location, f.end_location, f.depart_s, f.max_end_s)
+            if key not in seen:
+                seen.add(key)
+                pairs.append((j, f))
+    if not pairs:
+        return {}
+    js = as_points([j.location for j, _ in pairs])
+    _, t_in = travel.legs(as_points([f.start_location for _, f in pairs]), js)
+    _, t_out = travel.legs(js, as_points([f.end_location for _, f in pairs]))
+    ok: dict[str, bool] = {j.id: False for j in jobs}
+    for k, (j, f) in enumerate(pairs):
+        if ok[j.id]:
+            continue
+        early = max(0, to_seconds(now, j.earliest, up=True))
+        start = max(f.depart_s + int(t_in[k]), early)
+        if start > to_seconds(now, j.latest, up=False) and j.late_penalty is None:
+            continue
+        ok[j.id] = start + j.service_s + int(t_out[k]) <= f.max_end_s
+    return ok
+
+
+def _lay_feasibly(frame: RouteFrame, stops: list[Stop], travel: TravelModel) -> tuple[Route, list[Stop]]:
+    """Schedule; take out stops that miss a hard window or push the return past the shift, until none does."""
+    removed: list[Stop] = []
+    while True:
+        route = schedule(frame, stops, travel)
+        bad = next((i for i, s in enumerate(route.stops)
+                    if not s.started and (s.start_s > s.latest_s and not s.late_allowed)), None)
+        if bad is None and route.stops and route.return_s > frame.max_end_s:
+            movable = [i for i, s in enumerate(route.stops) if not s.started]
+            bad = movable[-1] if movable else None
+        if bad is None:
+            return route, removed
+        removed.append(stops.pop(bad))
+
+
+def _solve(jobs: list[Job], engineers: list[Engineer], qual: dict[str, list[Engineer]],
+           frames: dict[str, RouteFrame], travel: TravelModel, now: datetime, options: PlanOptions,
+           t_build: float) -> tuple[dict[str, list[Job]], list[Job], SolverInfo]:
+    # locations: depots (distinct start / end points) first, then one per job
+    depot_pts: dict[tuple[float, float], int] = {}
+    for f in frames.values():
+        for p in (f.start_location, f.end_location):
+            depot_pts.setdefault((float(p[0]), float(p[1])), len(depot_pts))
+    nd = len(depot_pts)
+    points = list(depot_pts) + [j.location for j in jobs]
+    base_dist, base_dur = matrices(travel, points)
+    locations = [pyvrp.Location(x=float(p[1]), y=float(p[0])) for p in points]
+    depots = [pyvrp.Depot(location=i) for i in range(nd)]
+
+    # load dimensions: van volume (if anyone uses it) + each part expected by some job
+    skus = sorted({p for j in jobs for p in j.parts})
+    use_volume = any(j.volume for j in jobs) or any(e.van_capacity is not None for e in engineers)
+    big_cap = sum(j.volume for j in jobs) + 1
+
+    def demand(j: Job) -> list[int]:
+        return ([j.volume] if use_volume else []) + [j.parts.get(p, 0) for p in skus]
+
+    clients: list[pyvrp.Client] = []
+    groups: list[pyvrp.ClientGroup] = []
+    client_job: list[int] = []
+    horizon = max(f.max_end_s for f in frames.values())
+    for k, j in enumerate(jobs):
+        loc = nd + k
+        early = max(0, to_seconds(now, j.earliest, up=True))
+        late = to_seconds(now, j.latest, up=False)
+        required = j.penalty is None
+        prize = 0 if required else max(1, _cost_units(j.penalty or 0.0, travel, options))
+        common = dict(location=loc, delivery=demand(j), service_duration=j.service_s, name=j.id)
+        if j.late_penalty is None:
+            clients.append(pyvrp.Client(tw_early=early, tw_late=max(early, late), prize=prize, required=required,
+                                        **common))  # type: ignore[arg-type]
+            client_job.append(k)
+            continue
+        late_cost = _cost_units(j.late_penalty, travel, options)
+        on_time_prize = prize + late_cost if required else prize
+        late_prize = max(0, on_time_prize - late_cost)
+        g = len(groups)
+        a = len(clients)
+        if late >= early:
+            clients.append(pyvrp.Client(tw_early=early, tw_late=late, prize=on_time_prize, required=False,
+                                        group=g, **common))  # type: ignore[arg-type]
+            client_job.append(k)
+        clients.append(pyvrp.Client(tw_early=max(early, late + 1), tw_late=max(horizon, early, late + 1),
+                                    prize=late_prize,
+                                    required=False, group=g, **common))  # type: ignore[arg-type]
+        client_job.append(k)
+        groups.append(pyvrp.ClientGroup(list(range(a, len(clients))), required=required))
+
+    # profiles: one per distinct set of jobs an engineer may not do
+    job_index = {j.id: k for k, j in enumerate(jobs)}
+    forbidden: dict[str, frozenset[int]] = {}
+    allowed_by_eng: dict[str, set[int]] = {e.id: set() for e in engineers}
+    for j in jobs:
+        for e in qual[j.id]:
+            allowed_by_eng[e.id].add(job_index[j.id])
+    all_jobs = frozenset(range(len(jobs)))
+    for e in engineers:
+        forbidden[e.id] = all_jobs - allowed_by_eng[e.id]
+    profile_of: dict[frozenset[int], int] = {}
+    for e in engineers:
+        profile_of.setdefault(forbidden[e.id], len(profile_of))
+    dist_mats: list[Any] = []  # PyVRP's stubs type these as ndarray[int]; they are int64 matrices
+    dur_mats: list[Any] = []
+    for fset in profile_of:
+        if not fset:
+            dist_mats.append(base_dist)
+            dur_mats.append(base_dur)
+            continue
+        cols = np.fromiter((nd + k for k in sorted(fset)), dtype=np.int64)
+        d, t = base_dist.copy(), base_dur.copy()
+        d[:, cols] = PROHIBITIVE
+        t[:, cols] = PROHIBITIVE
+        d[cols, cols] = 0
+        t[cols, cols] = 0
+        dist_mats.append(d)
+        dur_mats.append(t)
+
+    # vehicle types: engineers alike in frame, van and profile share one
+    ot_cost = options.overtime_cost_per_hour / 3600 / options.travel_cost_per_km * travel.units_per_km
+    fixed = _cost_units(options.engineer_fixed_cost, travel, options)
+    types: dict[_TypeKey, _Vehicles] = {}
+    for e in engineers:
+        f = frames[e.id]
+        sd = depot_pts[(float(f.start_location[0]), float(f.start_location[1]))]
+        ed = depot_pts[(float(f.end_location[0]), float(f.end_location[1]))]
+        cap = ([e.van_capacity if e.van_capacity is not None else big_cap] if use_volume else []) + [
+            e.van_stock.get(p, 0) for p in skus]
+        key: _TypeKey = (sd, ed, f.depart_s, f.shift_end_s, f.max_end_s, tuple(cap), profile_of[forbidden[e.id]])
+        types.setdefault(key, _Vehicles(key, [], [])).engineers.append(e)
+        types[key].frames.append(f)
+    vtypes = []
+    for (sd, ed, ready, shift_end, max_end, vcap, prof), v in types.items():
+        nominal = max(0, min(shift_end, max_end) - ready)
+        vtypes.append(pyvrp.VehicleType(
+            num_available=len(v.engineers), capacity=list(vcap),
+            start_depot=sd, end_depot=ed, fixed_cost=fixed, tw_early=ready, tw_late=max_end, start_late=ready,
+            shift_duration=nominal, max_overtime=max(0, max_end - ready - nominal),
+            unit_overtime_cost=int(round(ot_cost)), profile=prof, name=",".join(x.id for x in v.engineers)[:200]))
+    data = pyvrp.ProblemData(locations=locations, clients=clients, depots=depots, vehicle_types=vtypes,
+                             distance_matrices=dist_mats, duration_matrices=dur_mats, groups=groups)
+    stop: StoppingCriterion = MaxRuntime(options.time_limit_s)
+    if options.max_iterations is not None:
+        stop = MultipleCriteria([MaxRuntime(options.time_limit_s), MaxIterations(options.max_iterations)])
+    build_s = time.perf_counter() - t_build
+    if len(profile_of) == 1 and not groups and len(vtypes) == 1:
+        result = pyvrp.solve(data, stop, seed=options.seed, collect_stats=False, display=False)
+    else:
+        plain: list[Any] = [base_dist, base_dur]
+        cheap = data.replace(vehicle_types=[replace_profile(vtypes[0])], distance_matrices=plain[:1],
+                             duration_matrices=plain[1:])
+        init = _greedy_start(data, jobs, engineers, frames, travel, now, types, client_job)
+        result = _solve_from(data, cheap, stop, options.seed, init)
+
+    seq: dict[str, list[Job]] = {e.id: [] for e in engineers}
+    planned: set[int] = set()
+    type_list = list(types.values())
+    used = [0] * len(type_list)
+    for r in result.best.routes():
+        vt = r.vehicle_type()
+        eng = type_list[vt].engineers[used[vt]]
+        used[vt] += 1
+        for act in r.schedule():
+            if act.type == pyvrp.ActivityType.CLIENT:
+                k = client_job[act.idx]
+                if not eng.qualifies(jobs[k]):
+                    continue  # defence in depth: never trust an arc the profile prohibits
+                seq[eng.id].append(jobs[k])
+                planned.add(k)
+    dropped = [j for k, j in enumerate(jobs) if k not in planned]
+    info = SolverInfo(objective=int(result.cost()) if result.is_feasible() else -1, feasible=result.is_feasible(),
+                      iterations=result.num_iterations, runtime_s=result.runtime, build_s=build_s,
+                      profiles=len(profile_of), vehicle_types=len(vtypes))
+    return seq, dropped, info
+
+
+def replace_profile(vt: pyvrp.VehicleType) -> pyvrp.VehicleType:
+    return vt.replace(profile=0, num_available=1)
+
+
+def _greedy_start(data: pyvrp.ProblemData, jobs: list[Job], engineers: list[Engineer],
+                  frames: dict[str, RouteFrame], travel: TravelModel, now: datetime,
+                  types: dict[_TypeKey, _Vehicles], client_job: list[int]) -> pyvrp.Solution:
+    """A feasible first plan by cheapest insertion (tightest deadline first): seconds, not minutes, to build."""
+    from .routing_insert import insert_job
+
+    plan = Plan(epoch=now, routes=tuple(schedule(frames[e.id], [], travel) for e in engineers), unplanned=(),
+                travel=travel)
+    order = sorted(jobs, key=lambda j: (j.latest, -(j.penalty or 1e18)))
+    for j in order:
+        res = insert_job(plan, j, engineers, now, allow_displace=False)
+        if res.insertion is not None:
+            plan = res.plan
+    first_client: dict[tuple[int, bool], int] = {}
+    for c, k in enumerate(client_job):
+        late_copy = (k, False) in first_client
+        first_client.setdefault((k, late_copy), c)
+    job_k = {j.id: k for k, j in enumerate(jobs)}
+    vt_of = {e.id: t for t, v in enumerate(types.values()) for e in v.engineers}
+    routes = []
+    for r in plan.routes:
+        if not r.stops:
+            continue
+        visits = []
+        for st in r.stops:
+            k = job_k[st.job_id]
+            visits.append(first_client.get((k, st.start_s > st.latest_s), first_client[(k, False)]))
+        routes.append(pyvrp.Route(data, visits, vt_of[r.engineer_id]))
+    return pyvrp.Solution(data, routes)
+
+
+def _solve_from(data: pyvrp.ProblemData, neighbour_data: pyvrp.ProblemData, stop: StoppingCriterion,
+                seed: int, init: pyvrp.Solution) -> pyvrp.Result:
+    """``pyvrp.solve`` (0.14.1) with two changes for the dispatch model, both costs of its set-up, not its search:
+
+    - the granular neighbourhood is computed on the plain travel matrix with one vehicle type (PyVRP computes it
+      over every vehicle type and profile: 7 s at 1,000 jobs x 100 engineers with distinct homes);
+    - the search starts from a greedy insertion plan instead of an exhaustive local search from a RANDOM
+      solution, which with prohibitive (skill) arcs takes minutes at 500+ jobs (and from the empty plan, the
+      first iteration alone overran a 10 s limit several times).
+    """
+    from pyvrp.IteratedLocalSearch import IteratedLocalSearch
+    from pyvrp.PenaltyManager import PenaltyManager
+    from pyvrp.search import LocalSearch, PerturbationManager, compute_neighbours
+
+    params = pyvrp.SolveParams()
+    rng = pyvrp.RandomNumberGenerator(seed=seed)
+    neighbours = compute_neighbours(neighbour_data, params.neighbourhood)
+    ls = LocalSearch(data, rng, neighbours, PerturbationManager(params.perturbation))
+    for op in params.operators:
+        if op.supports(data):
+            ls.add_operator(op(data))
+    pm = PenaltyManager(params.penalty.midpoint_penalties(data), params.penalty)
+    algo = IteratedLocalSearch(data, pm, ls, init, params.ils)
+    return algo.run(stop, False, False, params.display_interval)
