@@ -13,14 +13,9 @@ UV_SYNC_ARGS ?=
 SKIP_LINT ?=
 TEST_STATE := $(CURDIR)/.state/test
 
-<<<<<<< HEAD
 .PHONY: deps system-deps python-deps kafka-jars run test lint token stack-up stack-down stack-status \
         test-stack-down events-schema bench-bus bench-intake bench-dispatch bench-parts bench-settlement \
-        simulate compose-check dlq-list dlq-replay fuzz
-=======
-.PHONY: deps system-deps python-deps kafka-jars run test token stack-up stack-down events-schema \
-        bench-bus bench-intake bench-dispatch bench-parts bench-settlement bench-planner simulate compose-check
->>>>>>> wt-planner
+        bench-planner simulate compose-check dlq-list dlq-replay fuzz
 
 deps: system-deps python-deps kafka-jars
 
@@ -87,7 +82,6 @@ bench-parts: deps
 	@$(UV) run python -m benchmarks.bench_parts && $(UV) run python -m benchmarks.report
 bench-settlement: deps
 	@$(UV) run python -m benchmarks.bench_settlement && $(UV) run python -m benchmarks.report
-<<<<<<< HEAD
 SERVICE ?=
 dlq-list: python-deps
 	@$(UV) run python -m aftersales_shared.dev.dlq list "$(SERVICE)"
@@ -97,9 +91,7 @@ dlq-replay: python-deps
 fuzz: deps
 	@FUZZ_RANDOM=1 FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-150} FUZZ_NARROW_EXAMPLES=$${FUZZ_NARROW_EXAMPLES:-25} \
 	  $(UV) run pytest tests/api/test_openapi_fuzz.py -p no:cacheprovider $(PYTEST_ARGS)
-=======
 bench-planner: python-deps
 	@$(UV) run python -m benchmarks.bench_planner $(BENCH_ARGS)
->>>>>>> wt-planner
 simulate: python-deps
 	@$(UV) run python -m benchmarks.simulate $(SIM_ARGS)

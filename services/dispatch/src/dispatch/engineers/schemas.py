@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -47,6 +48,16 @@ class EngineerUpsert(StrictModel):
     absences: list[AbsenceIn] = Field(default_factory=list, max_length=100)
     max_jobs: int = Field(3, ge=1, le=50)
     active: bool = True
+    shift_start: time = Field(time(8), description="the day a plan may use starts (Asia/Shanghai)")
+    shift_end: time = Field(time(18), description="latest return (Asia/Shanghai), after shift_start")
+
+    @model_validator(mode="after")
+    def _shift(self) -> EngineerUpsert:
+        if self.shift_start.tzinfo is not None or self.shift_end.tzinfo is not None:
+            raise ValueError("shift times are times of day in Asia/Shanghai, without an offset")
+        if not self.shift_start < self.shift_end:
+            raise ValueError("shift_end must be after shift_start")
+        return self
 
     @field_validator("dealer_id")
     @classmethod
@@ -71,6 +82,8 @@ class EngineerSaved(BaseModel):
     absences: list[dict[str, Any]]
     max_jobs: int
     active: bool
+    shift_start: time
+    shift_end: time
 
 
 class EngineerRead(ReadModel):
@@ -85,3 +98,5 @@ class EngineerRead(ReadModel):
     active: bool
     last_lat: float | None
     last_lon: float | None
+    shift_start: time
+    shift_end: time
