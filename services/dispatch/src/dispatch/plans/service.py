@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from aftersales_shared.errors import Conflict, NotFound, Unprocessable
 from aftersales_shared.events import dispatch as ev
@@ -206,7 +207,10 @@ async def load_inputs(session: AsyncSession, cfg: DispatchConfig, *, zone: str, 
 
 
 def _score(plan: r.Plan) -> dict[str, Any]:
-    return {**asdict(plan.totals), "objective": plan.solver.objective, "runtime_s": plan.solver.runtime_s}
+    t = asdict(plan.totals)
+    t["distance_m"] = t.pop("distance")  # haversine travel: metres
+    t.pop("duration_s", None)
+    return {**t, "objective": plan.solver.objective, "runtime_s": plan.solver.runtime_s}
 
 
 async def _store(session: AsyncSession, row: PlanRow, inp: Inputs, plan: r.Plan) -> None:
@@ -340,8 +344,10 @@ def stored(routes: Sequence[PlanRoute], stops: Sequence[PlanStop]) -> tuple[list
 async def engineer_route(session: AsyncSession, *, engineer_id: str, day: date) -> list[tuple[PlanStop, Job]]:
     """The engineer's stops of the day in the latest published plan of each zone, in planned order; only jobs the
     engineer still holds (one reassigned since has left the route)."""
-    latest = sa.select(PlanRow.id).where(PlanRow.day == day, PlanRow.status == lifecycle.PUBLISHED).distinct(
-        PlanRow.zone).order_by(PlanRow.zone, PlanRow.version.desc())
+    newer = aliased(PlanRow)
+    latest = sa.select(PlanRow.id).where(PlanRow.day == day, PlanRow.status == lifecycle.PUBLISHED, ~sa.exists().where(
+        newer.zone == PlanRow.zone, newer.day == day, newer.status == lifecycle.PUBLISHED,
+        newer.version > PlanRow.version))
     rows = (await session.execute(sa.select(PlanStop, Job).join(Job, Job.id == PlanStop.job_id).where(
         PlanStop.plan_id.in_(latest), PlanStop.engineer_id == engineer_id, Job.engineer_id == engineer_id)
         .order_by(PlanStop.planned_start, PlanStop.position))).all()
