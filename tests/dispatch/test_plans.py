@@ -74,12 +74,13 @@ async def test_what_a_plan_needs_is_editable_with_defaults(clean, dispatch_setti
     skill = uniq("hvac")
     async with running(create_app(dispatch_settings())) as client:
         await county_zone(client, admin)
-        saved = await put_engineer(client, admin, "P1", skill, shift_start="07:30:00", shift_end="16:00:00")
-        assert (saved["shift_start"], saved["shift_end"]) == ("07:30:00", "16:00:00")
+        saved = await put_engineer(client, admin, "P1", skill, shift_start="07:30", shift_end="16:00")
+        assert (saved["shift_start"], saved["shift_end"]) == ("07:30", "16:00")
         listed = (await client.get("/v1/engineers", headers=admin)).json()
-        assert [(e["shift_start"], e["shift_end"]) for e in listed] == [("07:30:00", "16:00:00")]
-        bad = {**engineer_body(skill, region=ZONE), "shift_start": "18:00:00", "shift_end": "08:00:00"}
-        assert (await client.put("/v1/engineers/P2", json=bad, headers=admin)).status_code == 422
+        assert [(e["shift_start"], e["shift_end"]) for e in listed] == [("07:30", "16:00")]
+        for start, end in (("18:00", "08:00"), ("08:00", "08:00"), ("08:00+08:00", "18:00"), ("24:00", "25:00")):
+            bad = {**engineer_body(skill, region=ZONE), "shift_start": start, "shift_end": end}
+            assert (await client.put("/v1/engineers/P2", json=bad, headers=admin)).status_code == 422, (start, end)
         [job] = await open_jobs(client, skill, 1)
 
         got = (await client.get(f"/v1/jobs/{job.id}/planning", headers=admin)).json()
@@ -314,7 +315,7 @@ async def test_a_published_plan_never_reports_a_window_as_met_that_it_misses(pla
         assert (await client.patch(f"/v1/jobs/{job.id}/planning", json=body, headers=admin)).status_code == 200
     for i, (dlat, level, start_h, end_h) in enumerate(es):
         await put_engineer(client, admin, f"H{i}", skill, loc=(SITE[0] + dlat, SITE[1]),
-                           skills={skill: level}, shift_start=f"{start_h:02d}:00:00", shift_end=f"{end_h:02d}:00:00")
+                           skills={skill: level}, shift_start=f"{start_h:02d}:00", shift_end=f"{end_h:02d}:00")
     plan_id = (await client.post("/v1/plans", json={"zone": ZONE, "date": day.isoformat()},
                                  headers=admin)).json()["id"]
     assert await run_now(client, plan_id) == "done"

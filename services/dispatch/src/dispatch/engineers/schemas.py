@@ -11,6 +11,13 @@ from aftersales_shared.schemas import BusinessDate, ReadModel, StrictModel
 
 from ..fields import Id, Latitude, Longitude, Name, RegionCode
 
+TimeOfDay = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["08:00"])]
+"""A time of day "HH:MM" (Asia/Shanghai, no offset)."""
+
+
+def hhmm(t: time | str) -> str:
+    return t.strftime("%H:%M") if isinstance(t, time) else t
+
 
 class ShiftIn(StrictModel):
     weekday: int = Field(ge=0, le=6)
@@ -48,14 +55,12 @@ class EngineerUpsert(StrictModel):
     absences: list[AbsenceIn] = Field(default_factory=list, max_length=100)
     max_jobs: int = Field(3, ge=1, le=50)
     active: bool = True
-    shift_start: time = Field(time(8), description="the day a plan may use starts (Asia/Shanghai)")
-    shift_end: time = Field(time(18), description="latest return (Asia/Shanghai), after shift_start")
+    shift_start: TimeOfDay = Field("08:00", description="the day a plan may use starts (Asia/Shanghai)")
+    shift_end: TimeOfDay = Field("18:00", description="latest return (Asia/Shanghai), after shift_start")
 
     @model_validator(mode="after")
     def _shift(self) -> EngineerUpsert:
-        if self.shift_start.tzinfo is not None or self.shift_end.tzinfo is not None:
-            raise ValueError("shift times are times of day in Asia/Shanghai, without an offset")
-        if not self.shift_start < self.shift_end:
+        if not self.shift_start < self.shift_end:  # zero-padded HH:MM: text order is time order
             raise ValueError("shift_end must be after shift_start")
         return self
 
@@ -82,8 +87,8 @@ class EngineerSaved(BaseModel):
     absences: list[dict[str, Any]]
     max_jobs: int
     active: bool
-    shift_start: time
-    shift_end: time
+    shift_start: TimeOfDay
+    shift_end: TimeOfDay
 
 
 class EngineerRead(ReadModel):
@@ -98,5 +103,10 @@ class EngineerRead(ReadModel):
     active: bool
     last_lat: float | None
     last_lon: float | None
-    shift_start: time
-    shift_end: time
+    shift_start: TimeOfDay
+    shift_end: TimeOfDay
+
+    @field_validator("shift_start", "shift_end", mode="before")
+    @classmethod
+    def _hhmm(cls, v: time | str) -> str:
+        return hhmm(v)

@@ -82,7 +82,7 @@ class PlanScore(BaseModel):
     overtime_s: int
     planned_jobs: int
     unplanned_jobs: int
-    unplanned_penalty: float
+    unplanned_penalty: Money = Field(description="what the unplanned jobs' not being served costs")
     objective: int
     runtime_s: float
 

@@ -210,6 +210,7 @@ def _score(plan: r.Plan) -> dict[str, Any]:
     t = asdict(plan.totals)
     t["distance_m"] = t.pop("distance")  # haversine travel: metres
     t.pop("duration_s", None)
+    t["unplanned_penalty"] = str(to_fen(Decimal(str(t["unplanned_penalty"]))))
     return {**t, "objective": plan.solver.objective, "runtime_s": plan.solver.runtime_s}
 
 
