@@ -33,6 +33,10 @@ CanReadJobs = Annotated[Principal, Depends(require_roles(
 """Jobs and engineers, narrowed to the caller's scope."""
 CanActAsEngineer = Annotated[Principal, Depends(require_roles(Role.ENGINEER))]
 """The engineer app: own jobs, actions on them."""
+CanPlanRoutes = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.DISPATCHER))]
+"""Request and publish zone-day plans; a job's planning data (window, duration, skills, cost, pin)."""
+CanReadPlans = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.DISPATCHER, Role.OPS))]
+"""Plans: routes, unplanned jobs, score; the service-duration table."""
 CanReadSlaReports = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.DISPATCHER, Role.OPS, Role.DEALER))]
 """SLA attainment; a dealer's report covers its own engineers' jobs."""
 

@@ -48,7 +48,7 @@ def background_jobs(settings: DispatchSettings, cfg: DispatchConfig) -> Callable
     """The service's periodic jobs (none when ``run_background`` is off)."""
 
     def jobs_of(app: FastAPI) -> list[Job]:
-        if not settings.run_background:
+        if not settings.run_background or settings.planner_only:
             return []
 
         async def tick() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -29,6 +30,15 @@ class DispatchSettings(ServiceSettings):
     route_within_minutes: int = 120
     route_check_minutes: int = 240
     background_interval_seconds: float = Field(5.0, gt=0)
+    # issue 14: planning a zone-day
+    plan_time_limit_seconds: float = Field(30.0, gt=0, le=3600, description="solver time limit per plan")
+    run_planner: bool = Field(True, description="this instance runs a planner worker (consumer group 'planner')")
+    planner_only: bool = Field(False, description="a planner process: only the planner worker, no other "
+                                                  "consumers or periodic jobs (docker-compose dispatch-planner)")
+    planner_executor: Literal["process", "thread"] = Field(
+        "process", description="where plan_day runs: a worker process (the event loop and the GIL stay free) "
+                               "or a thread")
+    default_service_minutes: int = Field(60, ge=0, le=1440, description="when no service_durations row applies")
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,15 @@ class DispatchConfig:
     route_within: timedelta = timedelta(hours=2)
     route_check: timedelta = timedelta(hours=4)
     estimator: TravelTimeEstimator = HaversineEstimator()
+    road_factor: float = 1.3
+    speeds_kmh: tuple[tuple[str, float], ...] = (("in_zone", 30.0), ("urban", 35.0), ("county", 50.0),
+                                                 ("remote", 60.0))
+    plan_time_limit: float = 30.0
+    planner_executor: str = "process"
+    default_service_minutes: int = 60
+
+    def speed_kmh(self, zone_class: str) -> float:
+        return dict(self.speeds_kmh).get(zone_class, 30.0)
 
     @classmethod
     def from_settings(cls, s: ServiceSettings) -> DispatchConfig:
@@ -47,4 +66,7 @@ class DispatchConfig:
             route_within=timedelta(minutes=s.route_within_minutes),
             route_check=timedelta(minutes=s.route_check_minutes),
             estimator=HaversineEstimator(road_factor=s.road_factor, speeds_kmh=dict(s.speeds_kmh)),
+            road_factor=s.road_factor, speeds_kmh=tuple(sorted(s.speeds_kmh.items())),
+            plan_time_limit=s.plan_time_limit_seconds, planner_executor=s.planner_executor,
+            default_service_minutes=s.default_service_minutes,
         )

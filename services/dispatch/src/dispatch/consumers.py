@@ -1,6 +1,10 @@
 """Integration events dispatch consumes: each handler runs in one unit of work with the inbox row and makes
 one service call. Handlers also take the ``DispatchConfig`` (offer TTL, travel estimator), bound once by
-:func:`consumer_specs`."""
+:func:`consumer_specs`.
+
+The planner worker (issue 14) is the consumer group ``planner`` on ``dispatch.plan.v1`` (keyed by zone): each
+instance running it takes some partitions, so more planner processes plan more zones at once. Whether an
+instance runs it is ``DISPATCH_RUN_PLANNER``; ``DISPATCH_PLANNER_ONLY`` makes an instance nothing but a planner."""
 
 from __future__ import annotations
 
@@ -11,12 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aftersales_shared import clock
 from aftersales_shared.app import ConsumerSpec
 from aftersales_shared.config import ServiceSettings
+from aftersales_shared.events import dispatch as dispatch_ev
 from aftersales_shared.events import parts as parts_ev
 from aftersales_shared.events import ticketing as ticket_ev
 from aftersales_shared.events.envelope import IntegrationEvent
 
-from .config import DispatchConfig
+from .config import DispatchConfig, DispatchSettings
 from .jobs import service as jobs
+from .plans import service as plans
 
 
 async def on_ticket_opened(session: AsyncSession, event: IntegrationEvent, *, cfg: DispatchConfig) -> None:
@@ -35,6 +41,10 @@ async def on_parts_delivered(session: AsyncSession, event: IntegrationEvent, *, 
     await jobs.parts_delivered(session, event.payload.job_id, event.payload.ticket_id, clock.now())
 
 
+async def on_plan_requested(session: AsyncSession, event: IntegrationEvent, *, cfg: DispatchConfig) -> None:
+    await plans.run_plan(session, cfg, plan_id=event.payload.plan_id, now=clock.now())
+
+
 HANDLERS = {
     "tickets": ([ticket_ev.TICKET_TOPIC], {
         ticket_ev.TicketOpened.TYPE: on_ticket_opened,
@@ -44,12 +54,19 @@ HANDLERS = {
     "parts": ([parts_ev.REQUEST_TOPIC], {
         parts_ev.RequestDelivered.TYPE: on_parts_delivered,
     }),
+    "planner": ([dispatch_ev.PLAN_TOPIC], {
+        dispatch_ev.PlanRequested.TYPE: on_plan_requested,
+    }),
 }
 """Consumer group -> (topics, event type -> handler)."""
+PLANNER = "planner"
 
 
 def consumer_specs(settings: ServiceSettings) -> list[ConsumerSpec]:
     """The consumer groups of the dispatch service."""
+    assert isinstance(settings, DispatchSettings)
     cfg = DispatchConfig.from_settings(settings)
+    off: set[str] = set() if settings.run_planner else {PLANNER}
+    wanted = {PLANNER} if settings.planner_only else set(HANDLERS) - off
     return [ConsumerSpec(name, topics, {t: partial(h, cfg=cfg) for t, h in handlers.items()})
-            for name, (topics, handlers) in HANDLERS.items()]
+            for name, (topics, handlers) in HANDLERS.items() if name in wanted]

@@ -17,6 +17,8 @@ from .config import DispatchConfig, DispatchSettings
 from .consumers import consumer_specs
 from .engineers.router import router as engineers_router
 from .jobs.router import router as jobs_router
+from .plans import executor as plan_executor
+from .plans.router import router as plans_router
 from .reports.router import router as reports_router
 from .sla.reference import ensure_reference_data
 from .sla.router import router as sla_router
@@ -34,16 +36,20 @@ def create_app(settings: DispatchSettings | None = None, *, trace_exporter: Any 
         async with unit_of_work(app.state.sessions) as session:
             await ensure_reference_data(session, clock.now())
 
+    async def on_shutdown(_app: FastAPI) -> None:
+        plan_executor.shutdown()
+
     return create_service_app(
         settings,
         ServiceParts(
             title="Dispatch service",
             migrations_dir=MIGRATIONS,
-            routers=[sla_router, engineers_router, jobs_router, reports_router],
+            routers=[sla_router, engineers_router, jobs_router, reports_router, plans_router],
             produces_topics=registry.topics_of("dispatch"),
             consumers=consumer_specs,
             background=background_jobs(settings, cfg),
             on_startup=on_startup,
+            on_shutdown=on_shutdown,
         ),
         trace_exporter=trace_exporter,
     )

@@ -1,12 +1,14 @@
 """The dispatch schema as SQLAlchemy ORM ``Mapped`` classes; every use case reads and writes through them.
 
 Zones, core provinces, service centres, SLA calendars and policies, engineers, jobs, offers, app actions and
-service records. Migrations (``migrations/versions``) create these tables; tests never use ``create_all``.
+service records; what a plan needs (service durations, issue 14) and the plans (plans, their routes, stops and
+unplanned jobs). Migrations (``migrations/versions``) create these tables; tests never use ``create_all``.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -74,6 +76,8 @@ class SlaPolicyRow(Base):
     resolve_minutes: Mapped[int] = mapped_column(sa.Integer)
     resolve_from: Mapped[str] = mapped_column(sa.String(10), default="arrived")
     warn_fractions: Mapped[list[Any]] = mapped_column(JSONB, default=lambda: [0.5, 0.8])
+    # issue 14: what leaving a job of this policy unserved costs a plan (a short-staffed plan drops the cheapest)
+    unserved_cost: Mapped[Decimal] = mapped_column(sa.Numeric(14, 2), default=Decimal("500"), server_default="500")
     updated_at: Mapped[datetime] = mapped_column(TS)
     __table_args__ = (sa.UniqueConstraint("contract_code", "zone_class"),)
 
@@ -96,9 +100,13 @@ class Engineer(Base):
     last_lon: Mapped[float | None] = mapped_column(sa.Float)
     last_seen_at: Mapped[datetime | None] = mapped_column(TS)
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    # issue 14: the day a plan may use, times of day in Asia/Shanghai (weekday ``shifts`` say which days work)
+    shift_start: Mapped[time] = mapped_column(sa.Time, default=time(8), server_default="08:00")
+    shift_end: Mapped[time] = mapped_column(sa.Time, default=time(18), server_default="18:00")
     __table_args__ = (
         # capacity is enforced by the database itself, whatever the application does
         sa.CheckConstraint("active_jobs >= 0 AND active_jobs <= max_jobs", name="capacity"),
+        sa.CheckConstraint("shift_start < shift_end", name="shift_order"),
     )
 
 
@@ -154,6 +162,15 @@ class Job(Base):
     # the instant of the next SLA warning or breach across the milestones (null: nothing pending); the SLA
     # watcher reads open jobs by it (partial index ix_jobs_sla_next_due, migration dispatch_0006)
     next_due_at: Mapped[datetime | None] = mapped_column(TS)
+    # --- what a plan needs (issue 14); NULL = the default named
+    earliest_start: Mapped[datetime | None] = mapped_column(TS)  # a booked slot; NULL = opened_at
+    service_minutes: Mapped[int | None] = mapped_column(sa.Integer)  # NULL = service_durations, else the default
+    fault_class: Mapped[str | None] = mapped_column(sa.String(40))
+    required_skills: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")  # {} = {skill: 1}
+    unserved_cost: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))  # NULL = the SLA policy's
+    pinned_engineer_id: Mapped[str | None] = mapped_column(sa.ForeignKey("engineers.id"))
+    planned_arrival: Mapped[datetime | None] = mapped_column(TS)  # from the published plan
+    plan_id: Mapped[str | None] = mapped_column(sa.String(40))  # the published plan that assigned it
     updated_at: Mapped[datetime] = mapped_column(TS)
     __table_args__ = (
         # one job per dispatch of a ticket; also the index for lookups by ticket id
@@ -206,3 +223,71 @@ class ServiceRecord(Base):
     photos: Mapped[list[Any]] = mapped_column(JSONB, default=list)
     remote: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     completed_at: Mapped[datetime] = mapped_column(TS)
+
+
+class ServiceDuration(Base):
+    """Expected service minutes by product line x fault class ("" = any fault class of the line)."""
+
+    __tablename__ = "service_durations"
+    product_line: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    fault_class: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    minutes: Mapped[int] = mapped_column(sa.Integer)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+
+
+class PlanRow(Base):
+    """One zone-day plan, versioned; at most one requested or running per zone-day (partial unique index)."""
+
+    __tablename__ = "plans"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    zone: Mapped[str] = mapped_column(sa.String(12))
+    day: Mapped[date] = mapped_column(sa.Date)
+    version: Mapped[int] = mapped_column(sa.Integer)
+    status: Mapped[str] = mapped_column(sa.String(12))
+    time_limit_s: Mapped[float] = mapped_column(sa.Float)
+    requested_by: Mapped[str | None] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(TS)
+    started_at: Mapped[datetime | None] = mapped_column(TS)
+    finished_at: Mapped[datetime | None] = mapped_column(TS)
+    published_at: Mapped[datetime | None] = mapped_column(TS)
+    planned_at: Mapped[datetime | None] = mapped_column(TS)  # the plan's epoch
+    score: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    inputs: Mapped[dict[str, Any] | None] = mapped_column(JSONB)  # the jobs and engineers as planned
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    __table_args__ = (
+        sa.Index("uq_plans_one_active_per_zone_day", "zone", "day", unique=True,
+                 postgresql_where=sa.text("status IN ('requested', 'running')")),
+    )
+
+
+class PlanRoute(Base):
+    __tablename__ = "plan_routes"
+    plan_id: Mapped[str] = mapped_column(sa.ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True)
+    engineer_id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    depart_at: Mapped[datetime] = mapped_column(TS)
+    return_at: Mapped[datetime] = mapped_column(TS)
+    distance_m: Mapped[int] = mapped_column(sa.BigInteger)
+    travel_s: Mapped[int] = mapped_column(sa.Integer)
+
+
+class PlanStop(Base):
+    __tablename__ = "plan_stops"
+    plan_id: Mapped[str] = mapped_column(sa.ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True)
+    job_id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    engineer_id: Mapped[str] = mapped_column(sa.String(40))
+    position: Mapped[int] = mapped_column(sa.Integer)
+    planned_arrival: Mapped[datetime] = mapped_column(TS)
+    planned_start: Mapped[datetime] = mapped_column(TS)
+    planned_end: Mapped[datetime] = mapped_column(TS)
+    window_start: Mapped[datetime] = mapped_column(TS)  # the window as planned (earliest / latest start)
+    window_end: Mapped[datetime] = mapped_column(TS)
+    window_met: Mapped[bool] = mapped_column(sa.Boolean)
+    started: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+
+
+class PlanUnplanned(Base):
+    __tablename__ = "plan_unplanned"
+    plan_id: Mapped[str] = mapped_column(sa.ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True)
+    job_id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    reason: Mapped[str] = mapped_column(sa.String(40))
+    detail: Mapped[str] = mapped_column(sa.Text, default="")

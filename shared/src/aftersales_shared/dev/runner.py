@@ -1,4 +1,5 @@
-"""``make run``: the stack plus the four services as uvicorn processes; Ctrl-C stops everything.
+"""``make run``: the stack plus the four services as uvicorn processes, and one dispatch planner worker; Ctrl-C
+stops everything.
 
 ``python -m aftersales_shared.dev.runner``. Uses the ``make run`` stack (``.state/run``), never the tests'.
 """
@@ -13,18 +14,23 @@ import time
 
 from .devstack import SERVICES, down, free_port, port_open, state_dir, up
 
-DEFAULT_PORTS = {"ticketing": 8001, "dispatch": 8002, "parts": 8003, "settlement": 8004}
+DEFAULT_PORTS = {"ticketing": 8001, "dispatch": 8002, "parts": 8003, "settlement": 8004, "dispatch-planner": 8005}
+PROCESS_ENV = {"dispatch": {"DISPATCH_RUN_PLANNER": "false"}}
+"""The dispatch API process leaves planning to the planner process."""
+EXTRA_PROCESSES = [("dispatch-planner", "dispatch", {"DISPATCH_PLANNER_ONLY": "true"})]
+"""(name, service package, environment): one planner worker (consumer group ``planner``), its own process."""
 
 
 def run_platform(argv: list[str] | None = None) -> int:
     info, started = up()
     procs: dict[str, subprocess.Popen[bytes]] = {}
     ports: dict[str, int] = {}
-    for svc in SERVICES:
-        port = DEFAULT_PORTS[svc] if not port_open(DEFAULT_PORTS[svc]) else free_port()
-        ports[svc] = port
-        env = {**os.environ, **info.service_env(svc), "APP_ENV": "development"}
-        procs[svc] = subprocess.Popen(
+    # dispatch's planner worker (issue 14) runs as its own process, as docker-compose's dispatch-planner does
+    for name, svc, extra in [*((s, s, PROCESS_ENV.get(s, {})) for s in SERVICES), *EXTRA_PROCESSES]:
+        port = DEFAULT_PORTS[name] if not port_open(DEFAULT_PORTS[name]) else free_port()
+        ports[name] = port
+        env = {**os.environ, **info.service_env(svc), "APP_ENV": "development", **extra}
+        procs[name] = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", f"{svc}.main:create_app", "--factory", "--host", "127.0.0.1",
              "--port", str(port), "--no-access-log"],
             env=env, start_new_session=True,

@@ -1,8 +1,9 @@
-"""Integration events published by the dispatch service (one topic: the job aggregate)."""
+"""Integration events published by the dispatch service: the job aggregate (``dispatch.job.v1``) and, since
+issue 14, the zone-day plan (``dispatch.plan.v1``, keyed by zone so planner workers split zones by partition)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import Field
@@ -11,6 +12,7 @@ from .envelope import IntegrationEvent, Payload, define_event, topic_for
 
 PRODUCER = "dispatch"
 JOB_TOPIC = topic_for(PRODUCER, "job")
+PLAN_TOPIC = topic_for(PRODUCER, "plan")
 
 Milestone = Literal["respond", "arrive", "resolve"]
 
@@ -39,7 +41,9 @@ class JobCreated(IntegrationEvent):
 
 
 class JobAssignedPayload(JobPayload):
-    assigned_by: Literal["auto", "manual"] = "auto"
+    assigned_by: Literal["auto", "manual", "plan"] = "auto"
+    planned_arrival: datetime | None = None  # a published plan's planned arrival (assigned_by "plan")
+    plan_id: str | None = None
 
 
 class JobAssigned(IntegrationEvent):
@@ -142,3 +146,56 @@ class JobCompleted(IntegrationEvent):
     TYPE = "dispatch.job.completed"
     TOPIC = JOB_TOPIC
     payload: JobCompletedPayload
+
+
+# --- the zone-day plan (issue 14) ------------------------------------------------------------------
+
+class PlanRequestedPayload(Payload):
+    """A plan of one zone and day was requested: a planner worker (consumer group) plans it."""
+
+    plan_id: str
+    zone: str  # region code
+    date: date
+    version: int
+    time_limit_s: float
+    at: datetime
+
+
+class PlanRequested(IntegrationEvent):
+    TYPE = "dispatch.plan.requested"
+    TOPIC = PLAN_TOPIC
+    payload: PlanRequestedPayload
+
+
+class PlannedStop(Payload):
+    job_id: str
+    ticket_id: str
+    position: int
+    planned_arrival: datetime
+    planned_start: datetime
+    planned_end: datetime
+
+
+class PlannedRoute(Payload):
+    engineer_id: str
+    stops: list[PlannedStop] = Field(default_factory=list)
+
+
+class PlanPublishedPayload(Payload):
+    """A plan was published: its jobs went to the planned engineers (each also has its ``dispatch.job.assigned``
+    with ``assigned_by="plan"`` and the planned arrival)."""
+
+    plan_id: str
+    zone: str
+    date: date
+    version: int
+    at: datetime
+    routes: list[PlannedRoute] = Field(default_factory=list)
+    unplanned_job_ids: list[str] = Field(default_factory=list)
+    skipped_job_ids: list[str] = Field(default_factory=list)  # closed, started elsewhere or pinned elsewhere
+
+
+class PlanPublished(IntegrationEvent):
+    TYPE = "dispatch.plan.published"
+    TOPIC = PLAN_TOPIC
+    payload: PlanPublishedPayload

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -9,6 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from aftersales_shared.schemas import BusinessDate, ReadModel, StrictModel
 
 from ..fields import Id, Latitude, Longitude, Name, RegionCode
+
+TimeOfDay = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["08:00"])]
+"""A time of day "HH:MM" (Asia/Shanghai, no offset)."""
+
+
+def hhmm(t: time | str) -> str:
+    return t.strftime("%H:%M") if isinstance(t, time) else t
 
 
 class ShiftIn(StrictModel):
@@ -47,6 +55,14 @@ class EngineerUpsert(StrictModel):
     absences: list[AbsenceIn] = Field(default_factory=list, max_length=100)
     max_jobs: int = Field(3, ge=1, le=50)
     active: bool = True
+    shift_start: TimeOfDay = Field("08:00", description="the day a plan may use starts (Asia/Shanghai)")
+    shift_end: TimeOfDay = Field("18:00", description="latest return (Asia/Shanghai), after shift_start")
+
+    @model_validator(mode="after")
+    def _shift(self) -> EngineerUpsert:
+        if not self.shift_start < self.shift_end:  # zero-padded HH:MM: text order is time order
+            raise ValueError("shift_end must be after shift_start")
+        return self
 
     @field_validator("dealer_id")
     @classmethod
@@ -71,6 +87,8 @@ class EngineerSaved(BaseModel):
     absences: list[dict[str, Any]]
     max_jobs: int
     active: bool
+    shift_start: TimeOfDay
+    shift_end: TimeOfDay
 
 
 class EngineerRead(ReadModel):
@@ -85,3 +103,10 @@ class EngineerRead(ReadModel):
     active: bool
     last_lat: float | None
     last_lon: float | None
+    shift_start: TimeOfDay
+    shift_end: TimeOfDay
+
+    @field_validator("shift_start", "shift_end", mode="before")
+    @classmethod
+    def _hhmm(cls, v: time | str) -> str:
+        return hhmm(v)

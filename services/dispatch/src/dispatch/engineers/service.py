@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import time
 from typing import Any
 
 from sqlalchemy import ColumnElement, select
@@ -23,7 +24,8 @@ async def upsert_engineer(session: AsyncSession, *, engineer_id: str, body: Engi
         raise Conflict(f"engineer {engineer_id} holds {e.active_jobs} jobs; max_jobs cannot go below that",
                        field="max_jobs", code="engineer_holds_more_jobs")
     data = body.model_dump(mode="json", by_alias=True)
-    for k, v in data.items():
+    shifts = {"shift_start": time.fromisoformat(body.shift_start), "shift_end": time.fromisoformat(body.shift_end)}
+    for k, v in {**data, **shifts}.items():
         setattr(e, k, v)
     session.add(e)
     await session.flush()

@@ -110,6 +110,8 @@ class JobRead(BaseModel):
     spare_lent_at: datetime | None
     spare_collected_at: datetime | None
     routing_escalated: bool
+    pinned_engineer_id: str | None = None
+    planned_arrival: datetime | None = Field(None, description="from the published plan that assigned the job")
     version: int = Field(description="counts the job's moves; send it back with a manual assignment")
 
     @classmethod

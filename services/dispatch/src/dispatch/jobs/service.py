@@ -230,6 +230,30 @@ async def manual_assign(session: AsyncSession, cfg: DispatchConfig, *, job_id: s
     return job
 
 
+async def assign_planned(session: AsyncSession, cfg: DispatchConfig, job: Job, *, engineer_id: str,
+                         planned_arrival: datetime, plan_id: str, now: datetime) -> None:
+    """A published plan gives a locked job to its planned engineer with the planned arrival (issue 14): like a
+    dispatcher's assignment (accepted, the respond milestone), emitting ``dispatch.job.assigned`` with
+    ``assigned_by="plan"``. The plan's day sequence is the engineer's capacity: a planned job takes no unit of the
+    simultaneous-jobs capacity (``holds_capacity`` false), and a unit it held before is given back."""
+    if not lifecycle.allowed(job.status, "assign"):
+        raise Conflict(f"job is {job.status}; it can no longer be reassigned", field="status", code="job_state")
+    eng = await session.get(Engineer, engineer_id)
+    if eng is None:
+        raise NotFound(f"engineer {engineer_id} not found", field="engineer_id")
+    await queries.close_offer(session, job, "withdrawn", now, f"planned ({plan_id})")
+    if job.engineer_id != engineer_id:
+        await session.execute(update(Offer).where(Offer.job_id == job.id, Offer.status == "accepted")
+                              .values(status="withdrawn", reason=f"re-planned ({plan_id})"))
+    await queries.release(session, job)
+    job.engineer_id, job.engineer_dealer_id, job.holds_capacity = eng.id, eng.dealer_id, False
+    job.planned_arrival, job.plan_id = planned_arrival, plan_id
+    job.responded_at = job.responded_at or now
+    await record_milestone(session, job, "respond", now)
+    await _apply(session, cfg, job, "assign", at=now, now=now, extras={ev.JobAssigned.TYPE: {
+        "assigned_by": "plan", "planned_arrival": planned_arrival, "plan_id": plan_id}})
+
+
 async def expire_offers(session: AsyncSession, cfg: DispatchConfig, now: datetime, limit: int = 200) -> int:
     """Offers nobody answered in time go to the next candidate."""
     job_ids = (await session.scalars(select(Offer.job_id).where(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
+from aftersales_shared.money import Money
 from aftersales_shared.schemas import BusinessDate, ReadModel, StrictModel
 
 from ..fields import Id, Latitude, Longitude, Name, RegionCode
@@ -109,6 +111,7 @@ class PolicyUpsert(StrictModel):
     resolve_from: Literal["opened", "arrived"] = "arrived"
     warn_fractions: list[Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]] = Field(
         default_factory=lambda: [0.5, 0.8], max_length=5)
+    unserved_cost: Money = Field(Decimal("500"), description="what leaving a job unserved costs a plan (issue 14)")
 
     @field_validator("warn_fractions")
     @classmethod
@@ -131,6 +134,7 @@ class PolicyRead(ReadModel):
     resolve_minutes: int
     resolve_from: str
     warn_fractions: list[float]
+    unserved_cost: Money
 
     @field_validator("contract_code", mode="before")
     @classmethod

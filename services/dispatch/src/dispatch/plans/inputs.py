@@ -1,0 +1,175 @@
+"""What a zone-day plan is made of (issue 14, item 1): job and engineer rows -> the routing core's ``Job`` and
+``Engineer``, with every default in one place; the snapshot of those inputs a plan keeps (``plans.inputs``); and
+a stored plan turned back into a core ``Plan`` so the core's ``verify`` can re-walk it.
+
+A job's window for the start of service: ``earliest_start`` (a booked slot) or its opening, to the SLA arrive
+deadline (R-S2..R-S4); a booked slot after the deadline keeps the slot (the window becomes the slot's instant).
+Its service minutes: the job's own, else ``service_durations`` (product line x fault class, then the line's ""),
+else ``DISPATCH_DEFAULT_SERVICE_MINUTES``. Its skills ``{skill: min_level}``: ``required_skills``, else
+``{required_skill: 1}``. The cost of not serving it: the job's ``unserved_cost``, else its SLA policy's; starting
+late costs 10 % of that (R-S9). A dispatcher's pin binds it to an engineer; a job the engineer has started
+(en route, on site, paused) stays first on that engineer's route and never moves.
+An engineer's day: ``shift_start``..``shift_end`` (Asia/Shanghai) on the plan's date, from home; none on a day of
+absence or, when weekday ``shifts`` are configured, on a weekday they do not name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from aftersales_shared.clock import BUSINESS_TZ
+
+from ..domain import routing as r
+from ..domain.job_lifecycle import EN_ROUTE, ON_SITE, PAUSED
+from ..models import Engineer, Job
+
+STARTED = (EN_ROUTE, ON_SITE, PAUSED)
+"""Statuses in which the engineer has begun the job: it stays with that engineer, first on the route."""
+LATE_SHARE = 0.1  # R-S9: serving late costs 10 % of the cost of not serving
+DEFAULT_UNSERVED_COST = 500.0
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0), BUSINESS_TZ)
+    return start, start + timedelta(days=1)
+
+
+def at_time(day: date, t: time) -> datetime:
+    return datetime.combine(day, t, BUSINESS_TZ)
+
+
+def required_skills(job: Job) -> dict[str, int]:
+    return {k: int(v) for k, v in (job.required_skills or {}).items()} or {job.required_skill: 1}
+
+
+def service_minutes(job: Job, durations: dict[tuple[str, str], int], default: int) -> int:
+    if job.service_minutes is not None:
+        return job.service_minutes
+    for key in ((job.product_line, job.fault_class or ""), (job.product_line, "")):
+        if key in durations:
+            return durations[key]
+    return default
+
+
+def window(job: Job, day_end: datetime) -> tuple[datetime, datetime]:
+    earliest = job.earliest_start or job.opened_at
+    latest = job.arrive_due or day_end
+    return earliest, max(latest, earliest)
+
+
+def job_input(job: Job, *, minutes: int, unserved_cost: float, day_end: datetime) -> r.Job:
+    earliest, latest = window(job, day_end)
+    started = job.status in STARTED and job.engineer_id is not None
+    return r.Job(
+        id=job.id, location=(float(job.lat or 0.0), float(job.lon or 0.0)), earliest=earliest, latest=latest,
+        service_minutes=float(minutes), skills=required_skills(job), penalty=unserved_cost,
+        late_penalty=unserved_cost * LATE_SHARE,
+        pinned_to=job.engineer_id if started else job.pinned_engineer_id, started=started,
+        started_at=(job.arrived_at or job.last_action_at) if started else None,
+    )
+
+
+def works_on(e: Engineer, day: date) -> bool:
+    """Off on a day of absence, and on weekdays the configured weekly shifts leave out."""
+    for a in e.absences or []:
+        if date.fromisoformat(a["from"]) <= day <= date.fromisoformat(a["to"]):
+            return False
+    return not e.shifts or any(int(s["weekday"]) == day.weekday() for s in e.shifts)
+
+
+def engineer_input(e: Engineer, day: date) -> r.Engineer:
+    return r.Engineer(id=e.id, start=(e.home_lat, e.home_lon), shift_start=at_time(day, e.shift_start),
+                      shift_end=at_time(day, e.shift_end), skills={k: int(v) for k, v in e.skills.items()})
+
+
+# --- the snapshot a plan keeps --------------------------------------------------------------------
+
+@dataclass
+class Inputs:
+    epoch: datetime
+    jobs: list[r.Job]
+    engineers: list[r.Engineer]
+    travel: r.HaversineTravel
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)  # (job id, reason, detail): not plannable
+
+
+def snapshot(inp: Inputs) -> dict[str, Any]:
+    return {
+        "epoch": inp.epoch.isoformat(),
+        "travel": {"speed_kmh": inp.travel.speed_kmh, "road_factor": inp.travel.road_factor},
+        "jobs": [{"id": j.id, "location": list(j.location), "earliest": j.earliest.isoformat(),
+                  "latest": j.latest.isoformat(), "service_minutes": j.service_minutes, "skills": dict(j.skills),
+                  "penalty": j.penalty, "late_penalty": j.late_penalty, "pinned_to": j.pinned_to,
+                  "started": j.started, "started_at": j.started_at.isoformat() if j.started_at else None}
+                 for j in inp.jobs],
+        "engineers": [{"id": e.id, "start": list(e.start), "shift_start": e.shift_start.isoformat(),
+                       "shift_end": e.shift_end.isoformat(), "skills": dict(e.skills)} for e in inp.engineers],
+        "skipped": [list(s) for s in inp.skipped],
+    }
+
+
+def from_snapshot(d: dict[str, Any]) -> Inputs:
+    def dt(s: str | None) -> datetime | None:
+        return datetime.fromisoformat(s) if s else None
+
+    jobs = [r.Job(id=j["id"], location=(j["location"][0], j["location"][1]),
+                  earliest=datetime.fromisoformat(j["earliest"]), latest=datetime.fromisoformat(j["latest"]),
+                  service_minutes=j["service_minutes"], skills=j["skills"], penalty=j["penalty"],
+                  late_penalty=j["late_penalty"], pinned_to=j["pinned_to"], started=j["started"],
+                  started_at=dt(j["started_at"])) for j in d["jobs"]]
+    engineers = [r.Engineer(id=e["id"], start=(e["start"][0], e["start"][1]),
+                            shift_start=datetime.fromisoformat(e["shift_start"]),
+                            shift_end=datetime.fromisoformat(e["shift_end"]), skills=e["skills"])
+                 for e in d["engineers"]]
+    return Inputs(datetime.fromisoformat(d["epoch"]), jobs, engineers, r.HaversineTravel(**d["travel"]),
+                  [(s[0], s[1], s[2]) for s in d.get("skipped", [])])
+
+
+@dataclass(frozen=True)
+class StoredStop:
+    job_id: str
+    engineer_id: str
+    position: int
+    planned_arrival: datetime
+    planned_start: datetime
+    planned_end: datetime
+    window_start: datetime
+    window_end: datetime
+    started: bool
+
+
+@dataclass(frozen=True)
+class StoredRoute:
+    engineer_id: str
+    depart_at: datetime
+    return_at: datetime
+
+
+def stored_plan(inp: Inputs, routes: list[StoredRoute], stops: list[StoredStop],
+                unplanned: list[tuple[str, str]]) -> r.Plan:
+    """A stored plan as the core's ``Plan``: every time and the window each stop claims come from the tables,
+    so ``verify`` checks what was stored (and published) against the jobs' real windows."""
+    epoch = inp.epoch
+
+    def s(t: datetime) -> int:
+        return int((t - epoch).total_seconds())
+
+    jobs = {j.id: j for j in inp.jobs}
+    engineers = {e.id: e for e in inp.engineers}
+    out = []
+    for rt in routes:
+        e = engineers[rt.engineer_id]
+        mine = sorted((x for x in stops if x.engineer_id == rt.engineer_id), key=lambda x: x.position)
+        core_stops = tuple(r.Stop(
+            job_id=x.job_id, location=jobs[x.job_id].location, arrival_s=s(x.planned_arrival),
+            start_s=s(x.planned_start), end_s=s(x.planned_end), earliest_s=s(x.window_start),
+            latest_s=s(x.window_end), leg_distance=0, leg_s=0,
+            late_allowed=jobs[x.job_id].late_penalty is not None, started=x.started) for x in mine)
+        shift_end = s(e.shift_end)
+        out.append(r.Route(e.id, e.start, e.end_point, s(rt.depart_at), core_stops, 0, s(rt.return_at), 0,
+                           s(e.shift_start), shift_end, shift_end))
+    reasons = {x.value for x in r.UnplannedReason}
+    gone = [r.Unplanned(job_id, r.UnplannedReason(reason)) for job_id, reason in unplanned if reason in reasons]
+    return r.Plan(epoch, tuple(out), tuple(gone), inp.travel)

@@ -1,0 +1,150 @@
+"""HTTP API of planning (issue 14): a job's planning data, service durations, zone-day plans, publishing, and
+the engineer's route for a day (HTTP only)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+
+from aftersales_shared import clock
+from aftersales_shared.app import DbSession
+from aftersales_shared.schemas import BusinessDate
+
+from ..access import (
+    CanActAsEngineer,
+    CanConfigureDispatch,
+    CanPlanRoutes,
+    CanReadJobs,
+    CanReadPlans,
+    engineer_id_of,
+    visible_jobs,
+)
+from ..config import DispatchConfig
+from ..fields import Id
+from . import service
+from .schemas import (
+    DurationRead,
+    DurationUpsert,
+    JobPlanningRead,
+    JobPlanningUpdate,
+    MyRouteRead,
+    MyStopRead,
+    PlanRead,
+    PlanRequest,
+    PlanScore,
+    PlanSummary,
+    PublishRead,
+    RouteRead,
+    SkippedRead,
+    StopRead,
+    UnplannedRead,
+)
+
+router = APIRouter(prefix="/v1", tags=["plans"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no or invalid token"}, 403: {"description": "role not allowed"},
+    422: {"description": "invalid body, path or query (problem+json names the field)"},
+}
+JOB_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS, 404: {"description": "no such job in the caller's scope"},
+    409: {"description": "the job is closed"},
+    422: {"description": "invalid body, or the pinned engineer does not exist (problem+json names the field)"}}
+PLAN_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 404: {"description": "no such plan"}}
+PUBLISH_ERRORS: dict[int | str, dict[str, Any]] = {
+    **PLAN_ERRORS, 409: {"description": "the plan is not done (requested, running, failed or already published)"}}
+
+PlanId = Annotated[Id, Path()]
+JobId = Annotated[Id, Path()]
+
+
+def cfg(request: Request) -> DispatchConfig:
+    config: DispatchConfig = request.app.state.dispatch_cfg
+    return config
+
+
+@router.get("/jobs/{job_id}/planning", response_model=JobPlanningRead, responses=JOB_ERRORS)
+async def get_job_planning(job_id: JobId, session: DbSession, p: CanReadJobs, request: Request) -> JobPlanningRead:
+    """What a plan needs of the job (window, service minutes, skills, cost of not serving, pin), defaults filled."""
+    job = await service.visible_job(session, job_id=job_id, visible=visible_jobs(p))
+    return await service.job_planning(session, cfg(request), job)
+
+
+@router.patch("/jobs/{job_id}/planning", response_model=JobPlanningRead, responses=JOB_ERRORS)
+async def patch_job_planning(job_id: JobId, body: JobPlanningUpdate, session: DbSession, _: CanPlanRoutes,
+                             request: Request) -> JobPlanningRead:
+    """Change a job's planning data (only the fields sent; ``null`` = back to the default). A pin binds the job
+    to that engineer in every plan and publication."""
+    return await service.update_job_planning(session, cfg(request), job_id=job_id, body=body, now=clock.now())
+
+
+@router.put("/service-durations", response_model=DurationRead, responses=ERRORS)
+async def put_duration(body: DurationUpsert, session: DbSession, _: CanConfigureDispatch) -> DurationRead:
+    """Expected service minutes by product line x fault class (null fault class = the line's default)."""
+    row = await service.upsert_duration(session, body=body, now=clock.now())
+    return DurationRead(product_line=row.product_line, fault_class=row.fault_class or None, minutes=row.minutes)
+
+
+@router.get("/service-durations", response_model=list[DurationRead], responses=ERRORS)
+async def list_durations(session: DbSession, _: CanReadPlans) -> list[DurationRead]:
+    return [DurationRead(product_line=d.product_line, fault_class=d.fault_class or None, minutes=d.minutes)
+            for d in await service.list_durations(session)]
+
+
+def _summary(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "zone": row.zone, "date": row.day, "version": row.version, "status": row.status,
+            "time_limit_s": row.time_limit_s, "created_at": row.created_at, "started_at": row.started_at,
+            "finished_at": row.finished_at, "published_at": row.published_at, "error": row.error}
+
+
+@router.post("/plans", status_code=202, response_model=PlanSummary, responses={
+    **ERRORS, 202: {"description": "the plan of the zone-day: a new version, requested, or the one already "
+                                   "requested or running (same id)"},
+    422: {"description": "invalid body, or the date is over (problem+json names the field)"}})
+async def request_plan(body: PlanRequest, session: DbSession, p: CanPlanRoutes, request: Request) -> PlanSummary:
+    """Plan a zone for a date: answered at once (202) with the plan id; a planner worker plans it
+    (``GET /v1/plans/{id}`` until ``done`` or ``failed``). One requested/running plan per zone-day."""
+    row, _created = await service.request_plan(session, cfg(request), zone=body.zone, day=body.date,
+                                               requested_by=p.sub[:100], now=clock.now(), today=clock.business_today())
+    return PlanSummary(**_summary(row))
+
+
+@router.get("/plans/{plan_id}", response_model=PlanRead, responses=PLAN_ERRORS)
+async def get_plan(plan_id: PlanId, session: DbSession, _: CanReadPlans) -> PlanRead:
+    """The plan: status, score, routes (engineer, ordered stops with planned arrival/start/end and the window),
+    unplanned jobs with the reason."""
+    row, routes, stops, unplanned = await service.get_plan(session, plan_id)
+    by_eng: dict[str, list[StopRead]] = {}
+    for s in stops:
+        by_eng.setdefault(s.engineer_id, []).append(StopRead(
+            position=s.position, job_id=s.job_id, planned_arrival=s.planned_arrival, planned_start=s.planned_start,
+            planned_end=s.planned_end, window_start=s.window_start, window_end=s.window_end,
+            window_met=s.window_met, started=s.started))
+    return PlanRead(
+        **_summary(row), score=PlanScore(**row.score) if row.score else None,
+        routes=[RouteRead(engineer_id=x.engineer_id, depart_at=x.depart_at, return_at=x.return_at,
+                          distance_m=x.distance_m, travel_s=x.travel_s, stops=by_eng.get(x.engineer_id, []))
+                for x in routes],
+        unplanned=[UnplannedRead(job_id=u.job_id, reason=u.reason, detail=u.detail) for u in unplanned])
+
+
+@router.post("/plans/{plan_id}/publish", response_model=PublishRead, responses=PUBLISH_ERRORS)
+async def publish_plan(plan_id: PlanId, session: DbSession, _: CanPlanRoutes, request: Request) -> PublishRead:
+    """Assign the planned jobs to the planned engineers with the planned arrival times (started jobs never
+    move; pins are kept) and emit ``dispatch.plan.published``."""
+    row, assigned, kept, skipped = await service.publish(session, cfg(request), plan_id=plan_id, now=clock.now())
+    return PublishRead(plan_id=row.id, status=row.status, assigned=assigned, kept=kept,
+                       skipped=[SkippedRead(job_id=j, reason=why) for j, why in skipped])
+
+
+@router.get("/me/route", tags=["app"], response_model=MyRouteRead, responses=ERRORS)
+async def my_route(session: DbSession, p: CanActAsEngineer,
+                   date: Annotated[BusinessDate | None, Query(description="default: today")] = None) -> MyRouteRead:
+    """The calling engineer's route for the day, in planned order (from the published plans)."""
+    me = engineer_id_of(p)
+    day = date or clock.business_today()
+    stops = await service.engineer_route(session, engineer_id=me, day=day)
+    return MyRouteRead(engineer_id=me, date=day, stops=[MyStopRead(
+        position=i, job_id=j.id, ticket_no=j.ticket_no, status=j.status, plan_id=s.plan_id,
+        planned_arrival=s.planned_arrival, planned_start=s.planned_start, planned_end=s.planned_end,
+        latest_start=s.window_end, lat=j.lat, lon=j.lon) for i, (s, j) in enumerate(stops)])

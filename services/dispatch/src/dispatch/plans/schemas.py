@@ -1,0 +1,170 @@
+"""Bodies of the planning API (issue 14): what a plan needs per job and per product line, plan requests, plans,
+publishing, and an engineer's route for a day."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from aftersales_shared.money import Money
+from aftersales_shared.schemas import BusinessDate, BusinessDateTime, StrictModel
+
+from ..fields import Id, RegionCode
+
+Minutes = Annotated[int, Field(ge=0, le=1440)]
+Level = Annotated[int, Field(ge=1, le=5)]
+
+
+class JobPlanningUpdate(StrictModel):
+    """What a plan needs of a job; only the fields sent change, ``null`` goes back to the default.
+
+    ``earliest_start``: a booked slot (default: the job's opening); ``service_minutes`` (default: the product line x
+    fault class table); ``required_skills`` ``{skill: min_level}`` (default ``{required_skill: 1}``);
+    ``unserved_cost``: what leaving it unserved costs (default: its SLA policy's); ``pinned_engineer_id``: the
+    engineer a plan must give it to."""
+
+    earliest_start: BusinessDateTime | None = None
+    service_minutes: Minutes | None = None
+    fault_class: Id | None = None
+    required_skills: dict[Id, Level] | None = Field(None, min_length=1, max_length=20)
+    unserved_cost: Money | None = None
+    pinned_engineer_id: Id | None = None
+
+
+class JobPlanningRead(BaseModel):
+    """A job as a plan sees it: the window for the start of service, the service minutes, skills, cost, pin,
+    and the published plan's planned arrival."""
+
+    job_id: str
+    status: str
+    engineer_id: str | None
+    earliest_start: dt.datetime
+    latest_start: dt.datetime | None = Field(description="the SLA arrive deadline")
+    booked: bool = Field(description="earliest_start is a booked slot (not the job's opening)")
+    service_minutes: int
+    fault_class: str | None
+    required_skills: dict[str, int]
+    unserved_cost: Money
+    pinned_engineer_id: str | None
+    planned_arrival: dt.datetime | None
+    plan_id: str | None
+
+
+class DurationUpsert(StrictModel):
+    """Expected service minutes of a product line's jobs; ``fault_class`` null = any fault class of the line."""
+
+    product_line: Id
+    fault_class: Id | None = None
+    minutes: Minutes
+
+
+class DurationRead(BaseModel):
+    product_line: str
+    fault_class: str | None
+    minutes: int
+
+
+class PlanRequest(StrictModel):
+    """Plan one zone (region code) for one business date (today or later)."""
+
+    zone: RegionCode
+    date: BusinessDate
+
+
+class PlanScore(BaseModel):
+    distance_m: int
+    travel_s: int
+    lateness_s: int
+    late_jobs: int
+    engineers_used: int
+    overtime_s: int
+    planned_jobs: int
+    unplanned_jobs: int
+    unplanned_penalty: Money = Field(description="what the unplanned jobs' not being served costs")
+    objective: int
+    runtime_s: float
+
+
+class StopRead(BaseModel):
+    position: int
+    job_id: str
+    planned_arrival: dt.datetime
+    planned_start: dt.datetime
+    planned_end: dt.datetime
+    window_start: dt.datetime
+    window_end: dt.datetime
+    window_met: bool
+    started: bool
+
+
+class RouteRead(BaseModel):
+    engineer_id: str
+    depart_at: dt.datetime
+    return_at: dt.datetime
+    distance_m: int
+    travel_s: int
+    stops: list[StopRead]
+
+
+class UnplannedRead(BaseModel):
+    job_id: str
+    reason: str = Field(description="no_qualified_engineer | engineer_unavailable | cannot_fit_window | "
+                                    "dropped_under_capacity | no_location")
+    detail: str
+
+
+class PlanSummary(BaseModel):
+    id: str
+    zone: str
+    date: dt.date
+    version: int
+    status: str = Field(description="requested | running | done | published | failed")
+    time_limit_s: float
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    published_at: dt.datetime | None
+    error: str | None
+
+
+class PlanRead(PlanSummary):
+    score: PlanScore | None
+    routes: list[RouteRead]
+    unplanned: list[UnplannedRead]
+
+
+class SkippedRead(BaseModel):
+    job_id: str
+    reason: str = Field(description="closed | started_elsewhere | pinned_elsewhere | engineer_inactive")
+
+
+class PublishRead(BaseModel):
+    plan_id: str
+    status: str
+    assigned: list[str] = Field(description="jobs assigned to the planned engineer with the planned arrival")
+    kept: list[str] = Field(description="jobs already started by the planned engineer: left as they are")
+    skipped: list[SkippedRead]
+
+
+class MyStopRead(BaseModel):
+    position: int
+    job_id: str
+    ticket_no: str
+    status: str
+    plan_id: str
+    planned_arrival: dt.datetime
+    planned_start: dt.datetime
+    planned_end: dt.datetime
+    latest_start: dt.datetime
+    lat: float | None
+    lon: float | None
+
+
+class MyRouteRead(BaseModel):
+    engineer_id: str
+    date: dt.date
+    stops: list[MyStopRead]
+
+

@@ -1,0 +1,355 @@
+"""Plan use cases (issue 14): what a plan needs (job planning data, service durations), requesting a zone-day
+plan, running it (the planner worker), publishing it, and the reads (a plan, an engineer's route for a day).
+
+Every function runs inside the caller's unit of work (it flushes, never commits), except the planner's claim
+(:func:`run_plan`), which commits ``running`` in its own short transaction so everyone sees the plan is taken
+while the solver works. One active (requested/running) plan per zone-day is a partial unique index: a racing
+second request inserts nothing and gets the active plan (``INSERT .. ON CONFLICT DO NOTHING``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
+
+from aftersales_shared.errors import Conflict, NotFound, Unprocessable
+from aftersales_shared.events import dispatch as ev
+from aftersales_shared.ids import new_id
+from aftersales_shared.money import to_fen
+from aftersales_shared.outbox import add_events
+
+from ..config import DispatchConfig
+from ..domain import plan_lifecycle as lifecycle
+from ..domain import routing as r
+from ..domain.job_lifecycle import OPEN_STATUSES, TERMINAL
+from ..jobs import queries as job_queries
+from ..jobs import service as jobs
+from ..models import TS, Engineer, Job, PlanRoute, PlanRow, PlanStop, PlanUnplanned, ServiceDuration, SlaPolicyRow
+from ..sla.service import zone_class_of
+from . import executor
+from .inputs import (
+    DEFAULT_UNSERVED_COST,
+    STARTED,
+    Inputs,
+    StoredRoute,
+    StoredStop,
+    day_bounds,
+    engineer_input,
+    job_input,
+    required_skills,
+    service_minutes,
+    snapshot,
+    window,
+    works_on,
+)
+from .schemas import DurationUpsert, JobPlanningRead, JobPlanningUpdate
+
+LOST_AFTER = timedelta(minutes=5)
+"""A running plan whose worker has not finished within its time limit plus this is taken as lost."""
+
+
+def _lost_before(now: datetime) -> sa.ColumnElement[datetime]:
+    """Running plans started before this have lost their worker (their time limit plus ``LOST_AFTER`` ago)."""
+    return sa.literal(now - LOST_AFTER, TS) - sa.func.make_interval(0, 0, 0, 0, 0, 0, PlanRow.time_limit_s)
+
+
+# --- what a plan needs ----------------------------------------------------------------------------
+
+async def _durations(session: AsyncSession) -> dict[tuple[str, str], int]:
+    return {(d.product_line, d.fault_class): d.minutes for d in (await session.scalars(sa.select(ServiceDuration)))}
+
+
+async def _policy_costs(session: AsyncSession) -> dict[str, Decimal]:
+    return {p.id: p.unserved_cost for p in (await session.scalars(sa.select(SlaPolicyRow)))}
+
+
+def _unserved_cost(job: Job, costs: dict[str, Decimal]) -> Decimal:
+    if job.unserved_cost is not None:
+        return job.unserved_cost
+    return costs.get(job.policy_id or "", Decimal(DEFAULT_UNSERVED_COST))
+
+
+async def job_planning(session: AsyncSession, cfg: DispatchConfig, job: Job) -> JobPlanningRead:
+    earliest, _ = window(job, job.opened_at)
+    minutes = service_minutes(job, await _durations(session), cfg.default_service_minutes)
+    return JobPlanningRead(
+        job_id=job.id, status=job.status, engineer_id=job.engineer_id, earliest_start=earliest,
+        latest_start=job.arrive_due, booked=job.earliest_start is not None, service_minutes=minutes,
+        fault_class=job.fault_class, required_skills=required_skills(job),
+        unserved_cost=to_fen(_unserved_cost(job, await _policy_costs(session))),
+        pinned_engineer_id=job.pinned_engineer_id, planned_arrival=job.planned_arrival, plan_id=job.plan_id)
+
+
+async def visible_job(session: AsyncSession, *, job_id: str, visible: sa.ColumnElement[bool]) -> Job:
+    job = await session.scalar(sa.select(Job).where(Job.id == job_id, visible))
+    if job is None:
+        raise NotFound(f"job {job_id} not found", field="job_id")
+    return job
+
+
+async def update_job_planning(session: AsyncSession, cfg: DispatchConfig, *, job_id: str, body: JobPlanningUpdate,
+                              now: datetime) -> JobPlanningRead:
+    """Change what a plan needs of an open job (only the fields sent; null = back to the default)."""
+    job = await job_queries.lock_job(session, job_id)
+    if job.status in TERMINAL:
+        raise Conflict(f"job is {job.status}; its planning data is final", field="status", code="job_state")
+    sent = body.model_fields_set
+    if "pinned_engineer_id" in sent and body.pinned_engineer_id is not None \
+            and await session.get(Engineer, body.pinned_engineer_id) is None:
+        raise Unprocessable(f"engineer {body.pinned_engineer_id} not found", field="pinned_engineer_id",
+                            code="unknown_engineer")
+    for name in sent:
+        value = getattr(body, name)
+        setattr(job, name, ({} if value is None else dict(value)) if name == "required_skills" else value)
+    job.updated_at = now
+    await session.flush()
+    return await job_planning(session, cfg, job)
+
+
+async def upsert_duration(session: AsyncSession, *, body: DurationUpsert, now: datetime) -> ServiceDuration:
+    stmt = insert(ServiceDuration).values(product_line=body.product_line, fault_class=body.fault_class or "",
+                                          minutes=body.minutes, updated_at=now)
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=[ServiceDuration.product_line, ServiceDuration.fault_class],
+        set_={"minutes": stmt.excluded.minutes, "updated_at": stmt.excluded.updated_at}))
+    row = await session.get(ServiceDuration, (body.product_line, body.fault_class or ""), populate_existing=True)
+    assert row is not None
+    return row
+
+
+async def list_durations(session: AsyncSession) -> Sequence[ServiceDuration]:
+    return (await session.scalars(sa.select(ServiceDuration).order_by(ServiceDuration.product_line,
+                                                                      ServiceDuration.fault_class))).all()
+
+
+# --- requesting a plan ----------------------------------------------------------------------------
+
+async def request_plan(session: AsyncSession, cfg: DispatchConfig, *, zone: str, day: date, requested_by: str | None,
+                       now: datetime, today: date) -> tuple[PlanRow, bool]:
+    """A plan of ``zone`` for ``day``: the zone-day's active (requested/running) plan if there is one, else a new
+    version, requested (``dispatch.plan.requested`` keyed by zone, for the planner workers). True when new."""
+    if day < today:
+        raise Unprocessable(f"{day} is over; plan today or a later day", field="date", code="plan_date_past")
+    # a plan whose worker was lost (running far beyond its time limit) no longer blocks the zone-day
+    await session.execute(sa.update(PlanRow).where(
+        PlanRow.zone == zone, PlanRow.day == day, PlanRow.status == lifecycle.RUNNING,
+        PlanRow.started_at < _lost_before(now))
+        .values(status=lifecycle.FAILED, finished_at=now, error="planner worker lost"))
+    version = sa.select(sa.func.coalesce(sa.func.max(PlanRow.version), 0) + 1).where(
+        PlanRow.zone == zone, PlanRow.day == day).scalar_subquery()
+    plan_id = str(new_id())
+    stmt = insert(PlanRow).values(
+        id=plan_id, zone=zone, day=day, version=version, status=lifecycle.REQUESTED,
+        time_limit_s=cfg.plan_time_limit, requested_by=requested_by, created_at=now,
+    ).on_conflict_do_nothing(index_elements=[PlanRow.zone, PlanRow.day],
+                             index_where=PlanRow.status.in_(lifecycle.ACTIVE)).returning(PlanRow.id)
+    created = (await session.execute(stmt)).scalar() is not None
+    if not created:
+        active = await session.scalar(sa.select(PlanRow).where(
+            PlanRow.zone == zone, PlanRow.day == day, PlanRow.status.in_(lifecycle.ACTIVE)))
+        if active is None:  # it finished between our insert and this read: ask again
+            return await request_plan(session, cfg, zone=zone, day=day, requested_by=requested_by, now=now,
+                                      today=today)
+        return active, False
+    plan = await session.get(PlanRow, plan_id)
+    assert plan is not None
+    await add_events(session, ev.PlanRequested(aggregate_id=plan.id, payload=ev.PlanRequestedPayload(
+        plan_id=plan.id, zone=zone, date=day, version=plan.version, time_limit_s=plan.time_limit_s, at=now)),
+        key=zone)
+    return plan, True
+
+
+# --- the planner worker ---------------------------------------------------------------------------
+
+async def _claim(session: AsyncSession, plan_id: str, now: datetime) -> bool:
+    """requested -> running, committed at once in its own transaction (or re-taken when its worker was lost)."""
+    assert session.bind is not None  # the app's sessions are bound to its engine
+    sessions = async_sessionmaker(session.bind, expire_on_commit=False)
+    async with sessions() as claim, claim.begin():
+        got = await claim.execute(sa.update(PlanRow).where(PlanRow.id == plan_id).where(sa.or_(
+            PlanRow.status == lifecycle.REQUESTED,
+            sa.and_(PlanRow.status == lifecycle.RUNNING, PlanRow.started_at < _lost_before(now))))
+            .values(status=lifecycle.move(lifecycle.REQUESTED, "start").to, started_at=now).returning(PlanRow.id))
+        return got.scalar() is not None
+
+
+async def load_inputs(session: AsyncSession, cfg: DispatchConfig, *, zone: str, day: date,
+                      now: datetime) -> Inputs:
+    """The zone-day's open jobs and the engineers who may work it, as the routing core takes them."""
+    day_start, day_end = day_bounds(day)
+    epoch = max(now, day_start)
+    rows = (await session.scalars(sa.select(Job).where(
+        Job.region_code == zone, Job.status.in_(OPEN_STATUSES),
+        sa.func.coalesce(Job.earliest_start, Job.opened_at) < day_end).order_by(Job.id))).all()
+    durations, costs = await _durations(session), await _policy_costs(session)
+    named = {j.engineer_id if j.status in STARTED else j.pinned_engineer_id for j in rows} - {None}
+    engineers = (await session.scalars(sa.select(Engineer).where(Engineer.active.is_(True), sa.or_(
+        Engineer.zones.contains([zone]), Engineer.id.in_(named))).order_by(Engineer.id))).all()
+    zone_class, _ = await zone_class_of(session, zone)
+    inp = Inputs(epoch, [], [e for e in (engineer_input(x, day) for x in engineers if works_on(x, day))],
+                 r.HaversineTravel(speed_kmh=cfg.speed_kmh(zone_class), road_factor=cfg.road_factor))
+    for j in rows:
+        if j.lat is None or j.lon is None:
+            inp.skipped.append((j.id, "no_location", "the job has no coordinates"))
+            continue
+        inp.jobs.append(job_input(j, minutes=service_minutes(j, durations, cfg.default_service_minutes),
+                                  unserved_cost=float(_unserved_cost(j, costs)), day_end=day_end))
+    return inp
+
+
+def _score(plan: r.Plan) -> dict[str, Any]:
+    t = asdict(plan.totals)
+    t["distance_m"] = t.pop("distance")  # haversine travel: metres
+    t.pop("duration_s", None)
+    t["unplanned_penalty"] = str(to_fen(Decimal(str(t["unplanned_penalty"]))))
+    return {**t, "objective": plan.solver.objective, "runtime_s": plan.solver.runtime_s}
+
+
+async def _store(session: AsyncSession, row: PlanRow, inp: Inputs, plan: r.Plan) -> None:
+    for route in plan.routes:
+        if not route.stops:
+            continue
+        session.add(PlanRoute(plan_id=row.id, engineer_id=route.engineer_id, depart_at=plan.time(route.depart_s),
+                              return_at=plan.time(route.return_s), distance_m=route.distance,
+                              travel_s=route.travel_s))
+        for pos, s in enumerate(route.stops):
+            session.add(PlanStop(
+                plan_id=row.id, job_id=s.job_id, engineer_id=route.engineer_id, position=pos,
+                planned_arrival=plan.time(s.arrival_s), planned_start=plan.time(s.start_s),
+                planned_end=plan.time(s.end_s), window_start=plan.time(s.earliest_s),
+                window_end=plan.time(s.latest_s), window_met=s.on_time, started=s.started))
+    for u in plan.unplanned:
+        session.add(PlanUnplanned(plan_id=row.id, job_id=u.job_id, reason=u.reason.value, detail=u.detail))
+    for job_id, reason, detail in inp.skipped:
+        session.add(PlanUnplanned(plan_id=row.id, job_id=job_id, reason=reason, detail=detail))
+    row.planned_at, row.score, row.inputs = plan.epoch, _score(plan), snapshot(inp)
+
+
+async def run_plan(session: AsyncSession, cfg: DispatchConfig, *, plan_id: str, now: datetime) -> str | None:
+    """The planner worker's use case for one requested plan: claim it, load the zone-day, run ``plan_day`` off the
+    event loop with the configured time limit, store routes, stops and unplanned jobs (done), or fail it. Returns
+    the plan's status, None when another worker has it or it is already finished (a redelivery)."""
+    if not await _claim(session, plan_id, now):
+        return None
+    row = await session.get(PlanRow, plan_id, with_for_update=True, populate_existing=True)
+    assert row is not None
+    started = time.perf_counter()
+    _, day_end = day_bounds(row.day)
+    if day_end <= now:
+        action, row.error = "fail", "the day is over"
+    else:
+        inp = await load_inputs(session, cfg, zone=row.zone, day=row.day, now=now)
+        try:
+            plan = await executor.plan_day(inp.jobs, inp.engineers, inp.travel, inp.epoch,
+                                           r.PlanOptions(time_limit_s=row.time_limit_s),
+                                           executor=cfg.planner_executor)
+        except Exception as exc:  # noqa: BLE001 - a plan that cannot be made is failed, not retried forever
+            action, row.error = "fail", f"{type(exc).__name__}: {exc}"[:2000]
+        else:
+            action = "finish"
+            await _store(session, row, inp, plan)
+    row.status = lifecycle.move(row.status, action).to
+    row.finished_at = now + timedelta(seconds=time.perf_counter() - started)
+    await session.flush()
+    return row.status
+
+
+# --- publishing -----------------------------------------------------------------------------------
+
+async def publish(session: AsyncSession, cfg: DispatchConfig, *, plan_id: str,
+                  now: datetime) -> tuple[PlanRow, list[str], list[str], list[tuple[str, str]]]:
+    """Assign every planned job to its planned engineer with the planned arrival (``dispatch.job.assigned``,
+    ``assigned_by="plan"``), then ``dispatch.plan.published``. A job already started is never moved (kept when it
+    is the planned engineer's, skipped otherwise); a job pinned to another engineer since planning, a closed job
+    or an inactive engineer is skipped. Returns (plan, assigned, kept, skipped with reasons)."""
+    row = await session.get(PlanRow, plan_id, with_for_update=True, populate_existing=True)
+    if row is None:
+        raise NotFound(f"plan {plan_id} not found", field="plan_id")
+    if not lifecycle.allowed(row.status, "publish"):
+        raise Conflict(f"plan is {row.status}; only a done plan can be published", field="status",
+                       code="plan_state", extra={"current_status": row.status})
+    stops = (await session.scalars(sa.select(PlanStop).where(PlanStop.plan_id == plan_id)
+                                   .order_by(PlanStop.engineer_id, PlanStop.position))).all()
+    active = set((await session.scalars(sa.select(Engineer.id).where(
+        Engineer.id.in_({s.engineer_id for s in stops}), Engineer.active.is_(True)))).all())
+    assigned: list[str] = []
+    kept: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    routes: dict[str, list[ev.PlannedStop]] = {}
+    for s in stops:
+        job = await job_queries.lock_job(session, s.job_id)
+        if job.status in TERMINAL:
+            skipped.append((job.id, "closed"))
+        elif job.status in STARTED:
+            if job.engineer_id == s.engineer_id:
+                kept.append(job.id)
+            else:
+                skipped.append((job.id, "started_elsewhere"))
+        elif job.pinned_engineer_id is not None and job.pinned_engineer_id != s.engineer_id:
+            skipped.append((job.id, "pinned_elsewhere"))
+        elif s.engineer_id not in active:
+            skipped.append((job.id, "engineer_inactive"))
+        else:
+            await jobs.assign_planned(session, cfg, job, engineer_id=s.engineer_id,
+                                      planned_arrival=s.planned_arrival, plan_id=row.id, now=now)
+            assigned.append(job.id)
+        if job.id in assigned or job.id in kept:
+            routes.setdefault(s.engineer_id, []).append(ev.PlannedStop(
+                job_id=job.id, ticket_id=job.ticket_id, position=s.position, planned_arrival=s.planned_arrival,
+                planned_start=s.planned_start, planned_end=s.planned_end))
+    unplanned = (await session.scalars(sa.select(PlanUnplanned.job_id).where(PlanUnplanned.plan_id == plan_id)
+                                       .order_by(PlanUnplanned.job_id))).all()
+    move = lifecycle.move(row.status, "publish")
+    row.status, row.published_at = move.to, now
+    await session.flush()
+    payload = ev.PlanPublishedPayload(
+        plan_id=row.id, zone=row.zone, date=row.day, version=row.version, at=now,
+        routes=[ev.PlannedRoute(engineer_id=e, stops=ss) for e, ss in routes.items()],
+        unplanned_job_ids=list(unplanned), skipped_job_ids=[j for j, _ in skipped])
+    await add_events(session, *(cls(aggregate_id=row.id, payload=payload) for cls in move.events), key=row.zone)
+    return row, assigned, kept, skipped
+
+
+# --- reads ----------------------------------------------------------------------------------------
+
+async def get_plan(session: AsyncSession, plan_id: str) -> tuple[PlanRow, Sequence[PlanRoute], Sequence[PlanStop],
+                                                                  Sequence[PlanUnplanned]]:
+    row = await session.get(PlanRow, plan_id)
+    if row is None:
+        raise NotFound(f"plan {plan_id} not found", field="plan_id")
+    routes = (await session.scalars(sa.select(PlanRoute).where(PlanRoute.plan_id == plan_id)
+                                    .order_by(PlanRoute.engineer_id))).all()
+    stops = (await session.scalars(sa.select(PlanStop).where(PlanStop.plan_id == plan_id)
+                                   .order_by(PlanStop.engineer_id, PlanStop.position))).all()
+    unplanned = (await session.scalars(sa.select(PlanUnplanned).where(PlanUnplanned.plan_id == plan_id)
+                                       .order_by(PlanUnplanned.job_id))).all()
+    return row, routes, stops, unplanned
+
+
+def stored(routes: Sequence[PlanRoute], stops: Sequence[PlanStop]) -> tuple[list[StoredRoute], list[StoredStop]]:
+    """A plan's tables as the ``inputs.stored_plan`` rebuild takes them."""
+    return ([StoredRoute(x.engineer_id, x.depart_at, x.return_at) for x in routes],
+            [StoredStop(x.job_id, x.engineer_id, x.position, x.planned_arrival, x.planned_start, x.planned_end,
+                        x.window_start, x.window_end, x.started) for x in stops])
+
+
+async def engineer_route(session: AsyncSession, *, engineer_id: str, day: date) -> list[tuple[PlanStop, Job]]:
+    """The engineer's stops of the day in the latest published plan of each zone, in planned order; only jobs the
+    engineer still holds (one reassigned since has left the route)."""
+    newer = aliased(PlanRow)
+    latest = sa.select(PlanRow.id).where(PlanRow.day == day, PlanRow.status == lifecycle.PUBLISHED, ~sa.exists().where(
+        newer.zone == PlanRow.zone, newer.day == day, newer.status == lifecycle.PUBLISHED,
+        newer.version > PlanRow.version))
+    rows = (await session.execute(sa.select(PlanStop, Job).join(Job, Job.id == PlanStop.job_id).where(
+        PlanStop.plan_id.in_(latest), PlanStop.engineer_id == engineer_id, Job.engineer_id == engineer_id)
+        .order_by(PlanStop.planned_start, PlanStop.position))).all()
+    return [(s, j) for s, j in rows]
