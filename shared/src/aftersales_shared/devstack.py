@@ -21,7 +21,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-SERVICES = ("ticketing", "dispatch", "parts", "settlement")
+SERVICES = ("ticketing", "dispatch", "parts", "settlement", "notifications")
 DB_NAME = "aftersales"
 
 

@@ -10,7 +10,7 @@ import time
 
 from .devstack import SERVICES, down, free_port, port_open, state_dir, up
 
-DEFAULT_PORTS = {"ticketing": 8001, "dispatch": 8002, "parts": 8003, "settlement": 8004}
+DEFAULT_PORTS = {"ticketing": 8001, "dispatch": 8002, "parts": 8003, "settlement": 8004, "notifications": 8005}
 
 
 def run_platform(argv: list[str]) -> int:
@@ -21,6 +21,11 @@ def run_platform(argv: list[str]) -> int:
         port = DEFAULT_PORTS[svc] if not port_open(DEFAULT_PORTS[svc]) else free_port()
         ports[svc] = port
         env = {**os.environ, **info.service_env(svc), "APP_ENV": "development"}
+        if svc == "notifications":  # reads contacts from ticketing/dispatch with a locally minted service token
+            env.update(NOTIFY_TICKETING_URL=f"http://127.0.0.1:{ports['ticketing']}",
+                       NOTIFY_DISPATCH_URL=f"http://127.0.0.1:{ports['dispatch']}",
+                       NOTIFY_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+                       NOTIFY_SERVICE_TOKEN_KEY_FILE=str(state_dir() / "jwt" / "dev-private.pem"))
         procs[svc] = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", f"{svc}.main:create_app", "--factory", "--host", "127.0.0.1",
              "--port", str(port), "--no-access-log"],
