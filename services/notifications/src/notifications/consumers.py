@@ -51,7 +51,7 @@ async def on_job_created(session: AsyncSession, event: IntegrationEvent) -> None
     p = event.payload
     arrive_by = p.deadlines.get("arrive")
     await _record(session, event, Fact(event.type, p.at, ticket_id=p.ticket_id, visit=p.visit, job_id=p.job_id,
-                                       data={"arrive_by": arrive_by.isoformat() if arrive_by else None}))
+                                       data={"arrive_by": arrive_by}))
 
 
 async def on_job_step(session: AsyncSession, event: IntegrationEvent) -> None:
