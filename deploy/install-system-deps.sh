@@ -9,6 +9,10 @@ command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
+# notifications' status-page test drives Debian's Chromium (Playwright without `playwright install`) and
+# renders Chinese, which needs a CJK font
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || need+=(fonts-wqy-zenhei)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing system packages: ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -14,7 +14,15 @@ from notifications.domain.policy import SHANGHAI
 
 from .conftest import uid
 from .helpers import (
-    completed, customer, dispute_resolved, job_event, opened, settled, shipped, statement, wait_count,
+    completed,
+    customer,
+    dispute_resolved,
+    job_event,
+    opened,
+    settled,
+    shipped,
+    statement,
+    wait_count,
 )
 
 TOKEN = {"token": "dev-callback-token"}
