@@ -39,8 +39,9 @@ def _move_to(local: time) -> None:
 
 async def _status(admin_db, ticket_id, kind):
     return await admin_db.fetchrow(
-        "SELECT d.status, d.hold_reason, d.next_attempt_at, d.provider, d.total_attempts FROM notifications.deliveries d "
-        "JOIN notifications.messages m ON m.id = d.message_id WHERE m.ticket_id = $1 AND m.kind = $2", ticket_id, kind)
+        "SELECT d.status, d.hold_reason, d.next_attempt_at, d.provider, d.total_attempts "
+        "FROM notifications.deliveries d JOIN notifications.messages m ON m.id = d.message_id "
+        "WHERE m.ticket_id = $1 AND m.kind = $2", ticket_id, kind)
 
 
 async def test_quiet_hours_hold_sms_until_eight_but_not_urgent_ones(client, publish, sms_a, ticketing, admin_db):
@@ -206,5 +207,6 @@ async def test_template_preview(client, auth_headers):
     assert r.status_code == 422
     r = await client.get("/v1/templates", headers=auth_headers("admin"))
     assert {t["kind"] for t in r.json()} >= {"ticket_received", "parts_shipped", "dispute_resolved"}
-    r = await client.post("/v1/templates/preview", json={"kind": "x"}, headers=auth_headers("engineer", engineer_id="E"))
+    r = await client.post("/v1/templates/preview", json={"kind": "x"},
+                          headers=auth_headers("engineer", engineer_id="E"))
     assert r.status_code == 403
