@@ -7,7 +7,7 @@ KAFKA_LIBS := $(CURDIR)/.cache/kafka/libs
 PYTEST_ARGS ?=
 
 .PHONY: deps system-deps python-deps kafka-jars run test token stack-up stack-down events-schema \
-        bench-bus bench-intake bench-dispatch bench-parts bench-settlement simulate compose-check
+        bench-bus bench-intake bench-dispatch bench-parts bench-settlement bench-notify simulate compose-check
 
 deps: system-deps python-deps kafka-jars
 
@@ -57,5 +57,7 @@ bench-parts: deps
 	@$(UV) run python -m benchmarks.bench_parts && $(UV) run python -m benchmarks.report
 bench-settlement: deps
 	@$(UV) run python -m benchmarks.bench_settlement && $(UV) run python -m benchmarks.report
+bench-notify: deps
+	@$(UV) run python -m benchmarks.bench_notify && $(UV) run python -m benchmarks.report
 simulate: python-deps
 	@$(UV) run python -m benchmarks.simulate $(SIM_ARGS)

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-ORDER = ["bus", "ticketing", "dispatch", "parts", "settlement"]
+ORDER = ["bus", "ticketing", "dispatch", "parts", "settlement", "notify"]
 
 
 def machine() -> str:
