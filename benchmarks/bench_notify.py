@@ -55,6 +55,31 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] if values else float("nan")
 
 
+async def smtp_baseline(port: int, n: int = 1000, connections: int = 16) -> float:
+    """Raw aiosmtplib -> the same aiosmtpd server, no database or Kafka: the SMTP path's own ceiling here."""
+    from email.message import EmailMessage
+
+    import aiosmtplib
+
+    clients = [aiosmtplib.SMTP(hostname="127.0.0.1", port=port) for _ in range(connections)]
+    for c in clients:
+        await c.connect()
+
+    async def worker(c: aiosmtplib.SMTP, k: int) -> None:
+        for i in range(k):
+            m = EmailMessage()
+            m["From"], m["To"], m["Subject"] = "bench@aftersales.local", "base@bench.test", f"配件已发货：base-{i}"
+            m.set_content("x")
+            await c.send_message(m)
+
+    t = time.perf_counter()
+    await asyncio.gather(*(worker(c, n // connections) for c in clients))
+    rate = n / (time.perf_counter() - t)
+    for c in clients:
+        await c.quit()
+    return rate
+
+
 def event(run: str, n: int, dealer: str, *, request_id: str | None = None) -> prt.RequestShipped:
     rid = request_id or f"{run}-{n}"
     return prt.RequestShipped(aggregate_id=rid, payload={
@@ -70,6 +95,7 @@ async def main() -> int:
     controller = Controller(box, hostname="127.0.0.1", port=smtp_port)
     controller.start()
     admin = await asyncpg.connect(info.admin_dsn())
+    baseline = await smtp_baseline(smtp_port)
     env = {**os.environ, "APP_ENV": "test", "DB_HOST": "127.0.0.1", "DB_PORT": str(info.pg_port),
            "DB_NAME": devstack.DB_NAME, "DB_USER": "notifications",
            "DB_PASSWORD": info.service_password("notifications"), "DB_POOL_SIZE": "20",
@@ -161,6 +187,8 @@ aiosmtpd server counts what it accepts. Latency = SMTP accept time - the event's
 | publish rate achieved | {total / publish_s:.0f} events/s |
 | all {total} accepted by the SMTP server after | {drained_s:.1f} s |
 | latency p50 / p99 (event -> accepted by SMTP) | {p50:.3f} s / {p99:.3f} s (target p99 <= 2 s) |
+| baseline, same run: raw aiosmtplib -> this aiosmtpd, 16 connections, no DB/Kafka | {baseline:.0f} mails/s |
+| load average at the end (2 cores shared with other work) | {os.getloadavg()[0]:.1f} |
 | redelivery: every event again + {len(dups)} new-id duplicates | {duplicates} duplicate e-mails, {missing} missing |
 
 {"Meets the targets." if ok else "Does NOT meet the targets on this run (see the numbers)."}
