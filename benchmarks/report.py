@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-ORDER = ["bus", "ticketing", "dispatch", "sla", "parts", "settlement"]
+ORDER = ["bus", "ticketing", "dispatch", "sla", "parts", "settlement", "notify"]
 
 
 def machine() -> str:

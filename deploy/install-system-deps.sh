@@ -13,6 +13,10 @@ command -v runuser >/dev/null 2>&1 || need+=(util-linux)
 if ! command -v uv >/dev/null 2>&1 && [ ! -x "$HOME/.local/bin/uv" ] && ! python3 -m pip --version >/dev/null 2>&1; then
   need+=(python3-pip)
 fi
+# notifications' status-page test drives Debian's Chromium (Playwright without `playwright install`) and
+# renders Chinese, which needs a CJK font
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || need+=(fonts-wqy-zenhei)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing system packages: ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -15,7 +15,7 @@ REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE EXTENSION IF NOT EXISTS btree_gist;
 SQL
-for svc in ticketing dispatch parts settlement; do
+for svc in ticketing dispatch parts settlement notifications; do
   var="$(echo "${svc}_DB_PASSWORD" | tr '[:lower:]' '[:upper:]')"
   pw="${!var:-${svc}-dev-password}"
   "${PSQL[@]}" -d "$DB" -v svc="$svc" -v pw="$pw" -v db="$DB" <<'SQL'

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-SERVICES = ("ticketing", "dispatch", "parts", "settlement")
+SERVICES = ("ticketing", "dispatch", "parts", "settlement", "notifications")
 DB_NAME = "aftersales"
 
 

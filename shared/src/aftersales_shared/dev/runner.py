@@ -14,7 +14,8 @@ import time
 
 from .devstack import SERVICES, down, free_port, port_open, state_dir, up
 
-DEFAULT_PORTS = {"ticketing": 8001, "dispatch": 8002, "parts": 8003, "settlement": 8004, "dispatch-planner": 8005}
+DEFAULT_PORTS = {"ticketing": 8001, "dispatch": 8002, "parts": 8003, "settlement": 8004, "dispatch-planner": 8005,
+                 "notifications": 8006}
 PROCESS_ENV = {"dispatch": {"DISPATCH_RUN_PLANNER": "false"}}
 """The dispatch API process leaves planning to the planner process."""
 EXTRA_PROCESSES = [("dispatch-planner", "dispatch", {"DISPATCH_PLANNER_ONLY": "true"})]

@@ -1,0 +1,114 @@
+"""Integration events notifications consumes: each handler turns the payload into a Fact and makes one
+service call (projection + queued messages in the consumer's unit of work, beside the inbox row)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aftersales_shared import clock
+from aftersales_shared.app import ConsumerSpec
+from aftersales_shared.config import ServiceSettings
+from aftersales_shared.events import dispatch as dsp
+from aftersales_shared.events import parts as prt
+from aftersales_shared.events import settlement as stl
+from aftersales_shared.events import ticketing as tkt
+from aftersales_shared.events.envelope import IntegrationEvent
+
+from .domain.rules import Fact
+from .messages.service import record_event
+
+
+async def _record(session: AsyncSession, event: IntegrationEvent, fact: Fact) -> None:
+    await record_event(session, fact=fact, event_id=event.event_id, now=clock.now())
+
+
+async def on_ticket_opened(session: AsyncSession, event: IntegrationEvent) -> None:
+    p = event.payload
+    await _record(session, event, Fact(event.type, p.opened_at, ticket_id=p.ticket_id, dealer_id=p.dealer_id,
+                                       data={"ticket_no": p.ticket_no}))
+
+
+async def on_ticket_reopened(session: AsyncSession, event: IntegrationEvent) -> None:
+    p = event.payload
+    await _record(session, event, Fact(event.type, p.reopened_at, ticket_id=p.ticket_id, visit=p.visit,
+                                       dealer_id=p.dealer_id, data={"ticket_no": p.ticket_no}))
+
+
+async def on_ticket_ended(session: AsyncSession, event: IntegrationEvent) -> None:
+    """Closed or cancelled: the status page says so."""
+    p = event.payload
+    at = getattr(p, "closed_at", None) or getattr(p, "cancelled_at", None) or event.occurred_at
+    await _record(session, event, Fact(event.type, at, ticket_id=p.ticket_id, visit=0))
+
+
+async def on_callback_recorded(session: AsyncSession, event: IntegrationEvent) -> None:
+    p = event.payload
+    await _record(session, event, Fact(event.type, p.recorded_at, ticket_id=p.ticket_id, visit=0,
+                                       data={"satisfaction": p.satisfaction}))
+
+
+async def on_job_created(session: AsyncSession, event: IntegrationEvent) -> None:
+    p = event.payload
+    arrive_by = p.deadlines.get("arrive")
+    await _record(session, event, Fact(event.type, p.at, ticket_id=p.ticket_id, visit=p.visit, job_id=p.job_id,
+                                       data={"arrive_by": arrive_by}))
+
+
+async def on_job_step(session: AsyncSession, event: IntegrationEvent) -> None:
+    """Assigned, en route, arrived, completed, spare unit lent/collected: the customer is told."""
+    p = event.payload
+    await _record(session, event, Fact(event.type, p.at, ticket_id=p.ticket_id, visit=p.visit, job_id=p.job_id,
+                                       engineer_id=p.engineer_id))
+
+
+async def on_parts_request(session: AsyncSession, event: IntegrationEvent) -> None:
+    """Shipped (R-P1: the dealer is told the same day) or backordered."""
+    p = event.payload
+    data = {"request_id": p.request_id, "carrier": getattr(p, "carrier", None),
+            "tracking_no": getattr(p, "tracking_no", None)}
+    await _record(session, event, Fact(event.type, p.at, dealer_id=p.dealer_id, subject_id=p.request_id, data=data))
+
+
+async def on_statement(session: AsyncSession, event: IntegrationEvent) -> None:
+    p = event.payload
+    data = {"statement_id": p.statement_id, "quarter": p.quarter, "revision": p.revision,
+            "net_amount": str(p.net_amount), "due_on": p.due_on.isoformat() if p.due_on else None}
+    await _record(session, event, Fact(event.type, p.at, dealer_id=p.dealer_id, subject_id=p.statement_id,
+                                       data=data))
+
+
+async def on_dispute_resolved(session: AsyncSession, event: IntegrationEvent) -> None:
+    p = event.payload
+    data = {"dispute_id": p.dispute_id, "statement_id": p.statement_id, "status": p.status,
+            "adjustment": str(p.adjustment) if p.adjustment is not None else "0.00"}
+    await _record(session, event, Fact(event.type, p.at, dealer_id=p.dealer_id, subject_id=p.dispute_id, data=data))
+
+
+def consumer_specs(settings: ServiceSettings) -> list[ConsumerSpec]:
+    """The one consumer group of the notifications service."""
+    return [ConsumerSpec(
+        name="notify",
+        topics=[tkt.TICKET_TOPIC, tkt.CALLBACK_TOPIC, dsp.JOB_TOPIC, prt.REQUEST_TOPIC, stl.STATEMENT_TOPIC,
+                stl.DISPUTE_TOPIC],
+        handlers={
+            tkt.TicketOpened.TYPE: on_ticket_opened,
+            tkt.TicketReopened.TYPE: on_ticket_reopened,
+            tkt.TicketClosed.TYPE: on_ticket_ended,
+            tkt.TicketCancelled.TYPE: on_ticket_ended,
+            tkt.CallbackRecorded.TYPE: on_callback_recorded,
+            dsp.JobCreated.TYPE: on_job_created,
+            dsp.JobAssigned.TYPE: on_job_step,
+            dsp.JobEnRoute.TYPE: on_job_step,
+            dsp.JobArrived.TYPE: on_job_step,
+            dsp.JobCompleted.TYPE: on_job_step,
+            dsp.JobRemoteResolved.TYPE: on_job_step,
+            dsp.SpareUnitLent.TYPE: on_job_step,
+            dsp.SpareUnitCollected.TYPE: on_job_step,
+            prt.RequestShipped.TYPE: on_parts_request,
+            prt.RequestBackordered.TYPE: on_parts_request,
+            stl.StatementIssued.TYPE: on_statement,
+            stl.StatementApproved.TYPE: on_statement,
+            stl.StatementPaid.TYPE: on_statement,
+            stl.DisputeResolved.TYPE: on_dispute_resolved,
+        },
+    )]
