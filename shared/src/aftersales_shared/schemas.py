@@ -44,7 +44,10 @@ def _no_nul(value: str) -> str:
 
 def _in_business_range(value: date) -> date:
     # an instant counts on the Shanghai business day it falls on, as every consumer books it
-    day = business_date(value) if isinstance(value, datetime) else value
+    try:
+        day = business_date(value) if isinstance(value, datetime) else value
+    except OverflowError:  # a year-1 or year-9999 instant has no Shanghai day at all
+        raise ValueError(f"must be between {BUSINESS_DATE_MIN} and {BUSINESS_DATE_MAX}") from None
     if not BUSINESS_DATE_MIN <= day <= BUSINESS_DATE_MAX:
         raise ValueError(f"must be between {BUSINESS_DATE_MIN} and {BUSINESS_DATE_MAX}")
     return value
