@@ -25,14 +25,14 @@ from pathlib import Path
 import asyncpg
 from aiosmtpd.controller import Controller
 
-from aftersales_shared import devstack
+from aftersales_shared.dev import devstack
 from aftersales_shared.events import parts as prt
 from aftersales_shared.kafka import make_producer
 from aftersales_shared.testing.processes import ServiceProcess
 
 RESULTS = Path(__file__).resolve().parents[1] / "docs" / "bench" / "notify.md"
-RATE = int(os.environ.get("BENCH_NOTIFY_RATE", "1000"))
-SECONDS = int(os.environ.get("BENCH_NOTIFY_SECONDS", "15"))
+RATE = int(os.environ.get("BENCH_NOTIFICATIONS_RATE", "1000"))
+SECONDS = int(os.environ.get("BENCH_NOTIFICATIONS_SECONDS", "15"))
 DEALERS = 500
 
 
@@ -87,8 +87,7 @@ def event(run: str, n: int, dealer: str, *, request_id: str | None = None) -> pr
         "shipment_id": f"s-{rid}", "carrier": "SF", "tracking_no": f"SF{n:08d}"})
 
 
-async def main() -> int:
-    info, started = devstack.up()
+async def main(info: devstack.StackInfo) -> int:
     run = uuid.uuid4().hex[:6]
     box = Box()
     smtp_port = devstack.free_port()
@@ -100,9 +99,9 @@ async def main() -> int:
            "DB_NAME": devstack.DB_NAME, "DB_USER": "notifications",
            "DB_PASSWORD": info.service_password("notifications"), "DB_POOL_SIZE": "20",
            "KAFKA_BOOTSTRAP_SERVERS": info.bootstrap, "KAFKA_GROUP_PREFIX": f"bench-{run}.",
-           "KAFKA_NEW_GROUP_OFFSET": "latest", "NOTIFY_LOG_LEVEL": "WARNING",
-           "NOTIFY_SMTP": f'{{"host": "127.0.0.1", "port": {smtp_port}, "pool_size": 16}}',
-           "NOTIFY_SENDER_BATCH": "500", "NOTIFY_SENDER_IDLE_POLL_MS": "50",
+           "KAFKA_NEW_GROUP_OFFSET": "latest", "NOTIFICATIONS_LOG_LEVEL": "WARNING",
+           "NOTIFICATIONS_SMTP": f'{{"host": "127.0.0.1", "port": {smtp_port}, "pool_size": 16}}',
+           "NOTIFICATIONS_SENDER_BATCH": "500", "NOTIFICATIONS_SENDER_IDLE_POLL_MS": "50",
            "AUTH_PUBLIC_KEY_FILE": str(devstack.state_dir() / "jwt" / "dev-public.pem")}
     producer = make_producer(info.bootstrap, client_id=f"bench-notify-{run}")
     await producer.start()
@@ -173,7 +172,6 @@ async def main() -> int:
         await producer.stop()
         controller.stop()
         await admin.close()
-        devstack.down(started)
     p50, p99 = pct(latencies, 50), pct(latencies, 99)
     ok = p99 <= 2.0 and duplicates == 0 and missing == 0
     text = f"""## Notifications (`make bench-notify`)
@@ -200,4 +198,6 @@ aiosmtpd server counts what it accepts. Latency = SMTP accept time - the event's
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    with devstack.running_stack() as stack:  # outside the event loop; stops only what it started
+        code = asyncio.run(main(stack))
+    sys.exit(code)

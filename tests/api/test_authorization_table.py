@@ -19,11 +19,10 @@ import requests
 from aftersales_shared.auth import mint_token
 from aftersales_shared.config import AuthSettings
 from aftersales_shared.testing.processes import ROLES, SERVICES
-from aftersales_shared.testing.routes import api_routes
+from aftersales_shared.testing.routes import CREDENTIAL_IN_REQUEST, PROBES, api_routes
 
 pytestmark = pytest.mark.integration
 
-PROBES = {"/healthz", "/readyz", "/metrics"}
 
 
 def _allowed(route) -> frozenset[str] | None:
@@ -51,7 +50,7 @@ def _table(service: str) -> list[tuple[str, str, frozenset[str]]]:
     app = main.create_app(settings_cls(environment="test", auth=AuthSettings(public_key_pem=None)))
     rows = []
     for r in api_routes(app.routes):
-        if r.path in PROBES:
+        if r.path in PROBES or r.path in CREDENTIAL_IN_REQUEST:
             continue
         allowed = _allowed(r)
         assert allowed, f"{service}: {r.path} declares no roles"

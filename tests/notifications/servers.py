@@ -17,7 +17,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from aftersales_shared.devstack import free_port
+from aftersales_shared.dev.devstack import free_port
 
 
 class _SmtpHandler:

@@ -12,7 +12,7 @@ import pytest
 import uvicorn
 
 from aftersales_shared import clock
-from aftersales_shared.devstack import free_port
+from aftersales_shared.dev.devstack import free_port
 from aftersales_shared.events import dispatch as dsp
 from aftersales_shared.testing.plugin import reset_schema, wait_for
 from notifications.domain import links

@@ -11,7 +11,7 @@ import pytest
 from aftersales_shared import clock
 from aftersales_shared.config import AuthSettings, DatabaseSettings
 
-SERVICES = ["ticketing", "dispatch", "parts", "settlement"]
+SERVICES = ["ticketing", "dispatch", "parts", "settlement", "notifications"]
 
 
 def test_clock_moves_forward_in_test_and_development_only():

@@ -8,9 +8,10 @@ import pytest
 from fastapi.routing import APIRoute
 
 from aftersales_shared.config import AuthSettings
-from aftersales_shared.testing.routes import api_routes
+from aftersales_shared.testing.processes import SERVICES
+from aftersales_shared.testing.routes import CREDENTIAL_IN_REQUEST, PROBES, api_routes
 
-OPEN = {"/healthz", "/readyz", "/metrics"}
+OPEN = PROBES | CREDENTIAL_IN_REQUEST
 
 
 def _declares_roles_itself(route: APIRoute) -> bool:
@@ -23,7 +24,7 @@ def _declares_roles(dependant) -> bool:
         _declares_roles(d) for d in dependant.dependencies)
 
 
-@pytest.mark.parametrize("service", ["ticketing", "dispatch", "parts", "settlement"])
+@pytest.mark.parametrize("service", SERVICES)
 def test_every_endpoint_declares_its_roles(service):
     main = importlib.import_module(f"{service}.main")
     config = importlib.import_module(f"{service}.config")

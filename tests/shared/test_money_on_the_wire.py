@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from aftersales_shared.config import AuthSettings
 from aftersales_shared.testing.routes import api_routes
 
-SERVICES = ["ticketing", "dispatch", "parts", "settlement"]
+SERVICES = ["ticketing", "dispatch", "parts", "settlement", "notifications"]
 MONEY_WORDS = re.compile(r"(amount|price|fee|cost|total|budget|remittance|payment|charge|deduction|balance|value|"
                          r"revenue|penalty|surcharge|net|gross|paid)", re.I)
 

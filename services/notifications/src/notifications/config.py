@@ -1,4 +1,4 @@
-"""Notifications service settings (env prefix NOTIFY_; DB_*, KAFKA_*, AUTH_* come from shared).
+"""Notifications service settings (env prefix NOTIFICATIONS_; DB_*, KAFKA_*, AUTH_* come from shared).
 
 Provider credentials live here; with none configured, the development and test environments write
 every message to the ``dev_outbox`` table and the log instead of the world.
@@ -49,7 +49,7 @@ class WechatSettings(BaseModel):
 
 
 class NotificationsSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="NOTIFY_", extra="ignore", env_nested_delimiter="__")
+    model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", extra="ignore", env_nested_delimiter="__")
 
     service_name: str = "notifications"
     db_schema: str = "notifications"
@@ -87,7 +87,7 @@ class NotificationsSettings(ServiceSettings):
             for name in ("link_secret", "callback_token"):
                 value = getattr(self, name).get_secret_value()
                 if value in PLACEHOLDER_SECRETS or value.startswith("dev-"):
-                    raise ValueError(f"NOTIFY_{name.upper()} is a placeholder; set a real secret")
+                    raise ValueError(f"NOTIFICATIONS_{name.upper()} is a placeholder; set a real secret")
         return self
 
     @property

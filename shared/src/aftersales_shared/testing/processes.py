@@ -13,7 +13,7 @@ from typing import Any
 
 from ..dev import devstack
 
-SERVICES = ["ticketing", "dispatch", "parts", "settlement"]
+SERVICES = ["ticketing", "dispatch", "parts", "settlement", "notifications"]
 
 # every role, with the tenant claims a real token of that role carries (the API tests call as each)
 ROLES: dict[str, dict[str, Any]] = {

@@ -6,6 +6,16 @@ from typing import Any
 
 from fastapi.routing import APIRoute
 
+PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
+"""Open to anyone who reaches the port: liveness, readiness and metrics."""
+CREDENTIAL_IN_REQUEST = frozenset({
+    "/s/{token}", "/s/{token}/rating",  # the customer's status link: the signed, expiring link is the credential
+    "/v1/providers/aliyun/sms-up", "/v1/providers/aliyun/sms-report",  # the SMS provider's signed callbacks
+})
+"""Routes that carry their credential in the request instead of a bearer token (notifications)."""
+CUSTOMER_PAGES = frozenset({"/s/{token}", "/s/{token}/rating"})
+"""Server-rendered pages behind a short link in an SMS; not part of the /v1 API."""
+
 
 def api_routes(routes: Any) -> list[APIRoute]:
     """Every APIRoute, including those of included routers (FastAPI keeps them as their own objects)."""
