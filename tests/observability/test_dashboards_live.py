@@ -34,7 +34,7 @@ from aftersales_shared.dev import devstack
 from aftersales_shared.testing.isolation import own_kafka, service_groups, start_groups_at_end
 from benchmarks import simulate
 
-SERVICES = ["ticketing", "dispatch", "parts", "settlement"]
+SERVICES = ["ticketing", "dispatch", "parts", "settlement", "notifications"]
 PROMETHEUS = shutil.which("prometheus") or "prometheus"
 OBS_DB = "aftersales_obs"
 
@@ -151,6 +151,11 @@ def _platform(stack: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
         for svc, port in ports.items():
             env = {**os.environ, **stack.service_env(svc), "DB_NAME": OBS_DB, "APP_ENV": "development",
                    "KAFKA_GROUP_PREFIX": group_prefix, "KAFKA_RELAY_POLL_INTERVAL_MS": "200"}
+            if svc == "notifications":  # it reads contacts from ticketing/dispatch with a locally minted token
+                env.update(NOTIFICATIONS_TICKETING_URL=f"http://127.0.0.1:{ports['ticketing']}",
+                           NOTIFICATIONS_DISPATCH_URL=f"http://127.0.0.1:{ports['dispatch']}",
+                           NOTIFICATIONS_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+                           NOTIFICATIONS_SERVICE_TOKEN_KEY_FILE=str(devstack.state_dir() / "jwt" / "dev-private.pem"))
             logs[svc] = tmp_path / f"{svc}.log"
             procs[svc] = (subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", f"{svc}.main:create_app", "--factory", "--host", "127.0.0.1",

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from aftersales_shared.app import ServiceParts, create_service_app
 
+from . import metrics
 from .background import background
 from .channels.registry import build_channels
 from .clients.dispatch import HttpDispatch
@@ -39,6 +40,7 @@ def create_app(settings: NotificationsSettings | None = None, *, trace_exporter:
         app.state.ticketing = ticketing or HttpTicketing(settings.ticketing_url, token, settings.http_timeout_s)
         app.state.dispatch = dispatch or HttpDispatch(settings.dispatch_url, token, settings.http_timeout_s)
         app.state.channels = build_channels(settings, app.state.sessions)
+        metrics.prime(app.state.channels.by_channel)
         app.state.sender = Sender(sessions=app.state.sessions, channels=app.state.channels,
                                   ticketing=app.state.ticketing, dispatch=app.state.dispatch, settings=settings)
 
