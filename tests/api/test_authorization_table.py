@@ -19,7 +19,7 @@ import requests
 from aftersales_shared.auth import mint_token
 from aftersales_shared.config import AuthSettings
 from aftersales_shared.testing.processes import ROLES, SERVICES
-from aftersales_shared.testing.routes import CREDENTIAL_IN_REQUEST, PROBES, api_routes
+from aftersales_shared.testing.routes import CREDENTIAL_IN_REQUEST, PROBES, api_routes, settings_class
 
 pytestmark = pytest.mark.integration
 
@@ -45,8 +45,7 @@ def _allowed(route) -> frozenset[str] | None:
 
 def _table(service: str) -> list[tuple[str, str, frozenset[str]]]:
     main = importlib.import_module(f"{service}.main")
-    config = importlib.import_module(f"{service}.config")
-    settings_cls = next(v for k, v in vars(config).items() if k.endswith("Settings") and k != "ServiceSettings")
+    settings_cls = settings_class(service)
     app = main.create_app(settings_cls(environment="test", auth=AuthSettings(public_key_pem=None)))
     rows = []
     for r in api_routes(app.routes):

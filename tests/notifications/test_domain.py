@@ -133,3 +133,14 @@ def test_aliyun_signature_independent_check():
     assert signed["Signature"] == aliyun_expected_signature("k", "POST", signed)
     assert signed["Timestamp"] == "2026-06-01T04:00:00Z"
     assert aliyun_sms.percent_encode("a b*~/") == "a%20b%2A~%2F"
+
+
+@given(st.text(min_size=1, max_size=80))
+def test_any_text_as_a_link_is_refused_cleanly_never_an_error(text):
+    """Found by the API fuzzer: a non-ASCII token made hmac.compare_digest raise TypeError (a 500)."""
+    try:
+        links.verify(text, now=NOW, secret=b"s3cret")
+    except links.BadLink as e:
+        assert e.reason in {"malformed", "tampered", "expired"}
+    else:
+        raise AssertionError("an arbitrary text is never a valid link")

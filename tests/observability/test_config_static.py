@@ -43,12 +43,12 @@ def test_committed_config_targets_the_compose_services() -> None:
     assert config["global"]["scrape_interval"] == "15s"
     assert config["rule_files"] == ["/etc/prometheus/rules/*.yml"]
     targets = {t for job in config["scrape_configs"] for g in job["static_configs"] for t in g["targets"]}
-    assert targets == {"ticketing:8000", "dispatch:8000", "parts:8000", "settlement:8000"}
+    assert targets == {"ticketing:8000", "dispatch:8000", "parts:8000", "settlement:8000", "notifications:8000"}
 
 
 def test_promtool_check_config_on_rendered_copy(tmp_path: Path) -> None:
     rendered = render_config(tmp_path, {s: f"127.0.0.1:{9000 + i}" for i, s in
-                                        enumerate(["ticketing", "dispatch", "parts", "settlement"])})
+                                        enumerate(["ticketing", "dispatch", "parts", "settlement", "notifications"])})
     result = _promtool("check", "config", str(rendered))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout + result.stderr

@@ -32,6 +32,7 @@ from obs_support import (
 from aftersales_shared.config import KafkaSettings
 from aftersales_shared.dev import devstack
 from aftersales_shared.testing.isolation import own_kafka, service_groups, start_groups_at_end
+from aftersales_shared.testing.routes import settings_class
 from benchmarks import simulate
 
 SERVICES = ["ticketing", "dispatch", "parts", "settlement", "notifications"]
@@ -131,8 +132,7 @@ def _groups(group_prefix: str) -> dict[str, list[str]]:
     """Every consumer group the four services join under ``group_prefix``, with its topics."""
     groups: dict[str, list[str]] = {}
     for svc in SERVICES:
-        config = importlib.import_module(f"{svc}.config")
-        settings_cls = next(v for k, v in vars(config).items() if k.endswith("Settings") and k != "ServiceSettings")
+        settings_cls = settings_class(svc)
         settings = settings_cls(service_name=svc, kafka=KafkaSettings(group_prefix=group_prefix))
         groups.update(service_groups(settings, importlib.import_module(f"{svc}.consumers").consumer_specs(settings)))
     return groups

@@ -10,6 +10,7 @@ import pytest
 
 from aftersales_shared import clock
 from aftersales_shared.config import AuthSettings, DatabaseSettings
+from aftersales_shared.testing.routes import settings_class
 
 SERVICES = ["ticketing", "dispatch", "parts", "settlement", "notifications"]
 
@@ -39,8 +40,7 @@ def test_business_day_is_shanghai_not_utc():
 
 def _app(service: str, environment: str, public_pem: str):
     main = importlib.import_module(f"{service}.main")
-    config = importlib.import_module(f"{service}.config")
-    settings_cls = next(v for k, v in vars(config).items() if k.endswith("Settings") and k != "ServiceSettings")
+    settings_cls = settings_class(service)
     db = DatabaseSettings(password="a-real-secret-for-the-test")  # production refuses placeholder secrets
     return main.create_app(settings_cls(environment=environment, db=db, auth=AuthSettings(public_key_pem=public_pem)))
 

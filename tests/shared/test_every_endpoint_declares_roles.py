@@ -9,7 +9,7 @@ from fastapi.routing import APIRoute
 
 from aftersales_shared.config import AuthSettings
 from aftersales_shared.testing.processes import SERVICES
-from aftersales_shared.testing.routes import CREDENTIAL_IN_REQUEST, PROBES, api_routes
+from aftersales_shared.testing.routes import CREDENTIAL_IN_REQUEST, PROBES, api_routes, settings_class
 
 OPEN = PROBES | CREDENTIAL_IN_REQUEST
 
@@ -27,8 +27,7 @@ def _declares_roles(dependant) -> bool:
 @pytest.mark.parametrize("service", SERVICES)
 def test_every_endpoint_declares_its_roles(service):
     main = importlib.import_module(f"{service}.main")
-    config = importlib.import_module(f"{service}.config")
-    settings_cls = next(v for k, v in vars(config).items() if k.endswith("Settings") and k != "ServiceSettings")
+    settings_cls = settings_class(service)
     app = main.create_app(settings_cls(environment="test", auth=AuthSettings(public_key_pem=None)))
     every = api_routes(app.routes)
     # the detector can fail: the deliberately open probe is reported as undeclared

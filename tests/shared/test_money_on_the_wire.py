@@ -14,7 +14,7 @@ import pytest
 from pydantic import BaseModel
 
 from aftersales_shared.config import AuthSettings
-from aftersales_shared.testing.routes import api_routes
+from aftersales_shared.testing.routes import api_routes, settings_class
 
 SERVICES = ["ticketing", "dispatch", "parts", "settlement", "notifications"]
 MONEY_WORDS = re.compile(r"(amount|price|fee|cost|total|budget|remittance|payment|charge|deduction|balance|value|"
@@ -40,8 +40,7 @@ def _contains(tp: Any, target: type) -> bool:
 
 def _response_models(service: str) -> set[type]:
     main = importlib.import_module(f"{service}.main")
-    config = importlib.import_module(f"{service}.config")
-    settings_cls = next(v for k, v in vars(config).items() if k.endswith("Settings") and k != "ServiceSettings")
+    settings_cls = settings_class(service)
     app = main.create_app(settings_cls(environment="test", auth=AuthSettings(public_key_pem=None)))
     seen: set[type] = set()
     for r in api_routes(app.routes):

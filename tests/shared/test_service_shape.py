@@ -12,13 +12,12 @@ from fastapi.routing import APIRoute
 from aftersales_shared import idempotency
 from aftersales_shared.config import AuthSettings
 from aftersales_shared.testing.processes import SERVICES
-from aftersales_shared.testing.routes import CUSTOMER_PAGES, PROBES, api_routes
+from aftersales_shared.testing.routes import CUSTOMER_PAGES, PROBES, api_routes, settings_class
 
 
 def _app(service: str):
     main = importlib.import_module(f"{service}.main")
-    config = importlib.import_module(f"{service}.config")
-    settings_cls = next(v for k, v in vars(config).items() if k.endswith("Settings") and k != "ServiceSettings")
+    settings_cls = settings_class(service)
     return main.create_app(settings_cls(environment="test", auth=AuthSettings(public_key_pem=None)))
 
 

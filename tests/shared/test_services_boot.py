@@ -6,16 +6,15 @@ import pytest
 
 from aftersales_shared.testing.isolation import own_kafka, start_at_end
 from aftersales_shared.testing.plugin import running
-
-SERVICES = ["ticketing", "dispatch", "parts", "settlement"]
+from aftersales_shared.testing.processes import SERVICES
+from aftersales_shared.testing.routes import settings_class
 
 
 @pytest.mark.integration
 @pytest.mark.parametrize("service", SERVICES)
 async def test_service_boots_migrated_and_ready(service, infra_settings, admin_db):
     main = importlib.import_module(f"{service}.main")
-    config = importlib.import_module(f"{service}.config")
-    settings_cls = next(v for k, v in vars(config).items() if k.endswith("Settings") and k != "ServiceSettings")
+    settings_cls = settings_class(service)
     settings = settings_cls(**infra_settings(service, **own_kafka("boot")))
     # consumer groups of the test's own, at the topics' end: booting replays no other test's or run's events
     await start_at_end((settings, importlib.import_module(f"{service}.consumers").consumer_specs(settings)))

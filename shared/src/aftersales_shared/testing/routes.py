@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from fastapi.routing import APIRoute
+
+from ..config import ServiceSettings
 
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 """Open to anyone who reaches the port: liveness, readiness and metrics."""
@@ -28,3 +31,10 @@ def api_routes(routes: Any) -> list[APIRoute]:
         elif hasattr(r, "routes"):
             found.extend(api_routes(r.routes))
     return found
+
+
+def settings_class(service: str) -> type[ServiceSettings]:
+    """The service's settings class (the ``ServiceSettings`` subclass in ``<service>.config``)."""
+    config = importlib.import_module(f"{service}.config")
+    return next(v for v in vars(config).values()
+                if isinstance(v, type) and issubclass(v, ServiceSettings) and v is not ServiceSettings)

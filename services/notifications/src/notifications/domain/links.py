@@ -37,7 +37,7 @@ def sign(ticket_id: str, *, expires_at: datetime, secret: bytes) -> str:
 def verify(token: str, *, now: datetime, secret: bytes) -> str:
     """The ticket id of a valid token; BadLink("tampered" | "malformed" | "expired") otherwise."""
     body, dot, mac = token.partition(".")
-    if not dot or not body or not mac:
+    if not dot or not body or not mac or not token.isascii():  # a real link is URL-safe base64: ASCII only
         raise BadLink("malformed")
     if not hmac.compare_digest(_mac(secret, body), mac):
         raise BadLink("tampered")
