@@ -30,7 +30,8 @@ from aftersales_shared.auth import generate_keypair, mint_token
 from aftersales_shared.config import DatabaseSettings
 from aftersales_shared.dev import devstack
 from aftersales_shared.ids import new_id
-from benchmarks import httpload, serve
+from aftersales_shared.testing import processes as serve
+from benchmarks import httpload
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", 15))
 CLIENTS = [int(c) for c in os.environ.get("BENCH_CLIENTS", "16,32,48,64").split(",")]

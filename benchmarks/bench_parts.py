@@ -26,8 +26,9 @@ import asyncpg
 
 from aftersales_shared.auth import generate_keypair, mint_token
 from aftersales_shared.dev import devstack
+from aftersales_shared.testing import processes as serve
 from aftersales_shared.testing.plugin import reset_schema
-from benchmarks import httpload, serve
+from benchmarks import httpload
 from parts.requests.hotpath import CALL
 
 CLIENTS = 32
