@@ -110,9 +110,10 @@ def render_config(dest_dir: Path, targets: dict[str, str], *, interval: str = "1
     config["global"]["evaluation_interval"] = interval
     config["rule_files"] = [str(RULES_DIR / "*.yml")]
     for job in config["scrape_configs"]:
+        # only the apps this run starts (a group without a target would be scraped as down)
+        job["static_configs"] = [g for g in job["static_configs"] if g["labels"]["app"] in targets]
         for group in job["static_configs"]:
-            app = group["labels"]["app"]
-            group["targets"] = [targets[app]]
+            group["targets"] = [targets[group["labels"]["app"]]]
     dest_dir.mkdir(parents=True, exist_ok=True)
     path = dest_dir / "prometheus.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))

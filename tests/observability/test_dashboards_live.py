@@ -224,6 +224,7 @@ def test_every_panel_and_alert_query_works_against_live_services(platform: dict[
     # `make simulate` is the same code behind a CLI; a tiny run through it must succeed too.
     argv = ["--calls", "1", "--duration", "3", "--step-seconds", "0.2", "--seed", "1"]
     for svc, port in ports.items():
-        argv += [f"--{svc}-port", str(port)]
+        if svc in simulate.SERVICES:  # the simulator drives the four; notifications hears their events
+            argv += [f"--{svc}-port", str(port)]
     assert simulate.main(argv) == 0
     assert not problems, "panels or alerts failing against live data:\n" + "\n".join(problems)

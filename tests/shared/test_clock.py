@@ -42,7 +42,10 @@ def _app(service: str, environment: str, public_pem: str):
     main = importlib.import_module(f"{service}.main")
     settings_cls = settings_class(service)
     db = DatabaseSettings(password="a-real-secret-for-the-test")  # production refuses placeholder secrets
-    return main.create_app(settings_cls(environment=environment, db=db, auth=AuthSettings(public_key_pem=public_pem)))
+    secrets = {"link_secret": "a-real-link-secret-for-the-test", "callback_token": "a-real-callback-token"} \
+        if service == "notifications" else {}
+    return main.create_app(settings_cls(environment=environment, db=db, auth=AuthSettings(public_key_pem=public_pem),
+                                        **secrets))
 
 
 @pytest.mark.parametrize("service", SERVICES)
