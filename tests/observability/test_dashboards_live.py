@@ -29,6 +29,7 @@ from obs_support import (
     template_vars,
 )
 
+from aftersales_shared.auth import mint_token
 from aftersales_shared.config import KafkaSettings
 from aftersales_shared.dev import devstack
 from aftersales_shared.testing.isolation import own_kafka, service_groups, start_groups_at_end
@@ -227,4 +228,14 @@ def test_every_panel_and_alert_query_works_against_live_services(platform: dict[
         if svc in simulate.SERVICES:  # the simulator drives the four; notifications hears their events
             argv += [f"--{svc}-port", str(port)]
     assert simulate.main(argv) == 0
+    # `make simulate SIM_ARGS="--days 2"` plays a second day: every service's clock moves forward one day
+    driven = {s: p for s, p in ports.items() if s in simulate.SERVICES}
+    two_days = simulate.run(simulate.Config(ports=driven, calls=2, seed=3, time_budget_s=4, quiet=True, days=2,
+                                            settle_s=0.5))
+    assert two_days.flows["days played"] == 1
+    key = (devstack.state_dir() / "jwt" / "dev-private.pem").read_bytes()
+    admin = {"Authorization": "Bearer " + mint_token(key, sub="obs-live", roles=["admin"])}
+    for svc, port in driven.items():
+        moved = httpx.get(f"http://127.0.0.1:{port}/v1/admin/clock", headers=admin, timeout=10).json()
+        assert moved["offset_seconds"] >= 86_400, (svc, moved)
     assert not problems, "panels or alerts failing against live data:\n" + "\n".join(problems)

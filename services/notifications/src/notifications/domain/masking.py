@@ -1,16 +1,10 @@
-"""Masking of personal data on read (R-T7): who sees what of a recipient's address."""
+"""Masking of personal data on read (R-T7): who sees what of a recipient's address. Phones and names follow the
+one platform rule (``aftersales_shared.pii``); e-mail addresses and other channels' addresses are masked here."""
 
 from __future__ import annotations
 
-
-def mask_phone(phone: str | None) -> str | None:
-    """138****5678 (mainland mobile); other numbers keep their last 2 digits."""
-    if not phone:
-        return phone
-    digits = phone.lstrip("+")
-    if len(digits) >= 11:
-        return f"{phone[:-8]}****{phone[-4:]}"
-    return "*" * max(0, len(phone) - 2) + phone[-2:]
+from aftersales_shared.pii import mask_name as mask_name
+from aftersales_shared.pii import mask_phone as mask_phone
 
 
 def mask_email(email: str | None) -> str | None:
@@ -19,13 +13,6 @@ def mask_email(email: str | None) -> str | None:
         return email
     local, domain = email.split("@", 1)
     return f"{local[:1]}***@{domain}"
-
-
-def mask_name(name: str | None) -> str | None:
-    """张** : the family name only."""
-    if not name:
-        return name
-    return name[0] + "*" * max(1, len(name) - 1)
 
 
 def mask_address(address: str | None, keep: int = 6) -> str | None:
