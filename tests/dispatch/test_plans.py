@@ -286,6 +286,27 @@ engineer_specs = st.lists(st.tuples(st.floats(-0.1, 0.1), st.integers(1, 3), st.
                                     st.integers(12, 20)), min_size=1, max_size=3)
 
 
+async def test_plan_requests_keep_working_on_one_connection_after_its_statements_turn_generic(
+        clean, dispatch_settings, admin, admin_db):
+    """After five executions on one connection asyncpg's prepared INSERT … ON CONFLICT switches to a generic plan;
+    the partial unique index is then inferred only from a literal predicate (a bound one failed with a 500 in CI)."""
+    from aftersales_shared.config import DatabaseSettings
+
+    base = dispatch_settings()
+    one_connection = base.db.model_copy(update={"pool_size": 1, "max_overflow": 0})
+    assert isinstance(one_connection, DatabaseSettings)
+    async with running(create_app(base.model_copy(update={"db": one_connection}))) as client:
+        start = tomorrow()
+        for n in range(8):
+            r = await client.post("/v1/plans", json={"zone": ZONE, "date": (start + timedelta(days=n)).isoformat()},
+                                  headers=admin)
+            assert r.status_code == 202, (n, r.text)
+            day = (start + timedelta(days=n)).isoformat()
+            again = await client.post("/v1/plans", json={"zone": ZONE, "date": day}, headers=admin)
+            assert again.status_code == 202 and again.json()["id"] == r.json()["id"]
+    assert await admin_db.fetchval("SELECT count(*) FROM dispatch.plans WHERE zone = $1", ZONE) == 8
+
+
 @pytest.fixture
 async def planning_client(clean, dispatch_settings, admin):
     async with running(create_app(dispatch_settings(plan_time_limit_seconds=0.3,

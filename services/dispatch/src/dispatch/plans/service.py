@@ -57,6 +57,11 @@ LOST_AFTER = timedelta(minutes=5)
 """A running plan whose worker has not finished within its time limit plus this is taken as lost."""
 
 
+# The partial unique index's own predicate, as literal SQL: with bound parameters PostgreSQL cannot prove that the
+# ON CONFLICT clause implies the index's predicate once asyncpg's prepared statement switches to a generic plan
+# (after five executions on one connection), and the insert fails with "no unique or exclusion constraint".
+ACTIVE_PLAN_PREDICATE = sa.text("status IN (" + ", ".join(f"'{s}'" for s in lifecycle.ACTIVE) + ")")
+
 def _lost_before(now: datetime) -> sa.ColumnElement[datetime]:
     """Running plans started before this have lost their worker (their time limit plus ``LOST_AFTER`` ago)."""
     return sa.literal(now - LOST_AFTER, TS) - sa.func.make_interval(0, 0, 0, 0, 0, 0, PlanRow.time_limit_s)
@@ -151,7 +156,7 @@ async def request_plan(session: AsyncSession, cfg: DispatchConfig, *, zone: str,
         id=plan_id, zone=zone, day=day, version=version, status=lifecycle.REQUESTED,
         time_limit_s=cfg.plan_time_limit, requested_by=requested_by, created_at=now,
     ).on_conflict_do_nothing(index_elements=[PlanRow.zone, PlanRow.day],
-                             index_where=PlanRow.status.in_(lifecycle.ACTIVE)).returning(PlanRow.id)
+                             index_where=ACTIVE_PLAN_PREDICATE).returning(PlanRow.id)
     created = (await session.execute(stmt)).scalar() is not None
     if not created:
         active = await session.scalar(sa.select(PlanRow).where(
