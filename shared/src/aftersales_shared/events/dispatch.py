@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from .envelope import IntegrationEvent, Payload, define_event, topic_for
+from .envelope_types import Money
 
 PRODUCER = "dispatch"
 JOB_TOPIC = topic_for(PRODUCER, "job")
@@ -113,6 +114,60 @@ class JobEscalated(IntegrationEvent):
     TYPE = "dispatch.job.escalated"
     TOPIC = JOB_TOPIC
     payload: JobEscalatedPayload
+
+
+class JobEtaChangedPayload(JobPayload):
+    """The job's planned arrival moved: insertion into a route, a (re-)plan, a displaced job, or the customer
+    booking another slot. Dispatch emits every move; whoever tells the customer decides which moves matter."""
+
+    planned_arrival: datetime
+    previous_arrival: datetime | None = None
+    window_start: datetime | None = None  # the arrival window promised (customer's slot or SLA window)
+    window_end: datetime | None = None
+    reason: Literal["insertion", "plan", "replan", "displaced", "rescheduled"] = "plan"
+
+
+class JobEtaChanged(IntegrationEvent):
+    TYPE = "dispatch.job.eta_changed"
+    TOPIC = JOB_TOPIC
+    payload: JobEtaChangedPayload
+
+
+class QuoteLine(Payload):
+    kind: Literal["labour", "part", "visit_fee", "shipping"]
+    description: str
+    amount: Money
+    part_no: str | None = None
+    quantity: int = 1
+
+
+class JobQuotePayload(JobPayload):
+    """A paid repair's quote (issue 15): presented on site by the engineer, then accepted or declined by the
+    customer."""
+
+    quote_id: str
+    total: Money
+    lines: list[QuoteLine] = Field(default_factory=list)
+    status: Literal["presented", "accepted", "declined"] = "presented"
+    valid_until: datetime | None = None
+
+
+class JobQuotePresented(IntegrationEvent):
+    TYPE = "dispatch.job.quote_presented"
+    TOPIC = JOB_TOPIC
+    payload: JobQuotePayload
+
+
+class JobQuoteAccepted(IntegrationEvent):
+    TYPE = "dispatch.job.quote_accepted"
+    TOPIC = JOB_TOPIC
+    payload: JobQuotePayload
+
+
+class JobQuoteDeclined(IntegrationEvent):
+    TYPE = "dispatch.job.quote_declined"
+    TOPIC = JOB_TOPIC
+    payload: JobQuotePayload
 
 
 class PartUsed(Payload):

@@ -10,6 +10,7 @@ from .envelope_types import Money
 PRODUCER = "settlement"
 STATEMENT_TOPIC = topic_for(PRODUCER, "statement")
 DISPUTE_TOPIC = topic_for(PRODUCER, "dispute")
+ASSESSMENT_TOPIC = topic_for(PRODUCER, "assessment")
 
 
 class StatementPayload(Payload):
@@ -60,3 +61,23 @@ class DisputeResolved(IntegrationEvent):
     TYPE = "settlement.dispute.resolved"
     TOPIC = DISPUTE_TOPIC
     payload: DisputePayload
+
+
+class AssessmentPayload(Payload):
+    """R-D7: a dealer's monthly service assessment, issued within the first days of the next month."""
+
+    assessment_id: str
+    dealer_id: str
+    month: str  # e.g. "2026-10"
+    score: float
+    grade: str
+    at: datetime
+    callback_rate: float | None = None
+    first_time_fix_rate: float | None = None
+    sla_met_rate: float | None = None
+
+
+class AssessmentIssued(IntegrationEvent):
+    TYPE = "settlement.assessment.issued"
+    TOPIC = ASSESSMENT_TOPIC
+    payload: AssessmentPayload
