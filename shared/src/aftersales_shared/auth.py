@@ -27,6 +27,7 @@ class Role(StrEnum):
     FINANCE = "finance"
     OPS = "ops"
     ADMIN = "admin"
+    NOTIFIER = "notifier"  # the notifications service's own token: reads contacts, records replies, nothing else
 
 
 @dataclass(frozen=True)
