@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from benchmarks import docblock
 from benchmarks.vrplib_io import Instance, read_bks_solomon, read_bks_vrplib, read_instance
 from dispatch.domain.routing import (
     Engineer,
@@ -387,7 +388,10 @@ def write_docs(text: str) -> None:
     page = ROOT / "docs" / "benchmarks.md"
     body = page.read_text() if page.exists() else "# Benchmarks\n"
     start, end = "<!-- planner:start -->", "<!-- planner:end -->"
-    section = f"{start}\n{text.replace('# Route planner', '# Route planner', 1).strip()}\n{end}"
+    kept = ""
+    if start in body and end in body:  # the blocks other benchmarks write into this section stay
+        kept = "".join(f"\n\n{b}" for b in docblock.sub_blocks(body[body.index(start):body.index(end)]))
+    section = f"{start}\n{text.replace('# Route planner', '# Route planner', 1).strip()}{kept}\n{end}"
     if start in body and end in body:
         body = body[:body.index(start)] + section + body[body.index(end) + len(end):]
     else:
