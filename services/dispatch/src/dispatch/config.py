@@ -39,6 +39,10 @@ class DispatchSettings(ServiceSettings):
         "process", description="where plan_day runs: a worker process (the event loop and the GIL stay free) "
                                "or a thread")
     default_service_minutes: int = Field(60, ge=0, le=1440, description="when no service_durations row applies")
+    # learned service durations (plans/durations.py): robust estimate over the last completions' labour minutes
+    duration_min_samples: int = Field(20, ge=1, le=10000, description="completions before a learned value is used")
+    duration_window: int = Field(200, ge=1, le=100000, description="the last N completions learned from")
+    duration_trim: float = Field(0.1, ge=0, lt=0.5, description="share of shortest and of longest left out")
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,9 @@ class DispatchConfig:
     plan_time_limit: float = 30.0
     planner_executor: str = "process"
     default_service_minutes: int = 60
+    duration_min_samples: int = 20
+    duration_window: int = 200
+    duration_trim: float = 0.1
 
     def speed_kmh(self, zone_class: str) -> float:
         return dict(self.speeds_kmh).get(zone_class, 30.0)
@@ -68,5 +75,6 @@ class DispatchConfig:
             estimator=HaversineEstimator(road_factor=s.road_factor, speeds_kmh=dict(s.speeds_kmh)),
             road_factor=s.road_factor, speeds_kmh=tuple(sorted(s.speeds_kmh.items())),
             plan_time_limit=s.plan_time_limit_seconds, planner_executor=s.planner_executor,
-            default_service_minutes=s.default_service_minutes,
+            default_service_minutes=s.default_service_minutes, duration_min_samples=s.duration_min_samples,
+            duration_window=s.duration_window, duration_trim=s.duration_trim,
         )

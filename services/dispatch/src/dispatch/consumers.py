@@ -22,6 +22,7 @@ from aftersales_shared.events.envelope import IntegrationEvent
 
 from .config import DispatchConfig, DispatchSettings
 from .jobs import service as jobs
+from .plans import durations
 from .plans import service as plans
 
 
@@ -45,6 +46,10 @@ async def on_plan_requested(session: AsyncSession, event: IntegrationEvent, *, c
     await plans.run_plan(session, cfg, plan_id=event.payload.plan_id, now=clock.now())
 
 
+async def on_job_completed(session: AsyncSession, event: IntegrationEvent, *, cfg: DispatchConfig) -> None:
+    await durations.learn_from_completion(session, cfg, job_id=event.payload.job_id, now=clock.now())
+
+
 HANDLERS = {
     "tickets": ([ticket_ev.TICKET_TOPIC], {
         ticket_ev.TicketOpened.TYPE: on_ticket_opened,
@@ -54,6 +59,7 @@ HANDLERS = {
     "parts": ([parts_ev.REQUEST_TOPIC], {
         parts_ev.RequestDelivered.TYPE: on_parts_delivered,
     }),
+    "durations": ([dispatch_ev.JOB_TOPIC], {dispatch_ev.JobCompleted.TYPE: on_job_completed}),  # learned minutes
     "planner": ([dispatch_ev.PLAN_TOPIC], {
         dispatch_ev.PlanRequested.TYPE: on_plan_requested,
     }),

@@ -232,7 +232,19 @@ class ServiceDuration(Base):
     product_line: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     fault_class: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     minutes: Mapped[int] = mapped_column(sa.Integer)
+    override: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default="false")  # wins over learned
     updated_at: Mapped[datetime] = mapped_column(TS)
+
+
+class LearnedDuration(Base):
+    """Service minutes learned from the last completions' labour minutes (``plans/durations.py``)."""
+
+    __tablename__ = "learned_durations"
+    product_line: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    fault_class: Mapped[str] = mapped_column(sa.String(40), primary_key=True)  # "" = any fault class of the line
+    minutes: Mapped[int | None] = mapped_column(sa.Integer)  # None: fewer samples than the minimum
+    samples: Mapped[int] = mapped_column(sa.Integer)
+    computed_at: Mapped[datetime] = mapped_column(TS)
 
 
 class PlanRow(Base):

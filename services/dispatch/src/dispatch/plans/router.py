@@ -22,7 +22,7 @@ from ..access import (
 )
 from ..config import DispatchConfig
 from ..fields import Id
-from . import service
+from . import durations, service
 from .schemas import (
     DurationRead,
     DurationUpsert,
@@ -80,15 +80,18 @@ async def patch_job_planning(job_id: JobId, body: JobPlanningUpdate, session: Db
 
 @router.put("/service-durations", response_model=DurationRead, responses=ERRORS)
 async def put_duration(body: DurationUpsert, session: DbSession, _: CanConfigureDispatch) -> DurationRead:
-    """Expected service minutes by product line x fault class (null fault class = the line's default)."""
+    """Expected service minutes by product line x fault class (null fault class = the line's default); with
+    ``override`` the value wins over the one learned from completed jobs."""
     row = await service.upsert_duration(session, body=body, now=clock.now())
-    return DurationRead(product_line=row.product_line, fault_class=row.fault_class or None, minutes=row.minutes)
+    view = next(v for v in await durations.table(session)
+                if (v.product_line, v.fault_class) == (row.product_line, row.fault_class))
+    return DurationRead.of(view)
 
 
 @router.get("/service-durations", response_model=list[DurationRead], responses=ERRORS)
 async def list_durations(session: DbSession, _: CanReadPlans) -> list[DurationRead]:
-    return [DurationRead(product_line=d.product_line, fault_class=d.fault_class or None, minutes=d.minutes)
-            for d in await service.list_durations(session)]
+    """Configured and learned durations (learned minutes, sample count) and what a plan uses (``effective``)."""
+    return [DurationRead.of(v) for v in await durations.table(session)]
 
 
 def _summary(row: Any) -> dict[str, Any]:

@@ -4,7 +4,7 @@ publishing, and an engineer's route for a day."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
@@ -58,12 +58,23 @@ class DurationUpsert(StrictModel):
     product_line: Id
     fault_class: Id | None = None
     minutes: Minutes
+    override: bool = False  # wins over the value learned from completed jobs
 
 
 class DurationRead(BaseModel):
     product_line: str
     fault_class: str | None
-    minutes: int
+    minutes: int | None  # configured (null: only learned)
+    override: bool
+    learned_minutes: int | None  # from the last completions' labour minutes; null below the minimum sample count
+    samples: int  # completions the learned value is computed from
+    effective_minutes: int | None  # what a plan uses: override, else learned, else configured
+
+    @classmethod
+    def of(cls, v: Any) -> DurationRead:
+        return cls(product_line=v.product_line, fault_class=v.fault_class or None, minutes=v.minutes,
+                   override=v.override, learned_minutes=v.learned_minutes, samples=v.samples,
+                   effective_minutes=v.effective_minutes)
 
 
 class PlanRequest(StrictModel):

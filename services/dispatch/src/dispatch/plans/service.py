@@ -35,7 +35,7 @@ from ..jobs import queries as job_queries
 from ..jobs import service as jobs
 from ..models import TS, Engineer, Job, PlanRoute, PlanRow, PlanStop, PlanUnplanned, ServiceDuration, SlaPolicyRow
 from ..sla.service import zone_class_of
-from . import executor
+from . import durations, executor
 from .inputs import (
     DEFAULT_UNSERVED_COST,
     STARTED,
@@ -70,7 +70,7 @@ def _lost_before(now: datetime) -> sa.ColumnElement[datetime]:
 # --- what a plan needs ----------------------------------------------------------------------------
 
 async def _durations(session: AsyncSession) -> dict[tuple[str, str], int]:
-    return {(d.product_line, d.fault_class): d.minutes for d in (await session.scalars(sa.select(ServiceDuration)))}
+    return await durations.effective(session)  # configured, learned from completions, or a manual override
 
 
 async def _policy_costs(session: AsyncSession) -> dict[str, Decimal]:
@@ -122,10 +122,11 @@ async def update_job_planning(session: AsyncSession, cfg: DispatchConfig, *, job
 
 async def upsert_duration(session: AsyncSession, *, body: DurationUpsert, now: datetime) -> ServiceDuration:
     stmt = insert(ServiceDuration).values(product_line=body.product_line, fault_class=body.fault_class or "",
-                                          minutes=body.minutes, updated_at=now)
+                                          minutes=body.minutes, override=body.override, updated_at=now)
     await session.execute(stmt.on_conflict_do_update(
         index_elements=[ServiceDuration.product_line, ServiceDuration.fault_class],
-        set_={"minutes": stmt.excluded.minutes, "updated_at": stmt.excluded.updated_at}))
+        set_={"minutes": stmt.excluded.minutes, "override": stmt.excluded.override,
+              "updated_at": stmt.excluded.updated_at}))
     row = await session.get(ServiceDuration, (body.product_line, body.fault_class or ""), populate_existing=True)
     assert row is not None
     return row
