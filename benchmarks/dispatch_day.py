@@ -218,10 +218,10 @@ def run_insertion(day: Day, *, nightly: bool, penalty: float = 1000.0, overtime_
             met += start <= by_id[s.job_id].due and start >= by_id[s.job_id].opened
     carried = [i for i in unserved if by_id[i].due > SHIFT_END + timedelta(minutes=overtime_min)]
     n = len(day.tickets)
-    t = plan.totals
+    tot = plan.totals
     return {"met": met / n, "met_n": met, "served": len(served), "unserved": len(unserved) - len(carried),
-            "carried": len(carried), "km": t.distance / 1000, "engineers_used": t.engineers_used,
-            "overtime_min": t.overtime_s / 60, "violations": len(viol), "late": t.late_jobs,
+            "carried": len(carried), "km": tot.distance / 1000, "engineers_used": tot.engineers_used,
+            "overtime_min": tot.overtime_s / 60, "violations": len(viol), "late": tot.late_jobs,
             "displaced": displaced, "night_planned": len(known) - len(plan.unplanned) if nightly else 0,
             "night_known": len(known), "plan_s": plan_s, "insert_s": insert_s,
             "violation_kinds": sorted({v.kind for v in viol})}

@@ -29,6 +29,11 @@ def _dt(s: str | None) -> datetime | None:
     return datetime.fromisoformat(s) if s else None
 
 
+def _row(ns: Any) -> Any:
+    """A plain namespace where the converters take a row (they only read attributes)."""
+    return ns if not isinstance(ns, dict) else SimpleNamespace(**ns)
+
+
 def _j(v: Any) -> Any:
     """JSONB through a plain text query may come back as its text."""
     return json.loads(v) if isinstance(v, str) else v
@@ -43,7 +48,8 @@ def backfill_next_due(conn: sa.Connection, now: datetime, schema: str = "dispatc
         f" resolve_from, warn_fractions FROM {schema}.sla_policies")).mappings()]
     cal_rows = conn.execute(sa.text(f"SELECT code, tz, always_open, intervals, use_statutory, weekdays, overrides"
                                     f" FROM {schema}.sla_calendars")).mappings()
-    calendars = {r["code"]: calendar_of(SimpleNamespace(**{k: _j(v) if k in _CAL_JSON else v for k, v in r.items()})) for r in cal_rows}
+    calendars = {r["code"]: calendar_of(_row({k: _j(v) if k in _CAL_JSON else v
+                                                             for k, v in r.items()})) for r in cal_rows}
     chosen: dict[tuple[str | None, str], Any] = {}
 
     def policy_for(contract: str | None, zone_class: str) -> Any:
@@ -53,7 +59,7 @@ def backfill_next_due(conn: sa.Connection, now: datetime, schema: str = "dispatc
             if not rows:
                 chosen[key] = None
             else:
-                pol = select_policy([policy_of(p) for p in rows], contract, zone_class)
+                pol = select_policy([policy_of(_row(p)) for p in rows], contract, zone_class)
                 row = next(p for p in rows if (p.contract_code or None) == pol.contract_code)
                 chosen[key] = (pol, calendars[row.calendar_code])
         return chosen[key]
