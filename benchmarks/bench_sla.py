@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import random
 import time
@@ -293,6 +294,7 @@ def render(r: dict[str, Any], started: datetime) -> str:
 Run {started:%Y-%m-%d %H:%M} UTC on 2 cores / Debian 12 / Python {platform.python_version()}, PostgreSQL 15 (native
 devstack), the watcher in-process (`background.watch_sla`: keyset batches of 500 by `(next_due_at, id)`, `FOR UPDATE
 SKIP LOCKED`, one unit of work per batch). Command: `uv run python -m benchmarks.bench_sla` (`make bench-sla`).
+The machine is shared with other work (other helpers' test runs): load average at the end {r.get('load', '?')}.
 
 **{r['jobs']:,} open jobs** (seeded in {r['seed_s']:.0f} s through the model and `sla.refresh_deadlines`, then COPY),
 reported over the last 36 h: in-zone 40 %, urban 40 %, county 20 % on the default policies (R-S1..R-S5, 24x7), a fifth
@@ -356,5 +358,6 @@ if __name__ == "__main__":
     started = datetime.now(UTC)
     with devstack.running_stack() as stack:  # outside the event loop; stops only what it started
         res = asyncio.run(main(stack, a.jobs))
+    res["load"] = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     write_docs(render(res, started), summary(res, started))
     print(json.dumps(res, indent=2, default=str))
