@@ -9,7 +9,7 @@ is on time.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -71,22 +71,52 @@ class Engineer:
     van_capacity: int | None = None
     end: Point | None = None  # None: back to start
     max_overtime_minutes: float = 0.0
+    # at a restock stop (a service centre) the van is topped up to this level per part (at least its start stock)
+    restock_to: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def end_point(self) -> Point:
         return self.end if self.end is not None else self.start
 
-    def qualifies(self, job: Job) -> bool:
-        """Skills at level, tools, parts in stock (per job) and pin: may this engineer do the job at all?"""
+    def van_level(self, part: str) -> int:
+        """What the van holds of a part after a restock stop: its start stock or ``restock_to``, the larger."""
+        return max(self.van_stock.get(part, 0), self.restock_to.get(part, 0))
+
+    def qualifies(self, job: Job, *, restock: bool = False) -> bool:
+        """Skills at level, tools, parts in stock (per job) and pin: may this engineer do the job at all?
+        With ``restock`` (a service centre the route may stop at), parts count up to the restocked level."""
         if job.pinned_to is not None and job.pinned_to != self.id:
             return False
         if any(self.skills.get(s, 0) < lvl for s, lvl in job.skills.items()):
             return False
         if not job.tools <= self.tools:
             return False
-        if any(self.van_stock.get(p, 0) < q for p, q in job.parts.items()):
+        have = self.van_level if restock else (lambda p: self.van_stock.get(p, 0))
+        if any(have(p) < q for p, q in job.parts.items()):
             return False
         return not (self.van_capacity is not None and job.volume > self.van_capacity)
+
+
+@dataclass(frozen=True)
+class ServiceCentre:
+    """A service centre with stock where a route may stop to restock (PyVRP reload depot, issue 14 item 1)."""
+
+    id: str
+    location: Point
+    stock: Mapping[str, int] = field(default_factory=dict)
+    service_minutes: float = 15.0  # loading time at the counter
+
+    @property
+    def service_s(self) -> int:
+        return int(round(self.service_minutes * 60))
+
+    def can_restock(self, engineer: Engineer, parts: Sequence[str]) -> bool:
+        """A stop here tops the van up to ``engineer.van_level`` of every part: the centre must hold that much."""
+        return any(engineer.van_level(p) > 0 for p in parts) and all(
+            self.stock.get(p, 0) >= engineer.van_level(p) for p in parts)
+
+
+RESTOCK_PREFIX = "restock:"  # a restock stop's job_id: "restock:<centre id>"
 
 
 @dataclass(frozen=True)
@@ -117,6 +147,7 @@ class Stop:
     parts: Mapping[str, int] = field(default_factory=dict)
     skills: Mapping[str, int] = field(default_factory=dict)
     tools: frozenset[str] = frozenset()
+    restock: str | None = None  # a stop at this service centre to restock (job_id "restock:<id>"), not a job
 
     @property
     def lateness_s(self) -> int:
@@ -226,7 +257,7 @@ class Plan:
             late_jobs=sum(1 for r in used for s in r.stops if s.lateness_s > 0),
             engineers_used=len(used),
             overtime_s=sum(r.overtime_s for r in used),
-            planned_jobs=sum(len(r.stops) for r in used),
+            planned_jobs=sum(1 for r in used for s in r.stops if s.restock is None),
             unplanned_jobs=len(self.unplanned),
             unplanned_penalty=sum(u.penalty or 0.0 for u in self.unplanned),
         )
@@ -258,6 +289,13 @@ def stop_for(job: Job, epoch: datetime, *, earliest_floor: int = 0) -> Stop:
                 late_allowed=job.late_penalty is not None, started=job.started,
                 pinned=job.pinned_to is not None, volume=job.volume, parts=dict(job.parts),
                 skills=dict(job.skills), tools=job.tools)
+
+
+def restock_stop(centre: ServiceCentre, horizon_s: int) -> Stop:
+    """A not-yet-scheduled stop at a service centre (no window of its own; pinned: insertion never moves it)."""
+    return Stop(job_id=RESTOCK_PREFIX + centre.id, location=centre.location, arrival_s=0, start_s=0,
+                end_s=centre.service_s, earliest_s=0, latest_s=horizon_s, leg_distance=0, leg_s=0, pinned=True,
+                restock=centre.id)
 
 
 def schedule(frame: RouteFrame, stops: list[Stop], travel: TravelModel, *, now_s: int = 0,

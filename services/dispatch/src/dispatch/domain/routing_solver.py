@@ -15,6 +15,11 @@ How the dispatch rules become a PyVRP model (no I/O, no clock: ``now`` is passed
   (``travel_cost_per_km``), so a short-staffed plan leaves the cheapest work. ``penalty=None``: required.
 - lateness: a job with a ``late_penalty`` becomes a mutually exclusive group of two clients at one location: on
   time (prize p) or late (window to the end of the day, prize p - late_penalty).
+- restock stops: each service centre with stock is a reload depot of the engineers it can top up (``restock_to``
+  above the van's stock, the centre holding the topped-up level of every part in the plan); each part's load
+  dimension then has the topped-up level as capacity and the missing quantity as initial load, so the van serves
+  from its own stock until a stop at a centre refills it (a job needing more than the van holds forces that stop).
+  The centre's stock is checked per stop; shared by several routes it is not limited (the verifier flags it).
 - started jobs are not given to the solver: the engineer's route starts where and when the started job ends, and
   the started job is put back first in sequence.
 Every route is re-laid with :func:`routing_model.schedule` (same integer legs); a stop that the solver left
@@ -40,10 +45,12 @@ from .routing_model import (
     PlanOptions,
     Route,
     RouteFrame,
+    ServiceCentre,
     SolverInfo,
     Stop,
     Unplanned,
     UnplannedReason,
+    restock_stop,
     schedule,
     stop_for,
     to_seconds,
@@ -54,7 +61,7 @@ PROHIBITIVE = 10**9  # distance units / seconds on an arc into a job the enginee
 # and small enough that time warp x penalty weight cannot overflow int64 (2^44 did, and made such arcs cheap)
 
 
-_TypeKey = tuple[int, int, int, int, int, tuple[int, ...], int]
+_TypeKey = tuple[int, int, int, int, int, tuple[int, ...], int, tuple[int, ...], tuple[int, ...]]
 
 
 @dataclass
@@ -96,8 +103,9 @@ def _started_stop(job: Job, now: datetime) -> Stop:
 
 
 def plan_day(jobs: Sequence[Job], engineers: Sequence[Engineer], travel: TravelModel, now: datetime,
-             options: PlanOptions | None = None) -> Plan:
-    """Plan a zone-day: every job is on a route (ordered, with arrival/start/end) or unplanned with a reason."""
+             options: PlanOptions | None = None, *, centres: Sequence[ServiceCentre] = ()) -> Plan:
+    """Plan a zone-day: every job is on a route (ordered, with arrival/start/end) or unplanned with a reason;
+    routes may stop at ``centres`` to restock parts (``Stop.restock``)."""
     options = options or PlanOptions()
     t_build = time.perf_counter()
     ids = [j.id for j in jobs]
@@ -121,12 +129,15 @@ def plan_day(jobs: Sequence[Job], engineers: Sequence[Engineer], travel: TravelM
     # who may do what (skills/levels, tools, parts, pins), and does it fit alone in anyone's day?
     open_jobs = [j for j in jobs if not j.started]
     avail = list(eng_by_id.values())
+    skus = sorted({p for j in open_jobs for p in j.parts})
+    restock = {e.id: [c for c in centres if c.can_restock(e, skus)] for e in avail}
     candidates: list[Job] = []
     qual: dict[str, list[Engineer]] = {}
     # engineers alike in skills, tools, stock and van are checked once (250 identical vans: one check per job)
     kinds: dict[tuple[object, ...], list[Engineer]] = {}
     for e in avail:
-        sig = (frozenset(e.skills.items()), e.tools, frozenset(e.van_stock.items()), e.van_capacity)
+        sig = (frozenset(e.skills.items()), e.tools, frozenset(e.van_stock.items()), e.van_capacity,
+               frozenset(e.restock_to.items()), bool(restock[e.id]))
         kinds.setdefault(sig, []).append(e)
     for j in open_jobs:
         if j.pinned_to is not None and j.pinned_to not in eng_by_id:
@@ -134,9 +145,11 @@ def plan_day(jobs: Sequence[Job], engineers: Sequence[Engineer], travel: TravelM
                                        f"pinned to {j.pinned_to}, off shift", j.penalty))
             continue
         if j.pinned_to is not None:
-            q = [eng_by_id[j.pinned_to]] if eng_by_id[j.pinned_to].qualifies(j) else []
+            pe = eng_by_id[j.pinned_to]
+            q = [pe] if pe.qualifies(j, restock=bool(restock[pe.id])) else []
         else:
-            q = [e for group in kinds.values() if group[0].qualifies(j) for e in group]
+            q = [e for group in kinds.values() if group[0].qualifies(j, restock=bool(restock[group[0].id]))
+                 for e in group]
         if not q:
             unplanned.append(Unplanned(j.id, UnplannedReason.NO_QUALIFIED_ENGINEER, _why_unqualified(j, avail),
                                        j.penalty))
@@ -153,10 +166,10 @@ def plan_day(jobs: Sequence[Job], engineers: Sequence[Engineer], travel: TravelM
                                        "no qualified engineer reaches it in its window and is back by shift end",
                                        j.penalty))
 
-    routes_seq: dict[str, list[Job]] = {e.id: [] for e in avail}
+    routes_seq: dict[str, list[Job | ServiceCentre]] = {e.id: [] for e in avail}
     info = SolverInfo(build_s=time.perf_counter() - t_build)
     if solver_jobs:
-        routes_seq, dropped, info = _solve(solver_jobs, avail, qual, eff, travel, now, options, t_build)
+        routes_seq, dropped, info = _solve(solver_jobs, avail, qual, eff, travel, now, options, t_build, restock)
         for j in dropped:
             unplanned.append(Unplanned(j.id, UnplannedReason.DROPPED_UNDER_CAPACITY,
                                        "left out: the cheapest work when the day cannot hold everything", j.penalty))
@@ -164,7 +177,9 @@ def plan_day(jobs: Sequence[Job], engineers: Sequence[Engineer], travel: TravelM
     routes: list[Route] = []
     by_job = {j.id: j for j in jobs}
     for e in avail:
-        stops = ([prefix[e.id]] if e.id in prefix else []) + [stop_for(j, now) for j in routes_seq.get(e.id, [])]
+        horizon = frames[e.id].max_end_s
+        stops = ([prefix[e.id]] if e.id in prefix else []) + [
+            stop_for(x, now) if isinstance(x, Job) else restock_stop(x, horizon) for x in routes_seq.get(e.id, [])]
         route, removed = _lay_feasibly(frames[e.id], stops, travel)
         for s in removed:
             unplanned.append(Unplanned(s.job_id, UnplannedReason.CANNOT_FIT_WINDOW,
@@ -221,7 +236,7 @@ def _lay_feasibly(frame: RouteFrame, stops: list[Stop], travel: TravelModel) -> 
         bad = next((i for i, s in enumerate(route.stops)
                     if not s.started and (s.start_s > s.latest_s and not s.late_allowed)), None)
         if bad is None and route.stops and route.return_s > frame.max_end_s:
-            movable = [i for i, s in enumerate(route.stops) if not s.started]
+            movable = [i for i, s in enumerate(route.stops) if not s.started and s.restock is None]
             bad = movable[-1] if movable else None
         if bad is None:
             return route, removed
@@ -230,17 +245,29 @@ def _lay_feasibly(frame: RouteFrame, stops: list[Stop], travel: TravelModel) -> 
 
 def _solve(jobs: list[Job], engineers: list[Engineer], qual: dict[str, list[Engineer]],
            frames: dict[str, RouteFrame], travel: TravelModel, now: datetime, options: PlanOptions,
-           t_build: float) -> tuple[dict[str, list[Job]], list[Job], SolverInfo]:
-    # locations: depots (distinct start / end points) first, then one per job
+           t_build: float, restock: dict[str, list[ServiceCentre]]) -> tuple[
+               dict[str, list[Job | ServiceCentre]], list[Job], SolverInfo]:
+    # locations: depots (distinct start / end points, then service centres) first, then one per job
     depot_pts: dict[tuple[float, float], int] = {}
     for f in frames.values():
         for p in (f.start_location, f.end_location):
             depot_pts.setdefault((float(p[0]), float(p[1])), len(depot_pts))
+    centre_depot: dict[str, int] = {}
+    centre_by_depot: dict[int, ServiceCentre] = {}
+    for cs in restock.values():
+        for c in cs:
+            if c.id not in centre_depot:
+                pt = (float(c.location[0]), float(c.location[1]))
+                if pt not in depot_pts:
+                    depot_pts[pt] = len(depot_pts)
+                centre_depot[c.id] = depot_pts[pt]
+                centre_by_depot.setdefault(depot_pts[pt], c)
     nd = len(depot_pts)
     points = list(depot_pts) + [j.location for j in jobs]
     base_dist, base_dur = matrices(travel, points)
     locations = [pyvrp.Location(x=float(p[1]), y=float(p[0])) for p in points]
-    depots = [pyvrp.Depot(location=i) for i in range(nd)]
+    depots = [pyvrp.Depot(location=i, service_duration=centre_by_depot[i].service_s if i in centre_by_depot else 0)
+              for i in range(nd)]
 
     # load dimensions: van volume (if anyone uses it) + each part expected by some job
     skus = sorted({p for j in jobs for p in j.parts})
@@ -318,16 +345,21 @@ def _solve(jobs: list[Job], engineers: list[Engineer], qual: dict[str, list[Engi
         f = frames[e.id]
         sd = depot_pts[(float(f.start_location[0]), float(f.start_location[1]))]
         ed = depot_pts[(float(f.end_location[0]), float(f.end_location[1]))]
+        reload = tuple(sorted({centre_depot[c.id] for c in restock[e.id]}))
+        level = (lambda p, e=e: e.van_level(p)) if reload else (lambda p, e=e: e.van_stock.get(p, 0))
         cap = ([e.van_capacity if e.van_capacity is not None else big_cap] if use_volume else []) + [
-            e.van_stock.get(p, 0) for p in skus]
-        key: _TypeKey = (sd, ed, f.depart_s, f.shift_end_s, f.max_end_s, tuple(cap), profile_of[forbidden[e.id]])
+            level(p) for p in skus]
+        init_load = ([0] if use_volume else []) + [level(p) - e.van_stock.get(p, 0) for p in skus]
+        key: _TypeKey = (sd, ed, f.depart_s, f.shift_end_s, f.max_end_s, tuple(cap), profile_of[forbidden[e.id]],
+                         tuple(init_load), reload)
         types.setdefault(key, _Vehicles(key, [], [])).engineers.append(e)
         types[key].frames.append(f)
     vtypes = []
-    for (sd, ed, ready, shift_end, max_end, vcap, prof), v in types.items():
+    for (sd, ed, ready, shift_end, max_end, vcap, prof, initial, reload), v in types.items():
         nominal = max(0, min(shift_end, max_end) - ready)
         vtypes.append(pyvrp.VehicleType(
-            num_available=len(v.engineers), capacity=list(vcap),
+            num_available=len(v.engineers), capacity=list(vcap), initial_load=list(initial),
+            reload_depots=list(reload),
             start_depot=sd, end_depot=ed, fixed_cost=fixed, tw_early=ready, tw_late=max_end, start_late=ready,
             shift_duration=nominal, max_overtime=max(0, max_end - ready - nominal),
             unit_overtime_cost=int(round(ot_cost)), profile=prof, name=",".join(x.id for x in v.engineers)[:200]))
@@ -346,7 +378,7 @@ def _solve(jobs: list[Job], engineers: list[Engineer], qual: dict[str, list[Engi
         init = _greedy_start(data, jobs, engineers, frames, travel, now, types, client_job)
         result = _solve_from(data, cheap, stop, options.seed, init)
 
-    seq: dict[str, list[Job]] = {e.id: [] for e in engineers}
+    seq: dict[str, list[Job | ServiceCentre]] = {e.id: [] for e in engineers}
     planned: set[int] = set()
     type_list = list(types.values())
     used = [0] * len(type_list)
@@ -354,10 +386,13 @@ def _solve(jobs: list[Job], engineers: list[Engineer], qual: dict[str, list[Engi
         vt = r.vehicle_type()
         eng = type_list[vt].engineers[used[vt]]
         used[vt] += 1
-        for act in r.schedule():
+        acts = r.schedule()
+        for pos, act in enumerate(acts):
+            if act.type == pyvrp.ActivityType.DEPOT and 0 < pos < len(acts) - 1 and act.idx in centre_by_depot:
+                seq[eng.id].append(centre_by_depot[act.idx])  # a reload: restock at the service centre
             if act.type == pyvrp.ActivityType.CLIENT:
                 k = client_job[act.idx]
-                if not eng.qualifies(jobs[k]):
+                if not eng.qualifies(jobs[k], restock=bool(restock[eng.id])):
                     continue  # defence in depth: never trust an arc the profile prohibits
                 seq[eng.id].append(jobs[k])
                 planned.add(k)

@@ -11,21 +11,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from .routing_model import Engineer, Job, Plan, to_seconds
+from .routing_model import Engineer, Job, Plan, ServiceCentre, to_seconds
 from .routing_travel import TravelModel, leg
 
 
 @dataclass(frozen=True)
 class Violation:
     kind: str  # window | early | skill | pin | started | shift_start | shift_end | travel | service | capacity
-    #            | stock | duplicate | missing | unknown_job | unknown_engineer | claim
+    #            | stock | duplicate | missing | unknown_job | unknown_engineer | claim | restock | centre_stock
     job_id: str | None
     engineer_id: str | None
     detail: str
 
 
 def verify(plan: Plan, jobs: Sequence[Job], engineers: Sequence[Engineer], travel: TravelModel | None = None,
-           now: datetime | None = None) -> list[Violation]:
+           now: datetime | None = None, centres: Sequence[ServiceCentre] = ()) -> list[Violation]:
     """Every way the plan breaks a rule; ``[]`` when it keeps them all.
 
     - each job is on exactly one route or unplanned (``missing`` / ``duplicate``);
@@ -35,7 +35,10 @@ def verify(plan: Plan, jobs: Sequence[Job], engineers: Sequence[Engineer], trave
     - start <= latest unless the job may be late (``window``), and a stop's own ``on_time`` agrees (``claim``);
     - a started job stays first with its engineer (``started``);
     - the route leaves no earlier than the shift start (or now) and is back by shift end + overtime
-      (``shift_start`` / ``shift_end``); van volume and stock are enough (``capacity`` / ``stock``).
+      (``shift_start`` / ``shift_end``); van volume and stock are enough (``capacity`` / ``stock``), walking the
+      van's stock stop by stop: a restock stop (``Stop.restock``) at a known centre tops it up to
+      ``Engineer.van_level`` from the centre's stock (``restock``), and no centre gives more than it holds over all
+      routes (``centre_stock``).
     """
     travel = travel or plan.travel
     now = now or plan.epoch
@@ -43,6 +46,8 @@ def verify(plan: Plan, jobs: Sequence[Job], engineers: Sequence[Engineer], trave
     now_s = to_seconds(epoch, now, up=False)
     by_job = {j.id: j for j in jobs}
     by_eng = {e.id: e for e in engineers}
+    by_centre = {c.id: c for c in centres}
+    drawn: dict[tuple[str, str], int] = {}
     out: list[Violation] = []
     seen: dict[str, str] = {}
 
@@ -62,10 +67,28 @@ def verify(plan: Plan, jobs: Sequence[Job], engineers: Sequence[Engineer], trave
         here = e.start
         t = r.depart_s
         volume = 0
-        stock: dict[str, int] = {}
+        held = dict(e.van_stock)  # what the van holds now
         if not r.stops[0].started and r.depart_s < shift_start:
             add("shift_start", None, e.id, f"leaves at {r.depart_s}, shift starts {shift_start}")
         for i, s in enumerate(r.stops):
+            if s.restock is not None:
+                c = by_centre.get(s.restock)
+                if c is None:
+                    add("restock", s.job_id, e.id, f"restock at unknown service centre {s.restock}")
+                    continue
+                d, dt = leg(travel, here, c.location)
+                if s.arrival_s < t + dt or s.start_s < s.arrival_s:
+                    add("travel", s.job_id, e.id, f"at the centre at {s.arrival_s}, cannot before {t + dt}")
+                if s.end_s != s.start_s + c.service_s:
+                    add("service", s.job_id, e.id, "restock end is not start + the centre's service time")
+                for p in set(held) | set(e.restock_to):
+                    top = e.van_level(p) - held.get(p, 0)
+                    if top > 0:
+                        drawn[c.id, p] = drawn.get((c.id, p), 0) + top
+                        held[p] = e.van_level(p)
+                volume = 0
+                here, t = c.location, s.end_s
+                continue
             j = by_job.get(s.job_id)
             if j is None:
                 add("unknown_job", s.job_id, e.id, "stop for a job not in the input")
@@ -76,7 +99,7 @@ def verify(plan: Plan, jobs: Sequence[Job], engineers: Sequence[Engineer], trave
             if j.started:  # in progress: a fact, not a choice; only "who" is checked
                 if j.pinned_to != e.id:
                     add("started", j.id, e.id, f"started by {j.pinned_to}, planned on {e.id}")
-            elif not e.qualifies(j):
+            elif not e.qualifies(j, restock=True):
                 kind = "pin" if j.pinned_to is not None and j.pinned_to != e.id else "skill"
                 add(kind, j.id, e.id, "engineer may not do this job (skills, tools, parts or pin)")
             if j.started and i != 0:
@@ -104,8 +127,12 @@ def verify(plan: Plan, jobs: Sequence[Job], engineers: Sequence[Engineer], trave
             if s.end_s != s.start_s + j.service_s:
                 add("service", j.id, e.id, f"end {s.end_s} != start + service {s.start_s + j.service_s}")
             volume += j.volume
+            if e.van_capacity is not None and volume > e.van_capacity:
+                add("capacity", j.id, e.id, f"volume {volume} > van capacity {e.van_capacity}")
             for p, q in j.parts.items():
-                stock[p] = stock.get(p, 0) + q
+                held[p] = held.get(p, 0) - q
+                if held[p] < 0:
+                    add("stock", j.id, e.id, f"needs {q} x {p}, the van has {held[p] + q} left")
             here, t = j.location, s.end_s
         _, dt = leg(travel, here, e.end_point)
         back = t + dt
@@ -113,11 +140,10 @@ def verify(plan: Plan, jobs: Sequence[Job], engineers: Sequence[Engineer], trave
             add("travel", None, e.id, f"claims back at {r.return_s}, cannot before {back}")
         if max(back, r.return_s) > max_end:
             add("shift_end", None, e.id, f"back at {max(back, r.return_s)}, latest return {max_end}")
-        if e.van_capacity is not None and volume > e.van_capacity:
-            add("capacity", None, e.id, f"volume {volume} > van capacity {e.van_capacity}")
-        for p, q in stock.items():
-            if q > e.van_stock.get(p, 0):
-                add("stock", None, e.id, f"needs {q} x {p}, van has {e.van_stock.get(p, 0)}")
+    for (cid, p), q in drawn.items():
+        if q > by_centre[cid].stock.get(p, 0):
+            add("centre_stock", None, None, f"routes take {q} x {p} from {cid}, it holds "
+                                            f"{by_centre[cid].stock.get(p, 0)}")
     for u in plan.unplanned:
         if u.job_id in seen:
             add("duplicate", u.job_id, seen[u.job_id], "both planned and unplanned")

@@ -1,0 +1,80 @@
+"""Restock stops (issue 14 item 1): a route may stop at a service centre with stock (a PyVRP reload depot) when a
+job needs parts the engineer's van lacks; the verifier walks the van's stock stop by stop."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from dispatch.domain.routing import EuclideanTravel, Job, PlanOptions, UnplannedReason, plan_day, verify
+from dispatch.domain.routing_model import RESTOCK_PREFIX, Engineer, ServiceCentre
+
+NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+T = EuclideanTravel(scale=60)  # one coordinate unit = 60 s
+FAST = PlanOptions(time_limit_s=5.0, max_iterations=3000)
+
+
+def at(minutes: float) -> datetime:
+    return NOW + timedelta(minutes=minutes)
+
+
+def job(jid: str, loc, **kw) -> Job:
+    return Job(id=jid, location=loc, earliest=at(0), latest=at(600), service_minutes=30, **kw)
+
+
+def van(eid: str = "E", **kw) -> Engineer:
+    return Engineer(id=eid, start=(0.0, 0.0), shift_start=at(0), shift_end=at(600), **kw)
+
+
+CENTRE = ServiceCentre("C1", (5.0, 5.0), stock={"compressor": 5, "filter": 10}, service_minutes=10)
+
+
+def test_a_job_whose_parts_the_van_lacks_forces_a_stop_at_the_centre_before_it():
+    jobs = [job("P", (10.0, 0.0), parts={"compressor": 1}), job("Q", (-3.0, 0.0))]
+    engs = [van(van_stock={"filter": 2}, restock_to={"compressor": 2, "filter": 2})]
+    p = plan_day(jobs, engs, T, NOW, FAST, centres=[CENTRE])
+    [route] = [r for r in p.routes if r.stops]
+    ids = list(route.job_ids)
+    assert set(ids) == {"P", "Q", RESTOCK_PREFIX + "C1"}
+    assert ids.index(RESTOCK_PREFIX + "C1") < ids.index("P")  # restocked before the job that needs it
+    stop = route.stops[ids.index(RESTOCK_PREFIX + "C1")]
+    assert stop.restock == "C1" and stop.end_s - stop.start_s == 600 and stop.location == CENTRE.location
+    assert p.totals.planned_jobs == 2  # the restock stop is not a job
+    assert verify(p, jobs, engs, centres=[CENTRE]) == []
+
+    # the same plan without the restock stop: the verifier sees the van run out of compressors
+    bare = replace(route, stops=tuple(s for s in route.stops if s.restock is None))
+    broken = replace(p, routes=tuple(bare if r is route else r for r in p.routes))
+    kinds = {(v.kind, v.job_id) for v in verify(broken, jobs, engs, centres=[CENTRE])}
+    assert ("stock", "P") in kinds
+
+
+def test_without_a_centre_that_stocks_the_part_nobody_may_do_the_job():
+    jobs = [job("P", (10.0, 0.0), parts={"compressor": 1})]
+    engs = [van(restock_to={"compressor": 2})]
+    assert plan_day(jobs, engs, T, NOW, FAST).unplanned[0].reason == UnplannedReason.NO_QUALIFIED_ENGINEER
+    short = ServiceCentre("C2", (5.0, 5.0), stock={"compressor": 1})  # cannot top the van up to 2
+    p = plan_day(jobs, engs, T, NOW, FAST, centres=[short])
+    assert p.unplanned[0].reason == UnplannedReason.NO_QUALIFIED_ENGINEER
+
+
+def test_no_restock_stop_when_the_van_has_what_the_jobs_need():
+    jobs = [job("P", (10.0, 0.0), parts={"compressor": 1}), job("Q", (3.0, 0.0))]
+    engs = [van(van_stock={"compressor": 1}, restock_to={"compressor": 2})]
+    p = plan_day(jobs, engs, T, NOW, FAST, centres=[CENTRE])
+    assert all(s.restock is None for r in p.routes for s in r.stops)
+    assert {"P", "Q"} <= {j for r in p.routes for j in r.job_ids}
+    assert verify(p, jobs, engs, centres=[CENTRE]) == []
+
+
+def test_two_jobs_needing_more_than_the_van_holds_get_a_restock_between_them():
+    jobs = [job("P1", (10.0, 0.0), parts={"compressor": 2}), job("P2", (10.0, 10.0), parts={"compressor": 2})]
+    engs = [van(van_stock={"compressor": 2}, restock_to={"compressor": 2})]
+    p = plan_day(jobs, engs, T, NOW, FAST, centres=[CENTRE])
+    [route] = [r for r in p.routes if r.stops]
+    ids = list(route.job_ids)
+    assert ids.count(RESTOCK_PREFIX + "C1") == 1 and ids.index(RESTOCK_PREFIX + "C1") == 1  # between P1 and P2
+    assert verify(p, jobs, engs, centres=[CENTRE]) == []
+    # a centre shared by routes: the verifier counts what all of them draw
+    tiny = replace(CENTRE, stock={"compressor": 2})
+    assert [v.kind for v in verify(p, jobs, engs, centres=[tiny])] == []  # drew 2 (topped 0 -> 2)
