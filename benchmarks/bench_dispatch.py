@@ -326,8 +326,8 @@ def three_way_section(w: dict) -> str:
         secs = f"{r.get('plan_s', 0):.0f} / {r.get('insert_s', 0):.1f}" if "insert_s" in r else "-"
         lines.append(f"| {name} | {r['met']:.2%} | {r['unserved']} | {r['km']:,.0f} | {r['km'] / today['km']:.2f} | "
                      f"{r['engineers_used']} | {r['overtime_min'] / 60:,.0f} | {secs} | {r['violations']} |")
-    lines += ["", "Input: `bench_dispatch`'s generated day (same draws; on it, today's dispatcher meets 90.4 %, the table "
-              "above) with the 24 h / 48 h tickets opened 12 h earlier (12:00 the day before .. 12:00), so that a "
+    lines += ["", "Input: `bench_dispatch`'s generated day (same draws; on it, today's dispatcher meets 90.4 %: the dispatch "
+              "section's quality table) with the 24 h / 48 h tickets opened 12 h earlier (12:00 the day before .. 12:00), so that a "
               "nightly plan has work: on this input today's dispatcher meets the number in the first row. Engineers "
               "work the day round the clock from home and back (shift 00:00-24:00; the generated load, ~3,250 h of "
               "service for 200 engineers, needs it); overtime = hours back home after 24:00 (today's dispatcher "
@@ -335,7 +335,8 @@ def three_way_section(w: dict) -> str:
               "destination's zone-class speed, whole seconds. Insertion: 6 h overtime allowed, the 64 nearest "
               "qualified engineers evaluated exactly, late allowed at 10 % of the 1,000 penalty (R-S9), in-zone "
               "tickets urgent (may displace). The final plan is the executed day (travel and service as "
-              "estimated) and is re-walked by `routing_verify.verify`; met = service starts by the arrive deadline.",
+              "estimated) and is re-walked by `routing_verify.verify`; met = service starts by the arrive deadline. "
+              "The nightly plan runs on a 20 s time limit, so its km vary by a few % from run to run.",
               "",
               f"Sensitivity row: with 2 h overtime, in-zone tickets of the last hours no longer fit before the "
               f"return limit ({w['insertion_tight']['unserved']} unserved), and `insert_job`'s urgent displacement "
