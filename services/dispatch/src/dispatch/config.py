@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Literal
 
 from pydantic import Field
@@ -39,6 +39,19 @@ class DispatchSettings(ServiceSettings):
         "process", description="where plan_day runs: a worker process (the event loop and the GIL stay free) "
                                "or a thread")
     default_service_minutes: int = Field(60, ge=0, le=1440, description="when no service_durations row applies")
+    # issue 14, the live path: insertion into routes, slots, nightly planning, re-planning on disruption
+    live_candidates: int = Field(24, ge=1, le=500, description="nearest qualified engineers whose day sequence "
+                                                              "an insertion evaluates exactly")
+    eta_change_seconds: int = Field(60, ge=0, description="a planned arrival moving less than this is no change")
+    slot_minutes: int = Field(120, ge=30, le=720, description="length of an appointment slot offered")
+    slot_days: int = Field(3, ge=1, le=14, description="business days ahead appointment slots are offered for")
+    slot_day_start: time = Field(time(8), description="first slot of a day starts (Asia/Shanghai)")
+    slot_day_end: time = Field(time(18), description="last slot of a day ends (Asia/Shanghai)")
+    slot_lead_minutes: int = Field(60, ge=0, description="a slot starts at least this long from now")
+    nightly_plan_at: time = Field(time(20), description="when tomorrow is planned each evening (Asia/Shanghai)")
+    auto_publish: bool = Field(True, description="publish nightly and re-plans when done")
+    replan_debounce_seconds: int = Field(60, ge=0, description="disruptions within this make one re-plan")
+    overrun_margin_minutes: int = Field(30, ge=0, description="on site past the planned end by this: re-plan")
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,17 @@ class DispatchConfig:
     plan_time_limit: float = 30.0
     planner_executor: str = "process"
     default_service_minutes: int = 60
+    live_candidates: int = 24
+    eta_change: timedelta = timedelta(seconds=60)
+    slot_length: timedelta = timedelta(hours=2)
+    slot_days: int = 3
+    slot_day_start: time = time(8)
+    slot_day_end: time = time(18)
+    slot_lead: timedelta = timedelta(hours=1)
+    nightly_plan_at: time = time(20)
+    auto_publish: bool = True
+    replan_debounce: timedelta = timedelta(seconds=60)
+    overrun_margin: timedelta = timedelta(minutes=30)
 
     def speed_kmh(self, zone_class: str) -> float:
         return dict(self.speeds_kmh).get(zone_class, 30.0)
@@ -69,4 +93,10 @@ class DispatchConfig:
             road_factor=s.road_factor, speeds_kmh=tuple(sorted(s.speeds_kmh.items())),
             plan_time_limit=s.plan_time_limit_seconds, planner_executor=s.planner_executor,
             default_service_minutes=s.default_service_minutes,
+            live_candidates=s.live_candidates, eta_change=timedelta(seconds=s.eta_change_seconds),
+            slot_length=timedelta(minutes=s.slot_minutes), slot_days=s.slot_days, slot_day_start=s.slot_day_start,
+            slot_day_end=s.slot_day_end, slot_lead=timedelta(minutes=s.slot_lead_minutes),
+            nightly_plan_at=s.nightly_plan_at, auto_publish=s.auto_publish,
+            replan_debounce=timedelta(seconds=s.replan_debounce_seconds),
+            overrun_margin=timedelta(minutes=s.overrun_margin_minutes),
         )

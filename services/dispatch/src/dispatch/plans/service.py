@@ -305,7 +305,8 @@ async def publish(session: AsyncSession, cfg: DispatchConfig, *, plan_id: str,
             skipped.append((job.id, "engineer_inactive"))
         else:
             await jobs.assign_planned(session, cfg, job, engineer_id=s.engineer_id,
-                                      planned_arrival=s.planned_arrival, plan_id=row.id, now=now)
+                                      planned_arrival=s.planned_arrival, plan_id=row.id, now=now,
+                                      eta_reason="plan" if row.version == 1 else "replan")
             assigned.append(job.id)
         if job.id in assigned or job.id in kept:
             routes.setdefault(s.engineer_id, []).append(ev.PlannedStop(
