@@ -36,6 +36,9 @@ from ..models import Engineer, Job, ServiceDuration
 from ..plans.inputs import DEFAULT_UNSERVED_COST, STARTED, at_time, day_bounds, engineer_input, job_input, works_on
 from ..plans.inputs import service_minutes as minutes_of
 
+__all__ = ["HELD", "LiveDay", "arrivals", "core_job", "current_day", "durations_for", "load_day", "minutes_of",
+           "nearest_engineers"]
+
 HELD = (OFFERED, ACCEPTED, EN_ROUTE, ON_SITE, PAUSED)
 """Statuses in which a job is on its engineer's route."""
 URGENT_ZONE = "in_zone"  # R-S2: 2 h to arrive; an urgent job may displace a movable one
@@ -59,15 +62,6 @@ def current_day(e: Engineer, now: datetime) -> date | None:
     for k in range(8):
         d = today + timedelta(days=k)
         if works_on(e, d) and at_time(d, e.shift_end) > now:
-            return d
-    return None
-
-
-def next_day(e: Engineer, after: date) -> date | None:
-    """The engineer's first working day after ``after`` (within a week)."""
-    for k in range(1, 8):
-        d = after + timedelta(days=k)
-        if works_on(e, d):
             return d
     return None
 
@@ -127,9 +121,10 @@ def _route(e: r.Engineer, jobs: list[r.Job], epoch: datetime, travel: r.Haversin
 
 
 async def nearest_engineers(session: AsyncSession, job: Job, *, limit: int, exclude: Sequence[str] = (),
-                            only: Sequence[str] | None = None) -> list[Engineer]:
+                            only: Sequence[str] | None = None, skilled: bool = True) -> list[Engineer]:
     """Active engineers who serve the job's zone and hold its skills (any level: the core checks levels),
-    nearest first by last known position or home; the pinned engineer alone for a pinned job."""
+    nearest first by last known position or home; the pinned engineer alone for a pinned job. Not ``skilled``
+    (an urgent job): any skills, so a job it displaces can go to an engineer who may do that one."""
     assert job.lat is not None and job.lon is not None
     k = math.cos(math.radians(job.lat))
     lat = sa.func.coalesce(Engineer.last_lat, Engineer.home_lat) - job.lat
@@ -141,7 +136,7 @@ async def nearest_engineers(session: AsyncSession, job: Job, *, limit: int, excl
         q = q.where(Engineer.id == job.pinned_engineer_id)
     else:
         q = q.where(Engineer.zones.contains([job.region_code]))
-        for skill in ({k: 1 for k in (job.required_skills or {})} or {job.required_skill: 1}):
+        for skill in () if not skilled else ({k: 1 for k in (job.required_skills or {})} or {job.required_skill: 1}):
             q = q.where(Engineer.skills.has_key(skill))
     if exclude:
         q = q.where(Engineer.id.not_in(list(exclude)))
@@ -149,17 +144,16 @@ async def nearest_engineers(session: AsyncSession, job: Job, *, limit: int, excl
 
 
 async def load_day(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datetime, *,
-                   engineers: Sequence[Engineer], day: date | None = None, following: bool = False) -> LiveDay:
-    """The day sequences of ``engineers`` at ``now`` (their current day; with ``following`` the working day
-    after it; or ``day``), without ``job`` itself (the one being inserted: a job held already is taken out of
-    its route first)."""
+                   engineers: Sequence[Engineer], day: date | None = None) -> LiveDay:
+    """The day sequences of ``engineers`` at ``now`` (their current day, or ``day``: then only those working
+    that day and whose shift has not ended), without ``job`` itself (the one being inserted: a job held already
+    is taken out of its route first)."""
     days: dict[str, date] = {}
     for e in engineers:
         if day is not None:
             d = day if works_on(e, day) and at_time(day, e.shift_end) > now else None
         else:
             d = current_day(e, now)
-            d = next_day(e, d) if following and d is not None else d
         if d is not None:
             days[e.id] = d
     rows = {e.id: e for e in engineers if e.id in days}

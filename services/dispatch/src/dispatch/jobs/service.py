@@ -11,7 +11,7 @@ offer per job (partial unique index), and the job row locked FOR UPDATE before a
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, select, update
@@ -28,7 +28,7 @@ from .. import metrics
 from ..config import DispatchConfig
 from ..domain import job_lifecycle as lifecycle
 from ..domain import routing
-from ..domain.job_lifecycle import ACCEPTED, OFFERED, OPEN_STATUSES, PAUSED, QUEUED, TERMINAL
+from ..domain.job_lifecycle import ACCEPTED, OFFERED, ON_SITE, OPEN_STATUSES, PAUSED, QUEUED, TERMINAL
 from ..domain.sla import PAUSE_REASONS
 from ..models import Engineer, Job, JobAction, Offer, ServiceRecord
 from ..plans.replan import mark_replan
@@ -213,6 +213,11 @@ async def _offer_by_rank(session: AsyncSession, cfg: DispatchConfig, job: Job, n
     return False
 
 
+LIVE_DAYS = 3
+"""How many days of sequences (today and the next ones) a live insertion looks at before the job waits queued
+(the nightly plan, the queue retry)."""
+
+
 async def place(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datetime, *,
                 exclude: Sequence[str] = (), reason: str = "insertion",
                 window: tuple[datetime, datetime] | None = None) -> routing.Insertion | None:
@@ -227,21 +232,23 @@ async def place(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datet
     re-plan. None: no route can take it (it stays where it is)."""
     skip = list(exclude)
     rjob: routing.Job | None = None
-    following = False  # today's sequences first; when none takes the job, each engineer's next working day
-    for _ in range(6):
-        near = await live.nearest_engineers(session, job, limit=cfg.live_candidates, exclude=skip)
-        day = await live.load_day(session, cfg, job, now, engineers=near, following=following)
+    today, ahead, tries = business_date(now), 0, 0
+    while ahead < LIVE_DAYS and tries < 2 * LIVE_DAYS:  # today's sequences first, then each following day's
+        tries += 1
+        on = today + timedelta(days=ahead)
+        urgent = job.zone_class == live.URGENT_ZONE and window is None
+        near = await live.nearest_engineers(session, job, limit=cfg.live_candidates * (2 if urgent else 1),
+                                            exclude=skip, skilled=not urgent)
+        day = await live.load_day(session, cfg, job, now, engineers=near, day=on)
         rjob = live.core_job(job, cfg, day.durations, window=window)
         res = routing.insert_job(day.plan, rjob, day.engineers, now, max_candidates=cfg.live_candidates)
         if res.insertion is None:
-            if following or window is not None:
-                break
-            following = True
+            ahead += 1
             continue
         involved = {res.insertion.engineer_id} | {m.to_engineer for m in res.insertion.displaced}
         locked = (await session.scalars(select(Engineer).where(Engineer.id.in_(involved)).order_by(Engineer.id)
                                         .with_for_update().execution_options(populate_existing=True))).all()
-        fresh_day = await live.load_day(session, cfg, job, now, engineers=locked, following=following)
+        fresh_day = await live.load_day(session, cfg, job, now, engineers=locked, day=on)
         res = routing.insert_job(fresh_day.plan, rjob, fresh_day.engineers, now, max_candidates=len(locked))
         victims = [m.job_id for m in res.insertion.displaced] if res.insertion else []
         if victims and len((await session.scalars(select(Job.id).where(Job.id.in_(victims)).with_for_update(
@@ -418,6 +425,24 @@ async def retry_queue(session: AsyncSession, cfg: DispatchConfig, now: datetime,
     waiting, oldest = await queries.queue_gauges(session, now)
     metrics.JOBS_WAITING.set(waiting)
     metrics.OLDEST_WAITING_AGE.set(oldest)
+    return n
+
+
+async def flag_overruns(session: AsyncSession, cfg: DispatchConfig, now: datetime, limit: int = 200) -> int:
+    """Jobs on site past their planned end (arrival + expected service minutes) by ``cfg.overrun_margin``: the
+    rest of the engineer's day will not hold, so the zone-day is marked for a re-plan, once per job."""
+    rows = (await session.scalars(select(Job).where(
+        Job.status == ON_SITE, Job.overrun_flagged.is_(False), Job.arrived_at < now - cfg.overrun_margin)
+        .order_by(Job.arrived_at).limit(limit).with_for_update(skip_locked=True))).all()
+    durations = await live.durations_for(session, {j.product_line for j in rows})
+    n = 0
+    for job in rows:
+        assert job.arrived_at is not None
+        minutes = live.minutes_of(job, durations, cfg.default_service_minutes)
+        if job.arrived_at + timedelta(minutes=minutes) + cfg.overrun_margin <= now:
+            job.overrun_flagged = True
+            await mark_replan(session, cfg, zone=job.region_code, day=business_date(now), reason="overrun", now=now)
+            n += 1
     return n
 
 
