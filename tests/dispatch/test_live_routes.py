@@ -293,3 +293,24 @@ async def test_urgent_job_no_route_takes_on_time_marks_a_replan(clean, dispatch_
             assert (await s.scalar(select(Job.arrive_due).where(Job.id == job.id))) is not None
         assert await admin_db.fetchval("SELECT reasons::text FROM dispatch.replan_marks WHERE zone = $1",
                                        region) == '["urgent_unplaceable"]'
+
+
+async def test_racing_insertions_into_one_route_never_share_a_slot_of_time(clean, dispatch_settings, admin,
+                                                                           admin_db):
+    """Concurrent decisions lock the engineers whose routes change and decide again on the fresh sequence: two
+    jobs never get overlapping service times on one engineer's route (never in two places)."""
+    skill, region = uniq("race"), "310120"
+    D = next_workday()
+    async with running(create_app(dispatch_settings())) as client:
+        await move_clock(client, admin, at(D, 8))
+        await zone(client, admin, region, "county")
+        await engineer(client, admin, "E1", {skill: 3}, [region])
+        results = await asyncio.gather(*(open_at(client, skill, region, (SITE[0] + 0.001 * i, SITE[1]))
+                                         for i in range(8)), return_exceptions=True)
+        assert not [r for r in results if isinstance(r, Exception)], results
+        rows = await admin_db.fetch("SELECT planned_arrival FROM dispatch.jobs WHERE engineer_id = 'E1' "
+                                    "ORDER BY planned_arrival")
+        arrivals = [r["planned_arrival"] for r in rows]
+        assert len(arrivals) >= 2
+        # 60-minute services: consecutive planned arrivals on one route are at least the service time apart
+        assert all(b - a >= timedelta(minutes=60) for a, b in zip(arrivals, arrivals[1:], strict=False))
