@@ -57,6 +57,12 @@ def ticket(skill: str, *, region="310101", loc=SITE, opened_at=None, contract=No
     )
 
 
+def unlocated(payload: TicketOpenedPayload) -> TicketOpenedPayload:
+    """A ticket without coordinates (and a zone without a centroid): it cannot be routed, so it takes the
+    fallback path (nearest free engineer by ``rank``), the only one still counting ``max_jobs``."""
+    return payload.model_copy(update={"lat": None, "lon": None})
+
+
 def action(kind: str, **kw) -> dict:
     body = {"client_action_id": uniq("act"), "device_time": datetime.now(UTC).isoformat(),
             "action": kind}

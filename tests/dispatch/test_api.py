@@ -92,8 +92,8 @@ async def test_job_lifecycle_through_the_engineer_app(clean, dispatch_settings, 
             ("respond", "D1", 1.0), ("arrive", "D1", 1.0), ("resolve", "D1", 1.0)}
     # every step emitted its event, once, in the order the engineer acted
     assert await outbox_types(admin_db, job.id) == [f"dispatch.job.{t}" for t in (
-        "created", "offered", "assigned", "accepted", "en_route", "arrived", "paused", "spare_unit_lent",
-        "resumed", "spare_unit_collected", "completed")]
+        "created", "offered", "assigned", "eta_changed", "accepted", "en_route", "arrived", "paused",
+        "spare_unit_lent", "resumed", "spare_unit_collected", "completed")]
     payload = json.loads(await admin_db.fetchval(
         "SELECT payload FROM dispatch.outbox WHERE key=$1 AND event_type='dispatch.job.completed'", job.id))
     assert payload["payload"]["parts_used"][0]["old_serial"] == "O1"

@@ -16,7 +16,7 @@ from aftersales_shared.testing.plugin import running, wait_for
 from dispatch.jobs import service as jobs
 from dispatch.main import create_app
 
-from .conftest import action, engineer_body, own_consumers, ticket, uniq
+from .conftest import action, engineer_body, own_consumers, ticket, uniq, unlocated
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +63,8 @@ async def test_ticket_events_create_assign_cancel_and_parts_resume(clean, dispat
 
             a, b = await wait_for(settled, what="cancelled and resumed")
             assert b["pauses"][0]["end"] is not None
-            assert await admin_db.fetchval("SELECT active_jobs FROM dispatch.engineers WHERE id=$1", eid) == 1
+            # routed jobs take no unit of max_jobs (the day's sequence is the capacity, issue 14)
+            assert await admin_db.fetchval("SELECT active_jobs FROM dispatch.engineers WHERE id=$1", eid) == 0
             # a duplicate delivery of the opened event creates nothing new (inbox + ticket id unique)
             e = TicketOpened(aggregate_id=t2.ticket_id, payload=t2)
             await producer.send_and_wait(e.TOPIC, e.to_json().encode(), key=t2.ticket_id.encode())
@@ -92,7 +93,8 @@ async def test_racing_assignments_and_accepts_never_double_book(clean, dispatch_
 
         async def open_one():
             async with unit_of_work(app.state.sessions) as s:
-                await jobs.open_job(s, app.state.dispatch_cfg, ticket(skill), clock.now())
+                # without coordinates: the fallback path, whose capacity is max_jobs (routed jobs: test_live_routes)
+                await jobs.open_job(s, app.state.dispatch_cfg, unlocated(ticket(skill)), clock.now())
 
         results = await asyncio.gather(*(open_one() for _ in range(n_jobs)), return_exceptions=True)
         assert not [r for r in results if isinstance(r, Exception)]

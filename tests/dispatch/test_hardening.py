@@ -20,7 +20,7 @@ from dispatch.jobs.schemas import JobStatus
 from dispatch.main import create_app
 from dispatch.sla import service as sla
 
-from .conftest import RECORD, action, engineer_body, ticket, uniq
+from .conftest import RECORD, action, engineer_body, ticket, uniq, unlocated
 
 pytestmark = pytest.mark.integration
 
@@ -166,11 +166,12 @@ async def test_a_calendar_that_could_never_yield_a_deadline_is_refused_and_the_s
 
 
 async def test_lowering_max_jobs_below_the_jobs_held_is_409_naming_max_jobs(clean, dispatch_settings, admin):
+    """max_jobs counts only jobs without coordinates (the fallback path); routed jobs take no unit of it."""
     skill = uniq("cap")
     async with running(create_app(dispatch_settings())) as client:
         await client.put("/v1/engineers/E1", json=engineer_body(skill, max_jobs=2), headers=admin)
-        await open_ticket(client, ticket(skill))
-        await open_ticket(client, ticket(skill))
+        await open_ticket(client, unlocated(ticket(skill)))
+        await open_ticket(client, unlocated(ticket(skill)))
         r = await client.put("/v1/engineers/E1", json=engineer_body(skill, max_jobs=1), headers=admin)
         assert r.status_code == 409 and r.json()["field"] == "max_jobs"
         assert (await client.put("/v1/engineers/E1", json=engineer_body(skill, max_jobs=3),

@@ -37,6 +37,14 @@ CanPlanRoutes = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.DISP
 """Request and publish zone-day plans; a job's planning data (window, duration, skills, cost, pin)."""
 CanReadPlans = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.DISPATCHER, Role.OPS))]
 """Plans: routes, unplanned jobs, score; the service-duration table."""
+CanBookAppointments = Annotated[Principal, Depends(require_roles(
+    Role.ADMIN, Role.DISPATCHER, Role.CALL_CENTER, Role.NOTIFIER))]
+"""A job's appointment slots and booking one (the call center, and the notifications service for the customer)."""
+CanReadEngineer = Annotated[Principal, Depends(require_roles(
+    Role.ADMIN, Role.DISPATCHER, Role.OPS, Role.DEALER, Role.ENGINEER, Role.NOTIFIER))]
+"""One engineer: scoped like the engineers list; the notifications service reads any (display name only)."""
+CanRecordAbsences = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.DISPATCHER))]
+"""An engineer's absence (re-plans the zone-days it touches)."""
 CanReadSlaReports = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.DISPATCHER, Role.OPS, Role.DEALER))]
 """SLA attainment; a dealer's report covers its own engineers' jobs."""
 
@@ -60,6 +68,14 @@ def visible_jobs(principal: Principal) -> sa.ColumnElement[bool]:
 def visible_engineers(principal: Principal) -> sa.ColumnElement[bool]:
     """Engineers the caller may see: itself (engineer), its own (dealer), all (staff)."""
     return _visible(principal, engineer_col=Engineer.id, dealer_col=Engineer.dealer_id)
+
+
+def visible_engineer(principal: Principal) -> sa.ColumnElement[bool]:
+    """One engineer: the notifications service (no scope of its own) may read any; others by their scope."""
+    if Role.NOTIFIER in principal.roles and not principal.roles & {Role.ADMIN, Role.DISPATCHER, Role.OPS,
+                                                                   Role.DEALER, Role.ENGINEER}:
+        return sa.true()
+    return visible_engineers(principal)
 
 
 def engineer_id_of(principal: Principal) -> str:

@@ -1,4 +1,6 @@
-"""Periodic jobs: offer expiry, queue retry, the R-S8 routing check and the SLA watcher.
+"""Periodic jobs: offer expiry, queue retry, the R-S8 routing check, overrun marks, the nightly plan of tomorrow
+(from ``DISPATCH_NIGHTLY_PLAN_AT``, once per day across replicas: ``nightly_runs``), due re-plans (debounced
+``replan_marks``), publishing those plans when done (``DISPATCH_AUTO_PUBLISH``) and the SLA watcher.
 
 Each step is one unit of work calling one service function with ``clock.now()`` (so a moved development
 clock moves them too); the SLA watcher is one unit of work per keyset batch (:func:`watch_sla`), so a pass over
@@ -19,6 +21,7 @@ from aftersales_shared.db import unit_of_work
 
 from .config import DispatchConfig, DispatchSettings
 from .jobs import service as jobs
+from .plans import service as plans
 from .sla import service as sla
 
 Job = Callable[[], Awaitable[None]]
@@ -28,6 +31,11 @@ STEPS: tuple[Step, ...] = (
     lambda s, cfg: jobs.expire_offers(s, cfg, clock.now()),
     lambda s, cfg: jobs.retry_queue(s, cfg, clock.now()),
     lambda s, cfg: sla.check_routing(s, cfg, clock.now()),
+    # issue 14: tomorrow planned each evening, disruptions re-planned (debounced), those plans published
+    lambda s, cfg: jobs.flag_overruns(s, cfg, clock.now()),
+    lambda s, cfg: plans.plan_tomorrow(s, cfg, clock.now()),
+    lambda s, cfg: plans.request_due_replans(s, cfg, clock.now()),
+    lambda s, cfg: plans.publish_automatic(s, cfg, clock.now()),
 )
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Literal
 
 from pydantic import Field
@@ -43,6 +43,19 @@ class DispatchSettings(ServiceSettings):
     duration_min_samples: int = Field(20, ge=1, le=10000, description="completions before a learned value is used")
     duration_window: int = Field(200, ge=1, le=100000, description="the last N completions learned from")
     duration_trim: float = Field(0.1, ge=0, lt=0.5, description="share of shortest and of longest left out")
+    # issue 14, the live path: insertion into routes, slots, nightly planning, re-planning on disruption
+    live_candidates: int = Field(24, ge=1, le=500, description="nearest qualified engineers whose day sequence "
+                                                              "an insertion evaluates exactly")
+    eta_change_seconds: int = Field(60, ge=0, description="a planned arrival moving less than this is no change")
+    slot_minutes: int = Field(120, ge=30, le=720, description="length of an appointment slot offered")
+    slot_days: int = Field(3, ge=1, le=14, description="business days ahead appointment slots are offered for")
+    slot_day_start: time = Field(time(8), description="first slot of a day starts (Asia/Shanghai)")
+    slot_day_end: time = Field(time(18), description="last slot of a day ends (Asia/Shanghai)")
+    slot_lead_minutes: int = Field(60, ge=0, description="a slot starts at least this long from now")
+    nightly_plan_at: time = Field(time(20), description="when tomorrow is planned each evening (Asia/Shanghai)")
+    auto_publish: bool = Field(True, description="publish nightly and re-plans when done")
+    replan_debounce_seconds: int = Field(60, ge=0, description="disruptions within this make one re-plan")
+    overrun_margin_minutes: int = Field(30, ge=0, description="on site past the planned end by this: re-plan")
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,17 @@ class DispatchConfig:
     duration_min_samples: int = 20
     duration_window: int = 200
     duration_trim: float = 0.1
+    live_candidates: int = 24
+    eta_change: timedelta = timedelta(seconds=60)
+    slot_length: timedelta = timedelta(hours=2)
+    slot_days: int = 3
+    slot_day_start: time = time(8)
+    slot_day_end: time = time(18)
+    slot_lead: timedelta = timedelta(hours=1)
+    nightly_plan_at: time = time(20)
+    auto_publish: bool = True
+    replan_debounce: timedelta = timedelta(seconds=60)
+    overrun_margin: timedelta = timedelta(minutes=30)
 
     def speed_kmh(self, zone_class: str) -> float:
         return dict(self.speeds_kmh).get(zone_class, 30.0)
@@ -77,4 +101,10 @@ class DispatchConfig:
             plan_time_limit=s.plan_time_limit_seconds, planner_executor=s.planner_executor,
             default_service_minutes=s.default_service_minutes, duration_min_samples=s.duration_min_samples,
             duration_window=s.duration_window, duration_trim=s.duration_trim,
+            live_candidates=s.live_candidates, eta_change=timedelta(seconds=s.eta_change_seconds),
+            slot_length=timedelta(minutes=s.slot_minutes), slot_days=s.slot_days, slot_day_start=s.slot_day_start,
+            slot_day_end=s.slot_day_end, slot_lead=timedelta(minutes=s.slot_lead_minutes),
+            nightly_plan_at=s.nightly_plan_at, auto_publish=s.auto_publish,
+            replan_debounce=timedelta(seconds=s.replan_debounce_seconds),
+            overrun_margin=timedelta(minutes=s.overrun_margin_minutes),
         )

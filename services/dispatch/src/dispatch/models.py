@@ -171,6 +171,9 @@ class Job(Base):
     pinned_engineer_id: Mapped[str | None] = mapped_column(sa.ForeignKey("engineers.id"))
     planned_arrival: Mapped[datetime | None] = mapped_column(TS)  # from the published plan
     plan_id: Mapped[str | None] = mapped_column(sa.String(40))  # the published plan that assigned it
+    # live routing (dispatch_0008): the booked slot's end (latest start kept by insertion); overrun asked once
+    booked_end: Mapped[datetime | None] = mapped_column(TS)
+    overrun_flagged: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     updated_at: Mapped[datetime] = mapped_column(TS)
     __table_args__ = (
         # one job per dispatch of a ticket; also the index for lookups by ticket id
@@ -303,3 +306,34 @@ class PlanUnplanned(Base):
     job_id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     reason: Mapped[str] = mapped_column(sa.String(40))
     detail: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class NightlyRun(Base):
+    """The night's planning of one day: inserted once by whichever runner gets there first."""
+
+    __tablename__ = "nightly_runs"
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(TS)
+    plan_ids: Mapped[list[Any]] = mapped_column(JSONB, default=list, server_default="[]")
+
+
+class ReplanMark(Base):
+    """A zone-day waiting to be re-planned after a disruption (one row however many disruptions: debounce)."""
+
+    __tablename__ = "replan_marks"
+    zone: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(TS)
+    reasons: Mapped[list[Any]] = mapped_column(JSONB, default=list, server_default="[]")
+
+
+idempotency_keys = sa.Table(
+    "idempotency_keys", Base.metadata,
+    sa.Column("principal", sa.String(200), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("status_code", sa.Integer),
+    sa.Column("response", JSONB),
+    sa.Column("created_at", TS, nullable=False),
+)
+"""(caller, Idempotency-Key) -> the stored response of a creating POST (appointments, absences)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date as date_
 from datetime import time
 from typing import Annotated, Any, Literal
 
@@ -9,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from aftersales_shared.schemas import BusinessDate, ReadModel, StrictModel
 
-from ..fields import Id, Latitude, Longitude, Name, RegionCode
+from ..fields import Id, Latitude, Longitude, Name, Reason, RegionCode
 
 TimeOfDay = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["08:00"])]
 """A time of day "HH:MM" (Asia/Shanghai, no offset)."""
@@ -110,3 +111,18 @@ class EngineerRead(ReadModel):
     @classmethod
     def _hhmm(cls, v: time | str) -> str:
         return hhmm(v)
+
+
+class AbsenceRecord(StrictModel):
+    """An engineer absent for a day (``POST /v1/engineers/{id}/absences``): the zone-days the engineer's work
+    touches that day are re-planned."""
+
+    date: BusinessDate
+    reason: Reason
+
+
+class AbsenceRead(BaseModel):
+    engineer_id: str
+    date: date_
+    reason: str
+    replans: list[str] = Field(description="zones whose plan of the day is requested again (debounced)")

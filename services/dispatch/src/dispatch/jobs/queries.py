@@ -99,6 +99,13 @@ async def lock_job(session: AsyncSession, job_id: str) -> Job:
     return job
 
 
+async def get_job(session: AsyncSession, job_id: str) -> Job:
+    job = await session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"job {job_id} not found", field="job_id")
+    return job
+
+
 def latest_job_of(ticket_id: str) -> Select[Job]:
     """The query for a ticket's current job: the one of its latest visit (earlier visits are finished)."""
     return select(Job).where(Job.ticket_id == ticket_id).order_by(Job.visit.desc()).limit(1)

@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from aftersales_shared import clock
 from aftersales_shared.app import DbSession
-from aftersales_shared.idempotency import replay_headers
+from aftersales_shared.idempotency import IdempotencyKey, replay_headers
 from aftersales_shared.schemas import Limit, Offset
 
 from ..access import (
     CanActAsEngineer,
     CanAssignJobs,
+    CanBookAppointments,
     CanReadDispatchConfig,
     CanReadJobs,
     engineer_id_of,
@@ -22,8 +24,21 @@ from ..access import (
 )
 from ..config import DispatchConfig
 from ..fields import Id
-from . import service
-from .schemas import ActionIn, ActionRead, AssignIn, JobDetailRead, JobRead, JobStatus, ServiceRecordRead
+from ..idempotent import idempotent
+from . import appointments, queries, service
+from .schemas import (
+    ActionIn,
+    ActionRead,
+    AppointmentIn,
+    AppointmentRead,
+    AssignIn,
+    JobDetailRead,
+    JobRead,
+    JobStatus,
+    ServiceRecordRead,
+    SlotRead,
+    SlotsRead,
+)
 
 router = APIRouter(prefix="/v1")
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -101,3 +116,34 @@ async def assign(job_id: JobId, body: AssignIn, session: DbSession, p: CanAssign
     job = await service.manual_assign(session, cfg(request), job_id=job_id, engineer_id=body.engineer_id,
                                       expected_version=body.version, now=clock.now())
     return JobRead.of(job, clear=sees_customer(p, job))
+
+
+SLOT_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS, 404: {"description": "no such job"},
+    409: {"description": "the job is started or closed, has no coordinates, or (booking) the slot is not offered "
+                         "(problem+json names start), or the Idempotency-Key was used with another body"}}
+
+
+@router.get("/jobs/{job_id}/slots", tags=["jobs"], response_model=SlotsRead, responses=SLOT_ERRORS)
+async def job_slots(job_id: JobId, session: DbSession, _: CanBookAppointments, request: Request) -> SlotsRead:
+    """Appointment slots the plan can keep for the job over the next business days (each checked by a trial
+    insertion into an engineer's sequence of that day)."""
+    job = await queries.get_job(session, job_id)
+    got = await appointments.slots(session, cfg(request), job, clock.now())
+    return SlotsRead(job_id=job.id, slots=[SlotRead(start=s.start, end=s.end, label=s.label) for s in got])
+
+
+@router.post("/jobs/{job_id}/appointment", tags=["jobs"], response_model=AppointmentRead, responses=SLOT_ERRORS)
+async def book_appointment(job_id: JobId, body: AppointmentIn, session: DbSession, p: CanBookAppointments,
+                           request: Request, key: IdempotencyKey = None) -> JSONResponse:
+    """Book an offered slot: it becomes the job's window, the job is re-inserted into a route and
+    ``dispatch.job.eta_changed`` (``rescheduled``) is emitted. ``Idempotency-Key`` makes a retry safe."""
+    async def run() -> AppointmentRead:
+        job = await appointments.book(session, cfg(request), job_id=job_id, start=body.start, end=body.end,
+                                      now=clock.now())
+        assert job.earliest_start is not None and job.booked_end is not None
+        return AppointmentRead(job_id=job.id, ticket_id=job.ticket_id, status=job.status,
+                               engineer_id=job.engineer_id, planned_arrival=job.planned_arrival,
+                               window_start=job.earliest_start, window_end=job.booked_end, version=job.version)
+
+    return await idempotent(session, p, key, {"job_id": job_id, **body.model_dump(mode="json")}, 200, run)

@@ -151,3 +151,36 @@ class JobDetailRead(JobRead):
     """A job with its service record once completed."""
 
     service_record: ServiceRecordRead | None
+
+
+class SlotRead(BaseModel):
+    start: datetime
+    end: datetime
+    label: str = Field(description="the day, 上午/下午 and the hours, Asia/Shanghai")
+
+
+class SlotsRead(BaseModel):
+    """Appointment slots the plan can keep for the job (each checked by a trial insertion into a route)."""
+
+    job_id: str
+    slots: list[SlotRead]
+
+
+class AppointmentIn(StrictModel):
+    """Book one of the slots ``GET /v1/jobs/{job_id}/slots`` offers, exactly as offered."""
+
+    start: BusinessDateTime
+    end: BusinessDateTime
+
+
+class AppointmentRead(BaseModel):
+    """The job after booking: its window (the slot) and the planned arrival on its engineer's route."""
+
+    job_id: str
+    ticket_id: str
+    status: str
+    engineer_id: str | None
+    planned_arrival: datetime | None
+    window_start: datetime
+    window_end: datetime
+    version: int

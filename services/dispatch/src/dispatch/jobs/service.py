@@ -11,12 +11,13 @@ offer per job (partial unique index), and the job row locked FOR UPDATE before a
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aftersales_shared.clock import business_date
 from aftersales_shared.errors import Conflict, DomainError, NotFound, Unprocessable
 from aftersales_shared.events import dispatch as ev
 from aftersales_shared.events.ticketing import TicketOpenedPayload, TicketReopenedPayload
@@ -26,9 +27,11 @@ from aftersales_shared.outbox import add_events
 from .. import metrics
 from ..config import DispatchConfig
 from ..domain import job_lifecycle as lifecycle
-from ..domain.job_lifecycle import ACCEPTED, OFFERED, OPEN_STATUSES, PAUSED, QUEUED, TERMINAL
+from ..domain import routing
+from ..domain.job_lifecycle import ACCEPTED, OFFERED, ON_SITE, OPEN_STATUSES, PAUSED, QUEUED, TERMINAL
 from ..domain.sla import PAUSE_REASONS
 from ..models import Engineer, Job, JobAction, Offer, ServiceRecord
+from ..plans.replan import mark_replan
 from ..sla.service import (
     policy_and_calendar,
     recompute_deadlines,
@@ -37,7 +40,7 @@ from ..sla.service import (
     refresh_next_due,
     zone_class_of,
 )
-from . import queries
+from . import live, queries
 from .events import job_payload
 from .schemas import ActionIn
 
@@ -178,13 +181,25 @@ async def parts_delivered(session: AsyncSession, job_id: str | None, ticket_id: 
 
 async def try_assign(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datetime, *,
                      fresh: bool = False) -> bool:
-    """Offer a queued job to the best feasible engineer; False leaves it queued (ordered by deadline).
+    """Give a queued job to an engineer; False leaves it queued (ordered by deadline).
 
+    The live path (issue 14): the job is *inserted* into the day sequence of the engineer where it adds least
+    lateness, then least travel, without breaking a promised window (:func:`place`); the ETA comes from the
+    sequence. A job without coordinates cannot be routed: it goes to the nearest free engineer by the old
+    ranking (``domain/assignment.rank``), which alone still counts ``max_jobs``.
     ``fresh``: the job was created in this transaction, so nobody can have declined it yet.
     """
     if job.status != QUEUED:
         return False
     excluded = [] if fresh else await queries.excluded_engineers(session, job.id)
+    if job.lat is None or job.lon is None:
+        return await _offer_by_rank(session, cfg, job, now, excluded)
+    return await place(session, cfg, job, now, exclude=excluded) is not None
+
+
+async def _offer_by_rank(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datetime,
+                         excluded: Sequence[str]) -> bool:
+    """The fallback for a job without coordinates: the best ranked engineer below ``max_jobs`` (one unit held)."""
     for cand in await queries.candidates_for(session, cfg, job, now, exclude=excluded):
         eng = await queries.reserve(session, cand.engineer_id)
         if eng is None:
@@ -196,6 +211,126 @@ async def try_assign(session: AsyncSession, cfg: DispatchConfig, job: Job, now: 
                      extras={ev.JobAssigned.TYPE: {"assigned_by": "auto"}})
         return True
     return False
+
+
+LIVE_DAYS = 3
+"""How many days of sequences (today and the next ones) a live insertion looks at before the job waits queued
+(the nightly plan, the queue retry)."""
+
+
+async def place(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datetime, *,
+                exclude: Sequence[str] = (), reason: str = "insertion",
+                window: tuple[datetime, datetime] | None = None) -> routing.Insertion | None:
+    """Insert a locked job (queued, or held and being moved) into the best engineer's day sequence.
+
+    The nearest qualified engineers' sequences are read and ``insert_job`` decides; then the engineers whose
+    routes change are locked (``FOR UPDATE``, in id order), their sequences read again and the decision made
+    again on them, so two concurrent insertions into one route never both keep a window the other broke. An
+    urgent (in-zone) job may displace a movable job, which is re-inserted on time (``displaced``). The job gets
+    the planned arrival of its stop; every other job on the changed routes whose planned arrival moved gets it
+    too, with ``dispatch.job.eta_changed``. An urgent job that no route takes on time marks its zone-day for a
+    re-plan. None: no route can take it (it stays where it is)."""
+    skip = list(exclude)
+    rjob: routing.Job | None = None
+    today, ahead, tries = business_date(now), 0, 0
+    while ahead < LIVE_DAYS and tries < 2 * LIVE_DAYS:  # today's sequences first, then each following day's
+        tries += 1
+        on = today + timedelta(days=ahead)
+        urgent = job.zone_class == live.URGENT_ZONE and window is None
+        near = await live.nearest_engineers(session, job, limit=cfg.live_candidates * (2 if urgent else 1),
+                                            exclude=skip, skilled=not urgent)
+        day = await live.load_day(session, cfg, job, now, engineers=near, day=on)
+        rjob = live.core_job(job, cfg, day.durations, window=window)
+        res = routing.insert_job(day.plan, rjob, day.engineers, now, max_candidates=cfg.live_candidates)
+        if res.insertion is None:
+            ahead += 1
+            continue
+        involved = {res.insertion.engineer_id} | {m.to_engineer for m in res.insertion.displaced}
+        locked = (await session.scalars(select(Engineer).where(Engineer.id.in_(involved)).order_by(Engineer.id)
+                                        .with_for_update().execution_options(populate_existing=True))).all()
+        fresh_day = await live.load_day(session, cfg, job, now, engineers=locked, day=on)
+        res = routing.insert_job(fresh_day.plan, rjob, fresh_day.engineers, now, max_candidates=len(locked))
+        victims = [m.job_id for m in res.insertion.displaced] if res.insertion else []
+        if victims and len((await session.scalars(select(Job.id).where(Job.id.in_(victims)).with_for_update(
+                skip_locked=True))).all()) != len(victims):  # a displaced job is being changed right now
+            res = routing.insert_job(fresh_day.plan, rjob, fresh_day.engineers, now, max_candidates=len(locked),
+                                     allow_displace=False)
+        if res.insertion is None:  # a concurrent insertion changed these routes since they were read: again
+            continue
+        await _take_insertion(session, cfg, job, res, fresh_day, now, reason)
+        if rjob.urgent and res.insertion.lateness_s > 0:
+            await mark_replan(session, cfg, zone=job.region_code, day=business_date(now),
+                              reason="urgent_unplaceable", now=now)
+        return res.insertion
+    if rjob is not None and rjob.urgent:
+        await mark_replan(session, cfg, zone=job.region_code, day=business_date(now), reason="urgent_unplaceable",
+                          now=now)
+    return None
+
+
+async def _take_insertion(session: AsyncSession, cfg: DispatchConfig, job: Job, res: routing.InsertResult,
+                          day: live.LiveDay, now: datetime, reason: str) -> None:
+    assert res.insertion is not None
+    ins = res.insertion
+    new = live.arrivals(res.plan, set(day.rows))
+    displaced = {m.job_id: m for m in ins.displaced}
+    before = {job_id: row.planned_arrival for job_id, row in day.held.items()}
+    for m in ins.displaced:
+        victim = day.held[m.job_id]
+        if m.to_engineer != victim.engineer_id:
+            await _hand_over(session, cfg, victim, day.rows[m.to_engineer], new[victim.id][1], now)
+    previous = job.planned_arrival
+    await _hand_over(session, cfg, job, day.rows[ins.engineer_id], new[job.id][1], now)
+    await eta_changed(session, job, previous, reason, now)
+    for job_id, (_, arrival, _) in new.items():
+        row = day.held.get(job_id)
+        if row is None or job_id == job.id:
+            continue
+        was = before[job_id]
+        moved = was is None or abs(arrival - was) >= cfg.eta_change
+        if not (moved or job_id in displaced):
+            continue
+        if job_id not in displaced and await session.scalar(select(Job.id).where(Job.id == job_id).with_for_update(
+                skip_locked=True)) is None:
+            continue  # being changed right now (an app action): its next insertion or plan says its ETA
+        row.planned_arrival, row.updated_at = arrival, now
+        await eta_changed(session, row, was, "displaced" if job_id in displaced else "insertion", now)
+
+
+async def _hand_over(session: AsyncSession, cfg: DispatchConfig, job: Job, eng: Engineer, arrival: datetime,
+                     now: datetime) -> None:
+    """The job goes on ``eng``'s route with ``arrival``: a queued job is offered (the route is the capacity: no
+    unit of ``max_jobs`` is held); a job held by another engineer is reassigned by dispatch (accepted), its
+    offers withdrawn; the same engineer: only the planned arrival changes."""
+    job.planned_arrival, job.updated_at = arrival, now
+    if job.status == QUEUED:
+        job.engineer_id, job.engineer_dealer_id, job.holds_capacity = eng.id, eng.dealer_id, False
+        session.add(Offer(id=str(new_id()), job_id=job.id, engineer_id=eng.id, status="pending",
+                          offered_at=now, expires_at=now + cfg.offer_ttl))
+        await _apply(session, cfg, job, "offer", at=now, now=now,
+                     extras={ev.JobAssigned.TYPE: {"assigned_by": "auto", "planned_arrival": arrival}})
+    elif job.engineer_id != eng.id:
+        await queries.close_offer(session, job, "withdrawn", now, "moved to another route")
+        await session.execute(update(Offer).where(Offer.job_id == job.id, Offer.status == "accepted")
+                              .values(status="withdrawn", reason="moved to another route"))
+        await queries.release(session, job)
+        job.engineer_id, job.engineer_dealer_id, job.holds_capacity = eng.id, eng.dealer_id, False
+        job.responded_at = job.responded_at or now
+        await record_milestone(session, job, "respond", now)
+        await _apply(session, cfg, job, "assign", at=now, now=now,
+                     extras={ev.JobAssigned.TYPE: {"assigned_by": "auto", "planned_arrival": arrival}})
+
+
+async def eta_changed(session: AsyncSession, job: Job, previous: datetime | None, reason: str,
+                      now: datetime) -> None:
+    """``dispatch.job.eta_changed`` for a job whose planned arrival moved (or was first given)."""
+    if job.planned_arrival is None or job.planned_arrival == previous:
+        return
+    start = job.earliest_start or job.opened_at
+    end = job.booked_end or job.arrive_due
+    await add_events(session, ev.JobEtaChanged(aggregate_id=job.id, payload=job_payload(
+        job, now, planned_arrival=job.planned_arrival, previous_arrival=previous, window_start=start,
+        window_end=max(end, start) if end else None, reason=reason)))
 
 
 async def manual_assign(session: AsyncSession, cfg: DispatchConfig, *, job_id: str, engineer_id: str,
@@ -231,7 +366,7 @@ async def manual_assign(session: AsyncSession, cfg: DispatchConfig, *, job_id: s
 
 
 async def assign_planned(session: AsyncSession, cfg: DispatchConfig, job: Job, *, engineer_id: str,
-                         planned_arrival: datetime, plan_id: str, now: datetime) -> None:
+                         planned_arrival: datetime, plan_id: str, now: datetime, eta_reason: str = "plan") -> None:
     """A published plan gives a locked job to its planned engineer with the planned arrival (issue 14): like a
     dispatcher's assignment (accepted, the respond milestone), emitting ``dispatch.job.assigned`` with
     ``assigned_by="plan"``. The plan's day sequence is the engineer's capacity: a planned job takes no unit of the
@@ -246,12 +381,15 @@ async def assign_planned(session: AsyncSession, cfg: DispatchConfig, job: Job, *
         await session.execute(update(Offer).where(Offer.job_id == job.id, Offer.status == "accepted")
                               .values(status="withdrawn", reason=f"re-planned ({plan_id})"))
     await queries.release(session, job)
+    previous = job.planned_arrival
     job.engineer_id, job.engineer_dealer_id, job.holds_capacity = eng.id, eng.dealer_id, False
     job.planned_arrival, job.plan_id = planned_arrival, plan_id
     job.responded_at = job.responded_at or now
     await record_milestone(session, job, "respond", now)
     await _apply(session, cfg, job, "assign", at=now, now=now, extras={ev.JobAssigned.TYPE: {
         "assigned_by": "plan", "planned_arrival": planned_arrival, "plan_id": plan_id}})
+    if previous is None or abs(planned_arrival - previous) >= cfg.eta_change:
+        await eta_changed(session, job, previous, eta_reason, now)
 
 
 async def expire_offers(session: AsyncSession, cfg: DispatchConfig, now: datetime, limit: int = 200) -> int:
@@ -287,6 +425,24 @@ async def retry_queue(session: AsyncSession, cfg: DispatchConfig, now: datetime,
     waiting, oldest = await queries.queue_gauges(session, now)
     metrics.JOBS_WAITING.set(waiting)
     metrics.OLDEST_WAITING_AGE.set(oldest)
+    return n
+
+
+async def flag_overruns(session: AsyncSession, cfg: DispatchConfig, now: datetime, limit: int = 200) -> int:
+    """Jobs on site past their planned end (arrival + expected service minutes) by ``cfg.overrun_margin``: the
+    rest of the engineer's day will not hold, so the zone-day is marked for a re-plan, once per job."""
+    rows = (await session.scalars(select(Job).where(
+        Job.status == ON_SITE, Job.overrun_flagged.is_(False), Job.arrived_at < now - cfg.overrun_margin)
+        .order_by(Job.arrived_at).limit(limit).with_for_update(skip_locked=True))).all()
+    durations = await live.durations_for(session, {j.product_line for j in rows})
+    n = 0
+    for job in rows:
+        assert job.arrived_at is not None
+        minutes = live.minutes_of(job, durations, cfg.default_service_minutes)
+        if job.arrived_at + timedelta(minutes=minutes) + cfg.overrun_margin <= now:
+            job.overrun_flagged = True
+            await mark_replan(session, cfg, zone=job.region_code, day=business_date(now), reason="overrun", now=now)
+            n += 1
     return n
 
 

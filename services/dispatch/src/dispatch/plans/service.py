@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from aftersales_shared.clock import BUSINESS_TZ, business_date
 from aftersales_shared.errors import Conflict, NotFound, Unprocessable
 from aftersales_shared.events import dispatch as ev
 from aftersales_shared.ids import new_id
@@ -30,10 +31,22 @@ from aftersales_shared.outbox import add_events
 from ..config import DispatchConfig
 from ..domain import plan_lifecycle as lifecycle
 from ..domain import routing as r
-from ..domain.job_lifecycle import OPEN_STATUSES, TERMINAL
+from ..domain.job_lifecycle import ACCEPTED, OFFERED, OPEN_STATUSES, QUEUED, TERMINAL
 from ..jobs import queries as job_queries
 from ..jobs import service as jobs
-from ..models import TS, Engineer, Job, PlanRoute, PlanRow, PlanStop, PlanUnplanned, ServiceDuration, SlaPolicyRow
+from ..models import (
+    TS,
+    Engineer,
+    Job,
+    NightlyRun,
+    PlanRoute,
+    PlanRow,
+    PlanStop,
+    PlanUnplanned,
+    ReplanMark,
+    ServiceDuration,
+    SlaPolicyRow,
+)
 from ..sla.service import zone_class_of
 from . import durations, executor
 from .inputs import (
@@ -306,7 +319,8 @@ async def publish(session: AsyncSession, cfg: DispatchConfig, *, plan_id: str,
             skipped.append((job.id, "engineer_inactive"))
         else:
             await jobs.assign_planned(session, cfg, job, engineer_id=s.engineer_id,
-                                      planned_arrival=s.planned_arrival, plan_id=row.id, now=now)
+                                      planned_arrival=s.planned_arrival, plan_id=row.id, now=now,
+                                      eta_reason="plan" if row.version == 1 else "replan")
             assigned.append(job.id)
         if job.id in assigned or job.id in kept:
             routes.setdefault(s.engineer_id, []).append(ev.PlannedStop(
@@ -323,6 +337,72 @@ async def publish(session: AsyncSession, cfg: DispatchConfig, *, plan_id: str,
         unplanned_job_ids=list(unplanned), skipped_job_ids=[j for j, _ in skipped])
     await add_events(session, *(cls(aggregate_id=row.id, payload=payload) for cls in move.events), key=row.zone)
     return row, assigned, kept, skipped
+
+
+# --- nightly planning, re-planning on disruption, publishing them ------------------------------------
+
+NIGHTLY, REPLAN = "nightly", "replan"
+"""``requested_by`` of the plans the service requests itself (published when done if ``auto_publish``)."""
+WAITING_ZONE_CLASSES = ("urban", "county", "remote")
+"""Zone classes whose arrive deadline is 24 h or more (R-S3, R-S4): their open jobs can wait for tomorrow."""
+
+
+async def plan_tomorrow(session: AsyncSession, cfg: DispatchConfig, now: datetime) -> int:
+    """From ``cfg.nightly_plan_at`` (Asia/Shanghai) on, once per day: a plan for tomorrow of every zone with open
+    (queued, offered, accepted) 24 h / 48 h jobs, through :func:`request_plan` (one active plan per zone-day).
+    The ``nightly_runs`` row of the day is inserted by whichever runner (replica, restart) gets there first;
+    the others do nothing. Returns the number of plans requested."""
+    local = now.astimezone(BUSINESS_TZ)
+    if local.time() < cfg.nightly_plan_at:
+        return 0
+    day = local.date() + timedelta(days=1)
+    won = (await session.execute(insert(NightlyRun).values(day=day, started_at=now, plan_ids=[])
+                                 .on_conflict_do_nothing().returning(NightlyRun.day))).scalar() is not None
+    if not won:
+        return 0
+    zones = (await session.scalars(sa.select(Job.region_code).where(
+        Job.status.in_((QUEUED, OFFERED, ACCEPTED)), Job.zone_class.in_(WAITING_ZONE_CLASSES))
+        .distinct().order_by(Job.region_code))).all()
+    ids = []
+    for zone in zones:
+        row, _ = await request_plan(session, cfg, zone=zone, day=day, requested_by=NIGHTLY, now=now,
+                                    today=local.date())
+        ids.append(row.id)
+    await session.execute(sa.update(NightlyRun).where(NightlyRun.day == day).values(plan_ids=ids))
+    return len(ids)
+
+
+async def request_due_replans(session: AsyncSession, cfg: DispatchConfig, now: datetime) -> int:
+    """Zone-days whose re-plan mark is due: a new plan version each (``requested_by="replan"``); the marks go.
+    Rows taken ``FOR UPDATE SKIP LOCKED``: two runners never request one mark twice."""
+    marks = (await session.scalars(sa.select(ReplanMark).where(ReplanMark.due_at <= now).order_by(
+        ReplanMark.due_at).limit(50).with_for_update(skip_locked=True))).all()
+    today = business_date(now)
+    n = 0
+    for m in marks:
+        if m.day >= today and day_bounds(m.day)[1] > now:
+            await request_plan(session, cfg, zone=m.zone, day=m.day, requested_by=REPLAN, now=now, today=today)
+            n += 1
+        await session.delete(m)
+    await session.flush()
+    return n
+
+
+async def publish_automatic(session: AsyncSession, cfg: DispatchConfig, now: datetime) -> int:
+    """With ``auto_publish``: the nightly and re-plan plans that are done are published (oldest first); one whose
+    day is over, or older than a published version of its zone-day, is left unpublished."""
+    if not cfg.auto_publish:
+        return 0
+    newer = aliased(PlanRow)
+    rows = (await session.scalars(sa.select(PlanRow).where(
+        PlanRow.status == lifecycle.DONE, PlanRow.requested_by.in_((NIGHTLY, REPLAN)),
+        PlanRow.day >= business_date(now),
+        ~sa.exists().where(newer.zone == PlanRow.zone, newer.day == PlanRow.day, newer.status == lifecycle.PUBLISHED,
+                           newer.version > PlanRow.version))
+        .order_by(PlanRow.created_at).limit(10).with_for_update(skip_locked=True))).all()
+    for row in rows:
+        await publish(session, cfg, plan_id=row.id, now=now)
+    return len(rows)
 
 
 # --- reads ----------------------------------------------------------------------------------------

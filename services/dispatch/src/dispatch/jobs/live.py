@@ -1,0 +1,189 @@
+"""The live path of assignment (issue 14, item 2): each engineer's day sequence, read from the database as the
+routing core's ``Route``, so a new job is *inserted* into a route (``routing_insert.insert_job``: least added
+lateness, then least travel, promised windows kept) instead of being given to whoever is nearest now.
+
+An engineer's sequence for a day is the jobs the engineer holds (offered, accepted, started), in order: started
+ones first (they never move), then by planned arrival (a published plan's or an earlier insertion's), then by
+arrive deadline. Which day: the engineer's *current* day (today while today's shift has not ended, else the next
+working day) for the live path; a given day for appointment slots. A job held with a planned arrival on a later
+day belongs to that day's route. The frame of a day is ``shift_start``..``shift_end`` (Asia/Shanghai), from the
+engineer's last known position (seen that day) or home, back home; none on an absence or a weekday the weekly
+shifts leave out (``plans/inputs.works_on``). The window of a job is the plan's (``plans/inputs.job_input``):
+booked slot start or opening .. SLA arrive deadline; a booked slot's end (``booked_end``) is the latest start.
+
+Only the ``cfg.live_candidates`` engineers nearest the job (by last known position or home, SQL ``ORDER BY`` on
+a flat-earth distance) who serve its zone and have its skills are read, with their held jobs: two queries a
+decision, whatever the number of engineers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aftersales_shared.clock import business_date
+
+from ..config import DispatchConfig
+from ..domain import routing as r
+from ..domain.job_lifecycle import ACCEPTED, EN_ROUTE, OFFERED, ON_SITE, PAUSED
+from ..domain.routing_model import RouteFrame, schedule, stop_for, to_seconds
+from ..models import Engineer, Job, ServiceDuration
+from ..plans.inputs import DEFAULT_UNSERVED_COST, STARTED, at_time, day_bounds, engineer_input, job_input, works_on
+from ..plans.inputs import service_minutes as minutes_of
+
+__all__ = ["HELD", "LiveDay", "arrivals", "core_job", "current_day", "durations_for", "load_day", "minutes_of",
+           "nearest_engineers"]
+
+HELD = (OFFERED, ACCEPTED, EN_ROUTE, ON_SITE, PAUSED)
+"""Statuses in which a job is on its engineer's route."""
+URGENT_ZONE = "in_zone"  # R-S2: 2 h to arrive; an urgent job may displace a movable one
+
+
+@dataclass
+class LiveDay:
+    """The day sequences of some engineers, as one core ``Plan`` (epoch = now), and the rows behind it."""
+
+    plan: r.Plan
+    engineers: list[r.Engineer]
+    rows: dict[str, Engineer]
+    held: dict[str, Job]
+    days: dict[str, date]
+    durations: dict[tuple[str, str], int]
+
+
+def current_day(e: Engineer, now: datetime) -> date | None:
+    """The day the engineer's live route is: today until today's shift ends, else the next working day."""
+    today = business_date(now)
+    for k in range(8):
+        d = today + timedelta(days=k)
+        if works_on(e, d) and at_time(d, e.shift_end) > now:
+            return d
+    return None
+
+
+def _on_day(j: Job, d: date, current: date) -> bool:
+    """Whether a held job is on the engineer's route of day ``d`` (``current``: the engineer's current day)."""
+    if j.status in STARTED or j.planned_arrival is None:
+        return d == current
+    start, end = day_bounds(d)
+    if d == current:
+        return j.planned_arrival < end
+    return start <= j.planned_arrival < end
+
+
+def _order(j: Job) -> tuple[int, datetime, datetime]:
+    far = datetime.max.replace(tzinfo=j.opened_at.tzinfo)
+    return (0 if j.status in STARTED else 1, j.planned_arrival or far, j.arrive_due or far)
+
+
+async def durations_for(session: AsyncSession, lines: set[str]) -> dict[tuple[str, str], int]:
+    rows = (await session.scalars(sa.select(ServiceDuration).where(ServiceDuration.product_line.in_(lines)))).all()
+    return {(d.product_line, d.fault_class): d.minutes for d in rows}
+
+
+def core_job(j: Job, cfg: DispatchConfig, durations: dict[tuple[str, str], int], *,
+             window: tuple[datetime, datetime] | None = None) -> r.Job:
+    """A job row as the routing core's job: the plan's window and defaults, the booked slot's end as the latest
+    start, ``urgent`` for an in-zone (2 h) job; ``window`` replaces the window (a trial slot, never late)."""
+    _, day_end = day_bounds(business_date(j.opened_at))
+    base = job_input(j, minutes=minutes_of(j, durations, cfg.default_service_minutes),
+                     unserved_cost=float(j.unserved_cost or DEFAULT_UNSERVED_COST), day_end=day_end)
+    if window is not None:
+        return replace(base, earliest=window[0], latest=window[1], late_penalty=None, urgent=False)
+    latest = max(base.earliest, j.booked_end) if j.booked_end is not None else base.latest
+    return replace(base, latest=latest, urgent=j.zone_class == URGENT_ZONE)
+
+
+def _start_of(e: Engineer, d: date, now: datetime) -> tuple[float, float]:
+    seen = e.last_seen_at is not None and business_date(e.last_seen_at) == d and d == business_date(now)
+    if seen and e.last_lat is not None and e.last_lon is not None:
+        return (e.last_lat, e.last_lon)
+    return (e.home_lat, e.home_lon)
+
+
+def _route(e: r.Engineer, jobs: list[r.Job], epoch: datetime, travel: r.HaversineTravel) -> r.Route:
+    shift_start = to_seconds(epoch, e.shift_start, up=True)
+    shift_end = to_seconds(epoch, e.shift_end, up=False)
+    stops = []
+    for rj in jobs:
+        st = stop_for(rj, epoch)
+        if rj.started:
+            s0 = min(0, to_seconds(epoch, rj.started_at or epoch, up=False))
+            st = replace(st, arrival_s=s0, start_s=s0, end_s=s0 + rj.service_s)
+        stops.append(st)
+    frame = RouteFrame(e.id, e.start, e.end_point, max(0, shift_start), shift_start, shift_end, shift_end)
+    return schedule(frame, stops, travel, now_s=0)
+
+
+async def nearest_engineers(session: AsyncSession, job: Job, *, limit: int, exclude: Sequence[str] = (),
+                            only: Sequence[str] | None = None, skilled: bool = True) -> list[Engineer]:
+    """Active engineers who serve the job's zone and hold its skills (any level: the core checks levels),
+    nearest first by last known position or home; the pinned engineer alone for a pinned job. Not ``skilled``
+    (an urgent job): any skills, so a job it displaces can go to an engineer who may do that one."""
+    assert job.lat is not None and job.lon is not None
+    k = math.cos(math.radians(job.lat))
+    lat = sa.func.coalesce(Engineer.last_lat, Engineer.home_lat) - job.lat
+    lon = (sa.func.coalesce(Engineer.last_lon, Engineer.home_lon) - job.lon) * k
+    q = sa.select(Engineer).where(Engineer.active.is_(True))
+    if only is not None:
+        q = q.where(Engineer.id.in_(list(only)))
+    elif job.pinned_engineer_id is not None:
+        q = q.where(Engineer.id == job.pinned_engineer_id)
+    else:
+        q = q.where(Engineer.zones.contains([job.region_code]))
+        for skill in () if not skilled else ({k: 1 for k in (job.required_skills or {})} or {job.required_skill: 1}):
+            q = q.where(Engineer.skills.has_key(skill))
+    if exclude:
+        q = q.where(Engineer.id.not_in(list(exclude)))
+    return list((await session.scalars(q.order_by(lat * lat + lon * lon, Engineer.id).limit(limit))).all())
+
+
+async def load_day(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datetime, *,
+                   engineers: Sequence[Engineer], day: date | None = None) -> LiveDay:
+    """The day sequences of ``engineers`` at ``now`` (their current day, or ``day``: then only those working
+    that day and whose shift has not ended), without ``job`` itself (the one being inserted: a job held already
+    is taken out of its route first)."""
+    days: dict[str, date] = {}
+    for e in engineers:
+        if day is not None:
+            d = day if works_on(e, day) and at_time(day, e.shift_end) > now else None
+        else:
+            d = current_day(e, now)
+        if d is not None:
+            days[e.id] = d
+    rows = {e.id: e for e in engineers if e.id in days}
+    held_rows = (await session.scalars(sa.select(Job).where(
+        Job.engineer_id.in_(list(rows)), Job.status.in_(HELD), Job.id != job.id))).all() if rows else []
+    durations = await durations_for(session, {job.product_line} | {j.product_line for j in held_rows})
+    travel = r.HaversineTravel(speed_kmh=cfg.speed_kmh(job.zone_class), road_factor=cfg.road_factor)
+    by_eng: dict[str, list[Job]] = {}
+    for j in held_rows:
+        assert j.engineer_id is not None
+        current = current_day(rows[j.engineer_id], now) or days[j.engineer_id]
+        if _on_day(j, days[j.engineer_id], current) and j.lat is not None and j.lon is not None:
+            by_eng.setdefault(j.engineer_id, []).append(j)
+    core_engineers, routes, held = [], [], {}
+    for eid, e in rows.items():
+        d = days[eid]
+        ce = engineer_input(e, d)
+        ce = replace(ce, start=_start_of(e, d, now), end=(e.home_lat, e.home_lon))
+        mine = sorted(by_eng.get(eid, []), key=_order)
+        held.update({j.id: j for j in mine})
+        core_engineers.append(ce)
+        routes.append(_route(ce, [core_job(j, cfg, durations) for j in mine], now, travel))
+    return LiveDay(r.Plan(now, tuple(routes), (), travel), core_engineers, rows, held, days, durations)
+
+
+def arrivals(plan: r.Plan, engineer_ids: set[str]) -> dict[str, tuple[str, datetime, int]]:
+    """job id -> (engineer, planned arrival, position) on the routes of ``engineer_ids``."""
+    out = {}
+    for route in plan.routes:
+        if route.engineer_id in engineer_ids:
+            for pos, s in enumerate(route.stops):
+                out[s.job_id] = (route.engineer_id, plan.time(s.arrival_s), pos)
+    return out
