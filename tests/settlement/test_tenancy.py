@@ -30,6 +30,8 @@ DEALER_ROUTES: dict[tuple[str, str], dict] = {
     ("GET", "/v1/dealers/{dealer_id}/ledger"): {"params": {"quarter": QUARTER}},
     ("GET", "/v1/dealers/{dealer_id}/assessments/{month}"): {},
     ("GET", "/v1/dealers/{dealer_id}/excellence/{year}"): {},
+    ("GET", "/v1/dealers/{dealer_id}/terms"): {},
+    ("GET", "/v1/dealers/{dealer_id}/terms/history"): {},
     ("GET", "/v1/statements/{statement_id}"): {},
     ("GET", "/v1/statements/{statement_id}/export.csv"): {},
     ("GET", "/v1/statements/{statement_id}/export.xlsx"): {},
