@@ -16,7 +16,7 @@ from aftersales_shared.testing.isolation import uniq
 from aftersales_shared.testing.plugin import wait_for
 from settlement.domain.fees import Facts, FeeModel, QuarterInputs
 from settlement.domain.quarters import Quarter
-from settlement.statements.service import inputs_hash
+from settlement.statements.service import _HASHED_WHEN_SET, inputs_hash
 
 from .conftest import QUARTER, add_ledger, setup_dealer
 
@@ -64,7 +64,8 @@ async def test_R_P7_excess_charged_is_a_deduction_in_the_quarter_statement(clien
 def test_R_P7_new_fact_leaves_unchanged_statements_unchanged():
     """A statement without budget excess keeps the digest it had before the fact existed (no spurious revision)."""
     inp = QuarterInputs(Quarter.parse(QUARTER), {None: Facts(repairs=3)})
-    old_fields = [f for f in Facts.__dataclass_fields__ if f != "parts_budget_excess"]
+    # the fields added after statements were first issued (parts budget excess, SLA damages) are hashed only when set
+    old_fields = [f for f in Facts.__dataclass_fields__ if f not in _HASHED_WHEN_SET]
     doc = {"contract": "c1", "model": "d", "params": {}, "carry_in": "0.00",
            "facts": {"None": {f: str(getattr(inp.facts[None], f)) for f in old_fields}},
            "flags": [False, False, False], "reports": [], "year_fee_before": "0.00"}

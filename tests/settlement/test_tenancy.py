@@ -30,12 +30,15 @@ DEALER_ROUTES: dict[tuple[str, str], dict] = {
     ("GET", "/v1/dealers/{dealer_id}/ledger"): {"params": {"quarter": QUARTER}},
     ("GET", "/v1/dealers/{dealer_id}/assessments/{month}"): {},
     ("GET", "/v1/dealers/{dealer_id}/excellence/{year}"): {},
+    ("GET", "/v1/dealers/{dealer_id}/terms"): {},
+    ("GET", "/v1/dealers/{dealer_id}/terms/history"): {},
     ("GET", "/v1/statements/{statement_id}"): {},
     ("GET", "/v1/statements/{statement_id}/export.csv"): {},
     ("GET", "/v1/statements/{statement_id}/export.xlsx"): {},
     ("POST", "/v1/statements/{statement_id}/disputes"): {"json": {"reason": "not my repairs"}},
     ("GET", "/v1/statements"): {"list": True, "params": {"dealer_id": "{dealer_id}"}},
     ("GET", "/v1/disputes"): {"list": True},
+    ("GET", "/v1/sla-penalties"): {"list": True, "params": {"dealer_id": "{dealer_id}"}},
 }
 
 
@@ -130,7 +133,7 @@ async def test_a_dealer_token_without_dealer_id_is_403(client, fin, auth_headers
 
 
 async def test_every_other_route_is_403_for_a_dealer(client, fin, two_dealers):
-    ids = _ids("SD1", two_dealers["SD1"]) | {"dispute_id": MISSING_UUID}
+    ids = _ids("SD1", two_dealers["SD1"]) | {"dispute_id": MISSING_UUID, "penalty_id": MISSING_UUID}
     refused = []
     for method, path, allowed in ROUTES:
         if "dealer" in allowed:

@@ -50,6 +50,10 @@ CanReceiveReturns = Annotated[Principal, Depends(require_roles(R.PARTS_CLERK, R.
 CanSetPartsBudget = Annotated[Principal, Depends(require_roles(R.FINANCE, R.ADMIN))]
 CanReadPartsBudget = Annotated[Principal, Depends(require_roles(
     R.FINANCE, R.ADMIN, R.PARTS_CLERK, R.OPS, R.DEALER))]
+CanSetPartsTerms = Annotated[Principal, Depends(require_roles(R.FINANCE, R.ADMIN))]
+"""Change a dealer's parts terms from a date (ship clock, return days, base-stock %)."""
+CanReadPartsTerms = Annotated[Principal, Depends(require_roles(R.FINANCE, R.ADMIN, R.PARTS_CLERK, R.OPS, R.DEALER))]
+"""Read a dealer's parts terms (a dealer only its own)."""
 
 ORDERS_AS_STAFF = frozenset({R.PARTS_CLERK, R.ADMIN})
 """Callers who place requests on anyone's behalf (they name dealer/engineer in the body)."""

@@ -17,6 +17,7 @@ from .requests import hotpath
 from .requests.router import router as requests_router
 from .returns.router import router as returns_router
 from .stock.router import router as stock_router
+from .terms.router import router as terms_router
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -40,7 +41,7 @@ def create_app(settings: PartsSettings | None = None, *, trace_exporter: Any = N
         ServiceParts(
             title="Parts service",
             migrations_dir=MIGRATIONS,
-            routers=[catalog_router, stock_router, requests_router, returns_router, budget_router],
+            routers=[catalog_router, stock_router, requests_router, returns_router, budget_router, terms_router],
             produces_topics=registry.topics_of("parts"),
             consumers=consumer_specs,
             background=background,

@@ -191,3 +191,15 @@ idempotency_keys = sa.Table(
     sa.Column("response", JSONB),
     sa.Column("created_at", TS, nullable=False),
 )
+
+dealer_terms = sa.Table(  # the dealer's parts terms, one row per change (parts_0009; terms/service.py)
+    "dealer_terms", md,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("dealer_id", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("effective_from", sa.Date, nullable=False),
+    sa.Column("values", JSONB, nullable=False),
+    sa.Column("reason", sa.String(2000)),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)

@@ -11,6 +11,8 @@ accepted is dead-lettered by settlement.
 
 from __future__ import annotations
 
+from functools import partial
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aftersales_shared import clock
@@ -22,8 +24,11 @@ from aftersales_shared.events import parts as prt
 from aftersales_shared.events import ticketing as tkt
 from aftersales_shared.events.envelope import IntegrationEvent
 
+from .config import SettlementSettings
 from .domain.fees import ZERO
 from .ledger import service as ledger
+from .penalties import service as penalties
+from .terms.service import defaults_of
 
 IN_WARRANTY = ("warranty", "extended")
 
@@ -67,13 +72,17 @@ async def on_job_completed(session: AsyncSession, event: IntegrationEvent) -> No
                                  now=clock.now())
 
 
-async def on_sla_breached(session: AsyncSession, event: IntegrationEvent) -> None:
-    """An SLA breach lowers the month's SLA attainment (R-D7)."""
+async def on_sla_breached(session: AsyncSession, event: IntegrationEvent,
+                          settings: ServiceSettings | None = None) -> None:
+    """An SLA breach lowers the month's SLA attainment (R-D7) and, on terms with penalties, charges the
+    dealer liquidated damages (R-S9, ``penalties/``)."""
     p = event.payload
     if p.dealer_id:
         await ledger.record(session, dealer_id=p.dealer_id, kind="sla_breach", occurred_at=p.at,
                             source_type=event.type, source_id=str(event.event_id),
                             details={"job_id": p.job_id, "milestone": p.milestone}, now=clock.now())
+        defaults = defaults_of(settings) if isinstance(settings, SettlementSettings) else {}
+        await penalties.charge_breach(session, event=event, defaults=defaults, now=clock.now())
 
 
 async def on_return_missed(session: AsyncSession, event: IntegrationEvent) -> None:
@@ -122,5 +131,6 @@ def consumer_specs(settings: ServiceSettings) -> list[ConsumerSpec]:
         name="ledger",
         topics=[tkt.UNIT_TOPIC, tkt.COMPLAINT_TOPIC, tkt.CALLBACK_TOPIC, dsp.JOB_TOPIC, prt.RETURN_TOPIC,
                 prt.REQUEST_TOPIC, prt.BUDGET_TOPIC],
-        handlers=HANDLERS,
+        # the breach handler reads the configured defaults of the dealer terms (R-S9 penalties)
+        handlers={**HANDLERS, dsp.SlaBreached.TYPE: partial(on_sla_breached, settings=settings)},
     )]

@@ -15,7 +15,9 @@ from .consumers import consumer_specs
 from .dealers.router import router as dealers
 from .disputes.router import router as disputes
 from .ledger.router import router as ledger
+from .penalties.router import router as penalties
 from .statements.router import router as statements
+from .terms.router import router as terms
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -28,7 +30,7 @@ def create_app(settings: SettlementSettings | None = None, *, trace_exporter: An
         ServiceParts(
             title="Settlement service",
             migrations_dir=MIGRATIONS,
-            routers=[dealers, ledger, statements, disputes, assessments],
+            routers=[dealers, ledger, statements, disputes, assessments, terms, penalties],
             produces_topics=registry.topics_of("settlement"),
             consumers=consumer_specs,
             background=jobs,

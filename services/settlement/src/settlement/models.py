@@ -155,6 +155,45 @@ class MonthlyReport(Base):
     submitted_by: Mapped[str] = mapped_column(String(128))
 
 
+class DealerTermsChange(Base):
+    """One recorded change of a dealer's service agreement terms (issue 16; ``terms/service.py``)."""
+
+    __tablename__ = "dealer_terms"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    dealer_id: Mapped[str] = mapped_column(ForeignKey("settlement.dealers.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    effective_from: Mapped[date] = mapped_column(Date)
+    values: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    reason: Mapped[str | None] = mapped_column(String(2000))
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class SlaPenalty(Base):
+    """Liquidated damages for one breached milestone of a dealer's job (R-S9; ``penalties/service.py``)."""
+
+    __tablename__ = "sla_penalties"
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    dealer_id: Mapped[str] = mapped_column(String(64))
+    job_id: Mapped[str] = mapped_column(String(128))
+    milestone: Mapped[str] = mapped_column(String(16))
+    breach_event_id: Mapped[str] = mapped_column(String(64))
+    breached_at: Mapped[datetime] = mapped_column(TS)
+    deadline: Mapped[datetime] = mapped_column(TS)
+    basis: Mapped[str] = mapped_column(String(16))
+    service_value: Mapped[Decimal | None] = mapped_column(MONEY)
+    percent: Mapped[Decimal | None] = mapped_column(Numeric(7, 4))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    terms_version: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    waiver_kind: Mapped[str | None] = mapped_column(String(32))
+    waiver_evidence: Mapped[str | None] = mapped_column(String(2000))
+    waiver_note: Mapped[str | None] = mapped_column(String(2000))
+    waived_by: Mapped[str | None] = mapped_column(String(128))
+    waived_at: Mapped[datetime | None] = mapped_column(TS)
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -170,3 +209,5 @@ audit_log = _table(AuditEntry)
 disputes = _table(Dispute)
 carry_over_balances = _table(CarryOverBalance)
 monthly_reports = _table(MonthlyReport)
+dealer_terms = _table(DealerTermsChange)
+sla_penalties = _table(SlaPenalty)

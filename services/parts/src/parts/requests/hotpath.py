@@ -30,6 +30,7 @@ from typing import Any
 import asyncpg
 from fastapi.responses import Response
 
+from aftersales_shared import clock
 from aftersales_shared.auth import Principal
 from aftersales_shared.errors import Conflict, Unprocessable
 from aftersales_shared.events.parts import RequestCreated
@@ -42,6 +43,7 @@ from ..config import PartsSettings
 from ..domain import request_lifecycle as lifecycle
 from ..domain.request_lifecycle import RequestStatus
 from ..metrics import ALLOCATIONS
+from ..terms import service as dealer_terms
 from ..wire import body_hash
 from . import service as svc
 from .schemas import RequestCreate
@@ -83,13 +85,14 @@ def _iso(at: datetime | None) -> str | None:
 
 
 async def create_request(allocations: GroupCommit[Allocation], settings: PartsSettings, principal: Principal,
-                         body: RequestCreate, key: str | None, *, now: datetime) -> Response:
+                         body: RequestCreate, key: str | None, *, now: datetime, pool: asyncpg.Pool) -> Response:
     """Create and allocate a request; a replayed Idempotency-Key returns the stored response."""
     kind, dealer_id, engineer_id = svc.requester(principal, body)
     rid = str(new_id())
     shippable_at = ship_by = None
     if svc.shippable_from_start(settings, body.coverage):
-        shippable_at, ship_by = now, svc.ship_by_of(settings, now)
+        terms = await dealer_terms.terms_on_pool(pool, settings, dealer_id=dealer_id, on=clock.business_date(now))
+        shippable_at, ship_by = now, svc.ship_by_of(settings, now, terms)
     request: dict[str, Any] = {
         "id": rid, "requester_kind": kind, "job_id": body.job_id, "ticket_id": body.ticket_id, "dealer_id": dealer_id,
         "engineer_id": engineer_id, "coverage": body.coverage, "urgent": body.urgent,

@@ -49,7 +49,7 @@ async def create_request(body: RequestCreate, request: Request, principal: CanRe
     yet (``job_not_yet_known``, retryable), 422 a ticket that is not the job's."""
     await jobs.check_references(request.app.state.pg, principal, body)
     return await hotpath.create_request(request.app.state.allocations, settings_of(request), principal, body, key,
-                                        now=clock.now())
+                                        now=clock.now(), pool=request.app.state.pg)
 
 
 @router.get("/part-requests", response_model=list[RequestSummary])

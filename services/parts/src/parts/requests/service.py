@@ -27,10 +27,12 @@ from ..domain.gates import GatePolicy, missing_gates
 from ..domain.pricing import urgent_surcharge
 from ..domain.request_lifecycle import RequestStatus
 from ..domain.stock import Movement
+from ..domain.terms import PartsTerms
 from ..models import catalogue, request_lines, reservations, shipments
 from ..models import requests as rq
 from ..returns import service as returns
 from ..stock import ledger
+from ..terms import service as dealer_terms
 from . import backorders, queries
 from .events import request_payload
 from .schemas import RequestCreate
@@ -72,9 +74,10 @@ def shippable_from_start(settings: PartsSettings, coverage: str) -> bool:
     return not _missing({"coverage": coverage, "payment_recorded_at": None, "documents": {}}, settings)
 
 
-def ship_by_of(settings: PartsSettings, shippable_at: datetime) -> datetime:
-    """R-P1: the ship-by time of a request that became shippable at ``shippable_at``."""
-    return ship_by(shippable_at, days=settings.ship_within_days, calendar=settings.ship_calendar,
+def ship_by_of(settings: PartsSettings, shippable_at: datetime, terms: PartsTerms) -> datetime:
+    """R-P1: the ship-by time of a request that became shippable at ``shippable_at``, by the dealer's ship
+    clock in force on that day."""
+    return ship_by(shippable_at, days=terms.ship_within_days, calendar=settings.ship_calendar,
                    tz=clock.BUSINESS_TZ)
 
 
@@ -89,7 +92,8 @@ def _still_open(r: dict[str, Any]) -> None:
 
 async def _maybe_shippable(session: AsyncSession, settings: PartsSettings, r: dict[str, Any], now: datetime) -> None:
     if r["ship_by"] is None and not _missing(r, settings):
-        r["shippable_at"], r["ship_by"] = now, ship_by_of(settings, now)
+        terms = await dealer_terms.terms_on(session, settings, dealer_id=r["dealer_id"], on=clock.business_date(now))
+        r["shippable_at"], r["ship_by"] = now, ship_by_of(settings, now, terms)
         await session.execute(sa.update(rq).where(rq.c.id == r["id"]).values(
             shippable_at=now, ship_by=r["ship_by"]))
 

@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aftersales_shared import clock
 from aftersales_shared.auth import Principal
 from aftersales_shared.errors import Conflict, NotFound, Unprocessable
 from aftersales_shared.ids import new_id
@@ -26,6 +27,7 @@ from ..domain.stock import Movement
 from ..models import expected_returns as er
 from ..requests import backorders
 from ..stock import ledger
+from ..terms import service as dealer_terms
 
 S = ReturnStatus
 _READ = [sa.cast(er.c.id, sa.Text).label("id"), sa.cast(er.c.request_id, sa.Text).label("request_id"), er.c.job_id,
@@ -41,11 +43,13 @@ def _payload(r: dict[str, Any], now: datetime, **extra: Any) -> dict[str, Any]:
 async def create_expected(session: AsyncSession, settings: PartsSettings, *, request_id: str | None,
                           job_id: str | None, dealer_id: str | None, engineer_id: str | None, part_no: str,
                           quantity: int, old_serial: str | None, cost_price: Decimal, now: datetime) -> str:
-    """An old part due back (R-P4), announced with ReturnDue."""
+    """An old part due back (R-P4) after the dealer's return days in force on the issue date, announced with
+    ReturnDue."""
     rid = str(new_id())
+    terms = await dealer_terms.terms_on(session, settings, dealer_id=dealer_id, on=clock.business_date(now))
     row: dict[str, Any] = {"id": rid, "request_id": request_id, "job_id": job_id, "dealer_id": dealer_id,
            "engineer_id": engineer_id, "part_no": part_no, "quantity": quantity, "old_serial": old_serial,
-           "cost_price": cost_price, "due_on": return_due(now, days=settings.return_due_days),
+           "cost_price": cost_price, "due_on": return_due(now, days=terms.return_due_days),
            "status": S.DUE.value, "created_at": now}
     event = lifecycle.move(S.NEW, S.DUE)
     await session.execute(sa.insert(er).values(**row))

@@ -23,6 +23,7 @@ from ..domain.base_stock import months_back, suggested_quantity
 from ..domain.stock import Movement
 from ..models import balances, registered_sales, warehouses
 from ..requests import backorders
+from ..terms import service as dealer_terms
 from . import ledger
 from .schemas import Adjustment, Receipt, ReorderPoint, Transfer, WarehouseCreate
 
@@ -130,7 +131,9 @@ async def low_stock(session: AsyncSession, *, limit: int) -> list[dict[str, Any]
 
 async def base_stock(session: AsyncSession, settings: PartsSettings, dealer_id: str,
                      today: date) -> list[dict[str, Any]]:
-    """R-P5: per compatible part, percent of the dealer's registered sales in the window, vs depot stock."""
+    """R-P5: per compatible part, the dealer's base-stock percent in force today of its registered sales in the
+    window, vs depot stock."""
+    terms = await dealer_terms.terms_on(session, settings, dealer_id=dealer_id, on=today)
     start = months_back(today, settings.base_stock_months)
     sales: dict[str, int] = {pl: n for pl, n in (await session.execute(sa.text(
         "SELECT product_line, count(*) FROM registered_sales WHERE dealer_id = :d AND registered_on > :s "
@@ -145,7 +148,7 @@ async def base_stock(session: AsyncSession, settings: PartsSettings, dealer_id: 
     found = []
     for r in rows:
         n = sum(sales.get(pl, 0) for pl in r["product_lines"])
-        q = suggested_quantity(n, percent=settings.base_stock_percent)
+        q = suggested_quantity(n, percent=terms.base_stock_percent)
         if q > 0:
             found.append({"part_no": r["part_no"], "name": r["name"], "registered_sales": n, "suggested": q,
                           "depot_on_hand": int(r["on_hand"]), "shortfall": max(q - int(r["on_hand"]), 0)})

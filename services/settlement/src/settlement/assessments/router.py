@@ -13,6 +13,7 @@ from aftersales_shared.schemas import BUSINESS_DATE_MAX, BUSINESS_DATE_MIN, Mont
 
 from ..access import CanReadSettlement, problems
 from ..dealers.schemas import DealerId
+from ..terms.dependencies import TermDefaults
 from . import service
 from .schemas import AssessmentRead, ExcellenceRead
 
@@ -24,13 +25,16 @@ router = APIRouter(prefix="/v1", tags=["settlement: assessments"])
 
 @router.get("/dealers/{dealer_id}/assessments/{month}", response_model=AssessmentRead, responses=problems(404, 422))
 async def monthly_assessment(dealer_id: DealerId, session: DbSession, p: CanReadSettlement,
-                             month: Annotated[Month, Path()]) -> dict[str, Any]:
-    """Callback rate, satisfaction, complaint rate, SLA attainment, report submitted (R-D7, R-T5)."""
-    return await service.monthly(session, dealer_id=dealer_id, month=date.fromisoformat(month + "-01"), principal=p)
+                             month: Annotated[Month, Path()], defaults: TermDefaults) -> dict[str, Any]:
+    """Callback rate, satisfaction, complaint rate, SLA attainment, report submitted (R-D7, R-T5); the
+    callback target is the dealer's term in force on the month's first day."""
+    return await service.monthly(session, dealer_id=dealer_id, month=date.fromisoformat(month + "-01"), principal=p,
+                                 defaults=defaults)
 
 
 @router.get("/dealers/{dealer_id}/excellence/{year}", response_model=ExcellenceRead, responses=problems(404, 422))
 async def yearly_excellence(dealer_id: DealerId, session: DbSession, p: CanReadSettlement,
-                            year: Annotated[Year, Path()]) -> dict[str, Any]:
-    """Complaints < 1/1000 of sales, satisfaction ≥ 98 %, quality feedback in ≥ 90 % of months (R-D7)."""
-    return await service.yearly(session, dealer_id=dealer_id, year=year, principal=p)
+                            year: Annotated[Year, Path()], defaults: TermDefaults) -> dict[str, Any]:
+    """Complaints < 1/1000 of sales, satisfaction ≥ 98 %, quality feedback in ≥ 90 % of months (R-D7) — the
+    thresholds of the dealer's terms in force on 1 January."""
+    return await service.yearly(session, dealer_id=dealer_id, year=year, principal=p, defaults=defaults)

@@ -14,7 +14,9 @@ from aftersales_shared.auth import Principal
 from ..dealers.service import get_dealer
 from ..domain.assessment import MonthActivity, assess_month, yearly_excellence
 from ..domain.quarters import add_months, month_bounds
+from ..domain.terms import callback_target
 from ..models import ledger_entries, monthly_reports
+from ..terms.service import terms_on
 
 SATISFIED_AT = 4  # callback satisfaction is scored 1..5; 4 and 5 count as satisfied
 RESULTS_BY_DAY = 5  # R-D7: results within the first 5 days of the next month
@@ -47,18 +49,25 @@ async def month_activity(session: AsyncSession, dealer_id: str, month: date) -> 
     )
 
 
-async def monthly(session: AsyncSession, *, dealer_id: str, month: date, principal: Principal) -> dict[str, Any]:
-    """The dealer's assessment for ``month`` (the first day of it)."""
+async def monthly(session: AsyncSession, *, dealer_id: str, month: date, principal: Principal,
+                  defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The dealer's assessment for ``month`` (the first day of it), against the callback target of its terms
+    in force on that first day (R-T5)."""
     await get_dealer(session, dealer_id=dealer_id, principal=principal)
     act = await month_activity(session, dealer_id, month)
+    terms = await terms_on(session, dealer_id=dealer_id, on=month, defaults=defaults or {})
     return {"dealer_id": dealer_id, "month": month.strftime("%Y-%m"),
             "available_by": add_months(month, 1).replace(day=RESULTS_BY_DAY), "activity": asdict(act),
-            **asdict(assess_month(act))}
+            **asdict(assess_month(act, callback_target=callback_target(terms)))}
 
 
-async def yearly(session: AsyncSession, *, dealer_id: str, year: int, principal: Principal) -> dict[str, Any]:
-    """The dealer's yearly excellence flags (R-D7)."""
+async def yearly(session: AsyncSession, *, dealer_id: str, year: int, principal: Principal,
+                 defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The dealer's yearly excellence flags (R-D7), against the thresholds of its terms in force on 1 January."""
     await get_dealer(session, dealer_id=dealer_id, principal=principal)
     months = [await month_activity(session, dealer_id, date(year, m, 1)) for m in range(1, 13)]
-    ex = yearly_excellence(months)
+    terms = await terms_on(session, dealer_id=dealer_id, on=date(year, 1, 1), defaults=defaults or {})
+    ex = yearly_excellence(months, complaints_per_mille=terms.excellence_complaints_per_mille,
+                           satisfaction_percent=terms.excellence_satisfaction_percent,
+                           feedback_percent=terms.excellence_feedback_percent)
     return {"dealer_id": dealer_id, "year": year, **asdict(ex), "excellent": ex.excellent}

@@ -13,6 +13,7 @@ from aftersales_shared.schemas import Limit
 
 from ..access import CanOpenDisputes, CanReadSettlement, CanResolveDisputes, problems
 from ..domain.dispute_lifecycle import DisputeStatus
+from ..terms.dependencies import TermDefaults
 from . import service
 from .schemas import DisputeCreate, DisputeRead, DisputeResolve
 
@@ -22,10 +23,12 @@ router = APIRouter(prefix="/v1", tags=["settlement: disputes"])
 @router.post("/statements/{statement_id}/disputes", status_code=201, response_model=DisputeRead,
              responses=problems(404, 422))
 async def open_dispute(statement_id: UUID, body: DisputeCreate, session: DbSession,
-                       p: CanOpenDisputes) -> dict[str, Any]:
-    """Dispute one's statement (optionally one line) within 3 months of its issue (R-D6)."""
+                       p: CanOpenDisputes, defaults: TermDefaults) -> dict[str, Any]:
+    """Dispute one's statement (optionally one line) within the dispute window of the dealer's terms in force
+    on the statement's issue date (R-D6, 3 months by default)."""
     return await service.open_dispute(session, statement_id=statement_id, actor=p, reason=body.reason,
-                                      line_no=body.line_no, claimed_amount=body.claimed_amount, now=clock.now())
+                                      line_no=body.line_no, claimed_amount=body.claimed_amount, now=clock.now(),
+                                      defaults=defaults)
 
 
 @router.post("/disputes/{dispute_id}/resolve", response_model=DisputeRead, responses=problems(404, 409, 422))

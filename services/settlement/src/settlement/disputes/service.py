@@ -19,23 +19,30 @@ from aftersales_shared.outbox import add_events
 
 from ..access import visible
 from ..audit import audit
-from ..domain.dispute_lifecycle import MOVES, WINDOW_MONTHS, DisputeAction, DisputeStatus, resolution
-from ..domain.quarters import Quarter, dispute_allowed, dispute_deadline, quarter_of
+from ..domain.dispute_lifecycle import MOVES, DisputeAction, DisputeStatus, resolution
+from ..domain.quarters import Quarter, dispute_allowed, dispute_deadline, local_date, quarter_of
 from ..ledger.service import record
 from ..models import disputes, statements
 from ..statements.service import get_statement
+from ..terms.service import terms_on
 
 
 async def open_dispute(session: AsyncSession, *, statement_id: UUID, actor: Principal, reason: str,
-                       line_no: int | None, claimed_amount: Decimal | None, now: datetime) -> dict[str, Any]:
-    """A dealer disputes its statement (or one line) within 3 months of issue (R-D6)."""
+                       line_no: int | None, claimed_amount: Decimal | None, now: datetime,
+                       defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A dealer disputes its statement (or one line) within the window of its terms in force on the statement's
+    issue date (R-D6)."""
     move = MOVES[DisputeAction.OPEN]
     st = await get_statement(session, statement_id=statement_id, principal=actor)
     if line_no is not None and not any(ln["line_no"] == line_no for ln in st["lines"]):
         raise Unprocessable(f"statement has no line {line_no}", field="line_no")
-    if not dispute_allowed(st["created_at"], now, WINDOW_MONTHS):
+    terms = await terms_on(session, dealer_id=st["dealer_id"], on=local_date(st["created_at"]),
+                           defaults=defaults or {})
+    months = terms.dispute_window_months
+    if not dispute_allowed(st["created_at"], now, months):
         raise DomainError(
-            f"disputes are accepted within 3 months of the statement (until {dispute_deadline(st['created_at'])}); "
+            f"disputes are accepted within {months} months of the statement "
+            f"(until {dispute_deadline(st['created_at'], months)}); "
             "this one is too late (R-D6)", field="statement_id", code="dispute_window_closed", status=422)
     did = new_id()
     row = (await session.execute(insert(disputes).values(

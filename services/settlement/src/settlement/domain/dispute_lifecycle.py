@@ -1,4 +1,5 @@
-"""The dispute's status machine (R-D6): a dealer opens it within 3 months of the statement; finance accepts
+"""The dispute's status machine (R-D6): a dealer opens it within the dispute window of its terms
+(``domain/terms.py``, 3 months by default) after the statement; finance accepts
 (an adjustment is booked into a later statement) or rejects it, once.
 """
 
@@ -36,9 +37,6 @@ MOVES: dict[DisputeAction, Move] = {
     DisputeAction.ACCEPT: Move(DisputeStatus.OPEN, DisputeStatus.ACCEPTED, DisputeResolved, books_adjustment=True),
     DisputeAction.REJECT: Move(DisputeStatus.OPEN, DisputeStatus.REJECTED, DisputeResolved),
 }
-
-WINDOW_MONTHS = 3
-"""R-D6: disputes about a statement are accepted within 3 months of its issue (``quarters.dispute_allowed``)."""
 
 
 def resolution(accept: bool) -> DisputeAction:

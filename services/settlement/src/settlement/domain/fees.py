@@ -71,6 +71,8 @@ class Facts:
     void_value: Decimal = ZERO  # incomplete records found on verification
     falsified_value: Decimal = ZERO  # falsified records found on verification
     adjustments: Decimal = ZERO  # accepted disputes carried into this statement
+    sla_damages: Decimal = ZERO  # liquidated damages for missed SLA milestones (R-S9, penalties/)
+    sla_damages_waived: Decimal = ZERO  # damages finance waived after they were charged (R-S9)
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,13 @@ def _deduction_lines(terms: ContractTerms, origin: str | None, f: Facts, fee_for
                       f"falsified records fined {terms.falsified_fine_multiple}× (R-D5){late}",
                       -to_fen(f.falsified_value * terms.falsified_fine_multiple),
                       terms.falsified_fine_multiple, f.falsified_value, origin))
+    if f.sla_damages:
+        d.append(Line("sla_liquidated_damages", Category.DEDUCTION,
+                      f"liquidated damages for missed SLA milestones (R-S9){late}", -to_fen(f.sla_damages),
+                      late_from=origin))
+    if f.sla_damages_waived:
+        d.append(Line("sla_damages_waived", Category.ADJUSTMENT, f"liquidated damages waived (R-S9){late}",
+                      to_fen(f.sla_damages_waived), late_from=origin))
     if f.adjustments:
         d.append(Line("dispute_adjustment", Category.ADJUSTMENT, f"accepted dispute adjustment{late}",
                       to_fen(f.adjustments), late_from=origin))

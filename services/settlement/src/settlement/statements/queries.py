@@ -38,6 +38,8 @@ KIND_FIELDS: dict[str, tuple[str | None, str | None]] = {
     "void_finding": (None, "void_value"),
     "falsified_finding": (None, "falsified_value"),
     "adjustment": (None, "adjustments"),
+    "sla_damages": (None, "sla_damages"),
+    "sla_damages_waived": (None, "sla_damages_waived"),
 }
 FLAG_KINDS = ("falsified_cards", "breach")
 

@@ -17,6 +17,7 @@ from ..access import CanMoveStatements, CanPrepareStatements, CanReadAuditTrail,
 from ..dealers.schemas import DealerId
 from ..domain.quarters import Quarter
 from ..domain.statement_lifecycle import StatementAction
+from ..terms.dependencies import TermDefaults
 from . import exports, service
 from .schemas import AuditEntryRead, RunCreate, RunRead, StatementDetail, StatementRead, StatementStatusName
 
@@ -59,8 +60,10 @@ async def statement_audit(statement_id: UUID, session: DbSession, p: CanReadAudi
     return await service.audit_trail(session, statement_id=statement_id)
 
 
-async def _move(session: DbSession, statement_id: UUID, action: StatementAction, p: Any) -> dict[str, Any]:
-    return await service.transition(session, statement_id=statement_id, action=action, actor=p, now=clock.now())
+async def _move(session: DbSession, statement_id: UUID, action: StatementAction, p: Any,
+                defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    return await service.transition(session, statement_id=statement_id, action=action, actor=p, now=clock.now(),
+                                    defaults=defaults)
 
 
 @router.post("/statements/{statement_id}/review", response_model=StatementRead, responses=problems(404, 409))
@@ -70,9 +73,11 @@ async def review(statement_id: UUID, session: DbSession, p: CanMoveStatements) -
 
 
 @router.post("/statements/{statement_id}/approve", response_model=StatementRead, responses=problems(404, 409))
-async def approve(statement_id: UUID, session: DbSession, p: CanMoveStatements) -> dict[str, Any]:
-    """reviewed → approved (not by its preparer: 403 maker_checker); payment due in 20 days."""
-    return await _move(session, statement_id, StatementAction.APPROVE, p)
+async def approve(statement_id: UUID, session: DbSession, p: CanMoveStatements,
+                  defaults: TermDefaults) -> dict[str, Any]:
+    """reviewed → approved (not by its preparer: 403 maker_checker); payment due after the dealer's payment
+    term in force on the approval date (R-D5, 20 days by default)."""
+    return await _move(session, statement_id, StatementAction.APPROVE, p, defaults)
 
 
 @router.post("/statements/{statement_id}/pay", response_model=StatementRead, responses=problems(404, 409))

@@ -29,10 +29,11 @@ from aftersales_shared.outbox import add_events
 from ..access import visible
 from ..audit import audit
 from ..domain.fees import ZERO, Category, ContractTerms, Facts, FeeModel, QuarterInputs, Statement, compute_statement
-from ..domain.quarters import Quarter, due_on
+from ..domain.quarters import Quarter, due_on, local_date
 from ..domain.statement_lifecycle import INITIAL, ISSUED_EVENT, MOVES, StatementAction, is_closed, may_move
 from ..ledger.service import lock_dealer
 from ..models import audit_log, statement_lines, statements
+from ..terms.service import terms_on
 from . import queries
 
 
@@ -51,7 +52,7 @@ def terms_from(fee_model: str, params: dict[str, Any]) -> ContractTerms:
 
 # Facts fields added after statements were first issued: hashed only when non-zero, so adding one does not
 # change the digest of an unchanged statement (a re-run would otherwise issue a spurious revision).
-_HASHED_WHEN_SET = frozenset({"parts_budget_excess"})
+_HASHED_WHEN_SET = frozenset({"parts_budget_excess", "sla_damages", "sla_damages_waived"})
 
 
 def inputs_hash(contract_id: str, params: dict[str, Any], fee_model: str, inp: QuarterInputs) -> str:
@@ -188,7 +189,7 @@ async def audit_trail(session: AsyncSession, *, statement_id: UUID) -> list[Any]
 
 
 async def transition(session: AsyncSession, *, statement_id: UUID, action: StatementAction, actor: Principal,
-                     now: datetime) -> dict[str, Any]:
+                     now: datetime, defaults: dict[str, Any] | None = None) -> dict[str, Any]:
     """Move a statement one step of its lifecycle; the preparer may never approve their own statement."""
     move = MOVES[action]
     c = statements.c
@@ -201,7 +202,8 @@ async def transition(session: AsyncSession, *, statement_id: UUID, action: State
         await lock_dealer(session, row["dealer_id"])  # late facts booked concurrently must see the closure
     values: dict[str, Any] = {"status": str(move.target), move.by_column: actor.sub, move.at_column: now}
     if action is StatementAction.APPROVE:
-        values["due_on"] = due_on(now)
+        terms = await terms_on(session, dealer_id=row["dealer_id"], on=local_date(now), defaults=defaults or {})
+        values["due_on"] = due_on(now, terms.payment_days)  # R-D5: the payment term in force on approval
     updated = (await session.execute(
         update(statements).where(c.id == statement_id, c.status == str(move.source), c.superseded.is_(False))
         .values(**values).returning(*statements.c))).mappings().first()

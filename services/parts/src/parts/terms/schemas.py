@@ -1,0 +1,61 @@
+"""The dealer's parts terms over HTTP: a change (some terms, from a date), the terms in force, the history."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import Field, PlainSerializer, model_validator
+
+from aftersales_shared.schemas import BusinessDate, LongText, ReadModel, StrictModel
+
+Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4),
+                    PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")]
+
+
+class PartsTermValues(StrictModel):
+    """The terms a change sets (one left out keeps the value in force before the change)."""
+
+    ship_within_days: Annotated[int, Field(ge=0, le=60)] | None = Field(
+        None, description="R-P1: ship within N days of the request becoming shippable")
+    return_due_days: Annotated[int, Field(ge=1, le=365)] | None = Field(
+        None, description="R-P4: the old part is due back N days after the new one is issued")
+    base_stock_percent: Percent | None = Field(
+        None, description="R-P5: base stock = this % of the dealer's registered sales in the window")
+
+
+class PartsTermsPut(StrictModel):
+    effective_from: BusinessDate = Field(description="the first day the change applies to (today or later)")
+    values: PartsTermValues
+    reason: Annotated[LongText, Field(max_length=2000)] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> PartsTermsPut:
+        if not self.values.model_dump(exclude_none=True):
+            raise ValueError("values must set at least one term")
+        return self
+
+
+class PartsTermValuesRead(ReadModel):
+    ship_within_days: int
+    return_due_days: int
+    base_stock_percent: Percent
+
+
+class PartsTermsRead(ReadModel):
+    dealer_id: str
+    on: date
+    version: int | None = Field(description="the latest change in force on that date (null: configured defaults)")
+    values: PartsTermValuesRead
+    source: dict[str, int | None] = Field(description="per term: the change version it comes from (null: default)")
+
+
+class PartsTermsChangeRead(ReadModel):
+    dealer_id: str
+    version: int
+    effective_from: date
+    values: dict[str, Any] = Field(description="the terms this change set, as stored")
+    reason: str | None
+    created_by: str
+    created_at: datetime

@@ -1,0 +1,67 @@
+"""The dealer service agreement's terms (issue 16): R-T5 callback target, R-D5 payment term, R-D6 dispute
+window, R-D7 excellence thresholds, R-S9 liquidated damages. Pure: the configured defaults and the recorded
+changes in, the typed terms in force on a date out (``aftersales_shared.terms.in_force``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from aftersales_shared.terms import InForce, TermChange, in_force
+
+
+@dataclass(frozen=True)
+class DealerTerms:
+    """One dealer's terms in force on a date (``version``: the latest change that set any of them, or None)."""
+
+    callback_target_percent: Decimal = Decimal("25")
+    payment_days: int = 20
+    dispute_window_months: int = 3
+    excellence_complaints_per_mille: Decimal = Decimal("1")
+    excellence_satisfaction_percent: Decimal = Decimal("98")
+    excellence_feedback_percent: Decimal = Decimal("90")
+    sla_penalty: str = "none"  # none | percent | fixed
+    sla_penalty_percent: Decimal = Decimal("10")
+    sla_penalty_amount: Decimal = Decimal("0")
+    sla_penalty_milestones: tuple[str, ...] = ("arrive", "resolve")
+    sla_service_value: Decimal | None = None  # None: the contract's repair fee + home-visit fee
+    version: int | None = None
+
+
+TERM_NAMES: tuple[str, ...] = tuple(f.name for f in fields(DealerTerms) if f.name != "version")
+_DECIMALS = frozenset({"callback_target_percent", "excellence_complaints_per_mille",
+                       "excellence_satisfaction_percent", "excellence_feedback_percent", "sla_penalty_percent",
+                       "sla_penalty_amount", "sla_service_value"})
+_INTS = frozenset({"payment_days", "dispute_window_months"})
+
+
+def _typed(name: str, value: Any) -> Any:
+    """A term's value as stored (JSON: amounts as strings) → its Python type."""
+    if value is None:
+        return None
+    if name in _DECIMALS:
+        return Decimal(str(value))
+    if name in _INTS:
+        return int(value)
+    if name == "sla_penalty_milestones":
+        return tuple(value)
+    return str(value)
+
+
+def resolve(defaults: Mapping[str, Any], changes: Iterable[TermChange], on: date) -> tuple[DealerTerms, InForce]:
+    """The dealer's terms in force on ``on`` (and where each came from): a change dated D applies to facts of
+    D and later, never to earlier ones."""
+    found = in_force({k: defaults.get(k, getattr(DealerTerms, k)) for k in TERM_NAMES}, changes, on)
+    versions = [v for v in found.source.values() if v is not None]
+    terms = DealerTerms(**{k: _typed(k, v) for k, v in found.values.items()},
+                        version=max(versions) if versions else None)
+    return terms, found
+
+
+def callback_target(terms: DealerTerms) -> Decimal:
+    """R-T5: the share of a month's repairs that must be called back, as a fraction."""
+    return terms.callback_target_percent / Decimal(100)

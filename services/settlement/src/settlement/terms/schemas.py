@@ -1,0 +1,86 @@
+"""The dealer service agreement's terms over HTTP: a change (some terms, from a date), the terms in force on a
+date, the history of changes. Money and percentages as exact strings."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, PlainSerializer, model_validator
+
+from aftersales_shared.money import Money
+from aftersales_shared.schemas import BusinessDate, LongText, ReadModel, StrictModel
+
+_DEC = PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")
+Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4), _DEC]
+PerMille = Annotated[Decimal, Field(ge=0, le=1000, max_digits=8, decimal_places=4), _DEC]
+UnitAmount = Annotated[Money, Field(le=Decimal("9999999999.99"))]
+MilestoneName = Literal["respond", "arrive", "resolve"]
+Reason = Annotated[LongText, Field(max_length=2000)]
+
+
+class DealerTermValues(StrictModel):
+    """The terms a change sets (a term left out keeps the value in force before the change)."""
+
+    callback_target_percent: Percent | None = Field(None, description="R-T5: share of a month's repairs called back")
+    payment_days: Annotated[int, Field(ge=0, le=365)] | None = Field(
+        None, description="R-D5: days to pay after approval")
+    dispute_window_months: Annotated[int, Field(ge=0, le=60)] | None = Field(
+        None, description="R-D6: months after a statement's issue in which it may be disputed")
+    excellence_complaints_per_mille: PerMille | None = Field(
+        None, description="R-D7: upheld complaints per 1000 registered sales must stay below this")
+    excellence_satisfaction_percent: Percent | None = Field(None, description="R-D7: yearly satisfaction at least")
+    excellence_feedback_percent: Percent | None = Field(
+        None, description="R-D7: share of months with quality feedback at least")
+    sla_penalty: Literal["none", "percent", "fixed"] | None = Field(
+        None, description="R-S9: liquidated damages for a missed milestone: none, a % of the service value, fixed")
+    sla_penalty_percent: Percent | None = None
+    sla_penalty_amount: UnitAmount | None = None
+    sla_penalty_milestones: Annotated[list[MilestoneName], Field(max_length=3)] | None = None
+    sla_service_value: UnitAmount | None = Field(
+        None, description="R-S9: the service value the % is taken of (default: the contract's repair + visit fee)")
+
+
+class DealerTermsPut(StrictModel):
+    effective_from: BusinessDate = Field(description="the first day the change applies to (today or later)")
+    values: DealerTermValues
+    reason: Reason | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> DealerTermsPut:
+        if not self.values.model_dump(exclude_none=True):
+            raise ValueError("values must set at least one term")
+        return self
+
+
+class DealerTermValuesRead(ReadModel):
+    callback_target_percent: Percent
+    payment_days: int
+    dispute_window_months: int
+    excellence_complaints_per_mille: PerMille
+    excellence_satisfaction_percent: Percent
+    excellence_feedback_percent: Percent
+    sla_penalty: str
+    sla_penalty_percent: Percent
+    sla_penalty_amount: Annotated[Decimal, _DEC]
+    sla_penalty_milestones: list[str]
+    sla_service_value: Annotated[Decimal, _DEC] | None
+
+
+class DealerTermsRead(ReadModel):
+    dealer_id: str
+    on: date
+    version: int | None = Field(description="the latest change in force on that date (null: configured defaults)")
+    values: DealerTermValuesRead
+    source: dict[str, int | None] = Field(description="per term: the change version it comes from (null: default)")
+
+
+class DealerTermsChangeRead(ReadModel):
+    dealer_id: str
+    version: int
+    effective_from: date
+    values: dict[str, Any] = Field(description="the terms this change set, as stored (amounts as strings)")
+    reason: str | None
+    created_by: str
+    created_at: datetime
