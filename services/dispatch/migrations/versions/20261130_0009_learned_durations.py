@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "dispatch_0009"
-down_revision = "dispatch_0007"
+down_revision = "dispatch_0008"
 branch_labels = None
 depends_on = None
 
