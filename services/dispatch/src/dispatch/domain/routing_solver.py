@@ -482,7 +482,8 @@ def _greedy_start(data: pyvrp.ProblemData, jobs: list[Job], engineers: list[Engi
     if restocks is not None:
         placed = {job_k[s.job_id] for r in plan.routes for s in r.stops}
         start = {e.id: data.vehicle_type(vt_of[e.id]).start_depot for e in engineers}
-        for k in sorted((k for k in range(len(jobs)) if k not in placed), key=lambda k: jobs[k].latest):
+        for k in sorted((k for k in range(len(jobs)) if k not in placed and jobs[k].parts),
+                        key=lambda k: jobs[k].latest):
             options = [(restocks.dist[last.get(e.id, start[e.id]), restocks.depot_of[c.id]]
                         + restocks.dist[restocks.depot_of[c.id], restocks.nd + k], e.id, c.id)
                        for e in restocks.qual.get(jobs[k].id, []) for c in restocks.centres.get(e.id, [])]
