@@ -78,3 +78,16 @@ def test_two_jobs_needing_more_than_the_van_holds_get_a_restock_between_them():
     # a centre shared by routes: the verifier counts what all of them draw
     tiny = replace(CENTRE, stock={"compressor": 2})
     assert [v.kind for v in verify(p, jobs, engs, centres=[tiny])] == []  # drew 2 (topped 0 -> 2)
+
+
+def test_a_lone_job_needing_a_restock_first_thing_is_planned_after_the_centre():
+    """PyVRP's search only puts a reload depot between two clients: the first plan gives it the centre stop, with
+    and without a late option (R-S9 groups), so a route whose only job needs a restock is planned, not dropped."""
+    for late in (None, 100.0):
+        jobs = [job("P", (10.0, 0.0), parts={"compressor": 1}, late_penalty=late)]
+        engs = [van(restock_to={"compressor": 1})]
+        p = plan_day(jobs, engs, T, NOW, FAST, centres=[CENTRE])
+        assert p.unplanned == (), late
+        [route] = [r for r in p.routes if r.stops]
+        assert route.job_ids == (RESTOCK_PREFIX + "C1", "P"), late
+        assert verify(p, jobs, engs, centres=[CENTRE]) == []

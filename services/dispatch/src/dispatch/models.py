@@ -1,8 +1,9 @@
 """The dispatch schema as SQLAlchemy ORM ``Mapped`` classes; every use case reads and writes through them.
 
 Zones, core provinces, service centres, SLA calendars and policies, engineers, jobs, offers, app actions and
-service records; what a plan needs (service durations, issue 14) and the plans (plans, their routes, stops and
-unplanned jobs). Migrations (``migrations/versions``) create these tables; tests never use ``create_all``.
+service records; what a plan needs (service durations, expected parts, van and centre stock, issue 14) and the
+plans (plans, their routes, stops, restock stops and unplanned jobs). Migrations (``migrations/versions``) create
+these tables; tests never use ``create_all``.
 """
 
 from __future__ import annotations
@@ -174,6 +175,8 @@ class Job(Base):
     # live routing (dispatch_0008): the booked slot's end (latest start kept by insertion); overrun asked once
     booked_end: Mapped[datetime | None] = mapped_column(TS)
     overrun_flagged: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    # {part_no: qty} the job is expected to need; NULL = from its product line x fault class (fault_class_parts)
+    expected_parts: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     updated_at: Mapped[datetime] = mapped_column(TS)
     __table_args__ = (
         # one job per dispatch of a ticket; also the index for lookups by ticket id
@@ -250,6 +253,37 @@ class LearnedDuration(Base):
     computed_at: Mapped[datetime] = mapped_column(TS)
 
 
+class FaultClassPart(Base):
+    """A part a job of a product line x fault class is expected to need (issue 14: restock planning)."""
+
+    __tablename__ = "fault_class_parts"
+    product_line: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    fault_class: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    part_no: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    qty: Mapped[int] = mapped_column(sa.Integer)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+
+
+class VanStock(Base):
+    """What an engineer's van holds of a part (a plan serves jobs from it until a restock stop)."""
+
+    __tablename__ = "van_stock"
+    engineer_id: Mapped[str] = mapped_column(sa.ForeignKey("engineers.id", ondelete="CASCADE"), primary_key=True)
+    part_no: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    qty: Mapped[int] = mapped_column(sa.Integer)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+
+
+class CentreStock(Base):
+    """What a service centre holds of a part (a route may stop there to restock)."""
+
+    __tablename__ = "centre_stock"
+    centre_id: Mapped[str] = mapped_column(sa.ForeignKey("service_centres.id", ondelete="CASCADE"), primary_key=True)
+    part_no: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    qty: Mapped[int] = mapped_column(sa.Integer)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+
+
 class PlanRow(Base):
     """One zone-day plan, versioned; at most one requested or running per zone-day (partial unique index)."""
 
@@ -298,6 +332,19 @@ class PlanStop(Base):
     window_end: Mapped[datetime] = mapped_column(TS)
     window_met: Mapped[bool] = mapped_column(sa.Boolean)
     started: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+
+
+class PlanRestock(Base):
+    """A plan's stop at a service centre to restock the van; ``position`` counts with the route's job stops."""
+
+    __tablename__ = "plan_restocks"
+    plan_id: Mapped[str] = mapped_column(sa.ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True)
+    engineer_id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    position: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    centre_id: Mapped[str] = mapped_column(sa.String(40))
+    planned_arrival: Mapped[datetime] = mapped_column(TS)
+    planned_start: Mapped[datetime] = mapped_column(TS)
+    planned_end: Mapped[datetime] = mapped_column(TS)
 
 
 class PlanUnplanned(Base):

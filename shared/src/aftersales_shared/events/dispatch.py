@@ -231,9 +231,21 @@ class PlannedStop(Payload):
     planned_end: datetime
 
 
+class PlannedRestock(Payload):
+    """A stop at a service centre to restock the van before the jobs that need the parts (``position`` counts with
+    the route's job stops)."""
+
+    centre_id: str
+    position: int
+    planned_arrival: datetime
+    planned_start: datetime
+    planned_end: datetime
+
+
 class PlannedRoute(Payload):
     engineer_id: str
     stops: list[PlannedStop] = Field(default_factory=list)
+    restocks: list[PlannedRestock] = Field(default_factory=list)
 
 
 class PlanPublishedPayload(Payload):

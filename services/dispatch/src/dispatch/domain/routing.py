@@ -3,7 +3,8 @@
 Pure: no I/O, no clock (``now`` is passed in), nothing imported from the rest of the service. The public API:
 
 - :func:`plan_day` (``routing_solver``): jobs x engineers -> :class:`Plan` on PyVRP: routes per engineer (ordered
-  stops with planned arrival / start / end), unplanned jobs with a :class:`UnplannedReason`, ``plan.totals``.
+  stops with planned arrival / start / end, restock stops at a :class:`ServiceCentre`), unplanned jobs with a
+  :class:`UnplannedReason`, ``plan.totals``.
 - :func:`insert_job` (``routing_insert``): cheapest feasible insertion of one new job into the day's sequences
   (least added lateness, then least travel; promised windows kept; urgent jobs may displace a movable stop).
 - :func:`verify` (``routing_verify``): an independent re-walk of a plan -> list of :class:`Violation`.
@@ -17,11 +18,13 @@ from __future__ import annotations
 
 from .routing_insert import Insertion, InsertResult, Move, insert_job
 from .routing_model import (
+    RESTOCK_PREFIX,
     Engineer,
     Job,
     Plan,
     PlanOptions,
     Route,
+    ServiceCentre,
     SolverInfo,
     Stop,
     Totals,
@@ -33,7 +36,7 @@ from .routing_travel import EuclideanTravel, HaversineTravel, MatrixTravel, Poin
 from .routing_verify import Violation, verify
 
 __all__ = [
-    "Engineer", "EuclideanTravel", "HaversineTravel", "InsertResult", "Insertion", "Job", "MatrixTravel", "Move",
-    "Plan", "PlanOptions", "Point", "Route", "SolverInfo", "Stop", "Totals", "TravelModel", "Unplanned",
-    "UnplannedReason", "Violation", "insert_job", "plan_day", "verify",
+    "RESTOCK_PREFIX", "Engineer", "EuclideanTravel", "HaversineTravel", "InsertResult", "Insertion", "Job",
+    "MatrixTravel", "Move", "Plan", "PlanOptions", "Point", "Route", "ServiceCentre", "SolverInfo", "Stop", "Totals",
+    "TravelModel", "Unplanned", "UnplannedReason", "Violation", "insert_job", "plan_day", "verify",
 ]

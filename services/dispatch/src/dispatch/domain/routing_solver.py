@@ -178,8 +178,12 @@ def plan_day(jobs: Sequence[Job], engineers: Sequence[Engineer], travel: TravelM
     by_job = {j.id: j for j in jobs}
     for e in avail:
         horizon = frames[e.id].max_end_s
+        seq, short = _within_stock(e, routes_seq.get(e.id, []))
+        for j in short:
+            unplanned.append(Unplanned(j.id, UnplannedReason.DROPPED_UNDER_CAPACITY,
+                                       "the van would have run out of its parts on the route", j.penalty))
         stops = ([prefix[e.id]] if e.id in prefix else []) + [
-            stop_for(x, now) if isinstance(x, Job) else restock_stop(x, horizon) for x in routes_seq.get(e.id, [])]
+            stop_for(x, now) if isinstance(x, Job) else restock_stop(x, horizon) for x in seq]
         route, removed = _lay_feasibly(frames[e.id], stops, travel)
         for s in removed:
             unplanned.append(Unplanned(s.job_id, UnplannedReason.CANNOT_FIT_WINDOW,
@@ -187,6 +191,26 @@ def plan_day(jobs: Sequence[Job], engineers: Sequence[Engineer], travel: TravelM
                                        by_job[s.job_id].penalty))
         routes.append(route)
     return Plan(epoch=now, routes=tuple(routes), unplanned=tuple(unplanned), travel=travel, solver=info)
+
+
+def _within_stock(e: Engineer, seq: list[Job | ServiceCentre]) -> tuple[list[Job | ServiceCentre], list[Job]]:
+    """Walk the van's stock along a solved route (a centre tops it up to ``van_level``, as ``verify`` does) and take
+    out a job its parts have run out for: an infeasible search result never becomes a plan that claims it."""
+    held = dict(e.van_stock)
+    kept: list[Job | ServiceCentre] = []
+    short: list[Job] = []
+    for x in seq:
+        if isinstance(x, ServiceCentre):
+            for p in set(held) | set(e.restock_to):
+                held[p] = max(held.get(p, 0), e.van_level(p))
+            kept.append(x)
+        elif any(held.get(p, 0) < q for p, q in x.parts.items()):
+            short.append(x)
+        else:
+            for p, q in x.parts.items():
+                held[p] -= q
+            kept.append(x)
+    return kept, short
 
 
 def _why_unqualified(job: Job, engineers: Sequence[Engineer]) -> str:
@@ -369,13 +393,15 @@ def _solve(jobs: list[Job], engineers: list[Engineer], qual: dict[str, list[Engi
     if options.max_iterations is not None:
         stop = MultipleCriteria([MaxRuntime(options.time_limit_s), MaxIterations(options.max_iterations)])
     build_s = time.perf_counter() - t_build
-    if len(profile_of) == 1 and not groups and len(vtypes) == 1:
+    reloads = any(t.key[8] for t in types.values())
+    if len(profile_of) == 1 and not groups and len(vtypes) == 1 and not reloads:
         result = pyvrp.solve(data, stop, seed=options.seed, collect_stats=False, display=False)
     else:
         plain: list[Any] = [base_dist, base_dur]
         cheap = data.replace(vehicle_types=[replace_profile(vtypes[0])], distance_matrices=plain[:1],
                              duration_matrices=plain[1:])
-        init = _greedy_start(data, jobs, engineers, frames, travel, now, types, client_job)
+        init = _greedy_start(data, jobs, engineers, frames, travel, now, types, client_job,
+                             _Restocks(qual, restock, centre_depot, base_dist, nd))
         result = _solve_from(data, cheap, stop, options.seed, init)
 
     seq: dict[str, list[Job | ServiceCentre]] = {e.id: [] for e in engineers}
@@ -407,10 +433,27 @@ def replace_profile(vt: pyvrp.VehicleType) -> pyvrp.VehicleType:
     return vt.replace(profile=0, num_available=1)
 
 
+@dataclass
+class _Restocks:
+    """What the first plan needs to give the search its restock stops (see :func:`_greedy_start`)."""
+
+    qual: dict[str, list[Engineer]]
+    centres: dict[str, list[ServiceCentre]]  # per engineer: the centres that can top its van up
+    depot_of: dict[str, int]  # centre id -> PyVRP depot index
+    dist: Any  # the plain distance matrix (depots first, then one location per job)
+    nd: int
+
+
 def _greedy_start(data: pyvrp.ProblemData, jobs: list[Job], engineers: list[Engineer],
                   frames: dict[str, RouteFrame], travel: TravelModel, now: datetime,
-                  types: dict[_TypeKey, _Vehicles], client_job: list[int]) -> pyvrp.Solution:
-    """A feasible first plan by cheapest insertion (tightest deadline first): seconds, not minutes, to build."""
+                  types: dict[_TypeKey, _Vehicles], client_job: list[int],
+                  restocks: _Restocks | None = None) -> pyvrp.Solution:
+    """A first plan by cheapest insertion (tightest deadline first): seconds, not minutes, to build.
+
+    The insertion knows no restock stops, so a job whose parts no van holds is appended after a stop at the
+    nearest centre that can top the van up, on the qualified engineer whose route ends nearest. PyVRP's search
+    only inserts a reload depot between two clients (``RelocateWithDepot``): without this, a job needing a
+    restock first thing in the route is never planned."""
     from .routing_insert import insert_job
 
     plan = Plan(epoch=now, routes=tuple(schedule(frames[e.id], [], travel) for e in engineers), unplanned=(),
@@ -426,16 +469,31 @@ def _greedy_start(data: pyvrp.ProblemData, jobs: list[Job], engineers: list[Engi
         first_client.setdefault((k, late_copy), c)
     job_k = {j.id: k for k, j in enumerate(jobs)}
     vt_of = {e.id: t for t, v in enumerate(types.values()) for e in v.engineers}
-    routes = []
+    acts: dict[str, list[pyvrp.Activity]] = {}
+    last: dict[str, int] = {}  # location index where the engineer's route is so far
     for r in plan.routes:
         if not r.stops:
             continue
-        visits = []
         for st in r.stops:
             k = job_k[st.job_id]
-            visits.append(first_client.get((k, st.start_s > st.latest_s), first_client[(k, False)]))
-        routes.append(pyvrp.Route(data, visits, vt_of[r.engineer_id]))
-    return pyvrp.Solution(data, routes)
+            c = first_client.get((k, st.start_s > st.latest_s), first_client[(k, False)])
+            acts.setdefault(r.engineer_id, []).append(pyvrp.Activity(pyvrp.ActivityType.CLIENT, c))
+            last[r.engineer_id] = (restocks.nd if restocks else 0) + k
+    if restocks is not None:
+        placed = {job_k[s.job_id] for r in plan.routes for s in r.stops}
+        start = {e.id: data.vehicle_type(vt_of[e.id]).start_depot for e in engineers}
+        for k in sorted((k for k in range(len(jobs)) if k not in placed and jobs[k].parts),
+                        key=lambda k: jobs[k].latest):
+            options = [(restocks.dist[last.get(e.id, start[e.id]), restocks.depot_of[c.id]]
+                        + restocks.dist[restocks.depot_of[c.id], restocks.nd + k], e.id, c.id)
+                       for e in restocks.qual.get(jobs[k].id, []) for c in restocks.centres.get(e.id, [])]
+            if not options:
+                continue
+            _, eid, cid = min(options)
+            acts.setdefault(eid, []).extend([pyvrp.Activity(pyvrp.ActivityType.DEPOT, restocks.depot_of[cid]),
+                                            pyvrp.Activity(pyvrp.ActivityType.CLIENT, first_client[(k, False)])])
+            last[eid] = restocks.nd + k
+    return pyvrp.Solution(data, [pyvrp.Route(data, a, vt_of[eid]) for eid, a in acts.items()])
 
 
 def _solve_from(data: pyvrp.ProblemData, neighbour_data: pyvrp.ProblemData, stop: StoppingCriterion,

@@ -20,20 +20,21 @@ _pool: ProcessPoolExecutor | None = None
 
 
 def _plan(jobs: Sequence[r.Job], engineers: Sequence[r.Engineer], travel: r.HaversineTravel, now: datetime,
-          options: r.PlanOptions) -> r.Plan:
-    return r.plan_day(jobs, engineers, travel, now, options)
+          options: r.PlanOptions, centres: Sequence[r.ServiceCentre] = ()) -> r.Plan:
+    return r.plan_day(jobs, engineers, travel, now, options, centres=centres)
 
 
 async def plan_day(jobs: Sequence[r.Job], engineers: Sequence[r.Engineer], travel: r.HaversineTravel,
-                   now: datetime, options: r.PlanOptions, *, executor: str = "process") -> r.Plan:
-    """``routing.plan_day`` off the event loop."""
+                   now: datetime, options: r.PlanOptions, *, executor: str = "process",
+                   centres: Sequence[r.ServiceCentre] = ()) -> r.Plan:
+    """``routing.plan_day`` off the event loop (routes may stop at ``centres`` to restock)."""
     global _pool
     if executor == "thread":
-        return await asyncio.to_thread(_plan, list(jobs), list(engineers), travel, now, options)
+        return await asyncio.to_thread(_plan, list(jobs), list(engineers), travel, now, options, list(centres))
     if _pool is None:
         _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     return await asyncio.get_running_loop().run_in_executor(_pool, _plan, list(jobs), list(engineers), travel,
-                                                            now, options)
+                                                            now, options, list(centres))
 
 
 def shutdown() -> None:

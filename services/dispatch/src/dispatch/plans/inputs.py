@@ -11,10 +11,13 @@ late costs 10 % of that (R-S9). A dispatcher's pin binds it to an engineer; a jo
 (en route, on site, paused) stays first on that engineer's route and never moves.
 An engineer's day: ``shift_start``..``shift_end`` (Asia/Shanghai) on the plan's date, from home; none on a day of
 absence or, when weekday ``shifts`` are configured, on a weekday they do not name.
+Parts (``plans.stock``): a job's expected parts come from its van; the zone's service centres with stock are
+restock stops, where a van is topped up to what the largest single job of the day needs of each part.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -59,12 +62,13 @@ def window(job: Job, day_end: datetime) -> tuple[datetime, datetime]:
     return earliest, max(latest, earliest)
 
 
-def job_input(job: Job, *, minutes: int, unserved_cost: float, day_end: datetime) -> r.Job:
+def job_input(job: Job, *, minutes: int, unserved_cost: float, day_end: datetime,
+              parts: dict[str, int] | None = None) -> r.Job:
     earliest, latest = window(job, day_end)
     started = job.status in STARTED and job.engineer_id is not None
     return r.Job(
         id=job.id, location=(float(job.lat or 0.0), float(job.lon or 0.0)), earliest=earliest, latest=latest,
-        service_minutes=float(minutes), skills=required_skills(job), penalty=unserved_cost,
+        service_minutes=float(minutes), skills=required_skills(job), parts=parts or {}, penalty=unserved_cost,
         late_penalty=unserved_cost * LATE_SHARE,
         pinned_to=job.engineer_id if started else job.pinned_engineer_id, started=started,
         started_at=(job.arrived_at or job.last_action_at) if started else None,
@@ -79,9 +83,11 @@ def works_on(e: Engineer, day: date) -> bool:
     return not e.shifts or any(int(s["weekday"]) == day.weekday() for s in e.shifts)
 
 
-def engineer_input(e: Engineer, day: date) -> r.Engineer:
+def engineer_input(e: Engineer, day: date, *, van_stock: dict[str, int] | None = None,
+                   restock_to: dict[str, int] | None = None) -> r.Engineer:
     return r.Engineer(id=e.id, start=(e.home_lat, e.home_lon), shift_start=at_time(day, e.shift_start),
-                      shift_end=at_time(day, e.shift_end), skills={k: int(v) for k, v in e.skills.items()})
+                      shift_end=at_time(day, e.shift_end), skills={k: int(v) for k, v in e.skills.items()},
+                      van_stock=van_stock or {}, restock_to=restock_to or {})
 
 
 # --- the snapshot a plan keeps --------------------------------------------------------------------
@@ -93,6 +99,7 @@ class Inputs:
     engineers: list[r.Engineer]
     travel: r.HaversineTravel
     skipped: list[tuple[str, str, str]] = field(default_factory=list)  # (job id, reason, detail): not plannable
+    centres: list[r.ServiceCentre] = field(default_factory=list)  # restock stops of the zone, with their stock
 
 
 def snapshot(inp: Inputs) -> dict[str, Any]:
@@ -102,10 +109,14 @@ def snapshot(inp: Inputs) -> dict[str, Any]:
         "jobs": [{"id": j.id, "location": list(j.location), "earliest": j.earliest.isoformat(),
                   "latest": j.latest.isoformat(), "service_minutes": j.service_minutes, "skills": dict(j.skills),
                   "penalty": j.penalty, "late_penalty": j.late_penalty, "pinned_to": j.pinned_to,
-                  "started": j.started, "started_at": j.started_at.isoformat() if j.started_at else None}
+                  "started": j.started, "started_at": j.started_at.isoformat() if j.started_at else None,
+                  "parts": dict(j.parts)}
                  for j in inp.jobs],
         "engineers": [{"id": e.id, "start": list(e.start), "shift_start": e.shift_start.isoformat(),
-                       "shift_end": e.shift_end.isoformat(), "skills": dict(e.skills)} for e in inp.engineers],
+                       "shift_end": e.shift_end.isoformat(), "skills": dict(e.skills),
+                       "van_stock": dict(e.van_stock), "restock_to": dict(e.restock_to)} for e in inp.engineers],
+        "centres": [{"id": c.id, "location": list(c.location), "stock": dict(c.stock),
+                     "service_minutes": c.service_minutes} for c in inp.centres],
         "skipped": [list(s) for s in inp.skipped],
     }
 
@@ -118,13 +129,16 @@ def from_snapshot(d: dict[str, Any]) -> Inputs:
                   earliest=datetime.fromisoformat(j["earliest"]), latest=datetime.fromisoformat(j["latest"]),
                   service_minutes=j["service_minutes"], skills=j["skills"], penalty=j["penalty"],
                   late_penalty=j["late_penalty"], pinned_to=j["pinned_to"], started=j["started"],
-                  started_at=dt(j["started_at"])) for j in d["jobs"]]
+                  started_at=dt(j["started_at"]), parts=j.get("parts", {})) for j in d["jobs"]]
     engineers = [r.Engineer(id=e["id"], start=(e["start"][0], e["start"][1]),
                             shift_start=datetime.fromisoformat(e["shift_start"]),
-                            shift_end=datetime.fromisoformat(e["shift_end"]), skills=e["skills"])
+                            shift_end=datetime.fromisoformat(e["shift_end"]), skills=e["skills"],
+                            van_stock=e.get("van_stock", {}), restock_to=e.get("restock_to", {}))
                  for e in d["engineers"]]
+    centres = [r.ServiceCentre(c["id"], (c["location"][0], c["location"][1]), stock=c["stock"],
+                               service_minutes=c["service_minutes"]) for c in d.get("centres", [])]
     return Inputs(datetime.fromisoformat(d["epoch"]), jobs, engineers, r.HaversineTravel(**d["travel"]),
-                  [(s[0], s[1], s[2]) for s in d.get("skipped", [])])
+                  [(s[0], s[1], s[2]) for s in d.get("skipped", [])], centres)
 
 
 @dataclass(frozen=True)
@@ -141,6 +155,16 @@ class StoredStop:
 
 
 @dataclass(frozen=True)
+class StoredRestock:
+    centre_id: str
+    engineer_id: str
+    position: int
+    planned_arrival: datetime
+    planned_start: datetime
+    planned_end: datetime
+
+
+@dataclass(frozen=True)
 class StoredRoute:
     engineer_id: str
     depart_at: datetime
@@ -148,9 +172,10 @@ class StoredRoute:
 
 
 def stored_plan(inp: Inputs, routes: list[StoredRoute], stops: list[StoredStop],
-                unplanned: list[tuple[str, str]]) -> r.Plan:
+                unplanned: list[tuple[str, str]], restocks: Sequence[StoredRestock] = ()) -> r.Plan:
     """A stored plan as the core's ``Plan``: every time and the window each stop claims come from the tables,
-    so ``verify`` checks what was stored (and published) against the jobs' real windows."""
+    so ``verify`` checks what was stored (and published) against the jobs' real windows (and, with the restock
+    stops, the van's stock stop by stop)."""
     epoch = inp.epoch
 
     def s(t: datetime) -> int:
@@ -158,15 +183,23 @@ def stored_plan(inp: Inputs, routes: list[StoredRoute], stops: list[StoredStop],
 
     jobs = {j.id: j for j in inp.jobs}
     engineers = {e.id: e for e in inp.engineers}
+    centres = {c.id: c for c in inp.centres}
     out = []
     for rt in routes:
         e = engineers[rt.engineer_id]
-        mine = sorted((x for x in stops if x.engineer_id == rt.engineer_id), key=lambda x: x.position)
+        mine: list[StoredStop | StoredRestock] = [x for x in stops if x.engineer_id == rt.engineer_id]
+        mine += [x for x in restocks if x.engineer_id == rt.engineer_id]
+        mine.sort(key=lambda x: x.position)
         core_stops = tuple(r.Stop(
             job_id=x.job_id, location=jobs[x.job_id].location, arrival_s=s(x.planned_arrival),
             start_s=s(x.planned_start), end_s=s(x.planned_end), earliest_s=s(x.window_start),
-            latest_s=s(x.window_end), leg_distance=0, leg_s=0,
-            late_allowed=jobs[x.job_id].late_penalty is not None, started=x.started) for x in mine)
+            latest_s=s(x.window_end), leg_distance=0, leg_s=0, parts=dict(jobs[x.job_id].parts),
+            late_allowed=jobs[x.job_id].late_penalty is not None, started=x.started)
+            if isinstance(x, StoredStop) else r.Stop(
+            job_id=r.RESTOCK_PREFIX + x.centre_id, location=centres[x.centre_id].location,
+            arrival_s=s(x.planned_arrival), start_s=s(x.planned_start), end_s=s(x.planned_end), earliest_s=0,
+            latest_s=s(e.shift_end), leg_distance=0, leg_s=0, pinned=True, restock=x.centre_id)
+            for x in mine)
         shift_end = s(e.shift_end)
         out.append(r.Route(e.id, e.start, e.end_point, s(rt.depart_at), core_stops, 0, s(rt.return_at), 0,
                            s(e.shift_start), shift_end, shift_end))

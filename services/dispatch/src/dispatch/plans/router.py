@@ -1,5 +1,5 @@
-"""HTTP API of planning (issue 14): a job's planning data, service durations, zone-day plans, publishing, and
-the engineer's route for a day (HTTP only)."""
+"""HTTP API of planning (issue 14): a job's planning data, service durations, the parts a fault class needs and
+what vans and service centres hold, zone-day plans, publishing, and the engineer's route for a day (HTTP only)."""
 
 from __future__ import annotations
 
@@ -22,14 +22,17 @@ from ..access import (
 )
 from ..config import DispatchConfig
 from ..fields import Id
-from . import durations, service
+from . import durations, service, stock
 from .schemas import (
+    CentreStockRead,
     DurationRead,
     DurationUpsert,
+    FaultClassPartsRead,
     JobPlanningRead,
     JobPlanningUpdate,
     MyRouteRead,
     MyStopRead,
+    PartsPut,
     PlanRead,
     PlanRequest,
     PlanScore,
@@ -37,8 +40,10 @@ from .schemas import (
     PublishRead,
     RouteRead,
     SkippedRead,
+    StockPut,
     StopRead,
     UnplannedRead,
+    VanStockRead,
 )
 
 router = APIRouter(prefix="/v1", tags=["plans"])
@@ -54,8 +59,15 @@ PLAN_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 404: {"description": "
 PUBLISH_ERRORS: dict[int | str, dict[str, Any]] = {
     **PLAN_ERRORS, 409: {"description": "the plan is not done (requested, running, failed or already published)"}}
 
+ENGINEER_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 404: {"description": "no such engineer"}}
+CENTRE_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 404: {"description": "no such service centre"}}
+
 PlanId = Annotated[Id, Path()]
 JobId = Annotated[Id, Path()]
+EngineerId = Annotated[Id, Path()]
+CentreId = Annotated[Id, Path()]
+ProductLine = Annotated[Id, Path()]
+FaultClass = Annotated[Id, Path()]
 
 
 def cfg(request: Request) -> DispatchConfig:
@@ -94,6 +106,55 @@ async def list_durations(session: DbSession, _: CanReadPlans) -> list[DurationRe
     return [DurationRead.of(v) for v in await durations.table(session)]
 
 
+@router.put("/fault-classes/{product_line}/{fault_class}/parts", response_model=FaultClassPartsRead,
+            responses=ERRORS)
+async def put_fault_class_parts(product_line: ProductLine, fault_class: FaultClass, body: PartsPut,
+                                session: DbSession, _: CanConfigureDispatch) -> FaultClassPartsRead:
+    """The parts a job of this product line x fault class is expected to need (replaces the list); a plan serves
+    them from the engineer's van, or plans a restock stop at a service centre that holds them."""
+    parts = await stock.put_fault_class_parts(session, product_line=product_line, fault_class=fault_class,
+                                              parts=body.parts, now=clock.now())
+    return FaultClassPartsRead(product_line=product_line, fault_class=fault_class, parts=parts)
+
+
+@router.get("/fault-classes/{product_line}/{fault_class}/parts", response_model=FaultClassPartsRead,
+            responses=ERRORS)
+async def get_fault_class_parts(product_line: ProductLine, fault_class: FaultClass, session: DbSession,
+                                _: CanReadPlans) -> FaultClassPartsRead:
+    """The parts a job of this product line x fault class is expected to need (``{}``: none configured)."""
+    parts = await stock.fault_class_parts(session, product_line=product_line, fault_class=fault_class)
+    return FaultClassPartsRead(product_line=product_line, fault_class=fault_class, parts=parts)
+
+
+@router.put("/engineers/{engineer_id}/van-stock", response_model=VanStockRead, responses=ENGINEER_ERRORS)
+async def put_van_stock(engineer_id: EngineerId, body: StockPut, session: DbSession,
+                        _: CanConfigureDispatch) -> VanStockRead:
+    """What the engineer's van holds ``{part_no: qty}`` (replaces the stock)."""
+    parts = await stock.put_van_stock(session, engineer_id=engineer_id, parts=body.parts, now=clock.now())
+    return VanStockRead(engineer_id=engineer_id, parts=parts)
+
+
+@router.get("/engineers/{engineer_id}/van-stock", response_model=VanStockRead, responses=ENGINEER_ERRORS)
+async def get_van_stock(engineer_id: EngineerId, session: DbSession, _: CanReadPlans) -> VanStockRead:
+    """What the engineer's van holds."""
+    return VanStockRead(engineer_id=engineer_id, parts=await stock.get_van_stock(session, engineer_id=engineer_id))
+
+
+@router.put("/service-centres/{centre_id}/stock", response_model=CentreStockRead, responses=CENTRE_ERRORS)
+async def put_centre_stock(centre_id: CentreId, body: StockPut, session: DbSession,
+                           _: CanConfigureDispatch) -> CentreStockRead:
+    """What the service centre holds ``{part_no: qty}`` (replaces the stock): a route of its zone may stop there
+    to restock."""
+    parts = await stock.put_centre_stock(session, centre_id=centre_id, parts=body.parts, now=clock.now())
+    return CentreStockRead(centre_id=centre_id, parts=parts)
+
+
+@router.get("/service-centres/{centre_id}/stock", response_model=CentreStockRead, responses=CENTRE_ERRORS)
+async def get_centre_stock(centre_id: CentreId, session: DbSession, _: CanReadPlans) -> CentreStockRead:
+    """What the service centre holds."""
+    return CentreStockRead(centre_id=centre_id, parts=await stock.get_centre_stock(session, centre_id=centre_id))
+
+
 def _summary(row: Any) -> dict[str, Any]:
     return {"id": row.id, "zone": row.zone, "date": row.day, "version": row.version, "status": row.status,
             "time_limit_s": row.time_limit_s, "created_at": row.created_at, "started_at": row.started_at,
@@ -114,8 +175,8 @@ async def request_plan(body: PlanRequest, session: DbSession, p: CanPlanRoutes, 
 
 @router.get("/plans/{plan_id}", response_model=PlanRead, responses=PLAN_ERRORS)
 async def get_plan(plan_id: PlanId, session: DbSession, _: CanReadPlans) -> PlanRead:
-    """The plan: status, score, routes (engineer, ordered stops with planned arrival/start/end and the window),
-    unplanned jobs with the reason."""
+    """The plan: status, score, routes (engineer, ordered stops with planned arrival/start/end and the window;
+    ``kind: restock`` stops at a service centre to restock the van), unplanned jobs with the reason."""
     row, routes, stops, unplanned = await service.get_plan(session, plan_id)
     by_eng: dict[str, list[StopRead]] = {}
     for s in stops:
@@ -123,6 +184,13 @@ async def get_plan(plan_id: PlanId, session: DbSession, _: CanReadPlans) -> Plan
             position=s.position, job_id=s.job_id, planned_arrival=s.planned_arrival, planned_start=s.planned_start,
             planned_end=s.planned_end, window_start=s.window_start, window_end=s.window_end,
             window_met=s.window_met, started=s.started))
+    for x in await service.plan_restocks(session, plan_id):
+        by_eng.setdefault(x.engineer_id, []).append(StopRead(
+            position=x.position, kind="restock", job_id=None, centre_id=x.centre_id,
+            planned_arrival=x.planned_arrival, planned_start=x.planned_start, planned_end=x.planned_end,
+            window_start=None, window_end=None, window_met=True, started=False))
+    for ss in by_eng.values():
+        ss.sort(key=lambda x: x.position)
     return PlanRead(
         **_summary(row), score=PlanScore(**row.score) if row.score else None,
         routes=[RouteRead(engineer_id=x.engineer_id, depart_at=x.depart_at, return_at=x.return_at,

@@ -15,6 +15,12 @@ from ..fields import Id, RegionCode
 
 Minutes = Annotated[int, Field(ge=0, le=1440)]
 Level = Annotated[int, Field(ge=1, le=5)]
+PartNo = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._/-]+$", examples=["RLY-1"])]
+"""A part number as the parts catalogue spells it."""
+PartQty = Annotated[int, Field(ge=1, le=1000)]
+"""How many of a part a job is expected to need."""
+StockQty = Annotated[int, Field(ge=0, le=100_000)]
+"""How many of a part a van or a service centre holds."""
 
 
 class JobPlanningUpdate(StrictModel):
@@ -23,7 +29,8 @@ class JobPlanningUpdate(StrictModel):
     ``earliest_start``: a booked slot (default: the job's opening); ``service_minutes`` (default: the product line x
     fault class table); ``required_skills`` ``{skill: min_level}`` (default ``{required_skill: 1}``);
     ``unserved_cost``: what leaving it unserved costs (default: its SLA policy's); ``pinned_engineer_id``: the
-    engineer a plan must give it to."""
+    engineer a plan must give it to; ``expected_parts`` ``{part_no: qty}`` (default: its product line x fault
+    class's, ``{}`` = none)."""
 
     earliest_start: BusinessDateTime | None = None
     service_minutes: Minutes | None = None
@@ -31,6 +38,7 @@ class JobPlanningUpdate(StrictModel):
     required_skills: dict[Id, Level] | None = Field(None, min_length=1, max_length=20)
     unserved_cost: Money | None = None
     pinned_engineer_id: Id | None = None
+    expected_parts: dict[PartNo, PartQty] | None = Field(None, max_length=100)
 
 
 class JobPlanningRead(BaseModel):
@@ -48,6 +56,9 @@ class JobPlanningRead(BaseModel):
     required_skills: dict[str, int]
     unserved_cost: Money
     pinned_engineer_id: str | None
+    expected_parts: dict[str, int] = Field(description="{part_no: qty} the job is expected to need")
+    expected_parts_from: str = Field(description="job (named for it) | fault_class (its product line x fault "
+                                                 "class) | none")
     planned_arrival: dt.datetime | None
     plan_id: str | None
 
@@ -77,6 +88,35 @@ class DurationRead(BaseModel):
                    effective_minutes=v.effective_minutes)
 
 
+class PartsPut(StrictModel):
+    """The parts a job of a product line x fault class is expected to need ``{part_no: qty}`` (replaces the
+    whole list; ``{}`` = none)."""
+
+    parts: dict[PartNo, PartQty] = Field(max_length=100)
+
+
+class FaultClassPartsRead(BaseModel):
+    product_line: str
+    fault_class: str
+    parts: dict[str, int]
+
+
+class StockPut(StrictModel):
+    """What a van or a service centre holds ``{part_no: qty}`` (replaces the whole stock; ``{}`` = empty)."""
+
+    parts: dict[PartNo, StockQty] = Field(max_length=1000)
+
+
+class VanStockRead(BaseModel):
+    engineer_id: str
+    parts: dict[str, int]
+
+
+class CentreStockRead(BaseModel):
+    centre_id: str
+    parts: dict[str, int]
+
+
 class PlanRequest(StrictModel):
     """Plan one zone (region code) for one business date (today or later)."""
 
@@ -100,12 +140,14 @@ class PlanScore(BaseModel):
 
 class StopRead(BaseModel):
     position: int
-    job_id: str
+    kind: str = Field("job", description="job | restock (a stop at a service centre to restock the van)")
+    job_id: str | None = Field(description="the job served (null at a restock stop)")
+    centre_id: str | None = Field(None, description="the service centre of a restock stop")
     planned_arrival: dt.datetime
     planned_start: dt.datetime
     planned_end: dt.datetime
-    window_start: dt.datetime
-    window_end: dt.datetime
+    window_start: dt.datetime | None = Field(description="null at a restock stop")
+    window_end: dt.datetime | None = Field(description="null at a restock stop")
     window_met: bool
     started: bool
 

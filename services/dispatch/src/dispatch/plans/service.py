@@ -39,6 +39,7 @@ from ..models import (
     Engineer,
     Job,
     NightlyRun,
+    PlanRestock,
     PlanRoute,
     PlanRow,
     PlanStop,
@@ -48,11 +49,12 @@ from ..models import (
     SlaPolicyRow,
 )
 from ..sla.service import zone_class_of
-from . import durations, executor
+from . import durations, executor, stock
 from .inputs import (
     DEFAULT_UNSERVED_COST,
     STARTED,
     Inputs,
+    StoredRestock,
     StoredRoute,
     StoredStop,
     day_bounds,
@@ -99,12 +101,14 @@ def _unserved_cost(job: Job, costs: dict[str, Decimal]) -> Decimal:
 async def job_planning(session: AsyncSession, cfg: DispatchConfig, job: Job) -> JobPlanningRead:
     earliest, _ = window(job, job.opened_at)
     minutes = service_minutes(job, await _durations(session), cfg.default_service_minutes)
+    parts, parts_from = stock.expected_parts(job, await stock.fault_class_table(session))
     return JobPlanningRead(
         job_id=job.id, status=job.status, engineer_id=job.engineer_id, earliest_start=earliest,
         latest_start=job.arrive_due, booked=job.earliest_start is not None, service_minutes=minutes,
         fault_class=job.fault_class, required_skills=required_skills(job),
         unserved_cost=to_fen(_unserved_cost(job, await _policy_costs(session))),
-        pinned_engineer_id=job.pinned_engineer_id, planned_arrival=job.planned_arrival, plan_id=job.plan_id)
+        pinned_engineer_id=job.pinned_engineer_id, expected_parts=parts, expected_parts_from=parts_from,
+        planned_arrival=job.planned_arrival, plan_id=job.plan_id)
 
 
 async def visible_job(session: AsyncSession, *, job_id: str, visible: sa.ColumnElement[bool]) -> Job:
@@ -203,7 +207,8 @@ async def _claim(session: AsyncSession, plan_id: str, now: datetime) -> bool:
 
 async def load_inputs(session: AsyncSession, cfg: DispatchConfig, *, zone: str, day: date,
                       now: datetime) -> Inputs:
-    """The zone-day's open jobs and the engineers who may work it, as the routing core takes them."""
+    """The zone-day's open jobs (with their expected parts), the engineers who may work it (with their van stock)
+    and the zone's service centres with stock (restock stops), as the routing core takes them."""
     day_start, day_end = day_bounds(day)
     epoch = max(now, day_start)
     rows = (await session.scalars(sa.select(Job).where(
@@ -214,14 +219,20 @@ async def load_inputs(session: AsyncSession, cfg: DispatchConfig, *, zone: str, 
     engineers = (await session.scalars(sa.select(Engineer).where(Engineer.active.is_(True), sa.or_(
         Engineer.zones.contains([zone]), Engineer.id.in_(named))).order_by(Engineer.id))).all()
     zone_class, _ = await zone_class_of(session, zone)
-    inp = Inputs(epoch, [], [e for e in (engineer_input(x, day) for x in engineers if works_on(x, day))],
-                 r.HaversineTravel(speed_kmh=cfg.speed_kmh(zone_class), road_factor=cfg.road_factor))
+    parts = await stock.fault_class_table(session)
+    inp = Inputs(epoch, [], [], r.HaversineTravel(speed_kmh=cfg.speed_kmh(zone_class), road_factor=cfg.road_factor),
+                 centres=await stock.zone_centres(session, zone))
     for j in rows:
         if j.lat is None or j.lon is None:
             inp.skipped.append((j.id, "no_location", "the job has no coordinates"))
             continue
         inp.jobs.append(job_input(j, minutes=service_minutes(j, durations, cfg.default_service_minutes),
-                                  unserved_cost=float(_unserved_cost(j, costs)), day_end=day_end))
+                                  unserved_cost=float(_unserved_cost(j, costs)), day_end=day_end,
+                                  parts=stock.expected_parts(j, parts)[0]))
+    working = [x for x in engineers if works_on(x, day)]
+    vans = await stock.van_stock(session, [x.id for x in working])
+    restock_to = stock.restock_levels(inp.jobs) if inp.centres else {}
+    inp.engineers = [engineer_input(x, day, van_stock=vans.get(x.id), restock_to=restock_to) for x in working]
     return inp
 
 
@@ -241,6 +252,11 @@ async def _store(session: AsyncSession, row: PlanRow, inp: Inputs, plan: r.Plan)
                               return_at=plan.time(route.return_s), distance_m=route.distance,
                               travel_s=route.travel_s))
         for pos, s in enumerate(route.stops):
+            if s.restock is not None:
+                session.add(PlanRestock(plan_id=row.id, engineer_id=route.engineer_id, position=pos,
+                                        centre_id=s.restock, planned_arrival=plan.time(s.arrival_s),
+                                        planned_start=plan.time(s.start_s), planned_end=plan.time(s.end_s)))
+                continue
             session.add(PlanStop(
                 plan_id=row.id, job_id=s.job_id, engineer_id=route.engineer_id, position=pos,
                 planned_arrival=plan.time(s.arrival_s), planned_start=plan.time(s.start_s),
@@ -270,7 +286,7 @@ async def run_plan(session: AsyncSession, cfg: DispatchConfig, *, plan_id: str, 
         try:
             plan = await executor.plan_day(inp.jobs, inp.engineers, inp.travel, inp.epoch,
                                            r.PlanOptions(time_limit_s=row.time_limit_s),
-                                           executor=cfg.planner_executor)
+                                           executor=cfg.planner_executor, centres=inp.centres)
         except Exception as exc:  # noqa: BLE001 - a plan that cannot be made is failed, not retried forever
             action, row.error = "fail", f"{type(exc).__name__}: {exc}"[:2000]
         else:
@@ -328,12 +344,18 @@ async def publish(session: AsyncSession, cfg: DispatchConfig, *, plan_id: str,
                 planned_start=s.planned_start, planned_end=s.planned_end))
     unplanned = (await session.scalars(sa.select(PlanUnplanned.job_id).where(PlanUnplanned.plan_id == plan_id)
                                        .order_by(PlanUnplanned.job_id))).all()
+    restocks: dict[str, list[ev.PlannedRestock]] = {}
+    for x in await plan_restocks(session, plan_id):
+        if x.engineer_id in routes:  # a route that still has jobs
+            restocks.setdefault(x.engineer_id, []).append(ev.PlannedRestock(
+                centre_id=x.centre_id, position=x.position, planned_arrival=x.planned_arrival,
+                planned_start=x.planned_start, planned_end=x.planned_end))
     move = lifecycle.move(row.status, "publish")
     row.status, row.published_at = move.to, now
     await session.flush()
     payload = ev.PlanPublishedPayload(
         plan_id=row.id, zone=row.zone, date=row.day, version=row.version, at=now,
-        routes=[ev.PlannedRoute(engineer_id=e, stops=ss) for e, ss in routes.items()],
+        routes=[ev.PlannedRoute(engineer_id=e, stops=ss, restocks=restocks.get(e, [])) for e, ss in routes.items()],
         unplanned_job_ids=list(unplanned), skipped_job_ids=[j for j, _ in skipped])
     await add_events(session, *(cls(aggregate_id=row.id, payload=payload) for cls in move.events), key=row.zone)
     return row, assigned, kept, skipped
@@ -419,6 +441,17 @@ async def get_plan(session: AsyncSession, plan_id: str) -> tuple[PlanRow, Sequen
     unplanned = (await session.scalars(sa.select(PlanUnplanned).where(PlanUnplanned.plan_id == plan_id)
                                        .order_by(PlanUnplanned.job_id))).all()
     return row, routes, stops, unplanned
+
+
+async def plan_restocks(session: AsyncSession, plan_id: str) -> Sequence[PlanRestock]:
+    """The plan's stops at service centres to restock, by engineer and position in the route."""
+    return (await session.scalars(sa.select(PlanRestock).where(PlanRestock.plan_id == plan_id)
+                                  .order_by(PlanRestock.engineer_id, PlanRestock.position))).all()
+
+
+def stored_restocks(rows: Sequence[PlanRestock]) -> list[StoredRestock]:
+    return [StoredRestock(x.centre_id, x.engineer_id, x.position, x.planned_arrival, x.planned_start,
+                          x.planned_end) for x in rows]
 
 
 def stored(routes: Sequence[PlanRoute], stops: Sequence[PlanStop]) -> tuple[list[StoredRoute], list[StoredStop]]:
