@@ -73,8 +73,11 @@ class NotificationsSettings(ServiceSettings):
     http_timeout_s: float = 5.0
 
     run_sender: bool = True
-    sender_batch: int = 200
+    sender_batch: int = 100
     sender_concurrency: int = 64
+    sender_loops: int = 4
+    """Sender loops claiming batches side by side (SKIP LOCKED keeps them apart): one batch's database work
+    overlaps another's SMTP/HTTP sends."""
     sender_idle_poll_ms: int = 100
     rate_limit_per_hour: int = 10
     retry_base_s: float = 2.0
