@@ -173,7 +173,9 @@ class Wechat(HttpStandIn):
 
 @dataclass
 class Ticketing(HttpStandIn):
-    """Ticketing's endpoints notifications calls: tickets (contact), callbacks (satisfaction), complaints."""
+    """Ticketing's endpoints for the notifier role: a ticket's contact, satisfaction, complaints (the real ones
+    are tested in tests/ticketing/test_notifier.py, and the client against the real app in
+    tests/notifications/test_ticketing_client.py)."""
 
     tickets: dict[str, dict[str, Any]] = field(default_factory=dict)
     callbacks: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -184,20 +186,20 @@ class Ticketing(HttpStandIn):
         if headers.get("authorization") != f"Bearer {self.token}":
             return 401, {"code": "unauthorized"}
         parts = path.strip("/").split("/")
-        if method == "GET" and parts[:2] == ["v1", "tickets"] and len(parts) == 3:
+        if method == "GET" and parts[:2] == ["v1", "tickets"] and len(parts) == 4 and parts[3] == "contact":
             t = self.tickets.get(parts[2])
             return (200, t) if t else (404, {"code": "not_found"})
-        if method == "GET" and path == "/v1/callbacks":
+        if method == "POST" and parts[:2] == ["v1", "tickets"] and len(parts) == 4 and parts[3] == "satisfaction":
+            rating = json.loads(body)
             with self.lock:
-                return 200, [c for c in self.callbacks.values() if c["status"] == "pending"]
-        if method == "POST" and parts[:2] == ["v1", "callbacks"] and parts[-1] == "outcome":
-            with self.lock:
-                c = self.callbacks.get(parts[2])
+                c = next((c for c in self.callbacks.values() if str(c.get("ticket_id")) == parts[2]), None)
                 if c is None:
-                    return 404, {}
+                    return 409, {"code": "no_callback"}
                 if c["status"] != "pending":
-                    return 409, {}
-                c.update(status="done", **json.loads(body))
+                    same = c.get("satisfaction") == rating["score"] and c.get("channel") == rating["channel"]
+                    return (200, c) if same else (409, {"code": "invalid_transition"})
+                c.update(status="done", reached=True, satisfaction=rating["score"], channel=rating["channel"],
+                         comment=rating.get("comment"))
                 return 200, c
         if method == "POST" and path == "/v1/complaints":
             with self.lock:

@@ -69,7 +69,7 @@ class NotificationsSettings(ServiceSettings):
     service_token: SecretStr | None = None
     """A bearer token for ticketing/dispatch; or mint one from ``service_token_key_file`` (development)."""
     service_token_key_file: str | None = None
-    service_token_roles: list[str] = Field(default_factory=lambda: ["call_center"])
+    service_token_roles: list[str] = Field(default_factory=lambda: ["notifier"])
     http_timeout_s: float = 5.0
 
     run_sender: bool = True
