@@ -72,6 +72,10 @@ class NotificationsSettings(ServiceSettings):
     service_token_roles: list[str] = Field(default_factory=lambda: ["notifier"])
     http_timeout_s: float = 5.0
 
+    eta_change_margin_minutes: int = Field(30, ge=0)
+    """An ETA change smaller than this (either way) is not worth a message; the customer's own reschedule is
+    always confirmed (domain/rules.py::eta_notice)."""
+
     run_sender: bool = True
     sender_batch: int = 100
     sender_concurrency: int = 64

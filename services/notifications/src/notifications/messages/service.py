@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -39,12 +39,13 @@ RETURNING id
 _PENDING = "notifications.pending_notices"
 
 
-async def record_event(session: AsyncSession, *, fact: Fact, event_id: UUID, now: datetime) -> int:
+async def record_event(session: AsyncSession, *, fact: Fact, event_id: UUID, now: datetime,
+                       eta_margin: timedelta = timedelta(minutes=30)) -> int:
     """Project the fact onto the ticket view and queue its notices (written when the unit of work commits);
     returns how many notices the fact produced (a redelivered one is dropped by the dedup key then)."""
     if fact.ticket_id:
         await _project(session, fact, now=now)
-    notices = notices_for(fact)
+    notices = notices_for(fact, eta_margin=eta_margin)
     for notice in notices:
         queue_notice(session, notice=notice, event_id=event_id, event_type=fact.type, occurred_at=fact.at, now=now)
     return len(notices)
@@ -99,6 +100,10 @@ async def _project(session: AsyncSession, fact: Fact, *, now: datetime) -> None:
         values["window_end"] = fact.data["arrive_by"]
     if fact.type == "dispatch.job.assigned":
         values.update(engineer_id=fact.engineer_id, engineer_name=None, window_start=fact.at)
+    if fact.type == "dispatch.job.eta_changed":
+        # the promised window when dispatch names one, else "before the planned arrival"
+        values.update(window_start=fact.data.get("window_start"),
+                      window_end=fact.data.get("window_end") or fact.data.get("planned_arrival"))
     if fact.type == "ticketing.callback.recorded" and fact.data.get("satisfaction"):
         values.update(rating=fact.data["satisfaction"], rated_at=fact.at)
     stmt = pg_insert(tickets).values(ticket_id=fact.ticket_id, **values)
