@@ -211,10 +211,37 @@ class Ticketing(HttpStandIn):
 
 @dataclass
 class Dispatch(HttpStandIn):
+    """Dispatch's endpoints for the notifier: an engineer's name, a job's slots and booking one (the contract in
+    clients/dispatch.py; the real dispatch is driven in test_status_page.py once it has them)."""
+
     engineers: dict[str, str] = field(default_factory=dict)
+    slots: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    bookings: dict[str, dict[str, Any]] = field(default_factory=dict)  # Idempotency-Key -> booking
 
     def handle(self, method, path, query, body, headers):  # noqa: ANN001, ANN201
         parts = path.strip("/").split("/")
         if parts[:2] == ["v1", "engineers"] and len(parts) == 3 and parts[2] in self.engineers:
             return 200, {"id": parts[2], "name": self.engineers[parts[2]]}
+        if parts[:2] == ["v1", "jobs"] and len(parts) == 4 and parts[2] in self.slots:
+            job = parts[2]
+            if method == "GET" and parts[3] == "slots":
+                return 200, {"job_id": job, "slots": self.slots[job]}
+            if method == "POST" and parts[3] == "appointment":
+                want = json.loads(body)
+                key = headers.get("idempotency-key")
+                with self.lock:
+                    if key in self.bookings:
+                        return 200, self.bookings[key]
+                    offered = [s for s in self.slots[job] if (_at(s["start"]), _at(s["end"])) ==
+                               (_at(want["start"]), _at(want["end"]))]
+                    if not offered:
+                        return 409, {"code": "slot_not_offered", "field": "start", "detail": "not offered"}
+                    self.bookings[key] = {"job_id": job, **want}
+                return 200, self.bookings[key]
         return 404, {}
+
+
+def _at(value: str) -> Any:
+    from datetime import datetime
+
+    return datetime.fromisoformat(value)
