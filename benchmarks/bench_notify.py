@@ -97,7 +97,8 @@ class Stages:
     """Once a second: how many messages the consumer has queued and how many the sender has handed over."""
 
     def __init__(self, admin: asyncpg.Connection) -> None:
-        self.admin, self.samples, self.base = admin, [], 0
+        self.admin, self.base = admin, 0
+        self.samples: list[tuple[float, int, int]] = []
         self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
