@@ -300,8 +300,32 @@ Before (2026-11-30 05:29, same machine): p99 135 s, all 15,000 after 151 s, and 
   was waiting on round trips (each mail is MAIL/RCPT/DATA/body, four of them) on a machine whose run queue is
   2-3 times its cores, not computing.
 - So the sender now runs several loops side by side (SKIP LOCKED keeps their batches apart; one loop's database
-  work overlaps the others' sends) with smaller batches, over more kept-open connections: 2 loops x 200 x 32
-  connections gave p99 7.9 s; 3 x 200 x 64 gave 3.2 s; 4 x 100 x 64 gave 1.3 s.
+  work overlaps the others' sends) with smaller batches, over more kept-open connections (defaults now
+  `NOTIFICATIONS_SENDER_LOOPS=4`, `NOTIFICATIONS_SENDER_BATCH=100`; the SMTP pool is the relay's setting).
+
+Every run of 2026-11-30 (15 s at 1,000/s; the machine's 2 cores shared with four other helpers' test runs):
+
+| change | loops x batch, pool, sinks | p99 | all accepted after | baseline (same run) | load |
+|---|---|---|---|---|---|
+| before | 1 x 500, 16, 1 thread | 135 s | 151 s | 153/s | 9.5 |
+| sink in its own process | 1 x 500, 16, 1 | 18.1 s | 33.4 s | 866/s | 1.6 |
+| + SMTP bytes built once | 1 x 500, 16, 1 | 18.8 s | 34.0 s | 1,109/s | 5.2 |
+| + consumer batch pipelined, 2 loops | 2 x 200, 16, 1 | 14.4 s | 29.6 s | 1,197/s | 6.6 |
+| + 2 sinks, 32 connections | 2 x 200, 32, 2 | 7.9 s | 23.2 s | 1,957/s | 5.5 |
+| 3 loops, 64 connections | 3 x 200, 64, 2 | 3.2 s | 17.8 s | 1,605/s | 5.6 |
+| 4 loops of 100 (the defaults) | 4 x 100, 64, 2 | **1.3 s** | 16.1 s | 1,614/s | 5.7 |
+| the same, again | 4 x 100, 64, 2 | 5.3 s | 19.4 s | 1,785/s | 4.0 |
+| 6 loops of 50 | 6 x 50, 64, 2 | 2.5 s | 16.1 s | 1,332/s | 4.9 |
+| the defaults, after the other work landed | 4 x 100, 64, 2 | 15.7 s | 30.7 s | 538/s | 6.9 |
+
+Why the target is met in some runs and missed in others: the event -> SMTP path now needs 0.3-0.5 cores of the
+service and 0.2-0.3 of the sinks at 1,000/s, and the consumer keeps up in every run (all events queued by the
+end of publishing); what varies is the SMTP round trips. Each mail is four request/response exchanges between
+two processes, and with a run queue of 4-7 on 2 cores each exchange waits for a CPU slot. The raw baseline in
+the same run (aiosmtplib straight into the same sinks, no database, no Kafka) measures that ceiling: when it is
+at 1,600/s or more the pipeline meets p99 <= 2 s or comes close; at 538/s (the last run) the SMTP path alone is
+below the target rate and no change in the service can meet it. On a machine not shared with other test runs
+(or with the sinks on their own host, as a real relay is) the margin is the baseline's.
 """
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text)
