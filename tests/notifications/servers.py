@@ -173,7 +173,9 @@ class Wechat(HttpStandIn):
 
 @dataclass
 class Ticketing(HttpStandIn):
-    """Ticketing's endpoints notifications calls: tickets (contact), callbacks (satisfaction), complaints."""
+    """Ticketing's endpoints for the notifier role: a ticket's contact, satisfaction, complaints (the real ones
+    are tested in tests/ticketing/test_notifier.py, and the client against the real app in
+    tests/notifications/test_ticketing_client.py)."""
 
     tickets: dict[str, dict[str, Any]] = field(default_factory=dict)
     callbacks: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -184,20 +186,20 @@ class Ticketing(HttpStandIn):
         if headers.get("authorization") != f"Bearer {self.token}":
             return 401, {"code": "unauthorized"}
         parts = path.strip("/").split("/")
-        if method == "GET" and parts[:2] == ["v1", "tickets"] and len(parts) == 3:
+        if method == "GET" and parts[:2] == ["v1", "tickets"] and len(parts) == 4 and parts[3] == "contact":
             t = self.tickets.get(parts[2])
             return (200, t) if t else (404, {"code": "not_found"})
-        if method == "GET" and path == "/v1/callbacks":
+        if method == "POST" and parts[:2] == ["v1", "tickets"] and len(parts) == 4 and parts[3] == "satisfaction":
+            rating = json.loads(body)
             with self.lock:
-                return 200, [c for c in self.callbacks.values() if c["status"] == "pending"]
-        if method == "POST" and parts[:2] == ["v1", "callbacks"] and parts[-1] == "outcome":
-            with self.lock:
-                c = self.callbacks.get(parts[2])
+                c = next((c for c in self.callbacks.values() if str(c.get("ticket_id")) == parts[2]), None)
                 if c is None:
-                    return 404, {}
+                    return 409, {"code": "no_callback"}
                 if c["status"] != "pending":
-                    return 409, {}
-                c.update(status="done", **json.loads(body))
+                    same = c.get("satisfaction") == rating["score"] and c.get("channel") == rating["channel"]
+                    return (200, c) if same else (409, {"code": "invalid_transition"})
+                c.update(status="done", reached=True, satisfaction=rating["score"], channel=rating["channel"],
+                         comment=rating.get("comment"))
                 return 200, c
         if method == "POST" and path == "/v1/complaints":
             with self.lock:
@@ -209,10 +211,37 @@ class Ticketing(HttpStandIn):
 
 @dataclass
 class Dispatch(HttpStandIn):
+    """Dispatch's endpoints for the notifier: an engineer's name, a job's slots and booking one (the contract in
+    clients/dispatch.py; the real dispatch is driven in test_status_page.py once it has them)."""
+
     engineers: dict[str, str] = field(default_factory=dict)
+    slots: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    bookings: dict[str, dict[str, Any]] = field(default_factory=dict)  # Idempotency-Key -> booking
 
     def handle(self, method, path, query, body, headers):  # noqa: ANN001, ANN201
         parts = path.strip("/").split("/")
         if parts[:2] == ["v1", "engineers"] and len(parts) == 3 and parts[2] in self.engineers:
             return 200, {"id": parts[2], "name": self.engineers[parts[2]]}
+        if parts[:2] == ["v1", "jobs"] and len(parts) == 4 and parts[2] in self.slots:
+            job = parts[2]
+            if method == "GET" and parts[3] == "slots":
+                return 200, {"job_id": job, "slots": self.slots[job]}
+            if method == "POST" and parts[3] == "appointment":
+                want = json.loads(body)
+                key = headers.get("idempotency-key")
+                with self.lock:
+                    if key in self.bookings:
+                        return 200, self.bookings[key]
+                    offered = [s for s in self.slots[job] if (_at(s["start"]), _at(s["end"])) ==
+                               (_at(want["start"]), _at(want["end"]))]
+                    if not offered:
+                        return 409, {"code": "slot_not_offered", "field": "start", "detail": "not offered"}
+                    self.bookings[key] = {"job_id": job, **want}
+                return 200, self.bookings[key]
         return 404, {}
+
+
+def _at(value: str) -> Any:
+    from datetime import datetime
+
+    return datetime.fromisoformat(value)

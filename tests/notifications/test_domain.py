@@ -144,3 +144,35 @@ def test_any_text_as_a_link_is_refused_cleanly_never_an_error(text):
         assert e.reason in {"malformed", "tampered", "expired"}
     else:
         raise AssertionError("an arbitrary text is never a valid link")
+
+
+def test_eta_change_needs_more_than_the_margin_and_a_reschedule_is_confirmed():
+    """ETA changed by more than the configured margin (issue 17): either way; the customer's own reschedule is
+    always confirmed; a first planned arrival is not a change."""
+    m = timedelta(minutes=30)
+
+    def fact(minutes, reason="replan", previous=True):
+        planned = NOW + timedelta(minutes=minutes)
+        return rules.Fact("dispatch.job.eta_changed", NOW, ticket_id="T1", visit=1, data={
+            "planned_arrival": planned, "previous_arrival": NOW if previous else None, "reason": reason})
+
+    assert rules.notices_for(fact(30), eta_margin=m) == []
+    assert rules.notices_for(fact(-30), eta_margin=m) == []
+    (late,) = rules.notices_for(fact(31), eta_margin=m)
+    (early,) = rules.notices_for(fact(-45), eta_margin=m)
+    assert late.kind == early.kind == "eta_changed" and not late.urgent
+    assert rules.dedup_key(late) != rules.dedup_key(early)  # another arrival, another message
+    assert rules.dedup_key(late) == rules.dedup_key(rules.notices_for(fact(31), eta_margin=m)[0])
+    assert rules.notices_for(fact(120, previous=False), eta_margin=m) == []
+    (conf,) = rules.notices_for(fact(5, reason="rescheduled"), eta_margin=m)
+    assert conf.kind == "reschedule_confirmed"
+    assert rules.notices_for(fact(45), eta_margin=timedelta(hours=1)) == []
+
+
+def test_quote_once_per_quote_and_assessment_once_per_dealer_month():
+    (q,) = rules.notices_for(rules.Fact("dispatch.job.quote_presented", NOW, ticket_id="T1", subject_id="Q1"))
+    assert rules.dedup_key(q) == "quote_presented|Q1|customer:T1"
+    (a,) = rules.notices_for(rules.Fact("settlement.assessment.issued", NOW, dealer_id="D1",
+                                        subject_id="assessment:2026-10"))
+    assert rules.dedup_key(a) == "assessment_issued|assessment:2026-10|dealer:D1"
+    assert rules.notices_for(rules.Fact("dispatch.job.quote_accepted", NOW, ticket_id="T1")) == []

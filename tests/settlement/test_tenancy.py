@@ -5,6 +5,7 @@ is 403; a dealer token without ``dealer_id`` is 403 everywhere (the shared ``sco
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -29,6 +30,7 @@ DEALER_ROUTES: dict[tuple[str, str], dict] = {
         "json": {"month": "2026-05", "records": True, "quality_feedback": True}},
     ("GET", "/v1/dealers/{dealer_id}/ledger"): {"params": {"quarter": QUARTER}},
     ("GET", "/v1/dealers/{dealer_id}/assessments/{month}"): {},
+    ("GET", "/v1/dealers/{dealer_id}/assessments/{month}/issued"): {},
     ("GET", "/v1/dealers/{dealer_id}/excellence/{year}"): {},
     ("GET", "/v1/dealers/{dealer_id}/terms"): {},
     ("GET", "/v1/dealers/{dealer_id}/terms/history"): {},
@@ -88,6 +90,11 @@ async def two_dealers(client, fin, admin_db):
     r = await client.post(f"/v1/statements/{stmts['SD2']}/disputes", json={"reason": "count again"},
                           headers=fin["d2"])
     assert r.status_code == 201, r.text
+    for d in ("SD1", "SD2"):  # May's assessment as issued (R-D7; the issuing job is tested on its own)
+        doc = (await client.get(f"/v1/dealers/{d}/assessments/2026-05", headers=fin["admin"])).json()
+        await admin_db.execute(
+            "INSERT INTO settlement.issued_assessments (id, dealer_id, month, score, grade, document, issued_at) "
+            "VALUES (gen_random_uuid(), $1, '2026-05-01', 80.0, 'B', $2::jsonb, now())", d, json.dumps(doc))
     return stmts
 
 

@@ -27,4 +27,5 @@ def background(app: FastAPI) -> list[Callable[[], Awaitable[None]]]:
         if n == 0:
             await asyncio.sleep(0.5)
 
-    return [sender_job, replies_job] if settings.run_sender else []
+    senders = [sender_job] * max(1, settings.sender_loops)
+    return [*senders, replies_job] if settings.run_sender else []

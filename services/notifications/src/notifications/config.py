@@ -69,12 +69,19 @@ class NotificationsSettings(ServiceSettings):
     service_token: SecretStr | None = None
     """A bearer token for ticketing/dispatch; or mint one from ``service_token_key_file`` (development)."""
     service_token_key_file: str | None = None
-    service_token_roles: list[str] = Field(default_factory=lambda: ["call_center"])
+    service_token_roles: list[str] = Field(default_factory=lambda: ["notifier"])
     http_timeout_s: float = 5.0
 
+    eta_change_margin_minutes: int = Field(30, ge=0)
+    """An ETA change smaller than this (either way) is not worth a message; the customer's own reschedule is
+    always confirmed (domain/rules.py::eta_notice)."""
+
     run_sender: bool = True
-    sender_batch: int = 200
+    sender_batch: int = 100
     sender_concurrency: int = 64
+    sender_loops: int = 4
+    """Sender loops claiming batches side by side (SKIP LOCKED keeps them apart): one batch's database work
+    overlaps another's SMTP/HTTP sends."""
     sender_idle_poll_ms: int = 100
     rate_limit_per_hour: int = 10
     retry_base_s: float = 2.0

@@ -3,6 +3,9 @@ service call (projection + queued messages in the consumer's unit of work, besid
 
 from __future__ import annotations
 
+from datetime import timedelta
+from functools import partial
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aftersales_shared import clock
@@ -14,12 +17,18 @@ from aftersales_shared.events import settlement as stl
 from aftersales_shared.events import ticketing as tkt
 from aftersales_shared.events.envelope import IntegrationEvent
 
+from .domain.policy import SHANGHAI
 from .domain.rules import Fact
 from .messages.service import record_event
 
 
-async def _record(session: AsyncSession, event: IntegrationEvent, fact: Fact) -> None:
-    await record_event(session, fact=fact, event_id=event.event_id, now=clock.now())
+async def _record(session: AsyncSession, event: IntegrationEvent, fact: Fact,
+                  eta_margin: timedelta = timedelta(minutes=30)) -> None:
+    await record_event(session, fact=fact, event_id=event.event_id, now=clock.now(), eta_margin=eta_margin)
+
+
+def _pct(value: float | None) -> str | None:
+    return None if value is None else f"{value * 100:.1f}%"
 
 
 async def on_ticket_opened(session: AsyncSession, event: IntegrationEvent) -> None:
@@ -84,12 +93,53 @@ async def on_dispute_resolved(session: AsyncSession, event: IntegrationEvent) ->
     await _record(session, event, Fact(event.type, p.at, dealer_id=p.dealer_id, subject_id=p.dispute_id, data=data))
 
 
+async def on_job_eta_changed(session: AsyncSession, event: IntegrationEvent, *, margin_minutes: int = 30) -> None:
+    """The planned arrival moved: the status page shows the new window; the customer is told when it moved by
+    more than the margin (setting ``eta_change_margin_minutes``), or gets a confirmation of its own reschedule."""
+    p = event.payload
+    await _record(session, event, Fact(event.type, p.at, ticket_id=p.ticket_id, visit=p.visit, job_id=p.job_id,
+                                       engineer_id=p.engineer_id, data={
+                                           "planned_arrival": p.planned_arrival,
+                                           "previous_arrival": p.previous_arrival, "reason": p.reason,
+                                           "window_start": p.window_start, "window_end": p.window_end,
+                                           "arrival": f"{p.planned_arrival.astimezone(SHANGHAI):%m-%d %H:%M}"}),
+                  eta_margin=timedelta(minutes=margin_minutes))
+
+
+async def on_quote_presented(session: AsyncSession, event: IntegrationEvent) -> None:
+    """A paid repair's quote: the customer gets the total and the status link."""
+    p = event.payload
+    valid = f"{p.valid_until.astimezone(SHANGHAI):%m-%d %H:%M}" if p.valid_until else None
+    await _record(session, event, Fact(event.type, p.at, ticket_id=p.ticket_id, visit=p.visit, job_id=p.job_id,
+                                       subject_id=p.quote_id, data={
+                                           "quote_id": p.quote_id, "total": str(p.total), "items": len(p.lines),
+                                           "valid_until": valid}))
+
+
+async def on_quote_answered(session: AsyncSession, event: IntegrationEvent) -> None:
+    """Accepted or declined: the customer answered the engineer on site, so no message (rules.NOTICES)."""
+    p = event.payload
+    await _record(session, event, Fact(event.type, p.at, ticket_id=p.ticket_id, visit=p.visit, job_id=p.job_id,
+                                       subject_id=p.quote_id, data={"quote_id": p.quote_id, "status": p.status}))
+
+
+async def on_assessment_issued(session: AsyncSession, event: IntegrationEvent) -> None:
+    """R-D7: the dealer is told its monthly assessment is out (once per dealer and month)."""
+    p = event.payload
+    data = {"assessment_id": p.assessment_id, "month": p.month, "score": f"{p.score:.1f}", "grade": p.grade,
+            "callback_rate": _pct(p.callback_rate), "first_time_fix_rate": _pct(p.first_time_fix_rate),
+            "sla_met_rate": _pct(p.sla_met_rate)}
+    await _record(session, event, Fact(event.type, p.at, dealer_id=p.dealer_id, subject_id=f"assessment:{p.month}",
+                                       data=data))
+
+
 def consumer_specs(settings: ServiceSettings) -> list[ConsumerSpec]:
     """The one consumer group of the notifications service."""
+    margin = int(getattr(settings, "eta_change_margin_minutes", 30))
     return [ConsumerSpec(
         name="notify",
         topics=[tkt.TICKET_TOPIC, tkt.CALLBACK_TOPIC, dsp.JOB_TOPIC, prt.REQUEST_TOPIC, stl.STATEMENT_TOPIC,
-                stl.DISPUTE_TOPIC],
+                stl.DISPUTE_TOPIC, stl.ASSESSMENT_TOPIC],
         handlers={
             tkt.TicketOpened.TYPE: on_ticket_opened,
             tkt.TicketReopened.TYPE: on_ticket_reopened,
@@ -110,5 +160,10 @@ def consumer_specs(settings: ServiceSettings) -> list[ConsumerSpec]:
             stl.StatementApproved.TYPE: on_statement,
             stl.StatementPaid.TYPE: on_statement,
             stl.DisputeResolved.TYPE: on_dispute_resolved,
+            dsp.JobEtaChanged.TYPE: partial(on_job_eta_changed, margin_minutes=margin),
+            dsp.JobQuotePresented.TYPE: on_quote_presented,
+            dsp.JobQuoteAccepted.TYPE: on_quote_answered,
+            dsp.JobQuoteDeclined.TYPE: on_quote_answered,
+            stl.AssessmentIssued.TYPE: on_assessment_issued,
         },
     )]

@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
 revision = "settlement_0005"
-down_revision = "settlement_0002"
+down_revision = "settlement_0003"
 branch_labels = None
 depends_on = None
 

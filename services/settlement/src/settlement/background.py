@@ -1,4 +1,4 @@
-"""Periodic jobs of the settlement service: each step is one read-only unit of work."""
+"""Periodic jobs of the settlement service: each step is one unit of work."""
 
 from __future__ import annotations
 
@@ -7,6 +7,11 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
 
+from aftersales_shared import clock
+from aftersales_shared.db import unit_of_work
+
+from .assessments.service import issue_due
+from .terms.service import defaults_of
 from .metrics import refresh
 
 METRICS_EVERY_S = 30
@@ -18,4 +23,13 @@ def jobs(app: FastAPI) -> list[Callable[[], Awaitable[None]]]:
         await refresh(app)
         await asyncio.sleep(METRICS_EVERY_S)
 
-    return [refresh_metrics]
+    async def issue_assessments() -> None:
+        """R-D7: on days 1..N of a month, last month's assessment to every dealer, once (clock-driven)."""
+        settings = app.state.settings
+        async with unit_of_work(app.state.sessions) as session:
+            n = await issue_due(session, today=clock.business_today(), by_day=settings.assessment_issue_by_day,
+                                now=clock.now(), defaults=defaults_of(settings))
+        if n == 0:
+            await asyncio.sleep(settings.assessment_issue_every_s)
+
+    return [refresh_metrics, issue_assessments]

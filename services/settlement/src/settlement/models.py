@@ -11,7 +11,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Identity, Integer, Numeric, String, Table
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -192,6 +204,18 @@ class SlaPenalty(Base):
     waived_by: Mapped[str | None] = mapped_column(String(128))
     waived_at: Mapped[datetime | None] = mapped_column(TS)
     created_at: Mapped[datetime] = mapped_column(TS)
+class IssuedAssessment(Base):
+    """R-D7: a dealer's monthly assessment as issued (once per dealer and month: the unique key)."""
+
+    __tablename__ = "issued_assessments"
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    dealer_id: Mapped[str] = mapped_column(ForeignKey("settlement.dealers.id"))
+    month: Mapped[date] = mapped_column(Date)
+    score: Mapped[Decimal] = mapped_column(Numeric(4, 1))
+    grade: Mapped[str] = mapped_column(String(2))
+    document: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    issued_at: Mapped[datetime] = mapped_column(TS)
+    __table_args__ = (UniqueConstraint("dealer_id", "month", name="uq_issued_assessments_dealer_month"),)
 
 
 def _table(model: type[Base]) -> Table:
@@ -211,3 +235,4 @@ carry_over_balances = _table(CarryOverBalance)
 monthly_reports = _table(MonthlyReport)
 dealer_terms = _table(DealerTermsChange)
 sla_penalties = _table(SlaPenalty)
+issued_assessments = _table(IssuedAssessment)

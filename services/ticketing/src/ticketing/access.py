@@ -6,10 +6,16 @@ Role aliases are named by what they allow:
   callbacks (call_center, admin);
 - ``CanReadServiceRecords``: read units, tickets, complaints, callbacks, reports (call_center, admin, ops; a
   dealer its own rows). Engineers have no role here (403).
+- ``CanReadContactToNotify``: one ticket's contact, in clear, to send it a message (notifier only: the
+  notifications service's token; it has no search, no list and no other read here);
+- ``CanRecordSatisfaction``: a customer's rating of a ticket's repair completes its open callback (R-T5)
+  (call_center, admin, notifier);
+- ``CanFileComplaints``: file a complaint (call_center, admin, and notifier for a reply that reads as one, R-T6).
 
-Rows: ``dealer_filter`` turns the caller's shared ``scope_of`` into the WHERE clause every read uses (staff see
-all dealers' rows, narrowed to ``dealer_id`` if they ask; a dealer only its own; asking for another dealer is
-403). A dealer names only its own units, tickets, complaints and callbacks: another dealer's row is 404, as an
+Rows: the notifier acts for every dealer's customers on the three routes that admit it, so its scope is all
+rows, like staff's. ``dealer_filter`` turns the caller's shared ``scope_of`` into the WHERE clause every read uses
+(staff see all dealers' rows, narrowed to ``dealer_id`` if they ask; a dealer only its own; asking for another
+dealer is 403). A dealer names only its own units, tickets, complaints and callbacks: another dealer's row is 404, as an
 unknown one (its existence does not leak); naming another dealer in a ``dealer_id`` filter is 403.
 
 Personal data (R-T7): ``with_contact`` applies the shared rule (``aftersales_shared.pii``) to a row — phone, name
@@ -25,21 +31,28 @@ import sqlalchemy as sa
 from fastapi import Depends
 
 from aftersales_shared import pii
-from aftersales_shared.auth import Principal, Role, require_roles, scope_of
+from aftersales_shared.auth import STAFF_ROLES, Principal, Role, require_roles, scope_of
 from aftersales_shared.errors import Forbidden
 
 CATALOG_MANAGERS = frozenset({Role.ADMIN})
 SERVICE_RECORD_WRITERS = frozenset({Role.CALL_CENTER, Role.ADMIN})
 SERVICE_RECORD_READERS = frozenset({Role.CALL_CENTER, Role.ADMIN, Role.OPS, Role.DEALER})
+NOTIFIERS = frozenset({Role.NOTIFIER})
+SATISFACTION_RECORDERS = SERVICE_RECORD_WRITERS | NOTIFIERS
+COMPLAINT_FILERS = SERVICE_RECORD_WRITERS | NOTIFIERS
+_ALL_ROWS = STAFF_ROLES | NOTIFIERS
 
 CanManageCatalog = Annotated[Principal, Depends(require_roles(*CATALOG_MANAGERS))]
 CanWriteServiceRecords = Annotated[Principal, Depends(require_roles(*SERVICE_RECORD_WRITERS))]
 CanReadServiceRecords = Annotated[Principal, Depends(require_roles(*SERVICE_RECORD_READERS))]
+CanReadContactToNotify = Annotated[Principal, Depends(require_roles(*NOTIFIERS))]
+CanRecordSatisfaction = Annotated[Principal, Depends(require_roles(*SATISFACTION_RECORDERS))]
+CanFileComplaints = Annotated[Principal, Depends(require_roles(*COMPLAINT_FILERS))]
 
 
 def visible_dealer(principal: Principal, requested: str | None = None) -> str | None:
     """The one dealer whose rows the caller reads (None: every dealer's), from the shared scope."""
-    scope = scope_of(principal)
+    scope = scope_of(principal, staff_roles=_ALL_ROWS)
     if scope.is_staff:
         return requested
     if scope.dealer_id is None:  # e.g. an engineer token that also says dealer: it names no dealer to read

@@ -175,5 +175,6 @@ callbacks = sa.Table(
     sa.Column("comment", sa.Text),
     sa.Column("recorded_by", sa.Text),
     sa.Column("recorded_at", TZ),
+    sa.Column("channel", sa.Text),  # how the outcome came: phone (an agent), sms, link (status page), wechat
     sa.Index("ix_callbacks_dealer_month", "dealer_id", "repair_completed_at"),
 )

@@ -25,6 +25,7 @@ ROLES: dict[str, dict[str, Any]] = {
     "parts_clerk": {},
     "finance": {},
     "ops": {},
+    "notifier": {},
 }
 
 

@@ -12,11 +12,12 @@ from ..config import ServiceSettings
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 """Open to anyone who reaches the port: liveness, readiness and metrics."""
 CREDENTIAL_IN_REQUEST = frozenset({
-    "/s/{token}", "/s/{token}/rating",  # the customer's status link: the signed, expiring link is the credential
+    # the customer's status link: the signed, expiring link is the credential
+    "/s/{token}", "/s/{token}/rating", "/s/{token}/reschedule",
     "/v1/providers/aliyun/sms-up", "/v1/providers/aliyun/sms-report",  # the SMS provider's signed callbacks
 })
 """Routes that carry their credential in the request instead of a bearer token (notifications)."""
-CUSTOMER_PAGES = frozenset({"/s/{token}", "/s/{token}/rating"})
+CUSTOMER_PAGES = frozenset({"/s/{token}", "/s/{token}/rating", "/s/{token}/reschedule"})
 """Server-rendered pages behind a short link in an SMS; not part of the /v1 API."""
 
 

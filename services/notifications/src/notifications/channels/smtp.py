@@ -1,13 +1,21 @@
-"""E-mail over SMTP (aiosmtplib) with a small pool of kept-open connections."""
+"""E-mail over SMTP (aiosmtplib) with a small pool of kept-open connections, many messages per session.
+
+The message is written as bytes here (RFC 5322 headers, RFC 2047 encoded-words, a base64 UTF-8 body) and handed
+over with ``sendmail``: building an ``EmailMessage`` and letting aiosmtplib flatten it parsed every header through
+the email package's header registry, which was a fifth of the service's CPU at 1,000 mails/s (make bench-notify).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
-from email.message import EmailMessage
-from email.utils import make_msgid
+from email.header import Header
+from email.utils import format_datetime, formataddr, parseaddr
 
 import aiosmtplib
+
+from aftersales_shared import clock
 
 from ..config import SmtpSettings
 from .base import Accepted, ChannelError, Outgoing
@@ -23,17 +31,26 @@ class SmtpChannel:
         self.name = settings.name
         self._idle: asyncio.LifoQueue[aiosmtplib.SMTP] = asyncio.LifoQueue()
         self._slots = asyncio.Semaphore(settings.pool_size)
+        name, self._envelope_from = parseaddr(settings.from_addr)
+        self._from_header = formataddr((name, self._envelope_from), charset="utf-8")
+        self._domain = self._envelope_from.rpartition("@")[2] or "aftersales.local"
 
-    def _build(self, message: Outgoing) -> EmailMessage:
-        mail = EmailMessage()
-        mail["From"] = self.settings.from_addr
-        mail["To"] = message.address
-        mail["Subject"] = message.subject
-        # a stable Message-ID per delivery lets a mailbox drop the copy a crash-and-resend could produce
-        mail["Message-ID"] = make_msgid(idstring=f"delivery-{message.delivery_id}", domain="aftersales.local")
-        mail["X-Delivery-Id"] = str(message.delivery_id)
-        mail.set_content(message.body, charset="utf-8")
-        return mail
+    def message_id(self, delivery_id: int) -> str:
+        """Stable per delivery: a mailbox can drop the copy a crash-and-resend could produce."""
+        return f"<delivery-{delivery_id}@{self._domain}>"
+
+    def build(self, message: Outgoing) -> bytes:
+        """The message as sent (CRLF line ends, ASCII only)."""
+        address = message.address
+        if not address.isascii() or any(c in address for c in "\r\n<>,") or "@" not in address:
+            raise ChannelError(f"not a deliverable e-mail address: {address!r}", permanent=True)
+        subject = Header(message.subject, "utf-8", header_name="Subject").encode(linesep="\r\n")
+        body = base64.encodebytes(message.body.encode("utf-8")).replace(b"\n", b"\r\n")
+        head = (f"From: {self._from_header}\r\nTo: {address}\r\nSubject: {subject}\r\n"
+                f"Date: {format_datetime(clock.now())}\r\nMessage-ID: {self.message_id(message.delivery_id)}\r\n"
+                f"X-Delivery-Id: {message.delivery_id}\r\nMIME-Version: 1.0\r\n"
+                "Content-Type: text/plain; charset=\"utf-8\"\r\nContent-Transfer-Encoding: base64\r\n\r\n")
+        return head.encode("ascii") + body
 
     async def _connect(self) -> aiosmtplib.SMTP:
         s = self.settings
@@ -45,13 +62,13 @@ class SmtpChannel:
         return client
 
     async def send(self, message: Outgoing) -> Accepted:
-        mail = self._build(message)
+        mail = self.build(message)
         async with self._slots:
             client = self._idle.get_nowait() if not self._idle.empty() else None
             try:
                 if client is None or not client.is_connected:
                     client = await self._connect()
-                errors, _resp = await client.send_message(mail)
+                errors, _resp = await client.sendmail(self._envelope_from, [message.address], mail)
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 self._keep(client)
                 raise ChannelError(f"recipient refused: {exc}", permanent=True) from exc
@@ -61,7 +78,7 @@ class SmtpChannel:
             self._keep(client)
         if errors:
             raise ChannelError(f"recipient refused: {errors}", permanent=True)
-        return Accepted(provider_message_id=str(mail["Message-ID"]))
+        return Accepted(provider_message_id=self.message_id(message.delivery_id))
 
     def _keep(self, client: aiosmtplib.SMTP | None) -> None:
         if client is not None and client.is_connected:

@@ -1,10 +1,11 @@
 """What notifications needs from ticketing: the customer's contact, satisfaction, complaints.
 
-Today's ticketing API (all with a service token that ticketing accepts as ``call_center``):
-- ``GET /v1/tickets/{id}`` -> ticket no., customer name, phone, address, status (contact);
-- ``GET /v1/callbacks?status=pending&ticket_id=...`` then ``POST /v1/callbacks/{id}/outcome`` (satisfaction;
-  ticketing ignores the ``ticket_id`` filter today, so the client also filters);
-- ``POST /v1/complaints`` (category ``service``) for a reply that reads as a complaint.
+Ticketing's API for the ``notifier`` role (the service token's only role; ticketing grants it these three):
+- ``GET /v1/tickets/{id}/contact`` -> ticket no., customer name, phone, address, status, in clear (R-T7);
+- ``POST /v1/tickets/{id}/satisfaction`` {score, channel, comment} completes the open callback (R-T5);
+  idempotent (the same rating again is 200), 409 ``no_callback`` before a completed repair, 409 otherwise when
+  the callback was recorded with another rating;
+- ``POST /v1/complaints`` (category ``service``) for a reply that reads as a complaint (R-T6).
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ class TicketingRefused(RuntimeError):
 class TicketingDirectory(Protocol):
     async def contact(self, ticket_id: str) -> TicketContact | None: ...
 
-    async def record_satisfaction(self, ticket_id: str, rating: int, comment: str | None) -> str: ...
+    async def record_satisfaction(self, ticket_id: str, rating: int, comment: str | None,
+                                  channel: str = "sms") -> str: ...
 
     async def open_complaint(self, ticket_id: str | None, text: str) -> str: ...
 
@@ -64,7 +66,7 @@ class HttpTicketing:
         return r
 
     async def contact(self, ticket_id: str) -> TicketContact | None:
-        r = await self._call("GET", f"/v1/tickets/{ticket_id}")
+        r = await self._call("GET", f"/v1/tickets/{ticket_id}/contact")
         if r.status_code == 404:
             return None
         if r.status_code >= 400:
@@ -74,21 +76,17 @@ class HttpTicketing:
                              customer_name=t.get("customer_name"), address=t.get("address"),
                              dealer_id=t.get("dealer_id"), status=t.get("status"))
 
-    async def record_satisfaction(self, ticket_id: str, rating: int, comment: str | None) -> str:
-        r = await self._call("GET", "/v1/callbacks", params={"status": "pending", "ticket_id": ticket_id, "limit": 500})
-        if r.status_code >= 400:
-            raise TicketingRefused(f"ticketing callbacks: HTTP {r.status_code}")
-        pending = [c for c in r.json() if str(c.get("ticket_id")) == ticket_id]
-        if not pending:
-            return "no_pending_callback"
-        body: dict[str, Any] = {"reached": True, "satisfaction": rating}
+    async def record_satisfaction(self, ticket_id: str, rating: int, comment: str | None,
+                                  channel: str = "sms") -> str:
+        body: dict[str, Any] = {"score": rating, "channel": channel}
         if comment:
             body["comment"] = comment[:2000]
-        r = await self._call("POST", f"/v1/callbacks/{pending[0]['id']}/outcome", json=body)
+        r = await self._call("POST", f"/v1/tickets/{ticket_id}/satisfaction", json=body)
         if r.status_code == 409:
-            return "already_recorded"
+            code = (r.json() if r.headers.get("content-type", "").endswith("json") else {}).get("code")
+            return "no_pending_callback" if code == "no_callback" else "already_recorded"
         if r.status_code >= 400:
-            raise TicketingRefused(f"ticketing callback outcome: HTTP {r.status_code} {r.text[:200]}")
+            raise TicketingRefused(f"ticketing satisfaction: HTTP {r.status_code} {r.text[:200]}")
         return "recorded"
 
     async def open_complaint(self, ticket_id: str | None, text: str) -> str:

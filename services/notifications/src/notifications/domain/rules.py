@@ -8,7 +8,7 @@ subject: one message per (kind, subject, recipient), whatever the redeliveries).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 Audience = Literal["customer", "dealer"]
@@ -34,7 +34,7 @@ class NoticeRule:
     kind: str
     audience: Audience
     urgent: bool = False
-    subject: Literal["visit", "subject", "subject_revision"] = "visit"
+    subject: Literal["visit", "subject", "subject_revision", "visit_arrival"] = "visit"
 
 
 @dataclass(frozen=True)
@@ -66,14 +66,36 @@ NOTICES: dict[str, NoticeRule] = {
     "settlement.statement.approved": NoticeRule("statement_approved", "dealer", subject="subject_revision"),
     "settlement.statement.paid": NoticeRule("statement_paid", "dealer", subject="subject_revision"),
     "settlement.dispute.resolved": NoticeRule("dispute_resolved", "dealer", subject="subject"),
+    # the arrival moved by more than the margin (see eta_notice): one message per visit and new arrival
+    "dispatch.job.eta_changed": NoticeRule("eta_changed", "customer", subject="visit_arrival"),
+    # a paid repair's quote: the total and the status link, once per quote (subject = quote id)
+    "dispatch.job.quote_presented": NoticeRule("quote_presented", "customer", subject="subject"),
+    # R-D7: the dealer's monthly assessment, once per dealer and month (subject = "assessment:<month>")
+    "settlement.assessment.issued": NoticeRule("assessment_issued", "dealer", subject="subject"),
 }
-"""Event type -> the notice it causes. Events without a contract yet (ETA changed, paid-repair quote,
-monthly assessment issued) get an entry here when their contract exists."""
+"""Event type -> the notice it causes. ``dispatch.job.quote_accepted``/``quote_declined`` cause none: the
+customer gave that answer on site, to the engineer."""
+
+RESCHEDULE_RULE = NoticeRule("reschedule_confirmed", "customer", subject="visit_arrival")
+"""An ETA change the customer made (reason ``rescheduled``, a slot booked on the status page or with the call
+centre) is confirmed whatever its size: the customer asked for it and expects the new window in writing."""
 
 
-def notices_for(fact: Fact) -> list[Notice]:
+def eta_notice(fact: Fact, margin: timedelta) -> NoticeRule | None:
+    """Which notice an ETA change causes: a confirmation when the customer rescheduled; otherwise a notice only
+    when the planned arrival moved by more than ``margin`` (earlier or later) from the one before. A first
+    planned arrival (no previous one) is not a change: the assignment message told the window."""
+    if fact.data.get("reason") == "rescheduled":
+        return RESCHEDULE_RULE
+    planned, previous = fact.data.get("planned_arrival"), fact.data.get("previous_arrival")
+    if not isinstance(planned, datetime) or not isinstance(previous, datetime):
+        return None
+    return NOTICES["dispatch.job.eta_changed"] if abs(planned - previous) > margin else None
+
+
+def notices_for(fact: Fact, *, eta_margin: timedelta = timedelta(minutes=30)) -> list[Notice]:
     """The notices a fact causes (none for facts that only feed the status projection)."""
-    rule = NOTICES.get(fact.type)
+    rule = eta_notice(fact, eta_margin) if fact.type == "dispatch.job.eta_changed" else NOTICES.get(fact.type)
     if rule is None:
         return []
     if rule.audience == "customer" and not fact.ticket_id:
@@ -82,6 +104,9 @@ def notices_for(fact: Fact) -> list[Notice]:
         return []
     if rule.subject == "visit":
         subject = f"{fact.ticket_id}#{fact.visit}"
+    elif rule.subject == "visit_arrival":
+        planned = fact.data.get("planned_arrival")
+        subject = f"{fact.ticket_id}#{fact.visit}@{planned.isoformat() if isinstance(planned, datetime) else planned}"
     elif rule.subject == "subject_revision":
         subject = f"{fact.subject_id}#{fact.data.get('revision', 1)}"
     else:

@@ -95,6 +95,36 @@ TEMPLATES: dict[tuple[str, str], tuple[str, str]] = {
     ("dispute_resolved", "en"): (
         "Dispute answered: {dispute_id}",
         "Your dispute {dispute_id} has been answered: {status}, adjustment CNY {adjustment}."),
+    ("eta_changed", "zh-CN"): (
+        "上门时间有变：{ticket_no}",
+        "工单 {ticket_no} 的工程师上门时间有调整，新的预计到达时间 {arrival}（时段 {window}）。如需改约：{link}"),
+    ("eta_changed", "en"): (
+        "New arrival time: {ticket_no}",
+        "The engineer's arrival for {ticket_no} has moved: now planned for {arrival} (window {window}). "
+        "To reschedule: {link}"),
+    ("reschedule_confirmed", "zh-CN"): (
+        "改约成功：{ticket_no}",
+        "工单 {ticket_no} 已按您的选择改约，工程师将于 {window} 上门。查看进度：{link}"),
+    ("reschedule_confirmed", "en"): (
+        "Visit rescheduled: {ticket_no}",
+        "As you asked, the visit for {ticket_no} is now {window}. Status: {link}"),
+    ("quote_presented", "zh-CN"): (
+        "维修报价：{ticket_no}",
+        "工单 {ticket_no} 需付费维修，报价合计 {total} 元（共 {items} 项），有效期至 {valid_until}。"
+        "查看明细：{link}"),
+    ("quote_presented", "en"): (
+        "Repair quote: {ticket_no}",
+        "The paid repair for {ticket_no} is quoted at CNY {total} ({items} items), valid until {valid_until}. "
+        "Details: {link}"),
+    ("assessment_issued", "zh-CN"): (
+        "月度考核结果：{month}",
+        "贵单位 {month} 月度服务考核已出具：得分 {score}，等级 {grade}；回访率 {callback_rate}，"
+        "一次修复率 {first_time_fix_rate}，时效达成率 {sla_met_rate}。请登录结算系统查看考核单。"),
+    ("assessment_issued", "en"): (
+        "Monthly assessment: {month}",
+        "Your service assessment for {month} is out: score {score}, grade {grade}; callback rate "
+        "{callback_rate}, first-time fix rate {first_time_fix_rate}, on-time rate {sla_met_rate}. "
+        "The document is in the settlement portal."),
 }
 
 SMS_TEMPLATE_CODES: dict[str, str] = {
@@ -102,7 +132,8 @@ SMS_TEMPLATE_CODES: dict[str, str] = {
     "engineer_arrived": "SMS_AS_004", "job_completed": "SMS_AS_005", "spare_unit_lent": "SMS_AS_006",
     "spare_unit_collected": "SMS_AS_007", "parts_shipped": "SMS_AS_008", "parts_backordered": "SMS_AS_009",
     "statement_issued": "SMS_AS_010", "statement_approved": "SMS_AS_011", "statement_paid": "SMS_AS_012",
-    "dispute_resolved": "SMS_AS_013",
+    "dispute_resolved": "SMS_AS_013", "eta_changed": "SMS_AS_014", "reschedule_confirmed": "SMS_AS_015",
+    "quote_presented": "SMS_AS_016", "assessment_issued": "SMS_AS_017",
 }
 
 MISSING = "—"

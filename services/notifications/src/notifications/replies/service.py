@@ -86,8 +86,9 @@ async def forward_pending(session: AsyncSession, *, ticketing: TicketingDirector
                 if not r["ticket_id"]:
                     values = {"outcome": "ignored", "detail": "no ticket for this number"}
                 else:
-                    result = await ticketing.record_satisfaction(r["ticket_id"], int(r["rating"]),
-                                                                 r["content"] if r["channel"] == "link" else None)
+                    result = await ticketing.record_satisfaction(
+                        r["ticket_id"], int(r["rating"]), r["content"] if r["channel"] == "link" else None,
+                        channel=r["channel"])
                     values = {"outcome": "done", "detail": result}
             else:
                 complaint_id = await ticketing.open_complaint(r["ticket_id"], r["content"])

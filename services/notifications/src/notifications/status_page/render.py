@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from ..clients.dispatch import Slot
 from ..domain.policy import SHANGHAI
 from ..domain.ticket_view import LABELS, ORDER, window_text
 
@@ -19,6 +20,9 @@ position:absolute;left:4px;top:12px;width:9px;height:9px;border-radius:50%;backg
 .steps li.done{color:#1f2933}
 .steps li.done:before{background:#0b6bcb}.stars{display:flex;gap:6px}.stars button{flex:1;font-size:18px;padding:10px 0;
 border:1px solid #0b6bcb;border-radius:8px;background:#fff;color:#0b6bcb}.note{color:#6b7785;font-size:13px}
+.slot{display:block;padding:10px;border:1px solid #cbd2d9;border-radius:8px;margin:6px 0}.go{width:100%;
+padding:12px;font-size:16px;border:0;border-radius:8px;background:#0b6bcb;color:#fff;margin-top:6px}
+.ok{color:#0a7d32}
 """
 
 STEPS = ("received", "assigned", "en_route", "arrived", "completed")
@@ -31,7 +35,8 @@ def page(title: str, inner: str, *, lang: str = "zh-CN") -> str:
             f'<body><header><h1>{escape(title)}</h1></header><main>{inner}</main></body></html>')
 
 
-def status_page(v: dict[str, Any], *, token: str, thanks: bool = False) -> str:
+def status_page(v: dict[str, Any], *, token: str, thanks: bool = False, slots: list[Slot] | None = None,
+                rescheduled: bool = False) -> str:
     labels = LABELS["zh-CN"]
     status = v.get("status") or "received"
     reached = ORDER.index(status) if status in ORDER else 0
@@ -54,10 +59,32 @@ def status_page(v: dict[str, Any], *, token: str, thanks: bool = False) -> str:
                 f'<p>请为本次服务评分（5 为非常满意）</p><div class="stars">{buttons}</div></form>')
     else:
         rate = '<p class="note">维修完成后可在此评价本次服务。</p>'
-    resched = '<p class="note">如需改约上门时间，请致电客服热线；在线改约即将开放。</p>'
+    resched = _reschedule(token, window, slots, rescheduled)
     inner = (f'<section class="card"><ol class="steps">{steps}</ol></section><section class="card">{info}</section>'
              f'<section class="card" id="rating">{rate}</section><section class="card">{resched}</section>')
     return page("服务进度", inner)
+
+
+def _reschedule(token: str, window: str, slots: list[Slot] | None, rescheduled: bool) -> str:
+    done = f'<p id="rescheduled" class="ok">改约成功，新的上门时间：{escape(window)}</p>' if rescheduled else ""
+    if slots is None:
+        return done + '<p class="note">如需改约上门时间，请致电客服热线。</p>'
+    if not slots:
+        return done + '<p class="note">暂无其他可选时段，如需改约请致电客服热线。</p>'
+    options = "".join(
+        f'<label class="slot"><input type="radio" name="slot" required '
+        f'value="{escape(s.start.isoformat())}|{escape(s.end.isoformat())}"> '
+        f'{escape(s.label or window_text(s.start, s.end, SHANGHAI) or "")}</label>' for s in slots)
+    return (done + f'<form method="post" action="/s/{escape(token)}/reschedule" id="reschedule">'
+            f'<p>改约上门时间（可选时段）</p>{options}<button class="go" type="submit">确认改约</button></form>')
+
+
+def reschedule_refused(code: str, *, token: str) -> str:
+    text = {"slot_not_offered": "该时段已不可选，请返回重新选择。",
+            "not_reschedulable": "工程师已出发，无法在线改约，请致电客服热线。",
+            "dispatch_unavailable": "暂时无法改约，请稍后再试或致电客服热线。"}.get(code, "请选择一个可选时段。")
+    return page("改约未成功", f'<section class="card"><p id="refused">{escape(text)}</p>'
+                         f'<p><a href="/s/{escape(token)}">返回服务进度</a></p></section>')
 
 
 def refused_page(reason: str) -> str:

@@ -22,6 +22,12 @@ HTML: dict[int | str, dict[str, Any]] = {
     403: {"content": {"text/html": {}}, "description": "Tampered or malformed link"},
     410: {"content": {"text/html": {}}, "description": "Expired link"},
 }
+RESCHEDULE: dict[int | str, dict[str, Any]] = {
+    **HTML,
+    409: {"content": {"text/html": {}}, "description": "The slot is not offered, or the visit can no longer move"},
+    422: {"content": {"text/html": {}}, "description": "No slot chosen"},
+    503: {"content": {"text/html": {}}, "description": "Dispatch is not reachable"},
+}
 
 
 def _secret(request: Request) -> bytes:
@@ -33,14 +39,31 @@ def _refused(exc: DomainError) -> HTMLResponse:
 
 
 @router.get("/s/{token}", response_class=HTMLResponse, responses=HTML, summary="The customer's status page")
-async def status_page(token: Token, request: Request, session: DbSession, thanks: bool = False) -> HTMLResponse:
+async def status_page(token: Token, request: Request, session: DbSession, thanks: bool = False,
+                      rescheduled: bool = False) -> HTMLResponse:
     try:
         ticket_id = service.ticket_of_link(token, secret=_secret(request), now=clock.now())
         v = await service.view(session, ticket_id=ticket_id)
     except DomainError as exc:
         return _refused(exc)
-    return HTMLResponse(render.status_page(v, token=token, thanks=thanks),
+    slots = await service.offered_slots(v, dispatch=request.app.state.dispatch)
+    return HTMLResponse(render.status_page(v, token=token, thanks=thanks, slots=slots, rescheduled=rescheduled),
                         headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+
+@router.post("/s/{token}/reschedule", response_class=HTMLResponse, status_code=303, responses=RESCHEDULE,
+             summary="Move the visit to one of the slots dispatch offers (form field slot=<start>|<end>)")
+async def reschedule(token: Token, request: Request, session: DbSession) -> Any:
+    try:
+        ticket_id = service.ticket_of_link(token, secret=_secret(request), now=clock.now())
+        form = parse_qs((await request.body()).decode("utf-8", "replace")[:4000])
+        slot = service.parse_slot((form.get("slot") or [""])[0])
+        await service.reschedule(session, ticket_id=ticket_id, slot=slot, dispatch=request.app.state.dispatch)
+    except DomainError as exc:
+        if exc.code.startswith("link_"):
+            return _refused(exc)
+        return HTMLResponse(render.reschedule_refused(exc.code, token=token), status_code=exc.status)
+    return RedirectResponse(f"/s/{token}?rescheduled=1", status_code=303)
 
 
 @router.post("/s/{token}/rating", response_class=HTMLResponse, status_code=303, responses=HTML,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from pydantic import Field
 
 from aftersales_shared.app import DbSession
@@ -15,7 +15,7 @@ from ..access import CanReadSettlement, problems
 from ..dealers.schemas import DealerId
 from ..terms.dependencies import TermDefaults
 from . import service
-from .schemas import AssessmentRead, ExcellenceRead
+from .schemas import AssessmentRead, ExcellenceRead, IssuedAssessmentRead
 
 Year = Annotated[int, Field(ge=BUSINESS_DATE_MIN.year, le=BUSINESS_DATE_MAX.year)]
 """A year of the shared business range (2000…2199)."""
@@ -24,12 +24,22 @@ router = APIRouter(prefix="/v1", tags=["settlement: assessments"])
 
 
 @router.get("/dealers/{dealer_id}/assessments/{month}", response_model=AssessmentRead, responses=problems(404, 422))
-async def monthly_assessment(dealer_id: DealerId, session: DbSession, p: CanReadSettlement,
+async def monthly_assessment(dealer_id: DealerId, session: DbSession, p: CanReadSettlement, request: Request,
                              month: Annotated[Month, Path()], defaults: TermDefaults) -> dict[str, Any]:
     """Callback rate, satisfaction, complaint rate, SLA attainment, report submitted (R-D7, R-T5); the
     callback target is the dealer's term in force on the month's first day."""
     return await service.monthly(session, dealer_id=dealer_id, month=date.fromisoformat(month + "-01"), principal=p,
-                                 defaults=defaults)
+                                 by_day=request.app.state.settings.assessment_issue_by_day, defaults=defaults)
+
+
+@router.get("/dealers/{dealer_id}/assessments/{month}/issued", response_model=IssuedAssessmentRead,
+            responses=problems(404, 422))
+async def issued_assessment(dealer_id: DealerId, session: DbSession, p: CanReadSettlement,
+                            month: Annotated[Month, Path()]) -> dict[str, Any]:
+    """The monthly assessment document as issued to the dealer in the first days of the next month (R-D7);
+    404 until it is issued."""
+    return await service.issued_document(session, dealer_id=dealer_id, month=date.fromisoformat(month + "-01"),
+                                         principal=p)
 
 
 @router.get("/dealers/{dealer_id}/excellence/{year}", response_model=ExcellenceRead, responses=problems(404, 422))

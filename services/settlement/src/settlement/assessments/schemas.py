@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
+from uuid import UUID
 
 from pydantic import PlainSerializer
 
@@ -38,6 +39,18 @@ class AssessmentRead(ReadModel):
     sla_attainment: Rate | None
     report_submitted: bool
     callback_target_met: bool
+
+
+class IssuedAssessmentRead(ReadModel):
+    """R-D7: the monthly assessment as issued to the dealer (score 0-100 to one place, grade A-D)."""
+
+    assessment_id: UUID
+    dealer_id: str
+    month: str
+    score: Annotated[Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")]
+    grade: str
+    issued_at: datetime
+    document: AssessmentRead
 
 
 class ExcellenceRead(ReadModel):

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Integer, cast, func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aftersales_shared.auth import Principal
+from aftersales_shared.errors import NotFound
+from aftersales_shared.events.settlement import AssessmentIssued
+from aftersales_shared.ids import new_id
+from aftersales_shared.outbox import add_events
 
 from ..dealers.service import get_dealer
-from ..domain.assessment import MonthActivity, assess_month, yearly_excellence
+from ..domain.assessment import MonthActivity, assess_month, due_month, grade_of, score_of, yearly_excellence
 from ..domain.quarters import add_months, month_bounds
 from ..domain.terms import callback_target
-from ..models import ledger_entries, monthly_reports
+from ..models import dealers, issued_assessments, ledger_entries, monthly_reports
 from ..terms.service import terms_on
+from .schemas import AssessmentRead
 
 SATISFIED_AT = 4  # callback satisfaction is scored 1..5; 4 and 5 count as satisfied
-RESULTS_BY_DAY = 5  # R-D7: results within the first 5 days of the next month
 
 
 async def month_activity(session: AsyncSession, dealer_id: str, month: date) -> MonthActivity:
@@ -50,15 +55,73 @@ async def month_activity(session: AsyncSession, dealer_id: str, month: date) -> 
 
 
 async def monthly(session: AsyncSession, *, dealer_id: str, month: date, principal: Principal,
-                  defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+                  by_day: int, defaults: dict[str, Any] | None = None) -> dict[str, Any]:
     """The dealer's assessment for ``month`` (the first day of it), against the callback target of its terms
-    in force on that first day (R-T5)."""
+    in force on that first day (R-T5); ``by_day``: R-D7's results-by day."""
     await get_dealer(session, dealer_id=dealer_id, principal=principal)
+    return await _compute(session, dealer_id, month, by_day, defaults)
+
+
+async def _compute(session: AsyncSession, dealer_id: str, month: date, by_day: int,
+                   defaults: dict[str, Any] | None = None) -> dict[str, Any]:
     act = await month_activity(session, dealer_id, month)
     terms = await terms_on(session, dealer_id=dealer_id, on=month, defaults=defaults or {})
     return {"dealer_id": dealer_id, "month": month.strftime("%Y-%m"),
-            "available_by": add_months(month, 1).replace(day=RESULTS_BY_DAY), "activity": asdict(act),
+            "available_by": add_months(month, 1).replace(day=by_day), "activity": asdict(act),
             **asdict(assess_month(act, callback_target=callback_target(terms)))}
+
+
+async def issue_due(session: AsyncSession, *, today: date, by_day: int, now: datetime, limit: int = 50,
+                    defaults: dict[str, Any] | None = None) -> int:
+    """R-D7: on days 1..``by_day`` (Shanghai) issue last month's assessment to every dealer that existed then and
+    has none yet — the row and its ``settlement.assessment.issued`` event in this unit of work. The unique
+    (dealer, month) key makes it once per dealer across replicas and restarts (a racing replica inserts
+    nothing and emits nothing). Returns how many it issued (``limit`` at most; the job calls again)."""
+    month = due_month(today, by_day=by_day)
+    if month is None:
+        return 0
+    _start, end = month_bounds(month)
+    ia = issued_assessments.c
+    pending = (await session.execute(
+        select(dealers.c.id).where(dealers.c.created_at < end, ~select(ia.id).where(
+            ia.dealer_id == dealers.c.id, ia.month == month).exists())
+        .order_by(dealers.c.id).limit(limit))).scalars().all()
+    issued = 0
+    for dealer_id in pending:
+        document = AssessmentRead.model_validate(await _compute(session, dealer_id, month, by_day, defaults))
+        terms = await terms_on(session, dealer_id=dealer_id, on=month, defaults=defaults or {})
+        assessment = assess_month(MonthActivity(**document.activity.model_dump()),
+                                  callback_target=callback_target(terms))
+        score = score_of(assessment)
+        row = (await session.execute(insert(issued_assessments).values(
+            id=new_id(), dealer_id=dealer_id, month=month, score=score, grade=grade_of(score),
+            document=document.model_dump(mode="json"), issued_at=now,
+        ).on_conflict_do_nothing(constraint="uq_issued_assessments_dealer_month").returning(ia.id, ia.grade))).first()
+        if row is None:
+            continue
+        await add_events(session, AssessmentIssued(aggregate_id=dealer_id, payload={
+            "assessment_id": str(row.id), "dealer_id": dealer_id, "month": month.strftime("%Y-%m"),
+            "score": float(score), "grade": row.grade, "at": now,
+            "callback_rate": _float(assessment.callback_rate), "sla_met_rate": _float(assessment.sla_attainment)}))
+        issued += 1
+    return issued
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+async def issued_document(session: AsyncSession, *, dealer_id: str, month: date,
+                          principal: Principal) -> dict[str, Any]:
+    """The assessment as it was issued (R-D7), 404 before it is."""
+    await get_dealer(session, dealer_id=dealer_id, principal=principal)
+    ia = issued_assessments.c
+    row = (await session.execute(select(issued_assessments).where(ia.dealer_id == dealer_id, ia.month == month))
+           ).mappings().first()
+    if row is None:
+        raise NotFound(f"the {month:%Y-%m} assessment of {dealer_id} is not issued yet", field="month")
+    return {"assessment_id": row["id"], "dealer_id": dealer_id, "month": month.strftime("%Y-%m"),
+            "score": row["score"], "grade": row["grade"], "issued_at": row["issued_at"], "document": row["document"]}
 
 
 async def yearly(session: AsyncSession, *, dealer_id: str, year: int, principal: Principal,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
 
@@ -73,3 +74,34 @@ def yearly_excellence(months: list[MonthActivity], *, complaints_per_mille: Deci
         satisfaction_ok=scored > 0 and Decimal(satisfied) * 100 >= Decimal(scored) * satisfaction_percent,
         quality_feedback_ok=Decimal(fed) * 100 >= feedback_percent * 12,
     )
+
+
+GRADES: tuple[tuple[Decimal, str], ...] = ((Decimal("90"), "A"), (Decimal("75"), "B"), (Decimal("60"), "C"))
+"""Score thresholds of the issued assessment (R-D7); below the last one the grade is D."""
+
+
+def score_of(a: Assessment, *, callback_target: Decimal = Decimal("0.25")) -> Decimal:
+    """The issued assessment's score, 0-100 to one place: the mean of the parts the month can say anything about
+    — callbacks against their target (capped at 1), satisfaction, SLA attainment, complaints (1/1000 of sales or
+    more scores 0) — plus the monthly report submitted (1 or 0). A part with no denominator is left out."""
+    parts: list[Decimal] = [Decimal(1) if a.report_submitted else Decimal(0)]
+    if a.callback_rate is not None:
+        parts.append(min(a.callback_rate / callback_target, Decimal(1)))
+    if a.satisfaction is not None:
+        parts.append(a.satisfaction)
+    if a.sla_attainment is not None:
+        parts.append(a.sla_attainment)
+    if a.complaint_rate is not None:
+        parts.append(max(Decimal(0), Decimal(1) - a.complaint_rate * 1000))
+    return (sum(parts, Decimal(0)) / len(parts) * 100).quantize(Decimal("0.1"))
+
+
+def grade_of(score: Decimal) -> str:
+    return next((g for floor, g in GRADES if score >= floor), "D")
+
+
+def due_month(today: date, *, by_day: int) -> date | None:
+    """R-D7: on days 1..``by_day`` of a month, last month's assessment is due (its first day); else None."""
+    if today.day > by_day:
+        return None
+    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)

@@ -13,6 +13,7 @@ from aftersales_shared.schemas import StrictModel
 from ..fields import Comment
 
 CallbackStatus = Literal["pending", "done"]
+SatisfactionChannel = Literal["phone", "sms", "link", "wechat"]
 
 
 class CallbackOutcome(StrictModel):
@@ -28,6 +29,14 @@ class CallbackOutcome(StrictModel):
         return self
 
 
+class SatisfactionIn(StrictModel):
+    """A customer's rating of the repair (R-T5): 1 (bad) to 5 (very good), and how it came in."""
+
+    score: int = Field(ge=1, le=5)
+    channel: SatisfactionChannel
+    comment: Comment | None = None
+
+
 class CallbackRead(BaseModel):
     id: UUID
     ticket_id: UUID
@@ -41,6 +50,7 @@ class CallbackRead(BaseModel):
     comment: str | None
     recorded_by: str | None
     recorded_at: datetime | None
+    channel: str | None = None
 
 
 class DealerMonthRead(BaseModel):

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Request
 from aftersales_shared import clock
 from aftersales_shared.app import DbSession
 
-from ..access import CanReadServiceRecords, CanWriteServiceRecords
+from ..access import CanFileComplaints, CanReadServiceRecords, CanWriteServiceRecords
 from ..fields import DealerId
 from . import service
 from .schemas import ComplaintCreate, ComplaintRead, ComplaintResolve, ComplaintStatus
@@ -23,9 +23,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("", status_code=201, response_model=ComplaintRead,
-             summary="File a complaint (call_center, admin); emits ComplaintFiled")
+             summary="File a complaint (call_center, admin, notifier: a customer's reply); emits ComplaintFiled")
 async def file_complaint(body: ComplaintCreate, request: Request, session: DbSession,
-                         p: CanWriteServiceRecords) -> Any:
+                         p: CanFileComplaints) -> Any:
     hours = request.app.state.settings.complaint_response_hours.get(body.category, 72)
     return await service.file_complaint(session, complaint=body, viewer=p, response_hours=hours, now=clock.now())
 

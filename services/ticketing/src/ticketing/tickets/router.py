@@ -17,13 +17,13 @@ from aftersales_shared.errors import Conflict
 from aftersales_shared.idempotency import check_key, replay_headers
 from aftersales_shared.schemas import BusinessDate
 
-from ..access import SERVICE_RECORD_WRITERS, CanReadServiceRecords, CanWriteServiceRecords
+from ..access import SERVICE_RECORD_WRITERS, CanReadContactToNotify, CanReadServiceRecords, CanWriteServiceRecords
 from ..fields import CustomerName, DealerId, Phone, SearchText
 from ..fields import TicketRef as TicketRefText
 from ..metrics import DUPLICATE_TICKETS_REFUSED, IDEMPOTENT_REPLAYS, TICKETS_OPENED
 from . import queries, service
 from .hotpath import Intake, Replayed
-from .schemas import CREATE_DOC, Status, TicketCreate, TicketMove, TicketPage, TicketRead
+from .schemas import CREATE_DOC, Status, TicketContactRead, TicketCreate, TicketMove, TicketPage, TicketRead
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
@@ -89,6 +89,12 @@ async def search_tickets(
             summary="One ticket with its transition history (call_center, admin, ops; dealer: own)")
 async def get_ticket(ticket: TicketRef, session: DbSession, p: CanReadServiceRecords) -> Any:
     return await service.get_ticket(session, ref=ticket, viewer=p)
+
+
+@router.get("/{ticket}/contact", response_model=TicketContactRead, responses={404: _ERRORS[404]},
+            summary="One ticket's customer contact in clear, to send it a message (notifier only, R-T7)")
+async def ticket_contact(ticket: TicketRef, session: DbSession, p: CanReadContactToNotify) -> Any:
+    return await service.contact_to_notify(session, ref=ticket, viewer=p)
 
 
 @router.post("/{ticket}/cancel", response_model=TicketRead, responses=_ERRORS,

@@ -70,6 +70,18 @@ class TransitionRead(BaseModel):
     at: datetime
 
 
+class TicketContactRead(BaseModel):
+    """What the notifications service needs to tell a ticket's customer (in clear: it sends to this phone)."""
+
+    id: UUID
+    ticket_no: str
+    dealer_id: str | None
+    status: str
+    customer_name: str
+    phone: str
+    address: str
+
+
 class TicketRead(BaseModel):
     id: UUID
     ticket_no: str

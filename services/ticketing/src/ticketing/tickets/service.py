@@ -63,6 +63,13 @@ async def get_ticket(session: AsyncSession, *, ref: str, viewer: Principal) -> d
     return {**ticket_read(viewer, row), "history": [dict(h) for h in history]}
 
 
+async def contact_to_notify(session: AsyncSession, *, ref: str, viewer: Principal) -> dict[str, Any]:
+    """One ticket's customer contact, in clear, for the notifications service that messages the customer (R-T7:
+    one ticket at a time, named by id or number; the route admits the notifier alone)."""
+    row = await _visible(session, viewer, ref)
+    return {k: row[k] for k in ("id", "ticket_no", "dealer_id", "status", "customer_name", "phone", "address")}
+
+
 async def open_ticket_of(session: AsyncSession, serial: str) -> Any:
     """The serial's open (not forced) ticket, if any."""
     return (await session.execute(
