@@ -11,8 +11,8 @@ from aftersales_shared import clock
 from aftersales_shared.db import unit_of_work
 
 from .assessments.service import issue_due
-from .terms.service import defaults_of
 from .metrics import refresh
+from .terms.service import defaults_of
 
 METRICS_EVERY_S = 30
 
