@@ -71,6 +71,7 @@ class Facts:
     void_value: Decimal = ZERO  # incomplete records found on verification
     falsified_value: Decimal = ZERO  # falsified records found on verification
     adjustments: Decimal = ZERO  # accepted disputes carried into this statement
+    paid_repairs: int = 0  # repairs that became customer-paid on diagnosis (R-W3/R-T3, issue 15): not reimbursed
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,11 @@ def _fee_lines(terms: ContractTerms, origin: str | None, f: Facts) -> list[Line]
             out.append(Line("fee_home_visits", Category.FEE, f"home visits{late}",
                             to_fen(terms.home_visit_fee * f.home_visits), Decimal(f.home_visits),
                             terms.home_visit_fee, origin))
+    if f.paid_repairs and terms.model in (FeeModel.PER_REPAIR, FeeModel.PAYMENT_BUDGET):
+        # a zero line, so the statement says why these repairs earned the dealer nothing
+        out.append(Line("repairs_customer_paid", Category.FEE,
+                        f"repairs not reimbursed: paid by the customer (exclusion or customer-side cause found on "
+                        f"site, R-W3/R-T3){late}", ZERO, Decimal(f.paid_repairs), ZERO, origin))
     return out
 
 

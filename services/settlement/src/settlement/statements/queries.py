@@ -38,6 +38,7 @@ KIND_FIELDS: dict[str, tuple[str | None, str | None]] = {
     "void_finding": (None, "void_value"),
     "falsified_finding": (None, "falsified_value"),
     "adjustment": (None, "adjustments"),
+    "repair_customer_paid": ("paid_repairs", None),
 }
 FLAG_KINDS = ("falsified_cards", "breach")
 
