@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "dispatch_0011"
-down_revision = "dispatch_0009"
+down_revision = "dispatch_0010"
 branch_labels = None
 depends_on = None
 

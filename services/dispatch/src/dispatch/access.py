@@ -47,6 +47,12 @@ CanRecordAbsences = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.
 """An engineer's absence (re-plans the zone-days it touches)."""
 CanReadSlaReports = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.DISPATCHER, Role.OPS, Role.DEALER))]
 """SLA attainment; a dealer's report covers its own engineers' jobs."""
+CanRecordJobPayment = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.DISPATCHER, Role.ENGINEER))]
+"""A paid repair's payment (issue 15): the engineer holding the job on site, or dispatch staff."""
+CanReadRateCards = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.DISPATCHER, Role.OPS, Role.ENGINEER))]
+"""A product line's paid-repair rate card (issue 15): staff, and the engineers who quote by it."""
+CanReadRepairReports = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.DISPATCHER, Role.OPS))]
+"""Paid-repair revenue (issue 15)."""
 
 
 def _visible(principal: Principal, *, engineer_col: InstrumentedAttribute[str] | InstrumentedAttribute[str | None],

@@ -24,6 +24,7 @@ from .config import DispatchConfig, DispatchSettings
 from .jobs import service as jobs
 from .plans import durations
 from .plans import service as plans
+from .repairs import service as repairs
 
 
 async def on_ticket_opened(session: AsyncSession, event: IntegrationEvent, *, cfg: DispatchConfig) -> None:
@@ -36,6 +37,10 @@ async def on_ticket_reopened(session: AsyncSession, event: IntegrationEvent, *, 
 
 async def on_ticket_cancelled(session: AsyncSession, event: IntegrationEvent, *, cfg: DispatchConfig) -> None:
     await jobs.cancel_job(session, event.payload.ticket_id, event.payload.reason, clock.now())
+
+
+async def on_coverage_changed(session: AsyncSession, event: IntegrationEvent, *, cfg: DispatchConfig) -> None:
+    await repairs.coverage_changed(session, event.payload)
 
 
 async def on_parts_delivered(session: AsyncSession, event: IntegrationEvent, *, cfg: DispatchConfig) -> None:
@@ -55,6 +60,7 @@ HANDLERS = {
         ticket_ev.TicketOpened.TYPE: on_ticket_opened,
         ticket_ev.TicketReopened.TYPE: on_ticket_reopened,
         ticket_ev.TicketCancelled.TYPE: on_ticket_cancelled,
+        ticket_ev.TicketCoverageChanged.TYPE: on_coverage_changed,
     }),
     "parts": ([parts_ev.REQUEST_TOPIC], {
         parts_ev.RequestDelivered.TYPE: on_parts_delivered,

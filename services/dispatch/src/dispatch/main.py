@@ -19,6 +19,7 @@ from .engineers.router import router as engineers_router
 from .jobs.router import router as jobs_router
 from .plans import executor as plan_executor
 from .plans.router import router as plans_router
+from .repairs.router import router as repairs_router
 from .reports.router import router as reports_router
 from .sla.reference import ensure_reference_data
 from .sla.router import router as sla_router
@@ -44,7 +45,8 @@ def create_app(settings: DispatchSettings | None = None, *, trace_exporter: Any 
         ServiceParts(
             title="Dispatch service",
             migrations_dir=MIGRATIONS,
-            routers=[sla_router, engineers_router, jobs_router, reports_router, plans_router],
+            routers=[sla_router, engineers_router, jobs_router, reports_router, plans_router,
+                     repairs_router],
             produces_topics=registry.topics_of("dispatch"),
             consumers=consumer_specs,
             background=background_jobs(settings, cfg),

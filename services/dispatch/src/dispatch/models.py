@@ -177,6 +177,9 @@ class Job(Base):
     overrun_flagged: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     # {part_no: qty} the job is expected to need; NULL = from its product line x fault class (fault_class_parts)
     expected_parts: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # issue 15: ticketing's latest coverage decision as dispatch heard it (ticketing.ticket.coverage_changed)
+    coverage_reason: Mapped[str | None] = mapped_column(sa.Text)
+    coverage_changed_at: Mapped[datetime | None] = mapped_column(TS)
     updated_at: Mapped[datetime] = mapped_column(TS)
     __table_args__ = (
         # one job per dispatch of a ticket; also the index for lookups by ticket id
@@ -229,6 +232,92 @@ class ServiceRecord(Base):
     photos: Mapped[list[Any]] = mapped_column(JSONB, default=list)
     remote: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     completed_at: Mapped[datetime] = mapped_column(TS)
+
+
+class Diagnosis(Base):
+    """The engineer's diagnosis of a job (issue 15): failed components, root cause (R-T3), exclusions (R-W3)."""
+
+    __tablename__ = "job_diagnoses"
+    job_id: Mapped[str] = mapped_column(sa.ForeignKey("jobs.id"), primary_key=True)
+    engineer_id: Mapped[str | None] = mapped_column(sa.String(40))
+    revision: Mapped[int] = mapped_column(sa.Integer)
+    components: Mapped[list[Any]] = mapped_column(JSONB, default=list)
+    root_cause: Mapped[str | None] = mapped_column(sa.String(16))
+    exclusions: Mapped[list[Any]] = mapped_column(JSONB, default=list)
+    evidence: Mapped[list[Any]] = mapped_column(JSONB, default=list)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    recorded_at: Mapped[datetime] = mapped_column(TS)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+    __table_args__ = (
+        sa.CheckConstraint("revision >= 1", name="revision_positive"),
+        sa.CheckConstraint("root_cause IS NULL OR root_cause IN ('supplier_part','workmanship','customer')",
+                           name="root_cause"),
+    )
+
+
+MONEY = sa.Numeric(14, 2)
+
+
+class RateCard(Base):
+    """A product line's paid-repair prices from ``effective_from`` on (issue 15; data, edited over the API)."""
+
+    __tablename__ = "rate_cards"
+    product_line: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    effective_from: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    labour_per_hour: Mapped[Decimal] = mapped_column(MONEY)
+    visit_fee: Mapped[Decimal] = mapped_column(MONEY)
+    declined_visit_fee: Mapped[Decimal] = mapped_column(MONEY)
+    shipping_fee: Mapped[Decimal] = mapped_column(MONEY)
+    customer_shipping_share: Mapped[Decimal] = mapped_column(sa.Numeric(5, 4))
+    quote_valid_hours: Mapped[int] = mapped_column(sa.Integer)
+    updated_by: Mapped[str] = mapped_column(sa.String(100))
+    updated_at: Mapped[datetime] = mapped_column(TS)
+    __table_args__ = (
+        sa.CheckConstraint("labour_per_hour >= 0 AND visit_fee >= 0 AND declined_visit_fee >= 0 AND shipping_fee >= 0",
+                           name="amounts"),
+        sa.CheckConstraint("customer_shipping_share BETWEEN 0 AND 1", name="share"),
+    )
+
+
+class Quote(Base):
+    """A paid repair's quote (issue 15): presented on site, accepted (signed) or declined; one open per job."""
+
+    __tablename__ = "quotes"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    job_id: Mapped[str] = mapped_column(sa.ForeignKey("jobs.id"), index=True)
+    engineer_id: Mapped[str | None] = mapped_column(sa.String(40))
+    status: Mapped[str] = mapped_column(sa.String(12))
+    lines: Mapped[list[Any]] = mapped_column(JSONB, default=list)
+    total: Mapped[Decimal] = mapped_column(MONEY)
+    declined_fee: Mapped[Decimal] = mapped_column(MONEY)
+    rate_card_from: Mapped[date] = mapped_column(sa.Date)
+    valid_until: Mapped[datetime] = mapped_column(TS)
+    presented_at: Mapped[datetime] = mapped_column(TS)
+    decided_at: Mapped[datetime | None] = mapped_column(TS)
+    signature_ref: Mapped[str | None] = mapped_column(sa.String(300))
+    signed_by: Mapped[str | None] = mapped_column(sa.String(100))
+    decline_reason: Mapped[str | None] = mapped_column(sa.String(300))
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('presented','accepted','declined','superseded')", name="status"),
+        sa.CheckConstraint("status <> 'accepted' OR signature_ref IS NOT NULL", name="signed"),
+        sa.Index("uq_quotes_one_open_per_job", "job_id", unique=True, postgresql_where=sa.text("status = 'presented'")),
+    )
+
+
+class JobPayment(Base):
+    """What the customer paid for a paid repair (issue 15); a receipt number is recorded once."""
+
+    __tablename__ = "job_payments"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    job_id: Mapped[str] = mapped_column(sa.ForeignKey("jobs.id"), index=True)
+    quote_id: Mapped[str] = mapped_column(sa.ForeignKey("quotes.id"))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    method: Mapped[str] = mapped_column(sa.String(16))
+    receipt_no: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    recorded_by: Mapped[str] = mapped_column(sa.String(100))
+    recorded_at: Mapped[datetime] = mapped_column(TS)
+    __table_args__ = (sa.CheckConstraint("amount > 0", name="amount_positive"),)
 
 
 class ServiceDuration(Base):

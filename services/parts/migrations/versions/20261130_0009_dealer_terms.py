@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
 revision = "parts_0009"
-down_revision = "parts_0007"
+down_revision = "parts_0008"
 branch_labels = None
 depends_on = None
 

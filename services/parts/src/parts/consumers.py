@@ -27,10 +27,11 @@ from aftersales_shared.events.dispatch import (
     JobDeclined,
 )
 from aftersales_shared.events.envelope import IntegrationEvent
-from aftersales_shared.events.ticketing import UNIT_TOPIC, UnitRegistered
+from aftersales_shared.events.ticketing import TICKET_TOPIC, UNIT_TOPIC, TicketCoverageChanged, UnitRegistered
 
 from .config import PartsSettings
 from .jobs import service as jobs
+from .requests import coverage
 from .stock import service as stock
 
 
@@ -58,6 +59,10 @@ async def on_unit_registered(session: AsyncSession, event: IntegrationEvent, set
     await stock.record_sale(session, event.payload)
 
 
+async def on_coverage_changed(session: AsyncSession, event: IntegrationEvent, settings: PartsSettings) -> None:
+    await coverage.coverage_changed(session, settings, event.payload, now=clock.now())
+
+
 class Handler(Protocol):
     def __call__(self, session: AsyncSession, event: IntegrationEvent, settings: PartsSettings) -> Awaitable[None]: ...
 
@@ -73,10 +78,13 @@ HANDLERS: dict[str, dict[str, Handler]] = {
     "units": {
         UnitRegistered.TYPE: on_unit_registered,
     },
+    "tickets": {
+        TicketCoverageChanged.TYPE: on_coverage_changed,
+    },
 }
 """Consumer group → event type → handler: everything parts listens to."""
 
-TOPICS = {"jobs": [JOB_TOPIC], "units": [UNIT_TOPIC]}
+TOPICS = {"jobs": [JOB_TOPIC], "units": [UNIT_TOPIC], "tickets": [TICKET_TOPIC]}
 
 
 def consumer_specs(settings: ServiceSettings) -> list[ConsumerSpec]:

@@ -182,6 +182,16 @@ job_engineers = sa.Table(  # read model of dispatch's job events (jobs/service.p
     sa.Column("updated_at", TS, nullable=False),
 )
 
+ticket_coverage = sa.Table(  # issue 15: a ticket's coverage as ticketing last decided it (requests/coverage.py)
+    "ticket_coverage", md,
+    sa.Column("ticket_id", sa.Text, primary_key=True),
+    sa.Column("coverage", sa.String(10), nullable=False),  # warranty | paid (the gate's view: extended = warranty)
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("changed_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.CheckConstraint("coverage IN ('warranty', 'paid')", name="coverage"),
+)
+
 idempotency_keys = sa.Table(
     "idempotency_keys", md,
     sa.Column("principal", sa.String(64), primary_key=True),

@@ -70,6 +70,12 @@ async def on_job_completed(session: AsyncSession, event: IntegrationEvent) -> No
                                  source_type=event.type, source_id=str(event.event_id),
                                  details={"job_id": p.job_id, "serial": p.serial, "engineer_id": p.engineer_id},
                                  now=clock.now())
+    elif p.dealer_id and p.coverage_reason:
+        # issue 15: a repair that became customer-paid on diagnosis earns no fee; the statement says why
+        await ledger.record(session, dealer_id=p.dealer_id, kind="repair_customer_paid", occurred_at=p.at,
+                            source_type=event.type, source_id=str(event.event_id),
+                            details={"job_id": p.job_id, "serial": p.serial, "engineer_id": p.engineer_id,
+                                     "reason": p.coverage_reason}, now=clock.now())
 
 
 async def on_sla_breached(session: AsyncSession, event: IntegrationEvent,

@@ -8,7 +8,7 @@ Create Date: 2026-11-30
 from alembic import op
 
 revision = "ticketing_0006"
-down_revision = "ticketing_0004"
+down_revision = "ticketing_0005"
 branch_labels = None
 depends_on = None
 

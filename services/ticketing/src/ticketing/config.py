@@ -14,6 +14,10 @@ class TicketingSettings(ServiceSettings):
     # R-T6: answer a dealer's quality feedback within 3 days, an escalation within 2 days (000).
     complaint_response_hours: dict[str, int] = Field(
         default_factory=lambda: {"quality_feedback": 72, "escalation": 48, "service": 72, "other": 72})
+    # Issue 15 (R-S7): a report's own time (e-mail, SMS, web form, voicemail) may lie this far back, and at most
+    # this far ahead of the server clock (a sender's clock running a little fast).
+    reported_at_max_age_hours: int = Field(72, ge=1, le=24 * 365)
+    reported_at_skew_seconds: int = Field(120, ge=0, le=3600)
     # Intake group commit (tickets/hotpath.py): concurrent batch writers per process and the largest batch.
     intake_workers: int = Field(1, ge=1, le=16)
     intake_max_batch: int = Field(64, ge=1, le=500)

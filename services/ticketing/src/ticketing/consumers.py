@@ -24,12 +24,14 @@ from aftersales_shared.events.dispatch import (
     JobCompleted,
     JobCreated,
     JobDeclined,
+    JobDiagnosed,
     JobEnRoute,
     JobPaused,
     JobRemoteResolved,
     JobResumed,
 )
 
+from .coverage import service as coverage
 from .tickets import service
 
 Handler = Callable[[AsyncSession, IntegrationEvent], Awaitable[None]]
@@ -67,12 +69,18 @@ async def on_job_remote_resolved(session: AsyncSession, event: IntegrationEvent)
         await service.close_remotely_resolved(session, ticket_id=tid, visit=event.payload.visit, at=event.payload.at)
 
 
+async def on_job_diagnosed(session: AsyncSession, event: IntegrationEvent) -> None:
+    """The engineer's diagnosis re-determines the ticket's coverage (issue 15, R-W3/R-T3)."""
+    await coverage.apply_diagnosis(session, event.payload)
+
+
 async def on_job_completed(session: AsyncSession, event: IntegrationEvent) -> None:
     """Repair history (R-W5/R-W8), callback task (R-T5), ticket closed."""
     p = event.payload
     await service.complete_job(
         session, ticket_id=_ticket_id(event), visit=p.visit, job_id=p.job_id, serial=p.serial,
         engineer_id=p.engineer_id, dealer_id=p.dealer_id, parts=[u.part_no for u in p.parts_used],
+        component=p.components[0] if p.components else None, outcome=p.outcome,
         in_warranty=p.coverage in ("warranty", "extended"), at=p.at)
 
 
@@ -88,6 +96,7 @@ HANDLERS: dict[str, Handler] = {
     JobCancelled.TYPE: on_job_step,
     JobRemoteResolved.TYPE: on_job_remote_resolved,
     JobCompleted.TYPE: on_job_completed,
+    JobDiagnosed.TYPE: on_job_diagnosed,
 }
 """Every dispatch event ticketing acts on (others on the topic are skipped); the steps are JOB_STEP_MOVES."""
 

@@ -120,6 +120,26 @@ tickets = sa.Table(
     sa.Column("opened_at", TZ, nullable=False),
     sa.Column("updated_at", TZ, nullable=False),
     sa.Column("closed_at", TZ),
+    sa.Column("coverage_reason", sa.Text),  # issue 15: why the coverage changed after intake (latest change)
+    sa.Column("root_cause", sa.Text),  # issue 15: the diagnosed root-cause class (R-T3)
+    sa.Column("reported_at", TZ),  # issue 15: when the customer reported it (the SLA start); NULL: older tickets
+)
+
+coverage_changes = sa.Table(  # issue 15: every coverage change after intake (diagnosis or override), audited
+    "coverage_changes", md,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("ticket_id", pg.UUID(as_uuid=True), sa.ForeignKey("ticketing.tickets.id"), nullable=False),
+    sa.Column("job_id", sa.Text),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("from_coverage", sa.Text, nullable=False),
+    sa.Column("to_coverage", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("exclusions", pg.JSONB, nullable=False),
+    sa.Column("root_cause", sa.Text),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("at", TZ, nullable=False),
+    sa.CheckConstraint("source IN ('diagnosis', 'override')", name="source"),
+    sa.Index("ix_coverage_changes_ticket_id", "ticket_id"),
 )
 
 ticket_transitions = sa.Table(

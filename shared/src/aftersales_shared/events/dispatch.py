@@ -170,6 +170,33 @@ class JobQuoteDeclined(IntegrationEvent):
     payload: JobQuotePayload
 
 
+class DiagnosedComponent(Payload):
+    """A failed component as the engineer names it: the product line's component, and the catalogue part."""
+
+    component: str
+    part_no: str | None = None
+
+
+class JobDiagnosedPayload(JobPayload):
+    """The engineer's diagnosis on site (issue 15): failed components, the root-cause class (R-T3) and any
+    exclusion found (R-W3) with its evidence (photo references). Ticketing re-determines coverage from it."""
+
+    serial: str
+    product_line: str
+    components: list[DiagnosedComponent] = Field(default_factory=list)
+    root_cause: Literal["supplier_part", "workmanship", "customer"] | None = None
+    exclusions: list[str] = Field(default_factory=list)
+    evidence: list[str] = Field(default_factory=list)
+    note: str | None = None
+    revision: int = 1  # counts the job's diagnoses: a later one supersedes an earlier one
+
+
+class JobDiagnosed(IntegrationEvent):
+    TYPE = "dispatch.job.diagnosed"
+    TOPIC = JOB_TOPIC
+    payload: JobDiagnosedPayload
+
+
 class PartUsed(Payload):
     part_no: str
     quantity: int = 1
@@ -195,6 +222,9 @@ class JobCompletedPayload(JobPayload):
     sla_met: dict[str, bool] = Field(default_factory=dict)
     zone_class: str | None = None
     contract_code: str | None = None
+    coverage_reason: str | None = None  # why the coverage is what it is, when ticketing changed it (issue 15)
+    components: list[str] = Field(default_factory=list)  # the diagnosed failed components (issue 15)
+    outcome: Literal["repaired", "quote_declined"] = "repaired"  # quote_declined: a paid repair refused (issue 15)
 
 
 class JobCompleted(IntegrationEvent):

@@ -38,6 +38,9 @@ class TicketOpenedPayload(Payload):
     fault_description: str
     requested_action: str | None = None
     opened_at: datetime
+    # issue 15: when the customer reported it (e-mail, SMS, web form, voicemail before the agent keyed it in);
+    # the SLA clock starts here (under the contract's calendar). None: at ``opened_at``.
+    reported_at: datetime | None = None
 
 
 class TicketOpened(IntegrationEvent):
@@ -102,6 +105,32 @@ class TicketClosed(IntegrationEvent):
     TYPE = "ticketing.ticket.closed"
     TOPIC = TICKET_TOPIC
     payload: TicketClosedPayload
+
+
+class TicketCoverageChangedPayload(Payload):
+    """A ticket's coverage changed after intake (issue 15): an exclusion (R-W3) or a customer-side cause (R-T3)
+    found on site made the repair paid, or the call center overrode the coverage with a reason (audited).
+    ``job_id``: the job whose diagnosis caused it (None for an override)."""
+
+    ticket_id: str
+    ticket_no: str
+    serial: str
+    dealer_id: str | None = None
+    job_id: str | None = None
+    from_coverage: Coverage
+    to_coverage: Coverage
+    source: Literal["diagnosis", "override"]
+    reason: str
+    exclusions: list[str] = Field(default_factory=list)
+    root_cause: str | None = None
+    actor: str
+    changed_at: datetime
+
+
+class TicketCoverageChanged(IntegrationEvent):
+    TYPE = "ticketing.ticket.coverage_changed"
+    TOPIC = TICKET_TOPIC
+    payload: TicketCoverageChangedPayload
 
 
 class UnitRegisteredPayload(Payload):

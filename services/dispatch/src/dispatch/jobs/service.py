@@ -32,6 +32,7 @@ from ..domain.job_lifecycle import ACCEPTED, OFFERED, ON_SITE, OPEN_STATUSES, PA
 from ..domain.sla import PAUSE_REASONS
 from ..models import Engineer, Job, JobAction, Offer, ServiceRecord
 from ..plans.replan import mark_replan
+from ..repairs import queries as repairs
 from ..sla.service import (
     policy_and_calendar,
     recompute_deadlines,
@@ -42,7 +43,7 @@ from ..sla.service import (
 )
 from . import live, queries
 from .events import job_payload
-from .schemas import ActionIn
+from .schemas import ActionIn, ServiceRecordIn
 
 CHANNELS = ("phone", "web", "email", "sms")  # bounded metric labels
 
@@ -120,7 +121,8 @@ async def open_job(session: AsyncSession, cfg: DispatchConfig, p: TicketOpenedPa
         product_line=p.product_line, required_skill=p.required_skill, ticket_dealer_id=p.dealer_id,
         contract_code=p.contract_code, coverage=p.coverage, customer_name=p.customer_name, phone=p.phone,
         address=p.address, region_code=p.region_code, zone_class=zone_class, lat=lat, lon=lon,
-        fault_description=p.fault_description, opened_at=opened_at or p.opened_at, visit=visit, created_at=now,
+        fault_description=p.fault_description, visit=visit, created_at=now,
+        opened_at=opened_at or p.reported_at or p.opened_at,  # issue 15 (R-S7): the SLA starts at the report
         status=QUEUED, version=1, last_action_at=now,
         pauses=[], warnings_sent=[], sla_met={}, updated_at=now, holds_capacity=False,
     )
@@ -587,16 +589,18 @@ async def _resolve(session: AsyncSession, job: Job, body: ActionIn, at: datetime
         parts_used=[p.model_dump(mode="json") for p in rec.parts_used], labour_minutes=rec.labour_minutes,
         customer_name=rec.customer_name, signature_ref=rec.signature_ref, photos=list(rec.photos),
         remote=remote, completed_at=at))
+    diagnosis = await repairs.diagnosis_of(session, job.id)  # issue 15: the engineer's findings, if recorded
     metrics.TIME_TO_RESOLVE.labels(job.zone_class).observe((at - job.opened_at).total_seconds())
     metrics.FIRST_TIME_FIX.labels(str(not any(p["reason"] == "waiting_parts" for p in job.pauses)).lower()).inc()
     return {
         ev.JobRemoteResolved.TYPE: {"reason": "remote"},
         ev.JobCompleted.TYPE: dict(
             serial=job.serial, product_line=job.product_line, coverage=job.coverage, home_visit=not remote,
-            remote=remote, work_done=rec.work_done, root_cause=rec.root_cause,
+            remote=remote, work_done=rec.work_done,
+            root_cause=rec.root_cause or (diagnosis.root_cause if diagnosis else None),
             parts_used=[p.model_dump() for p in rec.parts_used], labour_minutes=rec.labour_minutes,
             arrived_at=job.arrived_at, sla_met=dict(job.sla_met), zone_class=job.zone_class,
-            contract_code=job.contract_code),
+            contract_code=job.contract_code, **repairs.completion_extras(job, diagnosis)),
     }
 
 
@@ -642,3 +646,18 @@ async def job_detail(session: AsyncSession, *, job_id: str,
     if job is None:
         raise NotFound(f"job {job_id} not found", field="job_id")
     return job, await session.get(ServiceRecord, job.id)
+
+
+async def close_declined(session: AsyncSession, job: Job, *, record: ServiceRecordIn, at: datetime,
+                         now: datetime) -> None:
+    """Issue 15: the customer declined the paid repair's quote — the locked job (on site) closes as completed
+    without a repair: its service record says so and ``dispatch.job.completed`` carries ``outcome="quote_declined"``
+    (ticketing closes the ticket with that outcome; settlement pays the dealer nothing for a paid job)."""
+    body = ActionIn(client_action_id=f"quote-declined.{job.id}"[:64], device_time=at, action="complete", record=record)
+
+    async def effect() -> Extras:
+        extras = await _resolve(session, job, body, at)
+        extras[ev.JobCompleted.TYPE]["outcome"] = "quote_declined"
+        return extras
+
+    await _apply(session, None, job, "complete", at=at, now=now, effect=effect)

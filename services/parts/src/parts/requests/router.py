@@ -15,7 +15,7 @@ from aftersales_shared.schemas import Limit
 
 from ..access import CanReadRequests, CanRecordPayment, CanRequestParts, CanShipRequests, CanWatchStockAndCommitments
 from ..jobs import service as jobs
-from . import hotpath, queries, service
+from . import coverage, hotpath, queries, service
 from .schemas import (
     CommitmentRead,
     Document,
@@ -48,6 +48,7 @@ async def create_request(body: RequestCreate, request: Request, principal: CanRe
     (jobs/service.py, access.may_name_job): 403 another engineer's / dealer's job, 409 a job parts does not know
     yet (``job_not_yet_known``, retryable), 422 a ticket that is not the job's."""
     await jobs.check_references(request.app.state.pg, principal, body)
+    body = await coverage.gated(request.app.state.pg, body)  # issue 15: a ticket made paid orders as paid (R-P2)
     return await hotpath.create_request(request.app.state.allocations, settings_of(request), principal, body, key,
                                         now=clock.now(), pool=request.app.state.pg)
 

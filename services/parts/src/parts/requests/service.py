@@ -98,6 +98,21 @@ async def _maybe_shippable(session: AsyncSession, settings: PartsSettings, r: di
             shippable_at=now, ship_by=r["ship_by"]))
 
 
+async def regate(session: AsyncSession, settings: PartsSettings, request_id: str, *, coverage: str,
+                 now: datetime) -> None:
+    """Issue 15: the request's ticket changed coverage. It follows the gate of ``coverage`` from now on: a ship-by
+    clock already running stops when the new gate is not open (paid: no payment yet), and starts when it is."""
+    r = await queries.load(session, request_id, lock=True)
+    _still_open(r)
+    r["coverage"] = coverage
+    values: dict[str, Any] = {"coverage": coverage}
+    if _missing(r, settings):
+        r["shippable_at"] = r["ship_by"] = None
+        values.update(shippable_at=None, ship_by=None)
+    await session.execute(sa.update(rq).where(rq.c.id == r["id"]).values(**values))
+    await _maybe_shippable(session, settings, r, now)
+
+
 async def record_payment(session: AsyncSession, settings: PartsSettings, request_id: str, *, reference: str,
                          now: datetime) -> None:
     """R-P2: payment received; a paid request becomes shippable and its ship-by clock starts."""

@@ -73,6 +73,7 @@ class Facts:
     adjustments: Decimal = ZERO  # accepted disputes carried into this statement
     sla_damages: Decimal = ZERO  # liquidated damages for missed SLA milestones (R-S9, penalties/)
     sla_damages_waived: Decimal = ZERO  # damages finance waived after they were charged (R-S9)
+    paid_repairs: int = 0  # repairs that became customer-paid on diagnosis (R-W3/R-T3, issue 15): not reimbursed
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,11 @@ def _fee_lines(terms: ContractTerms, origin: str | None, f: Facts) -> list[Line]
             out.append(Line("fee_home_visits", Category.FEE, f"home visits{late}",
                             to_fen(terms.home_visit_fee * f.home_visits), Decimal(f.home_visits),
                             terms.home_visit_fee, origin))
+    if f.paid_repairs and terms.model in (FeeModel.PER_REPAIR, FeeModel.PAYMENT_BUDGET):
+        # a zero line, so the statement says why these repairs earned the dealer nothing
+        out.append(Line("repairs_customer_paid", Category.FEE,
+                        f"repairs not reimbursed: paid by the customer (exclusion or customer-side cause found on "
+                        f"site, R-W3/R-T3){late}", ZERO, Decimal(f.paid_repairs), ZERO, origin))
     return out
 
 

@@ -40,6 +40,7 @@ KIND_FIELDS: dict[str, tuple[str | None, str | None]] = {
     "adjustment": (None, "adjustments"),
     "sla_damages": (None, "sla_damages"),
     "sla_damages_waived": (None, "sla_damages_waived"),
+    "repair_customer_paid": ("paid_repairs", None),
 }
 FLAG_KINDS = ("falsified_cards", "breach")
 

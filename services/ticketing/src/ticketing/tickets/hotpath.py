@@ -33,7 +33,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -45,6 +45,7 @@ from aftersales_shared.events.ticketing import TicketOpened, TicketOpenedPayload
 from aftersales_shared.ids import new_id
 from aftersales_shared.outbox import WAKE_RELAY_SQL, row_for
 
+from ..domain.reported_time import reported_time_problem
 from ..domain.ticket_lifecycle import OPEN_STATUSES
 from ..units.queries import FACTS_SQL, unit_from_row
 from ..units.service import determine
@@ -67,9 +68,9 @@ ORDER BY req.rn
 
 _COLUMNS = ("id", "ticket_no", "serial", "product_line", "dealer_id", "contract_code", "customer_name", "phone",
             "address", "region_code", "lat", "lon", "channel", "fault_description", "component",
-            "requested_action", "purchase_proof", "coverage", "force_reason", "opened_at")
+            "requested_action", "purchase_proof", "coverage", "force_reason", "reported_at", "opened_at")
 _TYPES = ("uuid", "text", "text", "text", "text", "text", "text", "text", "text", "text", "float8", "float8",
-          "text", "text", "text", "text", "text", "text", "text", "timestamptz")
+          "text", "text", "text", "text", "text", "text", "text", "timestamptz", "timestamptz")
 _EXTRA = ("photos", "exclusions", "reasons", "actor", "event_id", "topic", "okey", "event_type", "payload",
           "headers", "response", "k", "rn")
 _EXTRA_TYPES = ("text", "text", "text", "text", "uuid", "text", "text", "text", "text", "text", "text", "text",
@@ -119,12 +120,18 @@ class Intake:
     key: str | None
     fingerprint: str | None
     context: contextvars.Context = field(default_factory=contextvars.copy_context)
+    # how far back / ahead a report's own time may lie (issue 15; TicketingSettings.reported_at_*)
+    reported_window: tuple[timedelta, timedelta] = (timedelta(hours=72), timedelta(seconds=120))
 
     @classmethod
-    def of(cls, body: TicketCreate, principal: Principal, key: str | None) -> Intake:
+    def of(cls, body: TicketCreate, principal: Principal, key: str | None,
+           reported_window: tuple[timedelta, timedelta] | None = None) -> Intake:
         """The request, with the fingerprint that tells a retried body from a different one under the same key."""
         fingerprint = hashlib.sha256(body.model_dump_json().encode()).hexdigest() if key else None
-        return cls(body, principal, key, fingerprint)
+        item = cls(body, principal, key, fingerprint)
+        if reported_window is not None:
+            item.reported_window = reported_window
+        return item
 
 
 @dataclass
@@ -205,6 +212,11 @@ def _ticket_row(item: Intake, read: Any, now: datetime, today: date, n: int) -> 
     body, p = item.body, item.principal
     if read["serial"] is None:
         raise Unprocessable(f"unit {body.serial} is not in the installed base; register it first", field="serial")
+    reported_at = body.reported_at or now  # issue 15 (R-S7): the SLA clock starts when the customer reported it
+    if body.reported_at is not None:
+        max_age, skew = item.reported_window
+        if problem := reported_time_problem(body.reported_at, now=now, max_age=max_age, skew=skew):
+            raise Unprocessable(problem[1], field="reported_at", code=problem[0])
     unit, policy, facts = unit_from_row(read)
     verdict = determine(policy, facts, today, component=body.component, exclusions=list(body.exclusions),
                         warranty_card_shown=body.warranty_card_shown)
@@ -217,13 +229,14 @@ def _ticket_row(item: Intake, read: Any, now: datetime, today: date, n: int) -> 
         "coverage": verdict.coverage, "warranty_reasons": list(verdict.reasons), "status": "open",
         "force_reason": body.force_reason if body.force_new else None, "job_id": None, "created_by": p.sub,
         "opened_at": opened_at, "updated_at": opened_at, "closed_at": None,
+        "reported_at": reported_at.astimezone(UTC).isoformat(),
     }
     event = TicketOpened(aggregate_id=ticket["id"], payload={
         **{k: ticket[k] for k in TicketOpenedPayload.model_fields if k in ticket},
         "ticket_id": ticket["id"], "required_skill": unit["required_skill"]})
     out = item.context.run(row_for, event)  # the request's correlation id and trace context go with the event
     return {
-        **{c: ticket[c] for c in _COLUMNS[1:-1]}, "id": ticket_id, "opened_at": now,
+        **{c: ticket[c] for c in _COLUMNS[1:-2]}, "id": ticket_id, "reported_at": reported_at, "opened_at": now,
         "photos": json.dumps(body.photos), "exclusions": json.dumps(body.exclusions),
         "reasons": json.dumps(ticket["warranty_reasons"]), "actor": p.sub, "event_id": out["event_id"],
         "topic": out["topic"], "okey": out["key"], "event_type": out["event_type"], "payload": out["payload"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -18,6 +19,7 @@ from aftersales_shared.idempotency import check_key, replay_headers
 from aftersales_shared.schemas import BusinessDate
 
 from ..access import SERVICE_RECORD_WRITERS, CanReadContactToNotify, CanReadServiceRecords, CanWriteServiceRecords
+from ..config import TicketingSettings
 from ..fields import CustomerName, DealerId, Phone, SearchText
 from ..fields import TicketRef as TicketRefText
 from ..metrics import DUPLICATE_TICKETS_REFUSED, IDEMPOTENT_REPLAYS, TICKETS_OPENED
@@ -35,6 +37,12 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def reported_window(request: Request) -> tuple[timedelta, timedelta]:
+    """How far back and ahead a report's own time may lie (issue 15, configuration)."""
+    s: TicketingSettings = request.app.state.settings
+    return timedelta(hours=s.reported_at_max_age_hours), timedelta(seconds=s.reported_at_skew_seconds)
+
+
 @router.post("", status_code=201, response_model=TicketRead, openapi_extra=CREATE_DOC,
              summary="Open a ticket (call_center, admin); Idempotency-Key makes retries safe",
              responses={409: {"description": "an open ticket exists for the serial (problem+json points to it)"}})
@@ -50,7 +58,7 @@ async def create_ticket(request: Request) -> Any:
     except ValidationError as exc:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
     try:
-        outcome = await request.app.state.intake.submit(Intake.of(body, p, key))
+        outcome = await request.app.state.intake.submit(Intake.of(body, p, key, reported_window(request)))
     except Conflict as exc:
         if exc.code == "open_ticket_exists":
             DUPLICATE_TICKETS_REFUSED.inc()

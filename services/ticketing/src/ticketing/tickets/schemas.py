@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from aftersales_shared import idempotency
 from aftersales_shared.errors import DomainError
-from aftersales_shared.schemas import StrictModel
+from aftersales_shared.schemas import BusinessDateTime, StrictModel
 
 from ..domain.phones import normalise_phone
 from ..domain.warranty import UNIT, ExclusionCode
@@ -40,6 +40,9 @@ class TicketCreate(StrictModel):
     exclusions: list[ExclusionCode] = Field(default_factory=list, max_length=9)
     force_new: bool = False
     force_reason: Reason | None = None
+    reported_at: BusinessDateTime | None = Field(
+        None, description="when the customer reported it (e-mail, SMS, web form, voicemail), with an offset; not in "
+                          "the future, not older than the configured limit (72 h); the SLA clock starts here")
 
     @field_validator("phone")
     @classmethod
@@ -111,6 +114,9 @@ class TicketRead(BaseModel):
     opened_at: datetime
     updated_at: datetime
     closed_at: datetime | None
+    coverage_reason: str | None = None  # why the coverage changed after intake (issue 15)
+    root_cause: str | None = None  # the diagnosed root-cause class (R-T3)
+    reported_at: datetime | None = None  # when the customer reported it (the SLA start); opened_at: keyed in
     history: list[TransitionRead] | None = None
 
 

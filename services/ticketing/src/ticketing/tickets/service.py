@@ -42,6 +42,11 @@ def ticket_read(viewer: Principal, row: Any) -> dict[str, Any]:
     return with_contact(viewer, row)
 
 
+async def find_visible(session: AsyncSession, viewer: Principal, ref: str) -> dict[str, Any]:
+    """The ticket (by id or number) if the caller may see it; 404 otherwise."""
+    return await _visible(session, viewer, ref)
+
+
 async def _visible(session: AsyncSession, viewer: Principal, ref: str) -> dict[str, Any]:
     cond = tickets.c.ticket_no == ref
     try:
@@ -188,21 +193,28 @@ async def close_remotely_resolved(session: AsyncSession, *, ticket_id: UUID, vis
 
 async def complete_job(session: AsyncSession, *, ticket_id: UUID | None, visit: int, job_id: str, serial: str,
                        engineer_id: str | None, dealer_id: str | None, parts: list[str], in_warranty: bool,
-                       at: datetime) -> None:
-    """A repair was completed: repair history (R-W5/R-W8), the callback task (R-T5), the ticket closed."""
+                       at: datetime, component: str | None = None, outcome: str = "repaired") -> None:
+    """A repair was completed: repair history (R-W5/R-W8) under the diagnosed ``component`` (the intake's guess
+    when the engineer recorded none), the callback task (R-T5), the ticket closed. A job closed because the
+    customer declined a paid repair's quote (``outcome="quote_declined"``, issue 15) repaired nothing: the ticket
+    closes with that outcome, without a repair on record or a callback."""
+    repaired = outcome == "repaired"
     ticket = (await session.execute(sa.select(tickets.c.id, tickets.c.dealer_id, tickets.c.component)
                                     .where(tickets.c.id == ticket_id))).first() if ticket_id else None
-    await units_service.record_repair(session, serial=serial, job_id=job_id, ticket_id=ticket.id if ticket else None,
-                                      component=ticket.component if ticket else None, parts=parts,
-                                      in_warranty=in_warranty, at=at)
+    if repaired:
+        await units_service.record_repair(
+            session, serial=serial, job_id=job_id, ticket_id=ticket.id if ticket else None,
+            component=component or (ticket.component if ticket else None), parts=parts, in_warranty=in_warranty,
+            at=at)
     if ticket is None:
         log.warning("completed job %s names unknown ticket %s; repair recorded on serial only", job_id, ticket_id)
         return
     if not await _serves_current_visit(session, ticket.id, visit, "dispatch.job.completed"):
         return  # the repair happened and is on record; the reopened ticket waits for its own job
-    await callbacks_service.create_for_repair(session, ticket_id=ticket.id, job_id=job_id,
-                                              dealer_id=dealer_id or ticket.dealer_id, completed_at=at)
-    await close_ticket(session, ticket_id=ticket.id, actor=f"dispatch:{engineer_id or 'job'}", outcome="repaired",
+    if repaired:
+        await callbacks_service.create_for_repair(session, ticket_id=ticket.id, job_id=job_id,
+                                                  dealer_id=dealer_id or ticket.dealer_id, completed_at=at)
+    await close_ticket(session, ticket_id=ticket.id, actor=f"dispatch:{engineer_id or 'job'}", outcome=outcome,
                        at=at)
 
 

@@ -1,0 +1,97 @@
+"""Coverage use cases (issue 15; flush, never commit): a diagnosis re-determines coverage
+(``domain/coverage.py``), the call center overrides it; each change is a ``coverage_changes`` row and a
+``ticketing.ticket.coverage_changed`` event in the same unit of work, under the ticket's row lock."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aftersales_shared.auth import Principal
+from aftersales_shared.events.dispatch import JobDiagnosedPayload
+from aftersales_shared.events.ticketing import TicketCoverageChanged
+from aftersales_shared.outbox import add_events
+
+from ..domain.coverage import after_diagnosis
+from ..models import coverage_changes, tickets
+from ..tickets.service import find_visible
+
+log = logging.getLogger(__name__)
+
+
+async def _lock(session: AsyncSession, ticket_id: UUID) -> dict[str, Any] | None:
+    row = (await session.execute(sa.select(tickets).where(tickets.c.id == ticket_id).with_for_update())
+           ).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def _history(session: AsyncSession, ticket_id: UUID) -> list[dict[str, Any]]:
+    c = coverage_changes.c
+    return [dict(r) for r in (await session.execute(
+        sa.select(coverage_changes).where(c.ticket_id == ticket_id).order_by(c.id))).mappings()]
+
+
+async def _change(session: AsyncSession, t: dict[str, Any], *, to: str, source: str, reason: str, actor: str,
+                  job_id: str | None, exclusions: list[str], root_cause: str | None, at: datetime) -> None:
+    """Set the ticket's coverage, write the audit row, announce it."""
+    await session.execute(sa.update(tickets).where(tickets.c.id == t["id"]).values(
+        coverage=to, coverage_reason=reason, exclusions=exclusions, root_cause=root_cause, updated_at=at))
+    await session.execute(sa.insert(coverage_changes).values(
+        ticket_id=t["id"], job_id=job_id, source=source, from_coverage=t["coverage"], to_coverage=to, reason=reason,
+        exclusions=exclusions, root_cause=root_cause, actor=actor, at=at))
+    await add_events(session, TicketCoverageChanged(aggregate_id=str(t["id"]), payload={
+        "ticket_id": str(t["id"]), "ticket_no": t["ticket_no"], "serial": t["serial"], "dealer_id": t["dealer_id"],
+        "job_id": job_id, "from_coverage": t["coverage"], "to_coverage": to, "source": source, "reason": reason,
+        "exclusions": exclusions, "root_cause": root_cause, "actor": actor, "changed_at": at}))
+
+
+async def apply_diagnosis(session: AsyncSession, p: JobDiagnosedPayload) -> None:
+    """An engineer's diagnosis: record the root cause and the exclusions found; re-determine the coverage."""
+    try:
+        ticket_id = UUID(p.ticket_id)
+    except ValueError:
+        return
+    t = await _lock(session, ticket_id)
+    if t is None:
+        log.warning("diagnosis of job %s names unknown ticket %s", p.job_id, p.ticket_id)
+        return
+    history = await _history(session, ticket_id)
+    intake = history[0]["from_coverage"] if history else t["coverage"]
+    overridden = any(h["source"] == "override" for h in history)
+    exclusions = sorted(set(t["exclusions"]) | set(p.exclusions))
+    decision = after_diagnosis(current=t["coverage"], intake=intake, exclusions=p.exclusions,
+                               root_cause=p.root_cause, overridden=overridden)
+    if decision is None:  # the coverage stands; the findings are still the ticket's record
+        await session.execute(sa.update(tickets).where(tickets.c.id == ticket_id).values(
+            exclusions=exclusions, root_cause=p.root_cause))
+        return
+    await _change(session, t, to=decision.to, source="diagnosis", reason=decision.reason,
+                  actor=f"dispatch:{p.engineer_id or 'job'}", job_id=p.job_id, exclusions=exclusions,
+                  root_cause=p.root_cause, at=p.at)
+
+
+async def override(session: AsyncSession, *, ref: str, viewer: Principal, coverage: str, reason: str,
+                   now: datetime) -> dict[str, Any]:
+    """The call center sets the coverage with a reason (audited); setting the coverage it already has changes
+    nothing."""
+    current = await find_visible(session, viewer, ref)
+    t = await _lock(session, current["id"])
+    assert t is not None
+    if t["coverage"] != coverage:
+        await _change(session, t, to=coverage, source="override", reason=reason, actor=viewer.sub,
+                      job_id=None, exclusions=list(t["exclusions"]), root_cause=t["root_cause"], at=now)
+    return await read(session, ref=ref, viewer=viewer)
+
+
+async def read(session: AsyncSession, *, ref: str, viewer: Principal) -> dict[str, Any]:
+    """A ticket's coverage, its reason and the audited history of its changes."""
+    t = await find_visible(session, viewer, ref)
+    rows = await _history(session, t["id"])
+    return {"ticket_id": str(t["id"]), "ticket_no": t["ticket_no"], "coverage": t["coverage"],
+            "coverage_reason": t["coverage_reason"], "root_cause": t["root_cause"], "exclusions": t["exclusions"],
+            "changes": rows}
