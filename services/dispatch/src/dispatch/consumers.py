@@ -35,7 +35,7 @@ async def on_ticket_reopened(session: AsyncSession, event: IntegrationEvent, *, 
 
 
 async def on_ticket_cancelled(session: AsyncSession, event: IntegrationEvent, *, cfg: DispatchConfig) -> None:
-    await jobs.cancel_job(session, event.payload.ticket_id, event.payload.reason, clock.now())
+    await jobs.cancel_job(session, event.payload.ticket_id, event.payload.reason, clock.now(), cfg=cfg)
 
 
 async def on_parts_delivered(session: AsyncSession, event: IntegrationEvent, *, cfg: DispatchConfig) -> None:

@@ -12,8 +12,9 @@ shifts leave out (``plans/inputs.works_on``). The window of a job is the plan's 
 booked slot start or opening .. SLA arrive deadline; a booked slot's end (``booked_end``) is the latest start.
 
 Only the ``cfg.live_candidates`` engineers nearest the job (by last known position or home, SQL ``ORDER BY`` on
-a flat-earth distance) who serve its zone and have its skills are read, with their held jobs: two queries a
-decision, whatever the number of engineers.
+a flat-earth distance) who serve its zone and have its skills are read (``nearest_ids``), locked in id order
+(``lock_engineers``) and their held jobs read once under the lock (``held_jobs``): three queries a decision,
+whatever the number of engineers; service minutes (``durations``) come from a per-process cache.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,11 +35,13 @@ from ..domain import routing as r
 from ..domain.job_lifecycle import ACCEPTED, EN_ROUTE, OFFERED, ON_SITE, PAUSED
 from ..domain.routing_model import RouteFrame, schedule, stop_for, to_seconds
 from ..models import Engineer, Job, ServiceDuration
+from ..plans.durations import cached
 from ..plans.inputs import DEFAULT_UNSERVED_COST, STARTED, at_time, day_bounds, engineer_input, job_input, works_on
 from ..plans.inputs import service_minutes as minutes_of
 
-__all__ = ["HELD", "LiveDay", "arrivals", "core_job", "current_day", "durations_for", "load_day", "minutes_of",
-           "nearest_engineers"]
+__all__ = ["HELD", "LiveDay", "arrivals", "build_day", "core_job", "current_day", "durations", "durations_for",
+           "held_jobs", "load_day", "lock_engineers", "minutes_of", "nearest_engineers",
+           "nearest_ids"]
 
 HELD = (OFFERED, ACCEPTED, EN_ROUTE, ON_SITE, PAUSED)
 """Statuses in which a job is on its engineer's route."""
@@ -81,7 +85,14 @@ def _order(j: Job) -> tuple[int, datetime, datetime]:
     return (0 if j.status in STARTED else 1, j.planned_arrival or far, j.arrive_due or far)
 
 
+async def durations(session: AsyncSession, cfg: DispatchConfig) -> dict[tuple[str, str], int]:
+    """(product line, fault class) -> service minutes, what a plan uses, from the per-process cache
+    (``plans/durations.cached``)."""
+    return await cached(session, cfg)
+
+
 async def durations_for(session: AsyncSession, lines: set[str]) -> dict[tuple[str, str], int]:
+    """The configured minutes of ``lines`` only, read now (the path before the cache; the benchmark's baseline)."""
     rows = (await session.scalars(sa.select(ServiceDuration).where(ServiceDuration.product_line.in_(lines)))).all()
     return {(d.product_line, d.fault_class): d.minutes for d in rows}
 
@@ -95,8 +106,7 @@ def core_job(j: Job, cfg: DispatchConfig, durations: dict[tuple[str, str], int],
                      unserved_cost=float(j.unserved_cost or DEFAULT_UNSERVED_COST), day_end=day_end)
     if window is not None:
         return replace(base, earliest=window[0], latest=window[1], late_penalty=None, urgent=False)
-    latest = max(base.earliest, j.booked_end) if j.booked_end is not None else base.latest
-    return replace(base, latest=latest, urgent=j.zone_class == URGENT_ZONE)
+    return replace(base, urgent=j.zone_class == URGENT_ZONE)
 
 
 def _start_of(e: Engineer, d: date, now: datetime) -> tuple[float, float]:
@@ -125,6 +135,12 @@ async def nearest_engineers(session: AsyncSession, job: Job, *, limit: int, excl
     """Active engineers who serve the job's zone and hold its skills (any level: the core checks levels),
     nearest first by last known position or home; the pinned engineer alone for a pinned job. Not ``skilled``
     (an urgent job): any skills, so a job it displaces can go to an engineer who may do that one."""
+    q = _nearest(job, exclude=exclude, only=only, skilled=skilled)
+    return list((await session.scalars(q.limit(limit))).all())
+
+
+def _nearest(job: Job, *, exclude: Sequence[str], only: Sequence[str] | None,
+             skilled: bool) -> sa.Select[Any]:
     assert job.lat is not None and job.lon is not None
     k = math.cos(math.radians(job.lat))
     lat = sa.func.coalesce(Engineer.last_lat, Engineer.home_lat) - job.lat
@@ -140,7 +156,33 @@ async def nearest_engineers(session: AsyncSession, job: Job, *, limit: int, excl
             q = q.where(Engineer.skills.has_key(skill))
     if exclude:
         q = q.where(Engineer.id.not_in(list(exclude)))
-    return list((await session.scalars(q.order_by(lat * lat + lon * lon, Engineer.id).limit(limit))).all())
+    return q.order_by(lat * lat + lon * lon, Engineer.id)
+
+
+async def nearest_ids(session: AsyncSession, job: Job, *, limit: int, exclude: Sequence[str] = (),
+                      skilled: bool = True) -> list[str]:
+    """The ids of :func:`nearest_engineers` (no row read, nothing locked)."""
+    q = _nearest(job, exclude=exclude, only=None, skilled=skilled).with_only_columns(Engineer.id)
+    return list((await session.scalars(q.limit(limit))).all())
+
+
+async def lock_engineers(session: AsyncSession, ids: Sequence[str], *, skip_locked: bool = False) -> list[Engineer]:
+    """The engineers' rows, locked (``FOR UPDATE``) in id order, as they are now: while a decision holds them, no
+    other insertion can change their routes, so one read of their jobs under the lock is the truth.
+    ``skip_locked``: rows another transaction holds are left out instead of waited for."""
+    if not ids:
+        return []
+    return list((await session.scalars(sa.select(Engineer).where(Engineer.id.in_(list(ids))).order_by(Engineer.id)
+                                       .with_for_update(skip_locked=skip_locked)
+                                       .execution_options(populate_existing=True))).all())
+
+
+async def held_jobs(session: AsyncSession, engineer_ids: Sequence[str], job_id: str) -> list[Job]:
+    """Every job the engineers hold (on a route), but ``job_id``: one query."""
+    if not engineer_ids:
+        return []
+    return list((await session.scalars(sa.select(Job).where(
+        Job.engineer_id.in_(list(engineer_ids)), Job.status.in_(HELD), Job.id != job_id))).all())
 
 
 async def load_day(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datetime, *,
@@ -148,6 +190,14 @@ async def load_day(session: AsyncSession, cfg: DispatchConfig, job: Job, now: da
     """The day sequences of ``engineers`` at ``now`` (their current day, or ``day``: then only those working
     that day and whose shift has not ended), without ``job`` itself (the one being inserted: a job held already
     is taken out of its route first)."""
+    held_rows = await held_jobs(session, [e.id for e in engineers], job.id)
+    return build_day(cfg, job, now, engineers=engineers, held_rows=held_rows,
+                     durations=await durations(session, cfg), day=day)
+
+
+def build_day(cfg: DispatchConfig, job: Job, now: datetime, *, engineers: Sequence[Engineer],
+              held_rows: Sequence[Job], durations: dict[tuple[str, str], int], day: date | None = None) -> LiveDay:
+    """:func:`load_day` from rows already read (no query): several days from one read."""
     days: dict[str, date] = {}
     for e in engineers:
         if day is not None:
@@ -157,13 +207,11 @@ async def load_day(session: AsyncSession, cfg: DispatchConfig, job: Job, now: da
         if d is not None:
             days[e.id] = d
     rows = {e.id: e for e in engineers if e.id in days}
-    held_rows = (await session.scalars(sa.select(Job).where(
-        Job.engineer_id.in_(list(rows)), Job.status.in_(HELD), Job.id != job.id))).all() if rows else []
-    durations = await durations_for(session, {job.product_line} | {j.product_line for j in held_rows})
     travel = r.HaversineTravel(speed_kmh=cfg.speed_kmh(job.zone_class), road_factor=cfg.road_factor)
     by_eng: dict[str, list[Job]] = {}
     for j in held_rows:
-        assert j.engineer_id is not None
+        if j.engineer_id not in rows:
+            continue
         current = current_day(rows[j.engineer_id], now) or days[j.engineer_id]
         if _on_day(j, days[j.engineer_id], current) and j.lat is not None and j.lon is not None:
             by_eng.setdefault(j.engineer_id, []).append(j)

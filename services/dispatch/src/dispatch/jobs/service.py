@@ -10,7 +10,7 @@ offer per job (partial unique index), and the job row locked FOR UPDATE before a
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -77,6 +77,7 @@ async def _apply(session: AsyncSession, cfg: DispatchConfig | None, job: Job, ac
     free the engineer's capacity when the job stops holding it, emit the move's events (stamped ``at``), and
     offer a job that is back in the queue to the next candidate (the ``cfg`` is needed only for that)."""
     move = lifecycle.move(job.status, action)
+    on_route = job.engineer_id if job.status in live.HELD else None
     pause = _open_pause(job)
     to = lifecycle.target(move, job.status, before_pause=pause.get("resume_status") if pause else None)
     if job.status == PAUSED and to != PAUSED:
@@ -99,6 +100,8 @@ async def _apply(session: AsyncSession, cfg: DispatchConfig | None, job: Job, ac
     if to == QUEUED:
         assert cfg is not None, f"{action} puts the job back in the queue: pass the DispatchConfig"
         await try_assign(session, cfg, job, now)
+    if on_route is not None and cfg is not None and (to not in live.HELD or job.engineer_id != on_route):
+        await reflow(session, cfg, on_route, job, now)  # the job left that route: the ones after it move up
 
 
 # --- jobs from tickets ---------------------------------------------------------------------------
@@ -142,25 +145,27 @@ async def reopen_job(session: AsyncSession, cfg: DispatchConfig, p: TicketReopen
     stale = (await session.scalars(select(Job).where(
         Job.ticket_id == p.ticket_id, Job.visit < p.visit, Job.status.not_in(TERMINAL)).with_for_update())).all()
     for job in stale:
-        await _cancel(session, job, f"superseded by visit {p.visit}", now, offer_reason="ticket reopened")
+        await _cancel(session, job, f"superseded by visit {p.visit}", now, offer_reason="ticket reopened", cfg=cfg)
     return await open_job(session, cfg, p, now, visit=p.visit, opened_at=p.reopened_at)
 
 
-async def cancel_job(session: AsyncSession, ticket_id: str, reason: str, now: datetime) -> None:
-    """The ticket was cancelled: its current job (latest visit) is withdrawn."""
+async def cancel_job(session: AsyncSession, ticket_id: str, reason: str, now: datetime, *,
+                     cfg: DispatchConfig | None = None) -> None:
+    """The ticket was cancelled: its current job (latest visit) is withdrawn (with ``cfg``: the rest of its
+    engineer's route re-laid, :func:`reflow`)."""
     job = await session.scalar(queries.latest_job_of(ticket_id).with_for_update())
     if job is None or not lifecycle.allowed(job.status, "cancel"):
         return
-    await _cancel(session, job, reason, now)
+    await _cancel(session, job, reason, now, cfg=cfg)
 
 
 async def _cancel(session: AsyncSession, job: Job, reason: str, now: datetime, *,
-                  offer_reason: str = "ticket cancelled") -> None:
+                  offer_reason: str = "ticket cancelled", cfg: DispatchConfig | None = None) -> None:
     async def withdraw_offer() -> Extras:
         await queries.close_offer(session, job, "withdrawn", now, offer_reason)
         return {ev.JobCancelled.TYPE: {"reason": reason}}
 
-    await _apply(session, None, job, "cancel", at=now, now=now, effect=withdraw_offer)
+    await _apply(session, cfg, job, "cancel", at=now, now=now, effect=withdraw_offer)
 
 
 async def parts_delivered(session: AsyncSession, job_id: str | None, ticket_id: str | None, now: datetime) -> None:
@@ -223,46 +228,39 @@ async def place(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datet
                 window: tuple[datetime, datetime] | None = None) -> routing.Insertion | None:
     """Insert a locked job (queued, or held and being moved) into the best engineer's day sequence.
 
-    The nearest qualified engineers' sequences are read and ``insert_job`` decides; then the engineers whose
-    routes change are locked (``FOR UPDATE``, in id order), their sequences read again and the decision made
-    again on them, so two concurrent insertions into one route never both keep a window the other broke. An
-    urgent (in-zone) job may displace a movable job, which is re-inserted on time (``displaced``). The job gets
-    the planned arrival of its stop; every other job on the changed routes whose planned arrival moved gets it
-    too, with ``dispatch.job.eta_changed``. An urgent job that no route takes on time marks its zone-day for a
-    re-plan. None: no route can take it (it stays where it is)."""
-    skip = list(exclude)
-    rjob: routing.Job | None = None
-    today, ahead, tries = business_date(now), 0, 0
-    while ahead < LIVE_DAYS and tries < 2 * LIVE_DAYS:  # today's sequences first, then each following day's
-        tries += 1
-        on = today + timedelta(days=ahead)
-        urgent = job.zone_class == live.URGENT_ZONE and window is None
-        near = await live.nearest_engineers(session, job, limit=cfg.live_candidates * (2 if urgent else 1),
-                                            exclude=skip, skilled=not urgent)
-        day = await live.load_day(session, cfg, job, now, engineers=near, day=on)
-        rjob = live.core_job(job, cfg, day.durations, window=window)
+    The nearest qualified engineers are found (ids only), locked (``FOR UPDATE``, in id order) and their held
+    jobs read once under the lock; ``insert_job`` decides on that, for today's sequences, then each following
+    day's (no further query). While the lock is held no other insertion changes these routes, so two concurrent
+    insertions into one route never both keep a window the other broke. An urgent (in-zone) job may displace a
+    movable job, which is re-inserted on time (``displaced``). The job gets the planned arrival of its stop; every
+    other job on the changed routes whose planned arrival moved gets it too, with ``dispatch.job.eta_changed``. An
+    urgent job that no route takes on time marks its zone-day for a re-plan. None: no route can take it (it stays
+    where it is)."""
+    urgent = job.zone_class == live.URGENT_ZONE and window is None
+    ids = await live.nearest_ids(session, job, limit=cfg.live_candidates * (2 if urgent else 1), exclude=exclude,
+                                 skilled=not urgent)
+    engineers = await live.lock_engineers(session, ids)
+    held = await live.held_jobs(session, [e.id for e in engineers], job.id)
+    durations = await live.durations(session, cfg)
+    rjob = live.core_job(job, cfg, durations, window=window)
+    today = business_date(now)
+    for ahead in range(LIVE_DAYS):  # today's sequences first, then each following day's
+        day = live.build_day(cfg, job, now, engineers=engineers, held_rows=held, durations=durations,
+                             day=today + timedelta(days=ahead))
         res = routing.insert_job(day.plan, rjob, day.engineers, now, max_candidates=cfg.live_candidates)
-        if res.insertion is None:
-            ahead += 1
-            continue
-        involved = {res.insertion.engineer_id} | {m.to_engineer for m in res.insertion.displaced}
-        locked = (await session.scalars(select(Engineer).where(Engineer.id.in_(involved)).order_by(Engineer.id)
-                                        .with_for_update().execution_options(populate_existing=True))).all()
-        fresh_day = await live.load_day(session, cfg, job, now, engineers=locked, day=on)
-        res = routing.insert_job(fresh_day.plan, rjob, fresh_day.engineers, now, max_candidates=len(locked))
         victims = [m.job_id for m in res.insertion.displaced] if res.insertion else []
         if victims and len((await session.scalars(select(Job.id).where(Job.id.in_(victims)).with_for_update(
                 skip_locked=True))).all()) != len(victims):  # a displaced job is being changed right now
-            res = routing.insert_job(fresh_day.plan, rjob, fresh_day.engineers, now, max_candidates=len(locked),
+            res = routing.insert_job(day.plan, rjob, day.engineers, now, max_candidates=cfg.live_candidates,
                                      allow_displace=False)
-        if res.insertion is None:  # a concurrent insertion changed these routes since they were read: again
+        if res.insertion is None:
             continue
-        await _take_insertion(session, cfg, job, res, fresh_day, now, reason)
+        await _take_insertion(session, cfg, job, res, day, now, reason)
         if rjob.urgent and res.insertion.lateness_s > 0:
             await mark_replan(session, cfg, zone=job.region_code, day=business_date(now),
                               reason="urgent_unplaceable", now=now)
         return res.insertion
-    if rjob is not None and rjob.urgent:
+    if rjob.urgent:
         await mark_replan(session, cfg, zone=job.region_code, day=business_date(now), reason="urgent_unplaceable",
                           now=now)
     return None
@@ -272,29 +270,73 @@ async def _take_insertion(session: AsyncSession, cfg: DispatchConfig, job: Job, 
                           day: live.LiveDay, now: datetime, reason: str) -> None:
     assert res.insertion is not None
     ins = res.insertion
-    new = live.arrivals(res.plan, set(day.rows))
+    new = live.arrivals(res.plan, {ins.engineer_id} | {m.to_engineer for m in ins.displaced})  # routes changed
     displaced = {m.job_id: m for m in ins.displaced}
     before = {job_id: row.planned_arrival for job_id, row in day.held.items()}
     for m in ins.displaced:
         victim = day.held[m.job_id]
         if m.to_engineer != victim.engineer_id:
             await _hand_over(session, cfg, victim, day.rows[m.to_engineer], new[victim.id][1], now)
-    previous = job.planned_arrival
+    previous, holder = job.planned_arrival, job.engineer_id if job.status in live.HELD else None
     await _hand_over(session, cfg, job, day.rows[ins.engineer_id], new[job.id][1], now)
     await eta_changed(session, job, previous, reason, now)
+    await _move_etas(session, cfg, day.held, new, before, now, reasons={
+        job_id: "displaced" if job_id in displaced else "insertion" for job_id in new}, locked=set(displaced))
+    if holder is not None and holder != ins.engineer_id:  # moved off a route (a booking): the rest moves up
+        await reflow(session, cfg, holder, job, now)
+
+
+async def reflow(session: AsyncSession, cfg: DispatchConfig, engineer_id: str, gone: Job, now: datetime) -> int:
+    """``gone`` left ``engineer_id``'s route (declined, expired, cancelled, moved to another route, closed): the
+    jobs after it on that day's sequence are re-laid in the same order and those whose planned arrival moved get
+    ``dispatch.job.eta_changed`` (``replan``). The engineer's row is locked ``SKIP LOCKED``: a decision holding
+    it is changing that route right now and says its ETAs itself (and no lock is waited for, so no deadlock with
+    a decision locking its candidates). The number of jobs told."""
+    engineers = await live.lock_engineers(session, [engineer_id], skip_locked=True)
+    if not engineers:
+        return 0
+    held = await live.held_jobs(session, [engineer_id], gone.id)
+    if not held:
+        return 0
+    after = gone.planned_arrival
+    on = business_date(after) if after is not None else None
+    day = live.build_day(cfg, gone, now, engineers=engineers, held_rows=held,
+                         durations=await live.durations(session, cfg), day=on)
+    new = {job_id: v for job_id, v in live.arrivals(day.plan, {engineer_id}).items()
+           if after is None or (day.held[job_id].planned_arrival or after) >= after}
+    before = {job_id: row.planned_arrival for job_id, row in day.held.items()}
+    return await _move_etas(session, cfg, day.held, new, before, now, reasons=dict.fromkeys(new, "replan"))
+
+
+async def _move_etas(session: AsyncSession, cfg: DispatchConfig, rows: dict[str, Job],
+                     new: dict[str, tuple[str, datetime, int]], before: dict[str, datetime | None], now: datetime,
+                     *, reasons: dict[str, str], locked: Collection[str] = ()) -> int:
+    """Jobs of ``rows`` whose planned arrival in ``new`` moved by ``cfg.eta_change`` or more (or that are in
+    ``locked``, already locked and always told) get it, with ``dispatch.job.eta_changed`` (one outbox write); a
+    job being changed right then by an app action (row locked elsewhere) is skipped: its next insertion or plan
+    says its ETA. The number of jobs told."""
+    moved = {}
     for job_id, (_, arrival, _) in new.items():
-        row = day.held.get(job_id)
-        if row is None or job_id == job.id:
+        row, was = rows.get(job_id), before.get(job_id)
+        if row is None:
             continue
-        was = before[job_id]
-        moved = was is None or abs(arrival - was) >= cfg.eta_change
-        if not (moved or job_id in displaced):
+        if job_id in locked or was is None or abs(arrival - was) >= cfg.eta_change:
+            moved[job_id] = (row, was, arrival)
+    free = set(locked)
+    ask = [job_id for job_id in moved if job_id not in locked]
+    if ask:
+        free |= set((await session.scalars(select(Job.id).where(Job.id.in_(ask)).with_for_update(
+            skip_locked=True))).all())
+    events = []
+    for job_id, (row, was, arrival) in moved.items():
+        if job_id not in free:
             continue
-        if job_id not in displaced and await session.scalar(select(Job.id).where(Job.id == job_id).with_for_update(
-                skip_locked=True)) is None:
-            continue  # being changed right now (an app action): its next insertion or plan says its ETA
         row.planned_arrival, row.updated_at = arrival, now
-        await eta_changed(session, row, was, "displaced" if job_id in displaced else "insertion", now)
+        if arrival != was:
+            events.append(_eta_event(row, was, reasons[job_id], now))
+    if events:
+        await add_events(session, *events)
+    return len(events)
 
 
 async def _hand_over(session: AsyncSession, cfg: DispatchConfig, job: Job, eng: Engineer, arrival: datetime,
@@ -326,11 +368,15 @@ async def eta_changed(session: AsyncSession, job: Job, previous: datetime | None
     """``dispatch.job.eta_changed`` for a job whose planned arrival moved (or was first given)."""
     if job.planned_arrival is None or job.planned_arrival == previous:
         return
+    await add_events(session, _eta_event(job, previous, reason, now))
+
+
+def _eta_event(job: Job, previous: datetime | None, reason: str, now: datetime) -> ev.JobEtaChanged:
     start = job.earliest_start or job.opened_at
     end = job.booked_end or job.arrive_due
-    await add_events(session, ev.JobEtaChanged(aggregate_id=job.id, payload=job_payload(
+    return ev.JobEtaChanged(aggregate_id=job.id, payload=job_payload(
         job, now, planned_arrival=job.planned_arrival, previous_arrival=previous, window_start=start,
-        window_end=max(end, start) if end else None, reason=reason)))
+        window_end=max(end, start) if end else None, reason=reason))
 
 
 async def manual_assign(session: AsyncSession, cfg: DispatchConfig, *, job_id: str, engineer_id: str,

@@ -140,6 +140,7 @@ async def upsert_duration(session: AsyncSession, *, body: DurationUpsert, now: d
         index_elements=[ServiceDuration.product_line, ServiceDuration.fault_class],
         set_={"minutes": stmt.excluded.minutes, "override": stmt.excluded.override,
               "updated_at": stmt.excluded.updated_at}))
+    durations.forget()
     row = await session.get(ServiceDuration, (body.product_line, body.fault_class or ""), populate_existing=True)
     assert row is not None
     return row
