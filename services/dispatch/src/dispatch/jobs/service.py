@@ -11,7 +11,7 @@ offer per job (partial unique index), and the job row locked FOR UPDATE before a
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, select, update
@@ -31,6 +31,7 @@ from ..domain import routing
 from ..domain.job_lifecycle import ACCEPTED, OFFERED, ON_SITE, OPEN_STATUSES, PAUSED, QUEUED, TERMINAL
 from ..domain.sla import PAUSE_REASONS
 from ..models import Engineer, Job, JobAction, Offer, ServiceRecord
+from ..plans.inputs import works_on
 from ..plans.replan import mark_replan
 from ..sla.service import (
     policy_and_calendar,
@@ -436,6 +437,31 @@ async def assign_planned(session: AsyncSession, cfg: DispatchConfig, job: Job, *
         "assigned_by": "plan", "planned_arrival": planned_arrival, "plan_id": plan_id}})
     if previous is None or abs(planned_arrival - previous) >= cfg.eta_change:
         await eta_changed(session, job, previous, eta_reason, now)
+
+
+async def take_back_from_absent(session: AsyncSession, cfg: DispatchConfig, job_id: str, *, day: date,
+                                now: datetime) -> bool:
+    """A job a plan of ``day`` left unplanned, held (offered or accepted, not started) for that day by an engineer
+    who is absent (or inactive) that day, goes back to the queue: its offers withdrawn, no engineer, then
+    re-inserted into another route when one takes it (:func:`try_assign`). It never stays with an absent
+    engineer. True when it was taken back."""
+    job = await queries.lock_job(session, job_id)
+    if job.status not in (OFFERED, ACCEPTED) or job.engineer_id is None:
+        return False
+    if job.planned_arrival is not None and business_date(job.planned_arrival) != day:
+        return False  # held for another day
+    eng = await session.get(Engineer, job.engineer_id)
+    if eng is not None and eng.active and works_on(eng, day):
+        return False
+
+    async def withdraw() -> Extras:
+        await queries.close_offer(session, job, "withdrawn", now, "engineer absent")
+        await session.execute(update(Offer).where(Offer.job_id == job.id, Offer.status == "accepted")
+                              .values(status="withdrawn", reason="engineer absent"))
+        return {}
+
+    await _apply(session, cfg, job, "unassign", at=now, now=now, effect=withdraw)
+    return True
 
 
 async def expire_offers(session: AsyncSession, cfg: DispatchConfig, now: datetime, limit: int = 200) -> int:

@@ -329,6 +329,8 @@ async def publish(session: AsyncSession, cfg: DispatchConfig, *, plan_id: str,
                 planned_start=s.planned_start, planned_end=s.planned_end))
     unplanned = (await session.scalars(sa.select(PlanUnplanned.job_id).where(PlanUnplanned.plan_id == plan_id)
                                        .order_by(PlanUnplanned.job_id))).all()
+    for job_id in unplanned:  # never left with an engineer absent that day: back to the queue, re-inserted
+        await jobs.take_back_from_absent(session, cfg, job_id, day=row.day, now=now)
     move = lifecycle.move(row.status, "publish")
     row.status, row.published_at = move.to, now
     await session.flush()
