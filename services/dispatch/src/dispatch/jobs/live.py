@@ -101,12 +101,12 @@ def core_job(j: Job, cfg: DispatchConfig, durations: dict[tuple[str, str], int],
              window: tuple[datetime, datetime] | None = None) -> r.Job:
     """A job row as the routing core's job: the plan's window and defaults, the booked slot's end as the latest
     start, ``urgent`` for an in-zone (2 h) job; ``window`` replaces the window (a trial slot, never late)."""
-    _, day_end = day_bounds(business_date(j.opened_at))
+    day_end = j.arrive_due or day_bounds(business_date(j.opened_at))[1]  # the day's end only without a deadline
     base = job_input(j, minutes=minutes_of(j, durations, cfg.default_service_minutes),
                      unserved_cost=float(j.unserved_cost or DEFAULT_UNSERVED_COST), day_end=day_end)
     if window is not None:
         return replace(base, earliest=window[0], latest=window[1], late_penalty=None, urgent=False)
-    return replace(base, urgent=j.zone_class == URGENT_ZONE)
+    return replace(base, urgent=True) if j.zone_class == URGENT_ZONE else base
 
 
 def _start_of(e: Engineer, d: date, now: datetime) -> tuple[float, float]:
@@ -209,12 +209,13 @@ def build_day(cfg: DispatchConfig, job: Job, now: datetime, *, engineers: Sequen
     rows = {e.id: e for e in engineers if e.id in days}
     travel = r.HaversineTravel(speed_kmh=cfg.speed_kmh(job.zone_class), road_factor=cfg.road_factor)
     by_eng: dict[str, list[Job]] = {}
+    currents = {eid: current_day(e, now) or days[eid] for eid, e in rows.items()}
     for j in held_rows:
-        if j.engineer_id not in rows:
+        eid = j.engineer_id
+        if eid not in rows:
             continue
-        current = current_day(rows[j.engineer_id], now) or days[j.engineer_id]
-        if _on_day(j, days[j.engineer_id], current) and j.lat is not None and j.lon is not None:
-            by_eng.setdefault(j.engineer_id, []).append(j)
+        if _on_day(j, days[eid], currents[eid]) and j.lat is not None and j.lon is not None:
+            by_eng.setdefault(eid, []).append(j)
     core_engineers, routes, held = [], [], {}
     for eid, e in rows.items():
         d = days[eid]
