@@ -12,9 +12,10 @@ shifts leave out (``plans/inputs.works_on``). The window of a job is the plan's 
 booked slot start or opening .. SLA arrive deadline; a booked slot's end (``booked_end``) is the latest start.
 
 Only the ``cfg.live_candidates`` engineers nearest the job (by last known position or home, SQL ``ORDER BY`` on
-a flat-earth distance) who serve its zone and have its skills are read (``nearest_ids``), locked in id order
-(``lock_engineers``) and their held jobs read once under the lock (``held_jobs``): three queries a decision,
-whatever the number of engineers; service minutes (``durations``) come from a per-process cache.
+a flat-earth distance) who serve its zone and have its skills are read, with the jobs they hold (``held_jobs``):
+two queries, whatever the number of engineers; then only the engineers whose routes the decision changes are
+locked and checked to be as read (``still_as_read``, one more query): the decision stands, or is made again on a
+fresh read. Service minutes (``durations``) come from a per-process cache.
 """
 
 from __future__ import annotations
@@ -177,12 +178,43 @@ async def lock_engineers(session: AsyncSession, ids: Sequence[str], *, skip_lock
                                        .execution_options(populate_existing=True))).all())
 
 
-async def held_jobs(session: AsyncSession, engineer_ids: Sequence[str], job_id: str) -> list[Job]:
-    """Every job the engineers hold (on a route), but ``job_id``: one query."""
+async def held_jobs(session: AsyncSession, engineer_ids: Sequence[str], job_id: str, *,
+                    fresh: bool = False) -> list[Job]:
+    """Every job the engineers hold (on a route), but ``job_id``: one query (``fresh``: rows already in the
+    session are read again too)."""
     if not engineer_ids:
         return []
-    return list((await session.scalars(sa.select(Job).where(
-        Job.engineer_id.in_(list(engineer_ids)), Job.status.in_(HELD), Job.id != job_id))).all())
+    q = sa.select(Job).where(Job.engineer_id.in_(list(engineer_ids)), Job.status.in_(HELD), Job.id != job_id)
+    return list((await session.scalars(q.execution_options(populate_existing=fresh))).all())
+
+
+ROUTE_COLUMNS = ("id", "engineer_id", "status", "planned_arrival", "earliest_start", "booked_end", "arrive_due",
+                 "opened_at", "lat", "lon", "service_minutes", "product_line", "fault_class", "required_skills",
+                 "required_skill", "unserved_cost", "pinned_engineer_id", "arrived_at", "last_action_at",
+                 "zone_class")
+"""What of a held job its route is built from (``build_day``, ``core_job``)."""
+ENGINEER_COLUMNS = ("active", "skills", "zones", "shifts", "absences", "shift_start", "shift_end", "home_lat",
+                    "home_lon", "last_lat", "last_lon", "last_seen_at")
+"""What of an engineer the route's frame and the insertion use."""
+
+
+def _state(rows: Sequence[Any], columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    return sorted((tuple(getattr(x, c) for c in columns) for x in rows), key=lambda t: str(t[0]))
+
+
+async def still_as_read(session: AsyncSession, engineers: Sequence[Engineer], held_rows: Sequence[Job],
+                        job_id: str) -> bool:
+    """Lock ``engineers`` (``FOR UPDATE``, id order) and tell whether their rows and the jobs they hold are as
+    read for a decision (``held_rows``): then no other decision changed their routes since, and none can until
+    this transaction ends. False: read again and decide again (the rows are refreshed by the lock)."""
+    ids = sorted(e.id for e in engineers)
+    before_e = _state(engineers, ("id", *ENGINEER_COLUMNS))
+    before_j = _state([j for j in held_rows if j.engineer_id in ids], ROUTE_COLUMNS)
+    locked = await lock_engineers(session, ids)
+    cols = [getattr(Job, c) for c in ROUTE_COLUMNS]
+    now_j = (await session.execute(sa.select(*cols).where(
+        Job.engineer_id.in_(ids), Job.status.in_(HELD), Job.id != job_id))).all()
+    return _state(locked, ("id", *ENGINEER_COLUMNS)) == before_e and _state(now_j, ROUTE_COLUMNS) == before_j
 
 
 async def load_day(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datetime, *,

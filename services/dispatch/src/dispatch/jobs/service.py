@@ -222,6 +222,8 @@ async def _offer_by_rank(session: AsyncSession, cfg: DispatchConfig, job: Job, n
 LIVE_DAYS = 3
 """How many days of sequences (today and the next ones) a live insertion looks at before the job waits queued
 (the nightly plan, the queue retry)."""
+LIVE_TRIES = 4
+"""Decisions made again on a fresh read when concurrent ones changed the chosen routes, before the job waits."""
 
 
 async def place(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datetime, *,
@@ -229,32 +231,46 @@ async def place(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datet
                 window: tuple[datetime, datetime] | None = None) -> routing.Insertion | None:
     """Insert a locked job (queued, or held and being moved) into the best engineer's day sequence.
 
-    The nearest qualified engineers are found (ids only), locked (``FOR UPDATE``, in id order) and their held
-    jobs read once under the lock; ``insert_job`` decides on that, for today's sequences, then each following
-    day's (no further query). While the lock is held no other insertion changes these routes, so two concurrent
-    insertions into one route never both keep a window the other broke. An urgent (in-zone) job may displace a
-    movable job, which is re-inserted on time (``displaced``). The job gets the planned arrival of its stop; every
-    other job on the changed routes whose planned arrival moved gets it too, with ``dispatch.job.eta_changed``. An
-    urgent job that no route takes on time marks its zone-day for a re-plan. None: no route can take it (it stays
-    where it is)."""
+    The nearest qualified engineers and the jobs they hold are read once; ``insert_job`` decides on that, for
+    today's sequences, then each following day's (no further query). Then the engineers whose routes change are
+    locked (``FOR UPDATE``, in id order) and checked to be as read (``live.still_as_read``): if a concurrent
+    decision changed them, they are read again and the decision made again, so two concurrent insertions into one
+    route never both keep a window the other broke; only those engineers stay locked to the end of the
+    transaction (a queue retry placing many jobs does not hold every candidate of each). An urgent (in-zone) job
+    may displace a movable job, which is re-inserted on time (``displaced``). The job gets the planned arrival of
+    its stop; every other job on the changed routes whose planned arrival moved gets it too, with
+    ``dispatch.job.eta_changed``. An urgent job that no route takes on time marks its zone-day for a re-plan. None:
+    no route can take it (it stays where it is)."""
     urgent = job.zone_class == live.URGENT_ZONE and window is None
-    ids = await live.nearest_ids(session, job, limit=cfg.live_candidates * (2 if urgent else 1), exclude=exclude,
-                                 skilled=not urgent)
-    engineers = await live.lock_engineers(session, ids)
-    held = await live.held_jobs(session, [e.id for e in engineers], job.id)
+    near = await live.nearest_engineers(session, job, limit=cfg.live_candidates * (2 if urgent else 1),
+                                        exclude=exclude, skilled=not urgent)
+    ids = [e.id for e in near]
+    held = await live.held_jobs(session, ids, job.id)
     durations = await live.durations(session, cfg)
     rjob = live.core_job(job, cfg, durations, window=window)
-    today = business_date(now)
-    for ahead in range(LIVE_DAYS):  # today's sequences first, then each following day's
-        day = live.build_day(cfg, job, now, engineers=engineers, held_rows=held, durations=durations,
-                             day=today + timedelta(days=ahead))
-        res = routing.insert_job(day.plan, rjob, day.engineers, now, max_candidates=cfg.live_candidates)
-        victims = [m.job_id for m in res.insertion.displaced] if res.insertion else []
+    today, displace = business_date(now), None
+    for _ in range(LIVE_TRIES):
+        found = None
+        for ahead in range(LIVE_DAYS):  # today's sequences first, then each following day's (same read)
+            day = live.build_day(cfg, job, now, engineers=near, held_rows=held, durations=durations,
+                                 day=today + timedelta(days=ahead))
+            res = routing.insert_job(day.plan, rjob, day.engineers, now, max_candidates=cfg.live_candidates,
+                                     allow_displace=displace)
+            if res.insertion is not None:
+                found = (res, day)
+                break
+        if found is None:
+            break
+        res, day = found
+        assert res.insertion is not None
+        involved = {res.insertion.engineer_id} | {m.to_engineer for m in res.insertion.displaced}
+        if not await live.still_as_read(session, [day.rows[e] for e in involved], held, job.id):
+            held = await live.held_jobs(session, ids, job.id, fresh=True)  # a concurrent decision: again
+            continue
+        victims = [m.job_id for m in res.insertion.displaced]
         if victims and len((await session.scalars(select(Job.id).where(Job.id.in_(victims)).with_for_update(
                 skip_locked=True))).all()) != len(victims):  # a displaced job is being changed right now
-            res = routing.insert_job(day.plan, rjob, day.engineers, now, max_candidates=cfg.live_candidates,
-                                     allow_displace=False)
-        if res.insertion is None:
+            displace = False
             continue
         await _take_insertion(session, cfg, job, res, day, now, reason)
         if rjob.urgent and res.insertion.lateness_s > 0:
