@@ -50,7 +50,8 @@ async def test_R_S4_a_job_leaving_a_route_pulls_the_rest_earlier_with_replan_eta
         before = {j: (await row(admin_db, j))["planned_arrival"] for j in order}
         # 1. the engineer declines the first job of the day: the other three move up
         eng = auth_headers("engineer", sub="E1", engineer_id="E1")
-        r = await client.post(f"/v1/jobs/{first}/actions", json=action("decline", reason="too far", device_time=clock.now().isoformat()), headers=eng)
+        body = action("decline", reason="too far", device_time=clock.now().isoformat())
+        r = await client.post(f"/v1/jobs/{first}/actions", json=body, headers=eng)
         assert r.status_code == 200, r.text
         assert (await row(admin_db, first))["status"] == "queued"  # nobody else: it waits
         for j in (second, third, fourth):
