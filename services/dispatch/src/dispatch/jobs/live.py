@@ -42,7 +42,7 @@ from ..plans.inputs import service_minutes as minutes_of
 
 __all__ = ["HELD", "LiveDay", "arrivals", "build_day", "core_job", "current_day", "durations", "durations_for",
            "held_jobs", "load_day", "lock_engineers", "minutes_of", "nearest_engineers",
-           "nearest_ids"]
+           "still_as_read"]
 
 HELD = (OFFERED, ACCEPTED, EN_ROUTE, ON_SITE, PAUSED)
 """Statuses in which a job is on its engineer's route."""
@@ -158,13 +158,6 @@ def _nearest(job: Job, *, exclude: Sequence[str], only: Sequence[str] | None,
     if exclude:
         q = q.where(Engineer.id.not_in(list(exclude)))
     return q.order_by(lat * lat + lon * lon, Engineer.id)
-
-
-async def nearest_ids(session: AsyncSession, job: Job, *, limit: int, exclude: Sequence[str] = (),
-                      skilled: bool = True) -> list[str]:
-    """The ids of :func:`nearest_engineers` (no row read, nothing locked)."""
-    q = _nearest(job, exclude=exclude, only=None, skilled=skilled).with_only_columns(Engineer.id)
-    return list((await session.scalars(q.limit(limit))).all())
 
 
 async def lock_engineers(session: AsyncSession, ids: Sequence[str], *, skip_locked: bool = False) -> list[Engineer]:

@@ -522,7 +522,7 @@ async def flag_overruns(session: AsyncSession, cfg: DispatchConfig, now: datetim
     rows = (await session.scalars(select(Job).where(
         Job.status == ON_SITE, Job.overrun_flagged.is_(False), Job.arrived_at < now - cfg.overrun_margin)
         .order_by(Job.arrived_at).limit(limit).with_for_update(skip_locked=True))).all()
-    durations = await live.durations_for(session, {j.product_line for j in rows})
+    durations = await live.durations(session, cfg)  # the minutes a plan uses
     n = 0
     for job in rows:
         assert job.arrived_at is not None
