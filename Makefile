@@ -15,7 +15,7 @@ TEST_STATE := $(CURDIR)/.state/test
 
 .PHONY: deps system-deps python-deps kafka-jars run test lint token stack-up stack-down stack-status \
         test-stack-down events-schema bench-bus bench-intake bench-dispatch bench-sla bench-parts bench-settlement \
-        bench-planner bench-planner-scale bench-notify simulate compose-check dlq-list dlq-replay fuzz
+        bench-planner bench-planner-scale bench-live-insert bench-notify simulate compose-check dlq-list dlq-replay fuzz
 
 deps: system-deps python-deps kafka-jars
 
@@ -98,6 +98,8 @@ bench-planner: python-deps
 	@$(UV) run python -m benchmarks.bench_planner $(BENCH_ARGS)
 bench-planner-scale: deps
 	@$(UV) run python -m benchmarks.bench_planner_scale $(BENCH_ARGS)
+bench-live-insert: deps
+	@$(UV) run python -m benchmarks.bench_live_insert $(BENCH_ARGS)
 bench-notify: deps
 	@$(UV) run python -m benchmarks.bench_notify && $(UV) run python -m benchmarks.report
 simulate: python-deps

@@ -4,7 +4,11 @@
 2,000 engineers and ~8,000 jobs already on their routes. Each sample runs in its own transaction, rolled back, so
 every decision sees the same routes.
 
-Run: uv run python -m benchmarks.bench_live_insert [--quick]   (prints the numbers; docs/benchmarks.md keeps them)
+Baseline in the same run: every sample job is decided by the path before the issue 14 follow-up too
+(``live_insert_before.place_before``: route data read twice, durations read each decision, one query per moved
+ETA), alternating which goes first, so both see the same routes and the same load of a shared machine.
+
+Run: make bench-live-insert [BENCH_ARGS=--quick]   (prints the numbers; docs/benchmarks.md keeps them)
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from dispatch.main import create_app
 from dispatch.models import Job
 
 from .bench_dispatch import settings_for
+from .live_insert_before import place_before
 
 CENTRE = (31.2304, 121.4737)
 LINES = [f"line{i}" for i in range(8)]
@@ -68,29 +73,39 @@ async def seed(admin: asyncpg.Connection, n_eng: int, per_eng: int, regions: lis
 
 
 async def decisions(app, day: datetime, regions: list[str], samples: int, rnd: random.Random) -> dict:
+    """Each sample job decided by the path before (``live_insert_before.place_before``) and by ``place`` (in
+    alternating order, each in its own rolled-back transaction): both see the same routes and the same machine
+    load; the same engineer and arrival are checked."""
     cfg = app.state.dispatch_cfg
     now = day
-    times: list[float] = []
-    placed = 0
+    times: dict[str, list[float]] = {"before": [], "after": []}
+    placed = {"before": 0, "after": 0}
+    differ = 0
+    paths = {"before": place_before, "after": jobs.place}
     for n in range(samples):
         region = rnd.choice(regions)
-        async with app.state.sessions() as s:
-            await s.begin()
-            job = Job(id=f"NEW-{n}", ticket_id=f"NT-{n}", ticket_no="x", serial="SN", product_line=LINES[0],
-                      required_skill=LINES[0], coverage="warranty", customer_name="c", phone="p", address="a",
-                      region_code=region, zone_class="county", lat=CENTRE[0] + rnd.uniform(-0.4, 0.4),
-                      lon=CENTRE[1] + rnd.uniform(-0.4, 0.4), fault_description="f", opened_at=now, created_at=now,
-                      status="queued", version=1, last_action_at=now, pauses=[], warnings_sent=[], sla_met={},
-                      updated_at=now, holds_capacity=False, arrive_due=now + timedelta(hours=48))
-            s.add(job)
-            await s.flush()
-            t = time.perf_counter()
-            ins = await jobs.place(s, cfg, job, now)
-            times.append((time.perf_counter() - t) * 1000)
-            placed += ins is not None
-            await s.rollback()
-    return {"samples": samples, "placed": placed, "p50": pct(times, 50), "p95": pct(times, 95),
-            "p99": pct(times, 99), "max": max(times)}
+        lat, lon = CENTRE[0] + rnd.uniform(-0.4, 0.4), CENTRE[1] + rnd.uniform(-0.4, 0.4)
+        got = {}
+        for label in (("before", "after") if n % 2 == 0 else ("after", "before")):
+            async with app.state.sessions() as s:
+                await s.begin()
+                job = Job(id=f"NEW-{n}", ticket_id=f"NT-{n}", ticket_no="x", serial="SN", product_line=LINES[0],
+                          required_skill=LINES[0], coverage="warranty", customer_name="c", phone="p", address="a",
+                          region_code=region, zone_class="county", lat=lat, lon=lon, fault_description="f",
+                          opened_at=now, created_at=now, status="queued", version=1, last_action_at=now, pauses=[],
+                          warnings_sent=[], sla_met={}, updated_at=now, holds_capacity=False,
+                          arrive_due=now + timedelta(hours=48))
+                s.add(job)
+                await s.flush()
+                t = time.perf_counter()
+                ins = await paths[label](s, cfg, job, now)
+                times[label].append((time.perf_counter() - t) * 1000)
+                placed[label] += ins is not None
+                got[label] = (ins.engineer_id, ins.arrival_s) if ins is not None else None
+                await s.rollback()
+        differ += got["before"] != got["after"]
+    return {label: {"samples": samples, "placed": placed[label], "p50": pct(xs, 50), "p95": pct(xs, 95),
+                    "p99": pct(xs, 99), "max": max(xs)} for label, xs in times.items()} | {"decisions_differ": differ}
 
 
 async def main(info: devstack.StackInfo, quick: bool) -> None:
@@ -107,7 +122,10 @@ async def main(info: devstack.StackInfo, quick: bool) -> None:
                 await seed(admin, 2000, 4, regions, zones_each, day, rnd)
                 await decisions(app, day, regions, 20, rnd)  # warm-up
                 r = await decisions(app, day, regions, samples, rnd)
-                print(f"{label}: {json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in r.items()})}")
+                for path in ("before", "after"):
+                    nums = {k: round(v, 2) if isinstance(v, float) else v for k, v in r[path].items()}
+                    print(f"{label}, {path}: {json.dumps(nums)}")
+                print(f"{label}: decisions that differ between the two paths: {r['decisions_differ']}")
     finally:
         await admin.close()
 

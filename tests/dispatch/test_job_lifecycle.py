@@ -14,7 +14,7 @@ APP_FROM = {
     "collect_spare": {"on_site", "accepted", "en_route"}, "complete": {"on_site"},
 }
 SYSTEM_FROM = {"offer": {"queued"}, "expire": {"offered"}, "assign": {"queued", "offered", "accepted"},
-               "cancel": set(lc.OPEN_STATUSES), "parts_delivered": {"paused"}}
+               "cancel": set(lc.OPEN_STATUSES), "parts_delivered": {"paused"}, "unassign": {"offered", "accepted"}}
 
 
 @pytest.mark.parametrize("action", lc.APP_ACTIONS + lc.SYSTEM_MOVES)

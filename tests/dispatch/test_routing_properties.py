@@ -178,3 +178,49 @@ def test_verifier_catches_any_stop_pushed_past_its_window(day):
                                 plan.unplanned, plan.travel)
             assert "window" in {v.kind for v in verify(broken, jobs, engs)}
             return
+
+
+
+@st.composite
+def full_day_and_urgent(draw):
+    """E0's day filled by insertion (no solver) with flexible jobs in a cluster far from home, so its route ends
+    near the latest return; G, far from the cluster with a free day, may take a displaced job later; an urgent
+    in-zone job in the cluster that only E0 can reach in time."""
+    x = st.floats(min_value=-6, max_value=6, allow_nan=False).map(lambda v: round(v, 1))
+    e0 = Engineer(id="E0", start=(0.0, 0.0), shift_start=NOW, shift_end=at(draw(st.integers(120, 420))),
+                  skills={s: 3 for s in SKILLS}, max_overtime_minutes=draw(st.sampled_from([0, 0, 30])))
+    cx = draw(st.integers(30, 60))
+    cy = draw(st.integers(-10, 10))
+    g = Engineer(id="G", start=(cx + draw(st.integers(50, 80)), cy), shift_start=NOW, shift_end=at(600),
+                 skills={s: 3 for s in SKILLS})
+    jobs = [Job(id=f"J{k}", location=(cx + draw(x), cy + draw(x)), earliest=NOW,
+                latest=at(draw(st.sampled_from([300, 600]))), service_minutes=draw(st.integers(10, 60)),
+                skills={draw(st.sampled_from(SKILLS)): 1})
+            for k in range(draw(st.integers(3, 10)))]
+    now = draw(st.integers(40, 200))
+    urgent = Job(id="URGENT", location=(cx + draw(x), cy + draw(x)), earliest=at(now),
+                 latest=at(now + draw(st.integers(15, 40))), service_minutes=draw(st.integers(10, 60)),
+                 skills={draw(st.sampled_from(SKILLS)): 1}, urgent=True)
+    return jobs, [e0, g], urgent, at(now)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(full_day_and_urgent())
+def test_R_S2_displacement_never_breaks_shift_end_or_promised_windows(day):
+    """R-S2: an urgent job that displaces another leaves every route it touches back by the latest return
+    (shift end + overtime) and every promised window kept, in the route it went into as in the displaced job's."""
+    jobs, engs, urgent, now = day
+    plan = plan_day([], engs, T, NOW, OPTS)
+    placed = []
+    for j in jobs:
+        res = insert_job(plan, j, engs[:1], NOW)
+        if res.insertion is not None:
+            plan, placed = res.plan, placed + [j]
+    assert verify(plan, placed, engs) == []
+    promised = {s.job_id for r in plan.routes for s in r.stops if s.on_time}
+    res = insert_job(plan, urgent, engs, now)
+    if res.insertion is None:
+        return
+    assert verify(res.plan, placed + [urgent], engs) == []
+    after = {s.job_id: s for r in res.plan.routes for s in r.stops}
+    assert all(after[j].on_time for j in promised)

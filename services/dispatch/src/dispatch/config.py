@@ -47,6 +47,8 @@ class DispatchSettings(ServiceSettings):
     live_candidates: int = Field(24, ge=1, le=500, description="nearest qualified engineers whose day sequence "
                                                               "an insertion evaluates exactly")
     eta_change_seconds: int = Field(60, ge=0, description="a planned arrival moving less than this is no change")
+    live_cache_seconds: int = Field(30, ge=0, le=3600, description="service durations are re-read by the live "
+                                                                   "path after this (0: every decision)")
     slot_minutes: int = Field(120, ge=30, le=720, description="length of an appointment slot offered")
     slot_days: int = Field(3, ge=1, le=14, description="business days ahead appointment slots are offered for")
     slot_day_start: time = Field(time(8), description="first slot of a day starts (Asia/Shanghai)")
@@ -76,6 +78,7 @@ class DispatchConfig:
     duration_trim: float = 0.1
     live_candidates: int = 24
     eta_change: timedelta = timedelta(seconds=60)
+    live_cache: timedelta = timedelta(seconds=30)
     slot_length: timedelta = timedelta(hours=2)
     slot_days: int = 3
     slot_day_start: time = time(8)
@@ -102,6 +105,7 @@ class DispatchConfig:
             default_service_minutes=s.default_service_minutes, duration_min_samples=s.duration_min_samples,
             duration_window=s.duration_window, duration_trim=s.duration_trim,
             live_candidates=s.live_candidates, eta_change=timedelta(seconds=s.eta_change_seconds),
+            live_cache=timedelta(seconds=s.live_cache_seconds),
             slot_length=timedelta(minutes=s.slot_minutes), slot_days=s.slot_days, slot_day_start=s.slot_day_start,
             slot_day_end=s.slot_day_end, slot_lead=timedelta(minutes=s.slot_lead_minutes),
             nightly_plan_at=s.nightly_plan_at, auto_publish=s.auto_publish,

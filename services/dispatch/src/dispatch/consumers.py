@@ -36,7 +36,7 @@ async def on_ticket_reopened(session: AsyncSession, event: IntegrationEvent, *, 
 
 
 async def on_ticket_cancelled(session: AsyncSession, event: IntegrationEvent, *, cfg: DispatchConfig) -> None:
-    await jobs.cancel_job(session, event.payload.ticket_id, event.payload.reason, clock.now())
+    await jobs.cancel_job(session, event.payload.ticket_id, event.payload.reason, clock.now(), cfg=cfg)
 
 
 async def on_coverage_changed(session: AsyncSession, event: IntegrationEvent, *, cfg: DispatchConfig) -> None:

@@ -40,9 +40,10 @@ BEFORE_PAUSE: Final = "<before pause>"
 APP_ACTIONS = ("accept", "decline", "depart", "arrive", "pause", "resume", "remote_resolve", "lend_spare",
                "collect_spare", "complete")
 """What the engineer app may send (``POST /v1/jobs/{id}/actions``)."""
-SYSTEM_MOVES = ("offer", "expire", "assign", "cancel", "parts_delivered")
+SYSTEM_MOVES = ("offer", "expire", "assign", "cancel", "parts_delivered", "unassign")
 """What dispatch itself does: offer to a candidate, expire an unanswered offer, a dispatcher's manual
-assignment, the ticket's cancellation (or a reopen superseding the job), a parts delivery resuming the job."""
+assignment, the ticket's cancellation (or a reopen superseding the job), a parts delivery resuming the job, a
+job taken back from an absent engineer (a re-plan left it unplanned)."""
 
 Events = tuple[type[IntegrationEvent], ...]
 
@@ -72,6 +73,7 @@ TRANSITIONS: dict[tuple[str, str], Move] = {
     # --- dispatch itself
     (QUEUED, "offer"): Move(OFFERED, (ev.JobOffered, ev.JobAssigned)),
     (OFFERED, "expire"): Move(QUEUED),  # no event: the next offer (or the queue) says it all
+    **{(s, "unassign"): Move(QUEUED) for s in (OFFERED, ACCEPTED)},  # as expire; the plan lists it unplanned
     **{(s, "assign"): Move(ACCEPTED, (ev.JobAssigned,)) for s in (QUEUED, OFFERED, ACCEPTED)},
     **{(s, "cancel"): Move(CANCELLED, (ev.JobCancelled,)) for s in OPEN_STATUSES},
     (PAUSED, "parts_delivered"): Move(BEFORE_PAUSE, (ev.JobResumed,)),

@@ -253,8 +253,11 @@ def _relay(r: Route, stops: list[Stop], p: int, plan: Plan, now_s: int) -> Route
                        r.shift_end_s, r.max_end_s)
     tail = schedule(frame, stops[p:], plan.travel, just_in_time=False)
     if not tail.stops:
-        return replace(r, stops=tuple(prefix), return_distance=tail.return_distance,
-                       return_leg_s=tail.return_leg_s, return_s=last.end_s + tail.return_leg_s)
+        # the last stop was taken out: the drive home is from the new last stop (an empty tail has no legs,
+        # and a zero return leg let the next insertion into this route overrun the shift end)
+        d, t = plan.travel.legs(as_points([last.location]), as_points([r.end_location]))
+        return replace(r, stops=tuple(prefix), return_distance=int(d[0]), return_leg_s=int(t[0]),
+                       return_s=last.end_s + int(t[0]))
     return replace(r, stops=tuple(prefix) + tail.stops, return_distance=tail.return_distance,
                    return_leg_s=tail.return_leg_s, return_s=tail.return_s)
 
@@ -361,6 +364,9 @@ def _displace(plan: Plan, idx: _Index, cands: list[int], job: Job, sj: Stop, now
                 continue
             plan4, _, vr = _apply(plan3, idx3, vopt, vs, now_s)
             nr4 = plan4.route_of(r.engineer_id) or nr
+            touched = {nr4.engineer_id: nr4, vr.engineer_id: vr}
+            if any(_overruns(x, plan.route_of(eid)) for eid, x in touched.items()):
+                continue
             st = next(s for s in nr4.stops if s.job_id == job.id)
             pos = nr4.job_ids.index(job.id)
             ins = Insertion(job.id, r.engineer_id, pos, st.arrival_s, st.start_s, st.lateness_s,
@@ -369,6 +375,11 @@ def _displace(plan: Plan, idx: _Index, cands: list[int], job: Job, sj: Stop, now
                             (Move(victim.job_id, r.engineer_id, vr.engineer_id, vopt.position),))
             return InsertResult(plan4, ins, evaluated=len(cands))
     return None
+
+
+def _overruns(new: Route, old: Route | None) -> bool:
+    """Whether a route changed by a displacement is back later than the latest return (or than it was)."""
+    return new.return_s > max(new.max_end_s, old.return_s if old is not None and old.stops else new.max_end_s)
 
 
 def _job_of(stop: Stop, plan: Plan) -> Job:

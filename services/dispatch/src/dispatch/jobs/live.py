@@ -12,8 +12,10 @@ shifts leave out (``plans/inputs.works_on``). The window of a job is the plan's 
 booked slot start or opening .. SLA arrive deadline; a booked slot's end (``booked_end``) is the latest start.
 
 Only the ``cfg.live_candidates`` engineers nearest the job (by last known position or home, SQL ``ORDER BY`` on
-a flat-earth distance) who serve its zone and have its skills are read, with their held jobs: two queries a
-decision, whatever the number of engineers.
+a flat-earth distance) who serve its zone and have its skills are read, with the jobs they hold (``held_jobs``):
+two queries, whatever the number of engineers; then only the engineers whose routes the decision changes are
+locked and checked to be as read (``still_as_read``, one more query): the decision stands, or is made again on a
+fresh read. Service minutes (``durations``) come from a per-process cache.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,11 +36,13 @@ from ..domain import routing as r
 from ..domain.job_lifecycle import ACCEPTED, EN_ROUTE, OFFERED, ON_SITE, PAUSED
 from ..domain.routing_model import RouteFrame, schedule, stop_for, to_seconds
 from ..models import Engineer, Job, ServiceDuration
+from ..plans.durations import cached
 from ..plans.inputs import DEFAULT_UNSERVED_COST, STARTED, at_time, day_bounds, engineer_input, job_input, works_on
 from ..plans.inputs import service_minutes as minutes_of
 
-__all__ = ["HELD", "LiveDay", "arrivals", "core_job", "current_day", "durations_for", "load_day", "minutes_of",
-           "nearest_engineers"]
+__all__ = ["HELD", "LiveDay", "arrivals", "build_day", "core_job", "current_day", "durations", "durations_for",
+           "held_jobs", "load_day", "lock_engineers", "minutes_of", "nearest_engineers",
+           "still_as_read"]
 
 HELD = (OFFERED, ACCEPTED, EN_ROUTE, ON_SITE, PAUSED)
 """Statuses in which a job is on its engineer's route."""
@@ -81,7 +86,14 @@ def _order(j: Job) -> tuple[int, datetime, datetime]:
     return (0 if j.status in STARTED else 1, j.planned_arrival or far, j.arrive_due or far)
 
 
+async def durations(session: AsyncSession, cfg: DispatchConfig) -> dict[tuple[str, str], int]:
+    """(product line, fault class) -> service minutes, what a plan uses, from the per-process cache
+    (``plans/durations.cached``)."""
+    return await cached(session, cfg)
+
+
 async def durations_for(session: AsyncSession, lines: set[str]) -> dict[tuple[str, str], int]:
+    """The configured minutes of ``lines`` only, read now (the path before the cache; the benchmark's baseline)."""
     rows = (await session.scalars(sa.select(ServiceDuration).where(ServiceDuration.product_line.in_(lines)))).all()
     return {(d.product_line, d.fault_class): d.minutes for d in rows}
 
@@ -90,13 +102,12 @@ def core_job(j: Job, cfg: DispatchConfig, durations: dict[tuple[str, str], int],
              window: tuple[datetime, datetime] | None = None) -> r.Job:
     """A job row as the routing core's job: the plan's window and defaults, the booked slot's end as the latest
     start, ``urgent`` for an in-zone (2 h) job; ``window`` replaces the window (a trial slot, never late)."""
-    _, day_end = day_bounds(business_date(j.opened_at))
+    day_end = j.arrive_due or day_bounds(business_date(j.opened_at))[1]  # the day's end only without a deadline
     base = job_input(j, minutes=minutes_of(j, durations, cfg.default_service_minutes),
                      unserved_cost=float(j.unserved_cost or DEFAULT_UNSERVED_COST), day_end=day_end)
     if window is not None:
         return replace(base, earliest=window[0], latest=window[1], late_penalty=None, urgent=False)
-    latest = max(base.earliest, j.booked_end) if j.booked_end is not None else base.latest
-    return replace(base, latest=latest, urgent=j.zone_class == URGENT_ZONE)
+    return replace(base, urgent=True) if j.zone_class == URGENT_ZONE else base
 
 
 def _start_of(e: Engineer, d: date, now: datetime) -> tuple[float, float]:
@@ -125,6 +136,12 @@ async def nearest_engineers(session: AsyncSession, job: Job, *, limit: int, excl
     """Active engineers who serve the job's zone and hold its skills (any level: the core checks levels),
     nearest first by last known position or home; the pinned engineer alone for a pinned job. Not ``skilled``
     (an urgent job): any skills, so a job it displaces can go to an engineer who may do that one."""
+    q = _nearest(job, exclude=exclude, only=only, skilled=skilled)
+    return list((await session.scalars(q.limit(limit))).all())
+
+
+def _nearest(job: Job, *, exclude: Sequence[str], only: Sequence[str] | None,
+             skilled: bool) -> sa.Select[Any]:
     assert job.lat is not None and job.lon is not None
     k = math.cos(math.radians(job.lat))
     lat = sa.func.coalesce(Engineer.last_lat, Engineer.home_lat) - job.lat
@@ -140,7 +157,57 @@ async def nearest_engineers(session: AsyncSession, job: Job, *, limit: int, excl
             q = q.where(Engineer.skills.has_key(skill))
     if exclude:
         q = q.where(Engineer.id.not_in(list(exclude)))
-    return list((await session.scalars(q.order_by(lat * lat + lon * lon, Engineer.id).limit(limit))).all())
+    return q.order_by(lat * lat + lon * lon, Engineer.id)
+
+
+async def lock_engineers(session: AsyncSession, ids: Sequence[str], *, skip_locked: bool = False) -> list[Engineer]:
+    """The engineers' rows, locked (``FOR UPDATE``) in id order, as they are now: while a decision holds them, no
+    other insertion can change their routes, so one read of their jobs under the lock is the truth.
+    ``skip_locked``: rows another transaction holds are left out instead of waited for."""
+    if not ids:
+        return []
+    return list((await session.scalars(sa.select(Engineer).where(Engineer.id.in_(list(ids))).order_by(Engineer.id)
+                                       .with_for_update(skip_locked=skip_locked)
+                                       .execution_options(populate_existing=True))).all())
+
+
+async def held_jobs(session: AsyncSession, engineer_ids: Sequence[str], job_id: str, *,
+                    fresh: bool = False) -> list[Job]:
+    """Every job the engineers hold (on a route), but ``job_id``: one query (``fresh``: rows already in the
+    session are read again too)."""
+    if not engineer_ids:
+        return []
+    q = sa.select(Job).where(Job.engineer_id.in_(list(engineer_ids)), Job.status.in_(HELD), Job.id != job_id)
+    return list((await session.scalars(q.execution_options(populate_existing=fresh))).all())
+
+
+ROUTE_COLUMNS = ("id", "engineer_id", "status", "planned_arrival", "earliest_start", "booked_end", "arrive_due",
+                 "opened_at", "lat", "lon", "service_minutes", "product_line", "fault_class", "required_skills",
+                 "required_skill", "unserved_cost", "pinned_engineer_id", "arrived_at", "last_action_at",
+                 "zone_class")
+"""What of a held job its route is built from (``build_day``, ``core_job``)."""
+ENGINEER_COLUMNS = ("active", "skills", "zones", "shifts", "absences", "shift_start", "shift_end", "home_lat",
+                    "home_lon", "last_lat", "last_lon", "last_seen_at")
+"""What of an engineer the route's frame and the insertion use."""
+
+
+def _state(rows: Sequence[Any], columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    return sorted((tuple(getattr(x, c) for c in columns) for x in rows), key=lambda t: str(t[0]))
+
+
+async def still_as_read(session: AsyncSession, engineers: Sequence[Engineer], held_rows: Sequence[Job],
+                        job_id: str) -> bool:
+    """Lock ``engineers`` (``FOR UPDATE``, id order) and tell whether their rows and the jobs they hold are as
+    read for a decision (``held_rows``): then no other decision changed their routes since, and none can until
+    this transaction ends. False: read again and decide again (the rows are refreshed by the lock)."""
+    ids = sorted(e.id for e in engineers)
+    before_e = _state(engineers, ("id", *ENGINEER_COLUMNS))
+    before_j = _state([j for j in held_rows if j.engineer_id in ids], ROUTE_COLUMNS)
+    locked = await lock_engineers(session, ids)
+    cols = [getattr(Job, c) for c in ROUTE_COLUMNS]
+    now_j = (await session.execute(sa.select(*cols).where(
+        Job.engineer_id.in_(ids), Job.status.in_(HELD), Job.id != job_id))).all()
+    return _state(locked, ("id", *ENGINEER_COLUMNS)) == before_e and _state(now_j, ROUTE_COLUMNS) == before_j
 
 
 async def load_day(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datetime, *,
@@ -148,6 +215,14 @@ async def load_day(session: AsyncSession, cfg: DispatchConfig, job: Job, now: da
     """The day sequences of ``engineers`` at ``now`` (their current day, or ``day``: then only those working
     that day and whose shift has not ended), without ``job`` itself (the one being inserted: a job held already
     is taken out of its route first)."""
+    held_rows = await held_jobs(session, [e.id for e in engineers], job.id)
+    return build_day(cfg, job, now, engineers=engineers, held_rows=held_rows,
+                     durations=await durations(session, cfg), day=day)
+
+
+def build_day(cfg: DispatchConfig, job: Job, now: datetime, *, engineers: Sequence[Engineer],
+              held_rows: Sequence[Job], durations: dict[tuple[str, str], int], day: date | None = None) -> LiveDay:
+    """:func:`load_day` from rows already read (no query): several days from one read."""
     days: dict[str, date] = {}
     for e in engineers:
         if day is not None:
@@ -157,16 +232,15 @@ async def load_day(session: AsyncSession, cfg: DispatchConfig, job: Job, now: da
         if d is not None:
             days[e.id] = d
     rows = {e.id: e for e in engineers if e.id in days}
-    held_rows = (await session.scalars(sa.select(Job).where(
-        Job.engineer_id.in_(list(rows)), Job.status.in_(HELD), Job.id != job.id))).all() if rows else []
-    durations = await durations_for(session, {job.product_line} | {j.product_line for j in held_rows})
     travel = r.HaversineTravel(speed_kmh=cfg.speed_kmh(job.zone_class), road_factor=cfg.road_factor)
     by_eng: dict[str, list[Job]] = {}
+    currents = {eid: current_day(e, now) or days[eid] for eid, e in rows.items()}
     for j in held_rows:
-        assert j.engineer_id is not None
-        current = current_day(rows[j.engineer_id], now) or days[j.engineer_id]
-        if _on_day(j, days[j.engineer_id], current) and j.lat is not None and j.lon is not None:
-            by_eng.setdefault(j.engineer_id, []).append(j)
+        eid = j.engineer_id
+        if eid not in rows:
+            continue
+        if _on_day(j, days[eid], currents[eid]) and j.lat is not None and j.lon is not None:
+            by_eng.setdefault(eid, []).append(j)
     core_engineers, routes, held = [], [], {}
     for eid, e in rows.items():
         d = days[eid]

@@ -10,8 +10,8 @@ offer per job (partial unique index), and the job row locked FOR UPDATE before a
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, select, update
@@ -31,6 +31,7 @@ from ..domain import routing
 from ..domain.job_lifecycle import ACCEPTED, OFFERED, ON_SITE, OPEN_STATUSES, PAUSED, QUEUED, TERMINAL
 from ..domain.sla import PAUSE_REASONS
 from ..models import Engineer, Job, JobAction, Offer, ServiceRecord
+from ..plans.inputs import works_on
 from ..plans.replan import mark_replan
 from ..repairs import queries as repairs
 from ..sla.service import (
@@ -78,6 +79,7 @@ async def _apply(session: AsyncSession, cfg: DispatchConfig | None, job: Job, ac
     free the engineer's capacity when the job stops holding it, emit the move's events (stamped ``at``), and
     offer a job that is back in the queue to the next candidate (the ``cfg`` is needed only for that)."""
     move = lifecycle.move(job.status, action)
+    on_route = job.engineer_id if job.status in live.HELD else None
     pause = _open_pause(job)
     to = lifecycle.target(move, job.status, before_pause=pause.get("resume_status") if pause else None)
     if job.status == PAUSED and to != PAUSED:
@@ -100,6 +102,8 @@ async def _apply(session: AsyncSession, cfg: DispatchConfig | None, job: Job, ac
     if to == QUEUED:
         assert cfg is not None, f"{action} puts the job back in the queue: pass the DispatchConfig"
         await try_assign(session, cfg, job, now)
+    if on_route is not None and cfg is not None and (to not in live.HELD or job.engineer_id != on_route):
+        await reflow(session, cfg, on_route, job, now)  # the job left that route: the ones after it move up
 
 
 # --- jobs from tickets ---------------------------------------------------------------------------
@@ -144,25 +148,27 @@ async def reopen_job(session: AsyncSession, cfg: DispatchConfig, p: TicketReopen
     stale = (await session.scalars(select(Job).where(
         Job.ticket_id == p.ticket_id, Job.visit < p.visit, Job.status.not_in(TERMINAL)).with_for_update())).all()
     for job in stale:
-        await _cancel(session, job, f"superseded by visit {p.visit}", now, offer_reason="ticket reopened")
+        await _cancel(session, job, f"superseded by visit {p.visit}", now, offer_reason="ticket reopened", cfg=cfg)
     return await open_job(session, cfg, p, now, visit=p.visit, opened_at=p.reopened_at)
 
 
-async def cancel_job(session: AsyncSession, ticket_id: str, reason: str, now: datetime) -> None:
-    """The ticket was cancelled: its current job (latest visit) is withdrawn."""
+async def cancel_job(session: AsyncSession, ticket_id: str, reason: str, now: datetime, *,
+                     cfg: DispatchConfig | None = None) -> None:
+    """The ticket was cancelled: its current job (latest visit) is withdrawn (with ``cfg``: the rest of its
+    engineer's route re-laid, :func:`reflow`)."""
     job = await session.scalar(queries.latest_job_of(ticket_id).with_for_update())
     if job is None or not lifecycle.allowed(job.status, "cancel"):
         return
-    await _cancel(session, job, reason, now)
+    await _cancel(session, job, reason, now, cfg=cfg)
 
 
 async def _cancel(session: AsyncSession, job: Job, reason: str, now: datetime, *,
-                  offer_reason: str = "ticket cancelled") -> None:
+                  offer_reason: str = "ticket cancelled", cfg: DispatchConfig | None = None) -> None:
     async def withdraw_offer() -> Extras:
         await queries.close_offer(session, job, "withdrawn", now, offer_reason)
         return {ev.JobCancelled.TYPE: {"reason": reason}}
 
-    await _apply(session, None, job, "cancel", at=now, now=now, effect=withdraw_offer)
+    await _apply(session, cfg, job, "cancel", at=now, now=now, effect=withdraw_offer)
 
 
 async def parts_delivered(session: AsyncSession, job_id: str | None, ticket_id: str | None, now: datetime) -> None:
@@ -218,6 +224,8 @@ async def _offer_by_rank(session: AsyncSession, cfg: DispatchConfig, job: Job, n
 LIVE_DAYS = 3
 """How many days of sequences (today and the next ones) a live insertion looks at before the job waits queued
 (the nightly plan, the queue retry)."""
+LIVE_TRIES = 4
+"""Decisions made again on a fresh read when concurrent ones changed the chosen routes, before the job waits."""
 
 
 async def place(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datetime, *,
@@ -225,46 +233,53 @@ async def place(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datet
                 window: tuple[datetime, datetime] | None = None) -> routing.Insertion | None:
     """Insert a locked job (queued, or held and being moved) into the best engineer's day sequence.
 
-    The nearest qualified engineers' sequences are read and ``insert_job`` decides; then the engineers whose
-    routes change are locked (``FOR UPDATE``, in id order), their sequences read again and the decision made
-    again on them, so two concurrent insertions into one route never both keep a window the other broke. An
-    urgent (in-zone) job may displace a movable job, which is re-inserted on time (``displaced``). The job gets
-    the planned arrival of its stop; every other job on the changed routes whose planned arrival moved gets it
-    too, with ``dispatch.job.eta_changed``. An urgent job that no route takes on time marks its zone-day for a
-    re-plan. None: no route can take it (it stays where it is)."""
-    skip = list(exclude)
-    rjob: routing.Job | None = None
-    today, ahead, tries = business_date(now), 0, 0
-    while ahead < LIVE_DAYS and tries < 2 * LIVE_DAYS:  # today's sequences first, then each following day's
-        tries += 1
-        on = today + timedelta(days=ahead)
-        urgent = job.zone_class == live.URGENT_ZONE and window is None
-        near = await live.nearest_engineers(session, job, limit=cfg.live_candidates * (2 if urgent else 1),
-                                            exclude=skip, skilled=not urgent)
-        day = await live.load_day(session, cfg, job, now, engineers=near, day=on)
-        rjob = live.core_job(job, cfg, day.durations, window=window)
-        res = routing.insert_job(day.plan, rjob, day.engineers, now, max_candidates=cfg.live_candidates)
-        if res.insertion is None:
-            ahead += 1
-            continue
+    The nearest qualified engineers and the jobs they hold are read once; ``insert_job`` decides on that, for
+    today's sequences, then each following day's (no further query). Then the engineers whose routes change are
+    locked (``FOR UPDATE``, in id order) and checked to be as read (``live.still_as_read``): if a concurrent
+    decision changed them, they are read again and the decision made again, so two concurrent insertions into one
+    route never both keep a window the other broke; only those engineers stay locked to the end of the
+    transaction (a queue retry placing many jobs does not hold every candidate of each). An urgent (in-zone) job
+    may displace a movable job, which is re-inserted on time (``displaced``). The job gets the planned arrival of
+    its stop; every other job on the changed routes whose planned arrival moved gets it too, with
+    ``dispatch.job.eta_changed``. An urgent job that no route takes on time marks its zone-day for a re-plan. None:
+    no route can take it (it stays where it is)."""
+    urgent = job.zone_class == live.URGENT_ZONE and window is None
+    near = await live.nearest_engineers(session, job, limit=cfg.live_candidates * (2 if urgent else 1),
+                                        exclude=exclude, skilled=not urgent)
+    ids = [e.id for e in near]
+    held = await live.held_jobs(session, ids, job.id)
+    durations = await live.durations(session, cfg)
+    rjob = live.core_job(job, cfg, durations, window=window)
+    today, displace = business_date(now), None
+    for _ in range(LIVE_TRIES):
+        found = None
+        for ahead in range(LIVE_DAYS):  # today's sequences first, then each following day's (same read)
+            day = live.build_day(cfg, job, now, engineers=near, held_rows=held, durations=durations,
+                                 day=today + timedelta(days=ahead))
+            res = routing.insert_job(day.plan, rjob, day.engineers, now, max_candidates=cfg.live_candidates,
+                                     allow_displace=displace)
+            if res.insertion is not None:
+                found = (res, day)
+                break
+        if found is None:
+            break
+        res, day = found
+        assert res.insertion is not None
         involved = {res.insertion.engineer_id} | {m.to_engineer for m in res.insertion.displaced}
-        locked = (await session.scalars(select(Engineer).where(Engineer.id.in_(involved)).order_by(Engineer.id)
-                                        .with_for_update().execution_options(populate_existing=True))).all()
-        fresh_day = await live.load_day(session, cfg, job, now, engineers=locked, day=on)
-        res = routing.insert_job(fresh_day.plan, rjob, fresh_day.engineers, now, max_candidates=len(locked))
-        victims = [m.job_id for m in res.insertion.displaced] if res.insertion else []
+        if not await live.still_as_read(session, [day.rows[e] for e in involved], held, job.id):
+            held = await live.held_jobs(session, ids, job.id, fresh=True)  # a concurrent decision: again
+            continue
+        victims = [m.job_id for m in res.insertion.displaced]
         if victims and len((await session.scalars(select(Job.id).where(Job.id.in_(victims)).with_for_update(
                 skip_locked=True))).all()) != len(victims):  # a displaced job is being changed right now
-            res = routing.insert_job(fresh_day.plan, rjob, fresh_day.engineers, now, max_candidates=len(locked),
-                                     allow_displace=False)
-        if res.insertion is None:  # a concurrent insertion changed these routes since they were read: again
+            displace = False
             continue
-        await _take_insertion(session, cfg, job, res, fresh_day, now, reason)
+        await _take_insertion(session, cfg, job, res, day, now, reason)
         if rjob.urgent and res.insertion.lateness_s > 0:
             await mark_replan(session, cfg, zone=job.region_code, day=business_date(now),
                               reason="urgent_unplaceable", now=now)
         return res.insertion
-    if rjob is not None and rjob.urgent:
+    if rjob.urgent:
         await mark_replan(session, cfg, zone=job.region_code, day=business_date(now), reason="urgent_unplaceable",
                           now=now)
     return None
@@ -274,29 +289,73 @@ async def _take_insertion(session: AsyncSession, cfg: DispatchConfig, job: Job, 
                           day: live.LiveDay, now: datetime, reason: str) -> None:
     assert res.insertion is not None
     ins = res.insertion
-    new = live.arrivals(res.plan, set(day.rows))
+    new = live.arrivals(res.plan, {ins.engineer_id} | {m.to_engineer for m in ins.displaced})  # routes changed
     displaced = {m.job_id: m for m in ins.displaced}
     before = {job_id: row.planned_arrival for job_id, row in day.held.items()}
     for m in ins.displaced:
         victim = day.held[m.job_id]
         if m.to_engineer != victim.engineer_id:
             await _hand_over(session, cfg, victim, day.rows[m.to_engineer], new[victim.id][1], now)
-    previous = job.planned_arrival
+    previous, holder = job.planned_arrival, job.engineer_id if job.status in live.HELD else None
     await _hand_over(session, cfg, job, day.rows[ins.engineer_id], new[job.id][1], now)
     await eta_changed(session, job, previous, reason, now)
+    await _move_etas(session, cfg, day.held, new, before, now, reasons={
+        job_id: "displaced" if job_id in displaced else "insertion" for job_id in new}, locked=set(displaced))
+    if holder is not None and holder != ins.engineer_id:  # moved off a route (a booking): the rest moves up
+        await reflow(session, cfg, holder, job, now)
+
+
+async def reflow(session: AsyncSession, cfg: DispatchConfig, engineer_id: str, gone: Job, now: datetime) -> int:
+    """``gone`` left ``engineer_id``'s route (declined, expired, cancelled, moved to another route, closed): the
+    jobs after it on that day's sequence are re-laid in the same order and those whose planned arrival moved get
+    ``dispatch.job.eta_changed`` (``replan``). The engineer's row is locked ``SKIP LOCKED``: a decision holding
+    it is changing that route right now and says its ETAs itself (and no lock is waited for, so no deadlock with
+    a decision locking its candidates). The number of jobs told."""
+    engineers = await live.lock_engineers(session, [engineer_id], skip_locked=True)
+    if not engineers:
+        return 0
+    held = await live.held_jobs(session, [engineer_id], gone.id)
+    if not held:
+        return 0
+    after = gone.planned_arrival
+    on = business_date(after) if after is not None else None
+    day = live.build_day(cfg, gone, now, engineers=engineers, held_rows=held,
+                         durations=await live.durations(session, cfg), day=on)
+    new = {job_id: v for job_id, v in live.arrivals(day.plan, {engineer_id}).items()
+           if after is None or (day.held[job_id].planned_arrival or after) >= after}
+    before = {job_id: row.planned_arrival for job_id, row in day.held.items()}
+    return await _move_etas(session, cfg, day.held, new, before, now, reasons=dict.fromkeys(new, "replan"))
+
+
+async def _move_etas(session: AsyncSession, cfg: DispatchConfig, rows: dict[str, Job],
+                     new: dict[str, tuple[str, datetime, int]], before: dict[str, datetime | None], now: datetime,
+                     *, reasons: dict[str, str], locked: Collection[str] = ()) -> int:
+    """Jobs of ``rows`` whose planned arrival in ``new`` moved by ``cfg.eta_change`` or more (or that are in
+    ``locked``, already locked and always told) get it, with ``dispatch.job.eta_changed`` (one outbox write); a
+    job being changed right then by an app action (row locked elsewhere) is skipped: its next insertion or plan
+    says its ETA. The number of jobs told."""
+    moved = {}
     for job_id, (_, arrival, _) in new.items():
-        row = day.held.get(job_id)
-        if row is None or job_id == job.id:
+        row, was = rows.get(job_id), before.get(job_id)
+        if row is None:
             continue
-        was = before[job_id]
-        moved = was is None or abs(arrival - was) >= cfg.eta_change
-        if not (moved or job_id in displaced):
+        if job_id in locked or was is None or abs(arrival - was) >= cfg.eta_change:
+            moved[job_id] = (row, was, arrival)
+    free = set(locked)
+    ask = [job_id for job_id in moved if job_id not in locked]
+    if ask:
+        free |= set((await session.scalars(select(Job.id).where(Job.id.in_(ask)).with_for_update(
+            skip_locked=True))).all())
+    events = []
+    for job_id, (row, was, arrival) in moved.items():
+        if job_id not in free:
             continue
-        if job_id not in displaced and await session.scalar(select(Job.id).where(Job.id == job_id).with_for_update(
-                skip_locked=True)) is None:
-            continue  # being changed right now (an app action): its next insertion or plan says its ETA
         row.planned_arrival, row.updated_at = arrival, now
-        await eta_changed(session, row, was, "displaced" if job_id in displaced else "insertion", now)
+        if arrival != was:
+            events.append(_eta_event(row, was, reasons[job_id], now))
+    if events:
+        await add_events(session, *events)
+    return len(events)
 
 
 async def _hand_over(session: AsyncSession, cfg: DispatchConfig, job: Job, eng: Engineer, arrival: datetime,
@@ -328,11 +387,15 @@ async def eta_changed(session: AsyncSession, job: Job, previous: datetime | None
     """``dispatch.job.eta_changed`` for a job whose planned arrival moved (or was first given)."""
     if job.planned_arrival is None or job.planned_arrival == previous:
         return
+    await add_events(session, _eta_event(job, previous, reason, now))
+
+
+def _eta_event(job: Job, previous: datetime | None, reason: str, now: datetime) -> ev.JobEtaChanged:
     start = job.earliest_start or job.opened_at
     end = job.booked_end or job.arrive_due
-    await add_events(session, ev.JobEtaChanged(aggregate_id=job.id, payload=job_payload(
+    return ev.JobEtaChanged(aggregate_id=job.id, payload=job_payload(
         job, now, planned_arrival=job.planned_arrival, previous_arrival=previous, window_start=start,
-        window_end=max(end, start) if end else None, reason=reason)))
+        window_end=max(end, start) if end else None, reason=reason))
 
 
 async def manual_assign(session: AsyncSession, cfg: DispatchConfig, *, job_id: str, engineer_id: str,
@@ -394,6 +457,31 @@ async def assign_planned(session: AsyncSession, cfg: DispatchConfig, job: Job, *
         await eta_changed(session, job, previous, eta_reason, now)
 
 
+async def take_back_from_absent(session: AsyncSession, cfg: DispatchConfig, job_id: str, *, day: date,
+                                now: datetime) -> bool:
+    """A job a plan of ``day`` left unplanned, held (offered or accepted, not started) for that day by an engineer
+    who is absent (or inactive) that day, goes back to the queue: its offers withdrawn, no engineer, then
+    re-inserted into another route when one takes it (:func:`try_assign`). It never stays with an absent
+    engineer. True when it was taken back."""
+    job = await queries.lock_job(session, job_id)
+    if job.status not in (OFFERED, ACCEPTED) or job.engineer_id is None:
+        return False
+    if job.planned_arrival is not None and business_date(job.planned_arrival) != day:
+        return False  # held for another day
+    eng = await session.get(Engineer, job.engineer_id)
+    if eng is not None and eng.active and works_on(eng, day):
+        return False
+
+    async def withdraw() -> Extras:
+        await queries.close_offer(session, job, "withdrawn", now, "engineer absent")
+        await session.execute(update(Offer).where(Offer.job_id == job.id, Offer.status == "accepted")
+                              .values(status="withdrawn", reason="engineer absent"))
+        return {}
+
+    await _apply(session, cfg, job, "unassign", at=now, now=now, effect=withdraw)
+    return True
+
+
 async def expire_offers(session: AsyncSession, cfg: DispatchConfig, now: datetime, limit: int = 200) -> int:
     """Offers nobody answered in time go to the next candidate."""
     job_ids = (await session.scalars(select(Offer.job_id).where(
@@ -436,7 +524,7 @@ async def flag_overruns(session: AsyncSession, cfg: DispatchConfig, now: datetim
     rows = (await session.scalars(select(Job).where(
         Job.status == ON_SITE, Job.overrun_flagged.is_(False), Job.arrived_at < now - cfg.overrun_margin)
         .order_by(Job.arrived_at).limit(limit).with_for_update(skip_locked=True))).all()
-    durations = await live.durations_for(session, {j.product_line for j in rows})
+    durations = await live.durations(session, cfg)  # the minutes a plan uses
     n = 0
     for job in rows:
         assert job.arrived_at is not None

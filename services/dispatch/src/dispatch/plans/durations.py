@@ -11,6 +11,7 @@ value, then the configured one; no row: the caller's ``DISPATCH_DEFAULT_SERVICE_
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -54,6 +55,7 @@ async def relearn(session: AsyncSession, cfg: DispatchConfig, product_line: str,
         index_elements=[LearnedDuration.product_line, LearnedDuration.fault_class],
         set_={"minutes": stmt.excluded.minutes, "samples": stmt.excluded.samples,
               "computed_at": stmt.excluded.computed_at}))
+    forget()
     row = await session.get(LearnedDuration, (product_line, fault_class), populate_existing=True)
     assert row is not None
     return row
@@ -97,3 +99,26 @@ async def effective(session: AsyncSession) -> dict[tuple[str, str], int]:
     """(product line, fault class) -> the minutes a plan uses (keys with nothing usable are left out)."""
     return {(v.product_line, v.fault_class): v.effective_minutes for v in await table(session)
             if v.effective_minutes is not None}
+
+
+_CACHE: tuple[float, dict[tuple[str, str], int]] | None = None
+"""(valid until, on ``time.monotonic``; the minutes) of :func:`cached` in this process."""
+
+
+async def cached(session: AsyncSession, cfg: DispatchConfig) -> dict[tuple[str, str], int]:
+    """:func:`effective`, kept in this process for ``cfg.live_cache`` (the live path reads it every decision): a
+    change made in this process (``upsert``, ``relearn``) clears it, another process's is seen within the TTL."""
+    global _CACHE
+    t = time.monotonic()
+    if _CACHE is not None and t < _CACHE[0]:
+        return _CACHE[1]
+    got = await effective(session)
+    if cfg.live_cache.total_seconds() > 0:
+        _CACHE = (t + cfg.live_cache.total_seconds(), got)
+    return got
+
+
+def forget() -> None:
+    """A service duration changed in this process: the next :func:`cached` reads them again."""
+    global _CACHE
+    _CACHE = None

@@ -58,7 +58,7 @@ def service_minutes(job: Job, durations: dict[tuple[str, str], int], default: in
 
 def window(job: Job, day_end: datetime) -> tuple[datetime, datetime]:
     earliest = job.earliest_start or job.opened_at
-    latest = job.arrive_due or day_end
+    latest = job.booked_end or job.arrive_due or day_end  # a booked slot's end is the latest start
     return earliest, max(latest, earliest)
 
 

@@ -144,6 +144,7 @@ async def upsert_duration(session: AsyncSession, *, body: DurationUpsert, now: d
         index_elements=[ServiceDuration.product_line, ServiceDuration.fault_class],
         set_={"minutes": stmt.excluded.minutes, "override": stmt.excluded.override,
               "updated_at": stmt.excluded.updated_at}))
+    durations.forget()
     row = await session.get(ServiceDuration, (body.product_line, body.fault_class or ""), populate_existing=True)
     assert row is not None
     return row
@@ -350,6 +351,8 @@ async def publish(session: AsyncSession, cfg: DispatchConfig, *, plan_id: str,
             restocks.setdefault(x.engineer_id, []).append(ev.PlannedRestock(
                 centre_id=x.centre_id, position=x.position, planned_arrival=x.planned_arrival,
                 planned_start=x.planned_start, planned_end=x.planned_end))
+    for job_id in unplanned:  # never left with an engineer absent that day: back to the queue, re-inserted
+        await jobs.take_back_from_absent(session, cfg, job_id, day=row.day, now=now)
     move = lifecycle.move(row.status, "publish")
     row.status, row.published_at = move.to, now
     await session.flush()
