@@ -22,6 +22,7 @@ from .plans.router import router as plans_router
 from .reports.router import router as reports_router
 from .sla.reference import ensure_reference_data
 from .sla.router import router as sla_router
+from .spares.router import router as spares_router
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -44,7 +45,7 @@ def create_app(settings: DispatchSettings | None = None, *, trace_exporter: Any 
         ServiceParts(
             title="Dispatch service",
             migrations_dir=MIGRATIONS,
-            routers=[sla_router, engineers_router, jobs_router, reports_router, plans_router],
+            routers=[sla_router, engineers_router, jobs_router, reports_router, plans_router, spares_router],
             produces_topics=registry.topics_of("dispatch"),
             consumers=consumer_specs,
             background=background_jobs(settings, cfg),
