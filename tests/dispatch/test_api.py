@@ -38,6 +38,12 @@ async def test_job_lifecycle_through_the_engineer_app(clean, dispatch_settings, 
         assert r.status_code == 200, r.text
         await client.put("/v1/engineers/E2", json=engineer_body(skill, loc=(31.5, 121.9)), headers=admin)
         job = await open_ticket(client, ticket(skill))
+        r = await client.put("/v1/service-centres/C1", json={"name": "C1", "region_code": "310101", "lat": 31.2,
+                                                              "lon": 121.4}, headers=admin)
+        assert r.status_code == 200, r.text
+        r = await client.post("/v1/spares", json={"serial": "SPARE-1", "product_line": skill, "centre_id": "C1"},
+                              headers=admin)  # R-S6: spares are lent from the pool
+        assert r.status_code == 201, r.text
         eng = auth_headers("engineer", sub="E1", engineer_id="E1")
         other = auth_headers("engineer", sub="E2", engineer_id="E2")
 

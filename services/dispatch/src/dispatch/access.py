@@ -20,7 +20,7 @@ from aftersales_shared.auth import Principal, Role, require_roles, scope_of
 from aftersales_shared.errors import Forbidden
 from aftersales_shared.pii import sees_contact
 
-from .models import Engineer, Job
+from .models import Engineer, Job, SpareUnit
 
 CanConfigureDispatch = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.DISPATCHER))]
 """Zones, service centres, SLA calendars and policies, engineers."""
@@ -53,6 +53,12 @@ CanReadRateCards = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.D
 """A product line's paid-repair rate card (issue 15): staff, and the engineers who quote by it."""
 CanReadRepairReports = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.DISPATCHER, Role.OPS))]
 """Paid-repair revenue (issue 15)."""
+CanManageSpares = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.DISPATCHER, Role.DEALER))]
+"""Register a spare unit into a service centre's pool (a dealer: into its own centres only)."""
+CanReadSpares = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.DISPATCHER, Role.OPS, Role.DEALER))]
+"""Spare units and the overdue list (R-S6); a dealer sees its own centres' spares."""
+CanConvertSpares = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.DISPATCHER))]
+"""Convert a spare unit (sold to the customer, or written off) with a reason."""
 
 
 def _visible(principal: Principal, *, engineer_col: InstrumentedAttribute[str] | InstrumentedAttribute[str | None],
@@ -82,6 +88,17 @@ def visible_engineer(principal: Principal) -> sa.ColumnElement[bool]:
                                                                    Role.DEALER, Role.ENGINEER}:
         return sa.true()
     return visible_engineers(principal)
+
+
+def visible_spares(principal: Principal) -> sa.ColumnElement[bool]:
+    """Spare units the caller may see: its own centres' (dealer), all (staff), none by listing (engineer: the
+    spare-unit suggestion of its job names those it may lend)."""
+    scope = scope_of(principal)
+    if scope.kind == "staff":
+        return sa.true()
+    if scope.kind == "dealer":
+        return SpareUnit.dealer_id == scope.dealer_id
+    return sa.false()
 
 
 def engineer_id_of(principal: Principal) -> str:

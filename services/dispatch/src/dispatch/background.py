@@ -23,6 +23,7 @@ from .config import DispatchConfig, DispatchSettings
 from .jobs import service as jobs
 from .plans import service as plans
 from .sla import service as sla
+from .spares import service as spares
 
 Job = Callable[[], Awaitable[None]]
 Step = Callable[[AsyncSession, DispatchConfig], Awaitable[int]]
@@ -36,6 +37,7 @@ STEPS: tuple[Step, ...] = (
     lambda s, cfg: plans.plan_tomorrow(s, cfg, clock.now()),
     lambda s, cfg: plans.request_due_replans(s, cfg, clock.now()),
     lambda s, cfg: plans.publish_automatic(s, cfg, clock.now()),
+    lambda s, cfg: spares.remind_overdue(s, clock.now()),  # issue 16, R-S6: a lent spare past its due-back time
 )
 
 

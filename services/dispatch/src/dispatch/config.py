@@ -58,6 +58,11 @@ class DispatchSettings(ServiceSettings):
     auto_publish: bool = Field(True, description="publish nightly and re-plans when done")
     replan_debounce_seconds: int = Field(60, ge=0, description="disruptions within this make one re-plan")
     overrun_margin_minutes: int = Field(30, ge=0, description="on site past the planned end by this: re-plan")
+    # issue 16, R-S6: spare units. The loan term is a contract term; until the terms model (issue 16 item 1) exists
+    # it is read from this one setting
+    spare_due_back_hours: int = Field(168, ge=1, le=24 * 365, description="a lent spare unit is due back after")
+    spare_parts_wait_fraction: float = Field(0.5, gt=0, le=1, description="waiting for parts longer than this "
+                                             "share of the resolve time puts the resolve deadline at risk")
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,8 @@ class DispatchConfig:
     auto_publish: bool = True
     replan_debounce: timedelta = timedelta(seconds=60)
     overrun_margin: timedelta = timedelta(minutes=30)
+    spare_due_back: timedelta = timedelta(hours=168)  # default loan term of a spare entering the pool
+    spare_parts_wait_fraction: float = 0.5
 
     def speed_kmh(self, zone_class: str) -> float:
         return dict(self.speeds_kmh).get(zone_class, 30.0)
@@ -111,4 +118,6 @@ class DispatchConfig:
             nightly_plan_at=s.nightly_plan_at, auto_publish=s.auto_publish,
             replan_debounce=timedelta(seconds=s.replan_debounce_seconds),
             overrun_margin=timedelta(minutes=s.overrun_margin_minutes),
+            spare_due_back=timedelta(hours=s.spare_due_back_hours),
+            spare_parts_wait_fraction=s.spare_parts_wait_fraction,
         )

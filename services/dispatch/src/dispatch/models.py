@@ -79,6 +79,8 @@ class SlaPolicyRow(Base):
     warn_fractions: Mapped[list[Any]] = mapped_column(JSONB, default=lambda: [0.5, 0.8])
     # issue 14: what leaving a job of this policy unserved costs a plan (a short-staffed plan drops the cheapest)
     unserved_cost: Mapped[Decimal] = mapped_column(sa.Numeric(14, 2), default=Decimal("500"), server_default="500")
+    # issue 16 (R-S6): the contract entitles the customer to a spare unit when the resolve deadline is at risk
+    spare_entitled: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     updated_at: Mapped[datetime] = mapped_column(TS)
     __table_args__ = (sa.UniqueConstraint("contract_code", "zone_class"),)
 
@@ -473,3 +475,64 @@ idempotency_keys = sa.Table(
     sa.Column("created_at", TS, nullable=False),
 )
 """(caller, Idempotency-Key) -> the stored response of a creating POST (appointments, absences)."""
+
+
+# --- spare units (issue 16, R-S6) -------------------------------------------------------------------
+
+class SpareUnit(Base):
+    """A spare unit of a service centre's pool (its dealer's, or the manufacturer's when the centre has none);
+    ``job_id``/``lent_at``/``due_back_at`` are the current loan (status ``lent``), ``domain/spare_lifecycle.py``
+    the statuses and moves."""
+
+    __tablename__ = "spare_units"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    serial: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    product_line: Mapped[str] = mapped_column(sa.String(40))
+    condition: Mapped[str] = mapped_column(sa.String(12))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    centre_id: Mapped[str] = mapped_column(sa.ForeignKey("service_centres.id"))
+    dealer_id: Mapped[str | None] = mapped_column(sa.String(40), index=True)  # the centre's dealer (the scope)
+    job_id: Mapped[str | None] = mapped_column(sa.ForeignKey("jobs.id"))
+    lent_at: Mapped[datetime | None] = mapped_column(TS)
+    due_back_at: Mapped[datetime | None] = mapped_column(TS)
+    reminded_at: Mapped[datetime | None] = mapped_column(TS)  # the current loan's overdue reminder (once)
+    # the loan term (hours until due back) this spare is lent for: DISPATCH_SPARE_DUE_BACK_HOURS when it entered
+    # the pool, unless the registration named one (a contract term once issue 16's terms model exists)
+    loan_hours: Mapped[int] = mapped_column(sa.Integer)
+    converted_reason: Mapped[str | None] = mapped_column(sa.String(300))
+    version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(TS)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('available', 'lent', 'in_repair', 'sold', 'written_off')",
+                           name="status_known"),
+        sa.CheckConstraint("condition IN ('new', 'good', 'fair', 'faulty')", name="condition_known"),
+        sa.CheckConstraint("loan_hours > 0", name="loan_hours_positive"),
+        # a lent spare names its job and due-back time; a spare in any other status names none
+        sa.CheckConstraint("(status = 'lent') = (job_id IS NOT NULL AND lent_at IS NOT NULL "
+                           "AND due_back_at IS NOT NULL)", name="loan_consistent"),
+        # a job holds at most one spare at a time
+        sa.Index("ux_spare_units_job_lent", "job_id", unique=True, postgresql_where=sa.text("status = 'lent'")),
+        sa.Index("ix_spare_units_lent_due", "due_back_at", postgresql_where=sa.text("status = 'lent'")),
+        sa.Index("ix_spare_units_available", "product_line", postgresql_where=sa.text("status = 'available'")),
+    )
+
+
+class SpareLoan(Base):
+    """Every loan of a spare to a job (where each spare was, when); an open loan has no ``ended_at``. The partial
+    unique index ``ux_spare_loans_open`` is the database's own guarantee that a spare is never lent twice at once."""
+
+    __tablename__ = "spare_loans"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    spare_id: Mapped[str] = mapped_column(sa.ForeignKey("spare_units.id"))
+    job_id: Mapped[str] = mapped_column(sa.ForeignKey("jobs.id"), index=True)
+    lent_at: Mapped[datetime] = mapped_column(TS)
+    due_back_at: Mapped[datetime] = mapped_column(TS)
+    reminded_at: Mapped[datetime | None] = mapped_column(TS)
+    ended_at: Mapped[datetime | None] = mapped_column(TS)
+    outcome: Mapped[str | None] = mapped_column(sa.String(16))  # collected | sold | written_off
+    condition_back: Mapped[str | None] = mapped_column(sa.String(12))
+    reason: Mapped[str | None] = mapped_column(sa.String(300))
+    __table_args__ = (
+        sa.Index("ux_spare_loans_open", "spare_id", unique=True, postgresql_where=sa.text("ended_at IS NULL")),
+    )

@@ -78,6 +78,21 @@ SpareUnitLent = _step("dispatch.job.spare_unit_lent", "SpareUnitLent")
 SpareUnitCollected = _step("dispatch.job.spare_unit_collected", "SpareUnitCollected")
 
 
+class SpareUnitOverduePayload(JobStepPayload):
+    """A spare unit (R-S6) lent to the job is past its due-back time: collect it (one reminder per loan).
+    ``reason`` carries the spare's serial, as on ``spare_unit_lent`` / ``spare_unit_collected``."""
+
+    spare_id: str | None = None
+    serial: str | None = None
+    due_back_at: datetime | None = None
+
+
+class SpareUnitOverdue(IntegrationEvent):
+    TYPE = "dispatch.job.spare_unit_overdue"
+    TOPIC = JOB_TOPIC
+    payload: SpareUnitOverduePayload
+
+
 class SlaPayload(JobPayload):
     milestone: Milestone
     deadline: datetime

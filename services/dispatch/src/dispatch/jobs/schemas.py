@@ -52,6 +52,9 @@ class ActionIn(StrictModel):
     lat: Latitude | None = None
     lon: Longitude | None = None
     spare_serial: Serial | None = None
+    spare_id: Id | None = Field(None, description="lend_spare: the pool spare unit (or name it by spare_serial)")
+    spare_condition: Literal["new", "good", "fair", "faulty"] | None = Field(
+        None, description="collect_spare: the spare's condition as collected (default good; faulty: to repair)")
     record: ServiceRecordIn | None = None
 
 

@@ -42,6 +42,7 @@ from ..sla.service import (
     refresh_next_due,
     zone_class_of,
 )
+from ..spares import service as spares
 from . import live, queries
 from .events import job_payload
 from .schemas import ActionIn, ServiceRecordIn
@@ -550,9 +551,9 @@ def check_action_body(body: ActionIn) -> None:
         raise DomainError("a reason is required", field="reason", code="reason_required", status=422)
     if body.action == "arrive" and (body.lat is None or body.lon is None):
         raise DomainError("arrive needs the GPS position", field="lat", code="gps_required", status=422)
-    if body.action == "lend_spare" and not body.spare_serial:
-        raise DomainError("the spare unit's serial is required", field="spare_serial", code="spare_required",
-                          status=422)
+    if body.action == "lend_spare" and not (body.spare_id or body.spare_serial):
+        raise DomainError("the pool spare unit to lend is required (spare_id or spare_serial)", field="spare_id",
+                          code="spare_required", status=422)
 
 
 def check_device_time(at: datetime, job: Job, cfg: DispatchConfig, now: datetime) -> datetime:
@@ -650,15 +651,22 @@ async def _resume(session: AsyncSession, job: Job, body: ActionIn, at: datetime)
 
 
 async def _lend_spare(session: AsyncSession, job: Job, body: ActionIn, at: datetime) -> Extras:
+    """R-S6: a pool spare (``spare_id`` or ``spare_serial``) is lent to the job (``spares/service.lend``: never
+    twice at once); the job keeps its serial and times as before, for readers of the job."""
     if job.spare_lent_at and not job.spare_collected_at:
-        raise Conflict("a spare unit is already lent", field="spare_serial", code="spare_already_lent")
-    job.spare_serial, job.spare_lent_at, job.spare_collected_at = body.spare_serial, at, None
-    return {ev.SpareUnitLent.TYPE: {"reason": body.spare_serial}}
+        raise Conflict(f"spare unit {job.spare_serial} is already lent to this job",
+                       field="spare_id" if body.spare_id else "spare_serial", code="spare_already_lent")
+    spare = await spares.lend(session, job, spare_id=body.spare_id, serial=body.spare_serial, at=at, now=at)
+    job.spare_serial, job.spare_lent_at, job.spare_collected_at = spare.serial, at, None
+    return {ev.SpareUnitLent.TYPE: {"reason": spare.serial}}
 
 
 async def _collect_spare(session: AsyncSession, job: Job, body: ActionIn, at: datetime) -> Extras:
+    """The job's spare comes back in ``spare_condition`` (default good): available again, in repair when faulty.
+    A spare lent before the pool existed (free text on the job, no pool row) is still collected the old way."""
     if not job.spare_lent_at or job.spare_collected_at:
         raise Conflict("no spare unit is out", field="action", code="no_spare_lent")
+    await spares.collect(session, job, condition=body.spare_condition or "good", at=at, now=at)
     job.spare_collected_at = at
     return {ev.SpareUnitCollected.TYPE: {"reason": job.spare_serial}}
 
@@ -668,6 +676,7 @@ async def _resolve(session: AsyncSession, job: Job, body: ActionIn, at: datetime
     remote = body.action == "remote_resolve"
     rec = body.record
     assert rec is not None  # check_action_body
+    await spares.guard_close(session, job)  # R-S6: not while its spare is out (unless converted)
     job.resolved_at = at
     if remote:
         job.responded_at = job.responded_at or at

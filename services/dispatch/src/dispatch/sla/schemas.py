@@ -112,6 +112,8 @@ class PolicyUpsert(StrictModel):
     warn_fractions: list[Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]] = Field(
         default_factory=lambda: [0.5, 0.8], max_length=5)
     unserved_cost: Money = Field(Decimal("500"), description="what leaving a job unserved costs a plan (issue 14)")
+    spare_entitled: bool = Field(False, description="the contract entitles a spare unit when the resolve deadline "
+                                                    "is at risk (R-S6, issue 16)")
 
     @field_validator("warn_fractions")
     @classmethod
@@ -135,6 +137,7 @@ class PolicyRead(ReadModel):
     resolve_from: str
     warn_fractions: list[float]
     unserved_cost: Money
+    spare_entitled: bool = False
 
     @field_validator("contract_code", mode="before")
     @classmethod
