@@ -31,6 +31,7 @@ from aftersales_shared.events.ticketing import UNIT_TOPIC, UnitRegistered
 
 from .config import PartsSettings
 from .jobs import service as jobs
+from .reports import service as reports
 from .stock import service as stock
 
 
@@ -54,6 +55,11 @@ async def on_job_cancelled(session: AsyncSession, event: IntegrationEvent, setti
     await jobs.cancelled(session, settings, event.payload, at=event.occurred_at, now=clock.now())
 
 
+async def on_job_completed_replacements(session: AsyncSession, event: IntegrationEvent,
+                                        settings: PartsSettings) -> None:
+    await reports.record_replacements(session, event.payload, now=clock.now())
+
+
 async def on_unit_registered(session: AsyncSession, event: IntegrationEvent, settings: PartsSettings) -> None:
     await stock.record_sale(session, event.payload)
 
@@ -73,10 +79,13 @@ HANDLERS: dict[str, dict[str, Handler]] = {
     "units": {
         UnitRegistered.TYPE: on_unit_registered,
     },
+    "replacements": {  # R-O1 monthly parts-replacement list (its own group: the stock issue above is untouched)
+        JobCompleted.TYPE: on_job_completed_replacements,
+    },
 }
 """Consumer group → event type → handler: everything parts listens to."""
 
-TOPICS = {"jobs": [JOB_TOPIC], "units": [UNIT_TOPIC]}
+TOPICS = {"jobs": [JOB_TOPIC], "units": [UNIT_TOPIC], "replacements": [JOB_TOPIC]}
 
 
 def consumer_specs(settings: ServiceSettings) -> list[ConsumerSpec]:

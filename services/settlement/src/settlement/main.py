@@ -16,6 +16,7 @@ from .dealers.router import router as dealers
 from .disputes.router import router as disputes
 from .ledger.router import router as ledger
 from .penalties.router import router as penalties
+from .reports.router import router as reports
 from .statements.router import router as statements
 from .terms.router import router as terms
 
@@ -30,7 +31,7 @@ def create_app(settings: SettlementSettings | None = None, *, trace_exporter: An
         ServiceParts(
             title="Settlement service",
             migrations_dir=MIGRATIONS,
-            routers=[dealers, ledger, statements, disputes, assessments, terms, penalties],
+            routers=[dealers, ledger, statements, disputes, assessments, terms, penalties, reports],
             produces_topics=registry.topics_of("settlement"),
             consumers=consumer_specs,
             background=jobs,

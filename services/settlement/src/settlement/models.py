@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Identity, Integer, Numeric, String, Table
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Identity, Integer, Numeric, String, Table, Text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -194,6 +194,30 @@ class SlaPenalty(Base):
     created_at: Mapped[datetime] = mapped_column(TS)
 
 
+class RepairRecord(Base):
+    """The service record of one completed job of a dealer's engineer (R-O1 reports; ``reports/``)."""
+
+    __tablename__ = "repair_records"
+    job_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    dealer_id: Mapped[str] = mapped_column(Text)
+    ticket_id: Mapped[str | None] = mapped_column(Text)
+    engineer_id: Mapped[str | None] = mapped_column(Text)
+    serial: Mapped[str] = mapped_column(Text)
+    product_line: Mapped[str] = mapped_column(Text)
+    coverage: Mapped[str] = mapped_column(Text)
+    root_cause: Mapped[str | None] = mapped_column(String(32))
+    parts_used: Mapped[list[Any]] = mapped_column(JSONB)
+    labour_minutes: Mapped[int] = mapped_column(Integer)
+    home_visit: Mapped[bool] = mapped_column(Boolean)
+    remote: Mapped[bool] = mapped_column(Boolean)
+    sla_met: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    work_done: Mapped[str] = mapped_column(Text)
+    completed_at: Mapped[datetime] = mapped_column(TS)
+    month: Mapped[date] = mapped_column(Date)
+    event_id: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -211,3 +235,4 @@ carry_over_balances = _table(CarryOverBalance)
 monthly_reports = _table(MonthlyReport)
 dealer_terms = _table(DealerTermsChange)
 sla_penalties = _table(SlaPenalty)
+repair_records = _table(RepairRecord)
