@@ -30,3 +30,5 @@ class SettlementSettings(ServiceSettings):
     terms_sla_penalty_amount: Decimal = Field(Decimal("0"), ge=0, le=Decimal("9999999999.99"))
     terms_sla_penalty_milestones: list[Literal["respond", "arrive", "resolve"]] = ["arrive", "resolve"]
     terms_sla_service_value: Decimal | None = Field(None, ge=0, le=Decimal("9999999999.99"))
+    terms_retention_years: int = Field(5, ge=5, le=100)  # R-T4: at least 5 years
+    retention_every_seconds: float = Field(3600, gt=0)  # how often the retention job looks (it runs once a day)

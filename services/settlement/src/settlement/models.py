@@ -218,6 +218,31 @@ class RepairRecord(Base):
     created_at: Mapped[datetime] = mapped_column(TS)
 
 
+class ArchivedRecord(Base):
+    """A record moved out of the live tables past its retention (R-T4; ``retention/``): append-only."""
+
+    __tablename__ = "archived_records"
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    record_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    dealer_id: Mapped[str] = mapped_column(Text)
+    period: Mapped[str] = mapped_column(String(16))
+    run_id: Mapped[int] = mapped_column(BigInteger)
+    archived_at: Mapped[datetime] = mapped_column(TS)
+    document: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+class RetentionRun(Base):
+    """What one day's retention job did (R-T4)."""
+
+    __tablename__ = "retention_runs"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    run_on: Mapped[date] = mapped_column(Date, unique=True)
+    started_at: Mapped[datetime] = mapped_column(TS)
+    statements_archived: Mapped[int] = mapped_column(Integer)
+    repair_records_archived: Mapped[int] = mapped_column(Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -236,3 +261,5 @@ monthly_reports = _table(MonthlyReport)
 dealer_terms = _table(DealerTermsChange)
 sla_penalties = _table(SlaPenalty)
 repair_records = _table(RepairRecord)
+archived_records = _table(ArchivedRecord)
+retention_runs = _table(RetentionRun)
