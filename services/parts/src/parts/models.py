@@ -224,3 +224,12 @@ part_replacements = sa.Table(  # one row per part a completed job used (parts_00
     sa.Column("month", sa.Date, nullable=False),
     sa.Column("created_at", TS, nullable=False),
 )
+
+product_lines = sa.Table(  # R-P8: end of sale and the availability years of a product line (parts_0010)
+    "product_lines", md,
+    sa.Column("product_line", sa.String(60), primary_key=True),
+    sa.Column("end_of_sale", sa.Date),
+    sa.Column("availability_years", sa.Integer),  # NULL: the configured default (PARTS_AVAILABILITY_YEARS)
+    sa.Column("updated_by", sa.String(64), nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)

@@ -1,10 +1,13 @@
-"""The monthly parts-replacement list (R-O1) as a JSON page."""
+"""The monthly parts-replacement list (R-O1), the availability horizon (R-P8) and the seasonal plan (R-P9)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from aftersales_shared.schemas import BusinessDate, StrictModel
 
 
 class ReplacementRow(BaseModel):
@@ -33,3 +36,61 @@ class ReplacementPage(BaseModel):
     offset: int
     limit: int
     items: list[ReplacementRow]
+
+
+class ProductLinePut(StrictModel):
+    """A product line's end of sale (null: still on sale) and, if its contract says other than the configured
+    default, the years its parts stay available after it (R-P8)."""
+
+    end_of_sale: BusinessDate | None = None
+    availability_years: Annotated[int, Field(ge=1, le=100)] | None = None
+
+
+class ProductLineRead(BaseModel):
+    product_line: str
+    end_of_sale: date | None
+    availability_years: int | None = Field(description="null: the configured default (PARTS_AVAILABILITY_YEARS)")
+    updated_by: str
+    updated_at: datetime
+
+
+class HorizonRow(BaseModel):
+    """A part whose availability horizon (R-P8) is near: the latest of its product lines' end of sale + years."""
+
+    part_no: str
+    name: str
+    product_lines: list[str]
+    available_until: date
+    days_left: int
+    on_hand: int
+
+
+class HorizonPage(BaseModel):
+    on: date
+    within_months: int
+    total: int
+    offset: int
+    limit: int
+    items: list[HorizonRow]
+
+
+class SeasonalRow(BaseModel):
+    part_no: str
+    name: str | None
+    last_year_quantity: int
+    suggested: int
+    depot_on_hand: int
+    shortfall: int
+
+
+class SeasonalPlanRead(BaseModel):
+    """R-P9: a dealer's seasonal stock suggestion for ``window_start``…``window_end`` (exclusive), from what its
+    engineers replaced in last year's same window."""
+
+    dealer_id: str
+    ahead_days: int
+    window_start: date
+    window_end: date
+    last_year_start: date
+    last_year_end: date
+    items: list[SeasonalRow]
