@@ -44,11 +44,13 @@ async def test_R_P1_R_P4_R_P5_dealer_terms_drive_ship_by_return_due_and_base_sto
         "effective_from": str(today + timedelta(days=10)), "values": {"ship_within_days": 2}})
     assert nxt.status_code == 201 and nxt.json()["version"] == 2
     now_terms = (await client.get(f"/v1/dealers/{dealer_id}/parts-terms", headers=dealer)).json()
-    assert now_terms["values"] == {"ship_within_days": 5, "return_due_days": 10, "base_stock_percent": "50"}
+    assert now_terms["values"] == {"ship_within_days": 5, "return_due_days": 10, "base_stock_percent": "50",
+                                   "seasonal_plan_ahead_days": 30}
     tenth = (await client.get(f"/v1/dealers/{dealer_id}/parts-terms", headers=dealer,
                               params={"on": str(today + timedelta(days=10))})).json()
     assert tenth["values"]["ship_within_days"] == 2 and tenth["source"] == {
-        "ship_within_days": 2, "return_due_days": 1, "base_stock_percent": 1}
+        "ship_within_days": 2, "return_due_days": 1, "base_stock_percent": 1,
+        "seasonal_plan_ahead_days": None}
     hist = (await client.get(f"/v1/dealers/{dealer_id}/parts-terms/history", headers=clerk)).json()
     assert [(h["version"], h["created_by"], h["reason"]) for h in hist] == [
         (1, "fin-1", "new agreement"), (2, "fin-1", None)]

@@ -5,10 +5,12 @@ is 403; a dealer token without ``dealer_id`` is 403 everywhere (the shared ``sco
 
 from __future__ import annotations
 
+import io
 import json
 import re
 
 import pytest
+from openpyxl import load_workbook
 
 from aftersales_shared.config import AuthSettings
 from aftersales_shared.testing.routes import api_routes
@@ -41,6 +43,8 @@ DEALER_ROUTES: dict[tuple[str, str], dict] = {
     ("GET", "/v1/statements"): {"list": True, "params": {"dealer_id": "{dealer_id}"}},
     ("GET", "/v1/disputes"): {"list": True},
     ("GET", "/v1/sla-penalties"): {"list": True, "params": {"dealer_id": "{dealer_id}"}},
+    **{("GET", f"/v1/reports/{name}{ext}"): {"list": True, "params": {"month": "2026-05", "dealer_id": "{dealer_id}"}}
+       for name in ("repairs", "quality-feedback", "dealer-rates") for ext in ("", ".csv", ".xlsx")},
 }
 
 
@@ -102,6 +106,14 @@ def _ids(dealer: str, statement: str) -> dict[str, str]:
     return {"dealer_id": dealer, "statement_id": statement, "month": "2026-05", "year": "2026"}
 
 
+def _text_of(r) -> str:
+    """A response's text, a workbook's cells joined (its bytes are zipped)."""
+    if r.headers.get("content-type", "").startswith("application/vnd.openxmlformats"):
+        ws = load_workbook(io.BytesIO(r.content)).active
+        return " ".join(str(v) for row in ws.iter_rows(values_only=True) for v in row)
+    return r.text
+
+
 def _shape(r, *hide: str) -> tuple[int, str]:
     """Status and body with the ids named removed: what a caller learns from an answer."""
     text = r.text
@@ -121,8 +133,12 @@ async def test_a_dealer_sees_another_dealers_resource_as_absent(client, fin, two
     theirs = await client.request(method, _url(path, other), headers=fin["d1"], **_call_args(spec, other))
     if spec.get("list"):
         assert theirs.status_code == 200
-        assert {x["dealer_id"] for x in theirs.json()} <= {"SD1"}, theirs.text
-        assert "SD2" not in theirs.text and two_dealers["SD2"] not in theirs.text
+        text = _text_of(theirs)
+        if path.startswith("/v1/reports/") and "." not in path:  # a JSON page of rows
+            assert {x.get("dealer_id", "SD1") for x in theirs.json()["items"]} <= {"SD1"}, text
+        elif "." not in path:
+            assert {x["dealer_id"] for x in theirs.json()} <= {"SD1"}, text
+        assert "SD2" not in text and two_dealers["SD2"] not in text
         return
     absent = await client.request(method, _url(path, missing), headers=fin["d1"], **_call_args(spec, missing))
     assert theirs.status_code == 404, theirs.text

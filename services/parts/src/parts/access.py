@@ -52,6 +52,10 @@ CanReadPartsBudget = Annotated[Principal, Depends(require_roles(
     R.FINANCE, R.ADMIN, R.PARTS_CLERK, R.OPS, R.DEALER))]
 CanSetPartsTerms = Annotated[Principal, Depends(require_roles(R.FINANCE, R.ADMIN))]
 """Change a dealer's parts terms from a date (ship clock, return days, base-stock %)."""
+CanReadPartsReports = Annotated[Principal, Depends(require_roles(
+    R.OPS, R.PARTS_CLERK, R.ADMIN, R.FINANCE, R.DEALER))]
+"""Read the reports the contracts ask for (R-O1 parts-replacement list, R-P8 horizon, R-P9 seasonal plan; a
+dealer only its own rows)."""
 CanReadPartsTerms = Annotated[Principal, Depends(require_roles(R.FINANCE, R.ADMIN, R.PARTS_CLERK, R.OPS, R.DEALER))]
 """Read a dealer's parts terms (a dealer only its own)."""
 

@@ -30,6 +30,10 @@ class PartsSettings(ServiceSettings):
     # R-P5: base stock = percent of the last N months of registered sales
     base_stock_percent: Decimal = Field(Decimal("1"), ge=0, le=100)
     base_stock_months: int = Field(3, ge=1, le=24)
+    # R-P9: default of the dealer term: plan seasonal stock N days ahead (a dealer's terms may say otherwise)
+    seasonal_plan_ahead_days: int = Field(30, ge=0, le=365)
+    # R-P8: parts stay available N years after a product line's end of sale (a product line may say otherwise)
+    availability_years: int = Field(15, ge=1, le=100)
     # R-P7: default share of a dealer's quarterly remittance supplied directly as parts (the contract leaves
     # the figure blank: set per dealer and quarter via PUT /dealers/{id}/parts-budget/{quarter}, or here)
     budget_percent: Decimal = Field(Decimal("5"), ge=0, le=100, decimal_places=2)

@@ -31,6 +31,7 @@ from aftersales_shared.events.ticketing import TICKET_TOPIC, UNIT_TOPIC, TicketC
 
 from .config import PartsSettings
 from .jobs import service as jobs
+from .reports import service as reports
 from .requests import coverage
 from .stock import service as stock
 
@@ -53,6 +54,11 @@ async def on_job_completed(session: AsyncSession, event: IntegrationEvent, setti
 
 async def on_job_cancelled(session: AsyncSession, event: IntegrationEvent, settings: PartsSettings) -> None:
     await jobs.cancelled(session, settings, event.payload, at=event.occurred_at, now=clock.now())
+
+
+async def on_job_completed_replacements(session: AsyncSession, event: IntegrationEvent,
+                                        settings: PartsSettings) -> None:
+    await reports.record_replacements(session, event.payload, now=clock.now())
 
 
 async def on_unit_registered(session: AsyncSession, event: IntegrationEvent, settings: PartsSettings) -> None:
@@ -81,10 +87,13 @@ HANDLERS: dict[str, dict[str, Handler]] = {
     "tickets": {
         TicketCoverageChanged.TYPE: on_coverage_changed,
     },
+    "replacements": {  # R-O1 monthly parts-replacement list (its own group: the stock issue above is untouched)
+        JobCompleted.TYPE: on_job_completed_replacements,
+    },
 }
 """Consumer group → event type → handler: everything parts listens to."""
 
-TOPICS = {"jobs": [JOB_TOPIC], "units": [UNIT_TOPIC], "tickets": [TICKET_TOPIC]}
+TOPICS = {"jobs": [JOB_TOPIC], "units": [UNIT_TOPIC], "tickets": [TICKET_TOPIC], "replacements": [JOB_TOPIC]}
 
 
 def consumer_specs(settings: ServiceSettings) -> list[ConsumerSpec]:

@@ -13,6 +13,7 @@ from .budget.router import router as budget_router
 from .catalog.router import router as catalog_router
 from .config import PartsSettings
 from .consumers import consumer_specs
+from .reports.router import router as reports_router
 from .requests import hotpath
 from .requests.router import router as requests_router
 from .returns.router import router as returns_router
@@ -41,7 +42,8 @@ def create_app(settings: PartsSettings | None = None, *, trace_exporter: Any = N
         ServiceParts(
             title="Parts service",
             migrations_dir=MIGRATIONS,
-            routers=[catalog_router, stock_router, requests_router, returns_router, budget_router, terms_router],
+            routers=[catalog_router, stock_router, requests_router, returns_router, budget_router, terms_router,
+                     reports_router],
             produces_topics=registry.topics_of("parts"),
             consumers=consumer_specs,
             background=background,

@@ -213,3 +213,33 @@ dealer_terms = sa.Table(  # the dealer's parts terms, one row per change (parts_
     sa.Column("created_by", sa.String(128), nullable=False),
     sa.Column("created_at", TS, nullable=False),
 )
+
+part_replacements = sa.Table(  # one row per part a completed job used (parts_0010; reports/service.py, R-O1)
+    "part_replacements", md,
+    sa.Column("job_id", sa.Text, primary_key=True),
+    sa.Column("line_no", sa.Integer, primary_key=True),
+    sa.Column("dealer_id", sa.Text),
+    sa.Column("engineer_id", sa.Text),
+    sa.Column("ticket_id", sa.Text),
+    sa.Column("part_no", sa.Text, nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("old_serial", sa.Text),
+    sa.Column("new_serial", sa.Text),
+    sa.Column("old_part_kept", sa.Boolean, nullable=False),
+    sa.Column("serial", sa.Text, nullable=False),
+    sa.Column("product_line", sa.Text, nullable=False),
+    sa.Column("coverage", sa.Text, nullable=False),
+    sa.Column("root_cause", sa.Text),
+    sa.Column("replaced_at", TS, nullable=False),
+    sa.Column("month", sa.Date, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+product_lines = sa.Table(  # R-P8: end of sale and the availability years of a product line (parts_0010)
+    "product_lines", md,
+    sa.Column("product_line", sa.String(60), primary_key=True),
+    sa.Column("end_of_sale", sa.Date),
+    sa.Column("availability_years", sa.Integer),  # NULL: the configured default (PARTS_AVAILABILITY_YEARS)
+    sa.Column("updated_by", sa.String(64), nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)

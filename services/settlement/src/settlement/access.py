@@ -38,6 +38,8 @@ CanResolveDisputes = Annotated[Principal, Depends(require_roles(Role.FINANCE))]
 """Accept or reject a dealer's dispute."""
 CanOpenDisputes = Annotated[Principal, Depends(require_roles(Role.DEALER))]
 """Dispute one's own statement (R-D6)."""
+CanReadRetentionRuns = Annotated[Principal, Depends(require_roles(Role.FINANCE, Role.ADMIN, Role.OPS))]
+"""Read what the retention job archived (R-T4)."""
 CanWaivePenalties = Annotated[Principal, Depends(require_roles(Role.FINANCE))]
 """Waive SLA liquidated damages (R-S9: force majeure, customer-caused delay with evidence)."""
 

@@ -1,9 +1,12 @@
-"""Periodic jobs of the settlement service: each step is one unit of work."""
+"""Periodic jobs of the settlement service: each step is one unit of work (the metrics read-only; R-D7's
+monthly assessment issued on days 1..N; the R-T4 retention job archives, once per business day, what is past each
+dealer's retention term)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -12,9 +15,17 @@ from aftersales_shared.db import unit_of_work
 
 from .assessments.service import issue_due
 from .metrics import refresh
+from .retention import service as retention
 from .terms.service import defaults_of
 
 METRICS_EVERY_S = 30
+
+
+async def retain(app: FastAPI) -> dict[str, Any] | None:
+    """One retention step on the clock's business day (None: today's run already happened; tests call it)."""
+    async with unit_of_work(app.state.sessions) as s:
+        return await retention.run_day(s, today=clock.business_today(), now=clock.now(),
+                                       defaults=defaults_of(app.state.settings))
 
 
 def jobs(app: FastAPI) -> list[Callable[[], Awaitable[None]]]:
@@ -32,4 +43,8 @@ def jobs(app: FastAPI) -> list[Callable[[], Awaitable[None]]]:
         if n == 0:
             await asyncio.sleep(settings.assessment_issue_every_s)
 
-    return [refresh_metrics, issue_assessments]
+    async def retention_job() -> None:
+        await asyncio.sleep(app.state.settings.retention_every_seconds)
+        await retain(app)
+
+    return [refresh_metrics, issue_assessments, retention_job]

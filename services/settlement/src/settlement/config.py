@@ -35,3 +35,5 @@ class SettlementSettings(ServiceSettings):
     term: read from this setting for now; it moves into the dealer terms (effective-dated) with the terms work."""
     assessment_issue_every_s: float = Field(60.0, gt=0)
     """How often the issuing job looks (it issues nothing outside days 1..N, and nothing twice)."""
+    terms_retention_years: int = Field(5, ge=5, le=100)  # R-T4: at least 5 years
+    retention_every_seconds: float = Field(3600, gt=0)  # how often the retention job looks (it runs once a day)

@@ -28,6 +28,7 @@ from .config import SettlementSettings
 from .domain.fees import ZERO
 from .ledger import service as ledger
 from .penalties import service as penalties
+from .reports import service as reports
 from .terms.service import defaults_of
 
 IN_WARRANTY = ("warranty", "extended")
@@ -119,6 +120,12 @@ async def on_budget_excess_charged(session: AsyncSession, event: IntegrationEven
                                      "budget_quarter": p.quarter, "value": p.value}, now=clock.now())
 
 
+async def on_job_completed_record(session: AsyncSession, event: IntegrationEvent) -> None:
+    """Every completed job of a dealer's engineer (any coverage) is kept as its service record for the R-O1
+    reports (its own consumer group, so the fee booking above is untouched)."""
+    await reports.record_repair(session, event_id=str(event.event_id), p=event.payload, now=clock.now())
+
+
 HANDLERS: dict[str, Handler] = {
     tkt.UnitRegistered.TYPE: on_unit_registered,
     tkt.ComplaintResolved.TYPE: on_complaint_resolved,
@@ -130,6 +137,9 @@ HANDLERS: dict[str, Handler] = {
     prt.BudgetExcessCharged.TYPE: on_budget_excess_charged,
 }
 
+RECORD_HANDLERS: dict[str, Handler] = {dsp.JobCompleted.TYPE: on_job_completed_record}
+"""The R-O1 service records (consumer group ``repair-records``)."""
+
 
 def consumer_specs(settings: ServiceSettings) -> list[ConsumerSpec]:
     """The consumer groups of the settlement service."""
@@ -139,4 +149,4 @@ def consumer_specs(settings: ServiceSettings) -> list[ConsumerSpec]:
                 prt.REQUEST_TOPIC, prt.BUDGET_TOPIC],
         # the breach handler reads the configured defaults of the dealer terms (R-S9 penalties)
         handlers={**HANDLERS, dsp.SlaBreached.TYPE: partial(on_sla_breached, settings=settings)},
-    )]
+    ), ConsumerSpec(name="repair-records", topics=[dsp.JOB_TOPIC], handlers=RECORD_HANDLERS)]

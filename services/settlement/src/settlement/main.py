@@ -16,6 +16,8 @@ from .dealers.router import router as dealers
 from .disputes.router import router as disputes
 from .ledger.router import router as ledger
 from .penalties.router import router as penalties
+from .reports.router import router as reports
+from .retention.router import router as retention
 from .statements.router import router as statements
 from .terms.router import router as terms
 
@@ -30,7 +32,8 @@ def create_app(settings: SettlementSettings | None = None, *, trace_exporter: An
         ServiceParts(
             title="Settlement service",
             migrations_dir=MIGRATIONS,
-            routers=[dealers, ledger, statements, disputes, assessments, terms, penalties],
+            routers=[dealers, ledger, statements, disputes, assessments, terms, penalties, reports,
+                     retention],
             produces_topics=registry.topics_of("settlement"),
             consumers=consumer_specs,
             background=jobs,

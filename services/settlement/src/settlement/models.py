@@ -22,6 +22,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
@@ -218,6 +219,55 @@ class IssuedAssessment(Base):
     __table_args__ = (UniqueConstraint("dealer_id", "month", name="uq_issued_assessments_dealer_month"),)
 
 
+class RepairRecord(Base):
+    """The service record of one completed job of a dealer's engineer (R-O1 reports; ``reports/``)."""
+
+    __tablename__ = "repair_records"
+    job_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    dealer_id: Mapped[str] = mapped_column(Text)
+    ticket_id: Mapped[str | None] = mapped_column(Text)
+    engineer_id: Mapped[str | None] = mapped_column(Text)
+    serial: Mapped[str] = mapped_column(Text)
+    product_line: Mapped[str] = mapped_column(Text)
+    coverage: Mapped[str] = mapped_column(Text)
+    root_cause: Mapped[str | None] = mapped_column(String(32))
+    parts_used: Mapped[list[Any]] = mapped_column(JSONB)
+    labour_minutes: Mapped[int] = mapped_column(Integer)
+    home_visit: Mapped[bool] = mapped_column(Boolean)
+    remote: Mapped[bool] = mapped_column(Boolean)
+    sla_met: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    work_done: Mapped[str] = mapped_column(Text)
+    completed_at: Mapped[datetime] = mapped_column(TS)
+    month: Mapped[date] = mapped_column(Date)
+    event_id: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class ArchivedRecord(Base):
+    """A record moved out of the live tables past its retention (R-T4; ``retention/``): append-only."""
+
+    __tablename__ = "archived_records"
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    record_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    dealer_id: Mapped[str] = mapped_column(Text)
+    period: Mapped[str] = mapped_column(String(16))
+    run_id: Mapped[int] = mapped_column(BigInteger)
+    archived_at: Mapped[datetime] = mapped_column(TS)
+    document: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+class RetentionRun(Base):
+    """What one day's retention job did (R-T4)."""
+
+    __tablename__ = "retention_runs"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    run_on: Mapped[date] = mapped_column(Date, unique=True)
+    started_at: Mapped[datetime] = mapped_column(TS)
+    statements_archived: Mapped[int] = mapped_column(Integer)
+    repair_records_archived: Mapped[int] = mapped_column(Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -236,3 +286,6 @@ monthly_reports = _table(MonthlyReport)
 dealer_terms = _table(DealerTermsChange)
 sla_penalties = _table(SlaPenalty)
 issued_assessments = _table(IssuedAssessment)
+repair_records = _table(RepairRecord)
+archived_records = _table(ArchivedRecord)
+retention_runs = _table(RetentionRun)

@@ -1,6 +1,6 @@
 """The dealer service agreement's parts terms (issue 16): R-P1 ship-within days, R-P4 old-part return days,
-R-P5 base-stock percentage. Pure: the configured defaults and the recorded changes in, the typed terms in
-force on a date out (``aftersales_shared.terms.in_force``)."""
+R-P5 base-stock percentage, R-P9 seasonal plan lead. Pure: the configured defaults and the recorded changes
+in, the typed terms in force on a date out (``aftersales_shared.terms.in_force``)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ class PartsTerms:
     ship_within_days: int = 3
     return_due_days: int = 30
     base_stock_percent: Decimal = Decimal("1")
+    seasonal_plan_ahead_days: int = 30
     version: int | None = None
 
 

@@ -23,6 +23,8 @@ class PartsTermValues(StrictModel):
         None, description="R-P4: the old part is due back N days after the new one is issued")
     base_stock_percent: Percent | None = Field(
         None, description="R-P5: base stock = this % of the dealer's registered sales in the window")
+    seasonal_plan_ahead_days: Annotated[int, Field(ge=0, le=365)] | None = Field(
+        None, description="R-P9: the seasonal stock plan looks this many days ahead")
 
 
 class PartsTermsPut(StrictModel):
@@ -41,6 +43,7 @@ class PartsTermValuesRead(ReadModel):
     ship_within_days: int
     return_due_days: int
     base_stock_percent: Percent
+    seasonal_plan_ahead_days: int
 
 
 class PartsTermsRead(ReadModel):

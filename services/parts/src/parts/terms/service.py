@@ -23,7 +23,8 @@ _CHANGES = "SELECT effective_from, version, values FROM dealer_terms WHERE deale
 
 
 def defaults_of(settings: PartsSettings) -> dict[str, Any]:
-    """The configured defaults (PARTS_SHIP_WITHIN_DAYS, PARTS_RETURN_DUE_DAYS, PARTS_BASE_STOCK_PERCENT)."""
+    """The configured defaults (PARTS_SHIP_WITHIN_DAYS, PARTS_RETURN_DUE_DAYS, PARTS_BASE_STOCK_PERCENT,
+    PARTS_SEASONAL_PLAN_AHEAD_DAYS)."""
     return {k: getattr(settings, k) for k in TERM_NAMES}
 
 

@@ -1,6 +1,6 @@
 """The dealer service agreement's terms (issue 16): R-T5 callback target, R-D5 payment term, R-D6 dispute
-window, R-D7 excellence thresholds, R-S9 liquidated damages. Pure: the configured defaults and the recorded
-changes in, the typed terms in force on a date out (``aftersales_shared.terms.in_force``).
+window, R-D7 excellence thresholds, R-S9 liquidated damages, R-T4 retention. Pure: the configured defaults and
+the recorded changes in, the typed terms in force on a date out (``aftersales_shared.terms.in_force``).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ class DealerTerms:
     sla_penalty_amount: Decimal = Decimal("0")
     sla_penalty_milestones: tuple[str, ...] = ("arrive", "resolve")
     sla_service_value: Decimal | None = None  # None: the contract's repair fee + home-visit fee
+    retention_years: int = 5  # R-T4: records kept at least this long after their period (retention/)
     version: int | None = None
 
 
@@ -36,7 +37,7 @@ TERM_NAMES: tuple[str, ...] = tuple(f.name for f in fields(DealerTerms) if f.nam
 _DECIMALS = frozenset({"callback_target_percent", "excellence_complaints_per_mille",
                        "excellence_satisfaction_percent", "excellence_feedback_percent", "sla_penalty_percent",
                        "sla_penalty_amount", "sla_service_value"})
-_INTS = frozenset({"payment_days", "dispute_window_months"})
+_INTS = frozenset({"payment_days", "dispute_window_months", "retention_years"})
 
 
 def _typed(name: str, value: Any) -> Any:

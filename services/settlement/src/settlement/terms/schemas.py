@@ -40,6 +40,8 @@ class DealerTermValues(StrictModel):
     sla_penalty_milestones: Annotated[list[MilestoneName], Field(max_length=3)] | None = None
     sla_service_value: UnitAmount | None = Field(
         None, description="R-S9: the service value the % is taken of (default: the contract's repair + visit fee)")
+    retention_years: Annotated[int, Field(ge=5, le=100)] | None = Field(
+        None, description="R-T4: years the dealer's statements and service records are kept (at least 5)")
 
 
 class DealerTermsPut(StrictModel):
@@ -66,6 +68,7 @@ class DealerTermValuesRead(ReadModel):
     sla_penalty_amount: Annotated[Decimal, _DEC]
     sla_penalty_milestones: list[str]
     sla_service_value: Annotated[Decimal, _DEC] | None
+    retention_years: int
 
 
 class DealerTermsRead(ReadModel):

@@ -1,0 +1,17 @@
+"""What the retention job did (R-T4), over HTTP."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class RetentionRunRead(BaseModel):
+    id: int
+    run_on: date = Field(description="the Shanghai business day of the run (one run a day)")
+    started_at: datetime
+    statements_archived: int
+    repair_records_archived: int
+    details: dict[str, Any] = Field(description="per dealer: retention years, cut-off and what was archived")

@@ -1,0 +1,108 @@
+"""Records kept as the contract says (R-T4): once a business day the retention job moves what is past each
+dealer's retention term (``retention_years``, a dealer term; default ``SETTLEMENT_TERMS_RETENTION_YEARS``, at
+least 5) from the live tables into ``archived_records`` — a closed or superseded statement with its lines,
+disputes and carry-overs as one document, a service record (``repair_records``) as another — and writes one
+``retention_runs`` row of what it did.
+
+Past retention: a statement whose quarter ended before the cut-off (today minus the dealer's retention years,
+the terms in force today), a service record completed before it. Nothing else moves: an open (draft, reviewed)
+statement stays live whatever its age. The database refuses to delete a closed statement or a service record
+that has not been archived first (migration settlement_0006), so this module is the only way out.
+
+Once per day: the run's ``run_on`` is unique, so a second instance (or a second tick) of the same day waits on
+the first one's row and then does nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aftersales_shared.clock import BUSINESS_TZ
+
+from ..domain.quarters import add_months, quarter_of_date
+from ..models import dealers, repair_records, retention_runs
+from ..terms.service import terms_on
+
+_ARCHIVE_STATEMENTS = sa.text("""
+INSERT INTO archived_records (kind, record_id, dealer_id, period, run_id, archived_at, document)
+SELECT 'statement', s.id::text, s.dealer_id, s.quarter, :run, :now,
+       to_jsonb(s) || jsonb_build_object(
+         'lines', (SELECT coalesce(jsonb_agg(to_jsonb(l) - 'id' ORDER BY l.line_no), '[]'::jsonb)
+                   FROM statement_lines l WHERE l.statement_id = s.id),
+         'disputes', (SELECT coalesce(jsonb_agg(to_jsonb(d) ORDER BY d.opened_at), '[]'::jsonb)
+                      FROM disputes d WHERE d.statement_id = s.id),
+         'carry_over', (SELECT coalesce(jsonb_agg(to_jsonb(c)), '[]'::jsonb)
+                        FROM carry_over_balances c WHERE c.statement_id = s.id))
+FROM statements s
+WHERE s.dealer_id = :dealer AND s.quarter < :before AND (s.status IN ('approved', 'paid') OR s.superseded)
+ON CONFLICT DO NOTHING
+RETURNING record_id
+""")
+# one statement each (not CTEs of one statement: the guards must see the archive rows written before them)
+_DELETE_STATEMENT_ROWS = [sa.text(f"DELETE FROM {t} WHERE statement_id = ANY(CAST(:ids AS uuid[]))")
+                          for t in ("statement_lines", "disputes", "carry_over_balances")]
+_DELETE_STATEMENTS = sa.text("DELETE FROM statements WHERE id = ANY(CAST(:ids AS uuid[]))")
+_ARCHIVE_RECORDS = sa.text("""
+INSERT INTO archived_records (kind, record_id, dealer_id, period, run_id, archived_at, document)
+SELECT 'repair_record', r.job_id, r.dealer_id, to_char(r.month, 'YYYY-MM'), :run, :now, to_jsonb(r)
+FROM repair_records r WHERE r.dealer_id = :dealer AND r.completed_at < :cutoff
+ON CONFLICT DO NOTHING
+RETURNING record_id
+""")
+_DELETE_RECORDS = sa.text("DELETE FROM repair_records WHERE job_id = ANY(CAST(:ids AS text[]))")
+
+
+def business_midnight(day: date) -> datetime:
+    """The first instant of a Shanghai calendar day."""
+    return datetime.combine(day, time.min, BUSINESS_TZ)
+
+
+async def _dealers(session: AsyncSession) -> list[str]:
+    """Every dealer with records here (one with service records but no agreement yet included)."""
+    rows = await session.execute(sa.select(dealers.c.id).union(sa.select(repair_records.c.dealer_id).distinct()))
+    return sorted(r[0] for r in rows)
+
+
+async def run_day(session: AsyncSession, *, today: date, now: datetime,
+                  defaults: dict[str, Any]) -> dict[str, Any] | None:
+    """Archive what is past retention on ``today`` (a business date); None when today's run already happened."""
+    run_id = (await session.execute(insert(retention_runs).values(
+        run_on=today, started_at=now, statements_archived=0, repair_records_archived=0, details={})
+        .on_conflict_do_nothing(index_elements=["run_on"]).returning(retention_runs.c.id))).scalar()
+    if run_id is None:
+        return None
+    details: dict[str, Any] = {}
+    statements_n = records_n = 0
+    for dealer_id in await _dealers(session):
+        years = (await terms_on(session, dealer_id=dealer_id, on=today, defaults=defaults)).retention_years
+        cutoff = add_months(today, -12 * years)
+        before = str(quarter_of_date(cutoff))  # quarters before the cut-off's have ended before it
+        ids = [r[0] for r in await session.execute(
+            _ARCHIVE_STATEMENTS, {"run": run_id, "now": now, "dealer": dealer_id, "before": before})]
+        if ids:
+            for delete in (*_DELETE_STATEMENT_ROWS, _DELETE_STATEMENTS):
+                await session.execute(delete, {"ids": ids})
+        jobs = [r[0] for r in await session.execute(_ARCHIVE_RECORDS, {
+            "run": run_id, "now": now, "dealer": dealer_id, "cutoff": business_midnight(cutoff)})]
+        if jobs:
+            await session.execute(_DELETE_RECORDS, {"ids": jobs})
+        if ids or jobs:
+            details[dealer_id] = {"retention_years": years, "cutoff": cutoff.isoformat(),
+                                  "statements_before": before, "statements": len(ids), "repair_records": len(jobs)}
+        statements_n += len(ids)
+        records_n += len(jobs)
+    row = (await session.execute(sa.update(retention_runs).where(retention_runs.c.id == run_id).values(
+        statements_archived=statements_n, repair_records_archived=records_n, details=details)
+        .returning(*retention_runs.c))).mappings().one()
+    return dict(row)
+
+
+async def list_runs(session: AsyncSession, *, limit: int, offset: int) -> list[dict[str, Any]]:
+    """The retention job's runs, newest first."""
+    q = sa.select(retention_runs).order_by(retention_runs.c.run_on.desc()).offset(offset).limit(limit)
+    return [dict(r) for r in (await session.execute(q)).mappings()]
