@@ -4,7 +4,7 @@ import pytest
 
 import aftersales_shared.events.ticketing  # noqa: F401 - registers ticketing's event types
 from aftersales_shared.events import registry
-from ticketing.domain import callback_lifecycle, complaint_lifecycle, ticket_lifecycle
+from ticketing.domain import callback_lifecycle, complaint_lifecycle, remedy_lifecycle, ticket_lifecycle
 from ticketing.domain.ticket_lifecycle import JOB_STEP_MOVES, MOVES, OPEN_STATUSES, TICKET_STATUSES, can_move
 
 
@@ -28,7 +28,8 @@ def test_every_dispatch_step_maps_to_a_move_between_open_statuses():
         assert step.startswith("dispatch.job.") and MOVES[move].to in OPEN_STATUSES
 
 
-@pytest.mark.parametrize("table", [ticket_lifecycle.MOVES, complaint_lifecycle.MOVES, callback_lifecycle.MOVES])
+@pytest.mark.parametrize("table", [ticket_lifecycle.MOVES, complaint_lifecycle.MOVES, callback_lifecycle.MOVES,
+                                   remedy_lifecycle.MOVES])
 def test_every_event_a_move_names_is_a_registered_ticketing_event(table):
     for move in table.values():
         for event_type in move.emits:

@@ -27,12 +27,18 @@ from aftersales_shared.events.dispatch import (
     JobDeclined,
 )
 from aftersales_shared.events.envelope import IntegrationEvent
-from aftersales_shared.events.ticketing import TICKET_TOPIC, UNIT_TOPIC, TicketCoverageChanged, UnitRegistered
+from aftersales_shared.events.ticketing import (
+    TICKET_TOPIC,
+    UNIT_TOPIC,
+    TicketCoverageChanged,
+    UnitRegistered,
+    UnitRemedyCompleted,
+)
 
 from .config import PartsSettings
 from .jobs import service as jobs
 from .reports import service as reports
-from .requests import coverage
+from .requests import coverage, unit_shipments
 from .stock import service as stock
 
 
@@ -69,6 +75,11 @@ async def on_coverage_changed(session: AsyncSession, event: IntegrationEvent, se
     await coverage.coverage_changed(session, settings, event.payload, now=clock.now())
 
 
+async def on_unit_remedy_completed(session: AsyncSession, event: IntegrationEvent, settings: PartsSettings) -> None:
+    """An exchange or unit replacement ships a new unit (issue 15): one part request for it, on the R-P1 clock."""
+    await unit_shipments.ship_replacement_unit(session, settings, event.payload, now=clock.now())
+
+
 class Handler(Protocol):
     def __call__(self, session: AsyncSession, event: IntegrationEvent, settings: PartsSettings) -> Awaitable[None]: ...
 
@@ -83,6 +94,7 @@ HANDLERS: dict[str, dict[str, Handler]] = {
     },
     "units": {
         UnitRegistered.TYPE: on_unit_registered,
+        UnitRemedyCompleted.TYPE: on_unit_remedy_completed,
     },
     "tickets": {
         TicketCoverageChanged.TYPE: on_coverage_changed,

@@ -79,6 +79,18 @@ async def on_job_completed(session: AsyncSession, event: IntegrationEvent) -> No
                                      "reason": p.coverage_reason}, now=clock.now())
 
 
+async def on_unit_remedy_completed(session: AsyncSession, event: IntegrationEvent) -> None:
+    """A unit exchanged or replaced under 三包 for the dealer's customer (issue 15) is a fee fact; the contract's
+    ``unit_replacement_fee`` (default 0) values it on the statement. Keyed by the remedy, so the same remedy
+    announced twice (a redelivery, or a copy with another event id) is counted once."""
+    p = event.payload
+    if p.dealer_id and p.new_serial:
+        await ledger.record(session, dealer_id=p.dealer_id, kind="unit_replacement", occurred_at=p.completed_at,
+                            source_type=event.type, source_id=f"remedy:{p.remedy_id}",
+                            details={"remedy_id": p.remedy_id, "kind": p.kind, "serial": p.serial,
+                                     "new_serial": p.new_serial, "ticket_id": p.ticket_id}, now=clock.now())
+
+
 async def on_sla_breached(session: AsyncSession, event: IntegrationEvent,
                           settings: ServiceSettings | None = None) -> None:
     """An SLA breach lowers the month's SLA attainment (R-D7) and, on terms with penalties, charges the
@@ -128,6 +140,7 @@ async def on_job_completed_record(session: AsyncSession, event: IntegrationEvent
 
 HANDLERS: dict[str, Handler] = {
     tkt.UnitRegistered.TYPE: on_unit_registered,
+    tkt.UnitRemedyCompleted.TYPE: on_unit_remedy_completed,
     tkt.ComplaintResolved.TYPE: on_complaint_resolved,
     tkt.CallbackRecorded.TYPE: on_callback_recorded,
     dsp.JobCompleted.TYPE: on_job_completed,

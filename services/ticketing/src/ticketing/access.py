@@ -11,6 +11,8 @@ Role aliases are named by what they allow:
 - ``CanRecordSatisfaction``: a customer's rating of a ticket's repair completes its open callback (R-T5)
   (call_center, admin, notifier);
 - ``CanFileComplaints``: file a complaint (call_center, admin, and notifier for a reply that reads as one, R-T6).
+- ``CanCarryOutRemedies``: carry out a 三包 remedy on a ticket's unit (R-W4/R-W5, issue 15) (call_center, admin,
+  and the engineer on the ticket: ``remedy_filter`` admits an engineer only to tickets its jobs moved).
 
 Rows: the notifier acts for every dealer's customers on the three routes that admit it, so its scope is all
 rows, like staff's. ``dealer_filter`` turns the caller's shared ``scope_of`` into the WHERE clause every read uses
@@ -40,6 +42,7 @@ SERVICE_RECORD_READERS = frozenset({Role.CALL_CENTER, Role.ADMIN, Role.OPS, Role
 NOTIFIERS = frozenset({Role.NOTIFIER})
 SATISFACTION_RECORDERS = SERVICE_RECORD_WRITERS | NOTIFIERS
 COMPLAINT_FILERS = SERVICE_RECORD_WRITERS | NOTIFIERS
+REMEDY_WRITERS = SERVICE_RECORD_WRITERS | frozenset({Role.ENGINEER})
 _ALL_ROWS = STAFF_ROLES | NOTIFIERS
 
 CanManageCatalog = Annotated[Principal, Depends(require_roles(*CATALOG_MANAGERS))]
@@ -48,6 +51,7 @@ CanReadServiceRecords = Annotated[Principal, Depends(require_roles(*SERVICE_RECO
 CanReadContactToNotify = Annotated[Principal, Depends(require_roles(*NOTIFIERS))]
 CanRecordSatisfaction = Annotated[Principal, Depends(require_roles(*SATISFACTION_RECORDERS))]
 CanFileComplaints = Annotated[Principal, Depends(require_roles(*COMPLAINT_FILERS))]
+CanCarryOutRemedies = Annotated[Principal, Depends(require_roles(*REMEDY_WRITERS))]
 
 
 def visible_dealer(principal: Principal, requested: str | None = None) -> str | None:
@@ -78,3 +82,14 @@ def with_contact(principal: Principal, row: Mapping[str, Any]) -> dict[str, Any]
         if key in out:
             out[key] = mask(out[key])
     return out
+
+
+def remedy_filter(principal: Principal, ticket_id: sa.ColumnElement[Any],
+                  held_by: sa.ColumnElement[Any], actor: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    """The tickets on which this caller may carry out a remedy: staff every ticket; an engineer only a ticket one
+    of its jobs moved (a ``ticket_transitions`` row by ``dispatch:<engineer_id>``; ``held_by`` is that table's
+    ticket id, ``actor`` its actor column)."""
+    scope = scope_of(principal, staff_roles=SERVICE_RECORD_WRITERS)
+    if scope.is_staff:
+        return sa.true()
+    return sa.exists().where(held_by == ticket_id, actor == f"dispatch:{scope.engineer_id}")

@@ -1,5 +1,7 @@
 """Ticketing service settings (env prefix TICKETING_; DB_*, KAFKA_*, AUTH_* come from shared)."""
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -18,6 +20,10 @@ class TicketingSettings(ServiceSettings):
     # this far ahead of the server clock (a sender's clock running a little fast).
     reported_at_max_age_hours: int = Field(72, ge=1, le=24 * 365)
     reported_at_skew_seconds: int = Field(120, ge=0, le=3600)
+    # Issue 15 (R-W5 "a replaced main unit keeps warranty cover"): the unit shipped by an exchange or a unit
+    # replacement inherits the old unit's remaining cover (same dates, policy version, extensions, delays) or starts
+    # a fresh term on the day of the remedy. The 7/15 days and the 3 repairs are the policy version's terms.
+    remedy_new_unit_warranty: Literal["inherited", "fresh"] = "inherited"
     # Intake group commit (tickets/hotpath.py): concurrent batch writers per process and the largest batch.
     intake_workers: int = Field(1, ge=1, le=16)
     intake_max_batch: int = Field(64, ge=1, le=500)

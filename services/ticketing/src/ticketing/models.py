@@ -55,6 +55,12 @@ units = sa.Table(
     sa.Column("card_registered_on", sa.Date),
     sa.Column("sale_amount", sa.Numeric(14, 2)),
     sa.Column("created_at", TZ, nullable=False, server_default=NOW),
+    # issue 15 (三包 remedies, remedies/): a returned, exchanged or replaced unit is retired with the reason; the
+    # unit shipped in its place names the unit (and so the repair history) it replaces
+    sa.Column("status", sa.Text, nullable=False, server_default="active"),
+    sa.Column("retired_at", TZ),
+    sa.Column("retired_reason", sa.Text),
+    sa.Column("replaces_serial", sa.Text, sa.ForeignKey("ticketing.units.serial")),
     sa.Index("ix_units_dealer_id", "dealer_id"),
 )
 
@@ -197,4 +203,24 @@ callbacks = sa.Table(
     sa.Column("recorded_at", TZ),
     sa.Column("channel", sa.Text),  # how the outcome came: phone (an agent), sms, link (status page), wechat
     sa.Index("ix_callbacks_dealer_month", "dealer_id", "repair_completed_at"),
+)
+
+unit_remedies = sa.Table(  # issue 15: 三包 remedies carried out (remedies/, domain/remedy_lifecycle.py)
+    "unit_remedies", md,
+    sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("rule", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("serial", sa.Text, sa.ForeignKey("ticketing.units.serial"), nullable=False, index=True),
+    sa.Column("new_serial", sa.Text, sa.ForeignKey("ticketing.units.serial")),
+    sa.Column("component", sa.Text),
+    sa.Column("ticket_id", pg.UUID(as_uuid=True), sa.ForeignKey("ticketing.tickets.id"), nullable=False, index=True),
+    sa.Column("warranty", sa.Text),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("rights", pg.JSONB, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("idempotency_key", sa.Text),
+    sa.Column("fingerprint", sa.Text),
+    sa.Column("completed_on", sa.Date, nullable=False),
+    sa.Column("created_at", TZ, nullable=False),
 )

@@ -206,3 +206,34 @@ class CallbackRecorded(IntegrationEvent):
     TYPE = "ticketing.callback.recorded"
     TOPIC = CALLBACK_TOPIC
     payload: CallbackRecordedPayload
+
+
+class UnitRemedyCompletedPayload(Payload):
+    """A 三包 remedy was carried out on a ticket's unit (issue 15): a return or exchange (R-W4), a unit replacement
+    or a component replacement after repeated repairs (R-W5). ``serial`` is the old unit: retired for a return,
+    exchange or unit replacement, kept for a component replacement; ``new_serial`` is the unit shipped in its place
+    (exchange, unit replacement). ``ship_to_address`` is where the replacement ships (parts starts the R-P1 clock);
+    ``unit_part_no`` is the catalogue number parts ships for a whole unit (None: the product line code)."""
+
+    remedy_id: str
+    kind: Literal["return", "exchange", "unit_replacement", "component_replacement"]
+    rule: Literal["R-W4", "R-W5"]
+    ticket_id: str
+    ticket_no: str
+    serial: str
+    new_serial: str | None = None
+    component: str | None = None
+    product_line: str
+    unit_part_no: str | None = None
+    dealer_id: str | None = None
+    ship_to_address: str | None = None
+    warranty: Literal["inherited", "fresh"] | None = None
+    reason: str
+    actor: str
+    completed_at: datetime
+
+
+class UnitRemedyCompleted(IntegrationEvent):
+    TYPE = "ticketing.unit.remedy_completed"
+    TOPIC = UNIT_TOPIC
+    payload: UnitRemedyCompletedPayload

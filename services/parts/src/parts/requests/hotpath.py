@@ -29,6 +29,7 @@ from typing import Any
 
 import asyncpg
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from aftersales_shared import clock
 from aftersales_shared.auth import Principal
@@ -84,15 +85,11 @@ def _iso(at: datetime | None) -> str | None:
     return None if at is None else at.astimezone(UTC).isoformat()
 
 
-async def create_request(allocations: GroupCommit[Allocation], settings: PartsSettings, principal: Principal,
-                         body: RequestCreate, key: str | None, *, now: datetime, pool: asyncpg.Pool) -> Response:
-    """Create and allocate a request; a replayed Idempotency-Key returns the stored response."""
-    kind, dealer_id, engineer_id = svc.requester(principal, body)
+def _allocation(settings: PartsSettings, sub: str, body: RequestCreate, key: str | None, *, kind: str,
+                dealer_id: str | None, engineer_id: str | None, now: datetime, shippable_at: datetime | None,
+                ship_by: datetime | None) -> tuple[str, Allocation]:
+    """The request's id and the arguments of ``parts.allocate_request`` (the one creation path)."""
     rid = str(new_id())
-    shippable_at = ship_by = None
-    if svc.shippable_from_start(settings, body.coverage):
-        terms = await dealer_terms.terms_on_pool(pool, settings, dealer_id=dealer_id, on=clock.business_date(now))
-        shippable_at, ship_by = now, svc.ship_by_of(settings, now, terms)
     request: dict[str, Any] = {
         "id": rid, "requester_kind": kind, "job_id": body.job_id, "ticket_id": body.ticket_id, "dealer_id": dealer_id,
         "engineer_id": engineer_id, "coverage": body.coverage, "urgent": body.urgent,
@@ -109,13 +106,26 @@ async def create_request(allocations: GroupCommit[Allocation], settings: PartsSe
     events = [row_for(RequestCreated(aggregate_id=rid, payload=payload)),
               row_for(allocated(aggregate_id=rid, payload=payload))]
     lines = body.lines
-    args = (principal.sub, key, body_hash(body) if key is not None else None, json.dumps(request),
+    args = (sub, key, body_hash(body) if key is not None else None, json.dumps(request),
             [new_id() for _ in lines], [ln.part_no for ln in lines], [ln.quantity for ln in lines],
             settings.allow_split, [e["event_id"] for e in events], [e["topic"] for e in events],
             [e["event_type"] for e in events], [e["payload"] for e in events], [e["headers"] for e in events])
     # the function scopes a key to its caller, so the batch keeps (caller, key) pairs apart
-    row = await allocations.submit(Allocation(args, tuple(ln.part_no for ln in lines),
-                                              None if key is None else f"{principal.sub}\x00{key}"))
+    return rid, Allocation(args, tuple(ln.part_no for ln in lines), None if key is None else f"{sub}\x00{key}")
+
+
+async def create_request(allocations: GroupCommit[Allocation], settings: PartsSettings, principal: Principal,
+                         body: RequestCreate, key: str | None, *, now: datetime, pool: asyncpg.Pool) -> Response:
+    """Create and allocate a request; a replayed Idempotency-Key returns the stored response."""
+    kind, dealer_id, engineer_id = svc.requester(principal, body)
+    shippable_at = ship_by = None
+    if svc.shippable_from_start(settings, body.coverage):
+        terms = await dealer_terms.terms_on_pool(pool, settings, dealer_id=dealer_id, on=clock.business_date(now))
+        shippable_at, ship_by = now, svc.ship_by_of(settings, now, terms)
+    lines = body.lines
+    _rid, allocation = _allocation(settings, principal.sub, body, key, kind=kind, dealer_id=dealer_id,
+                                   engineer_id=engineer_id, now=now, shippable_at=shippable_at, ship_by=ship_by)
+    row = await allocations.submit(allocation)
     outcome = row["outcome"]
     if outcome == "created":
         for status in row["line_status"]:
@@ -130,3 +140,24 @@ async def create_request(allocations: GroupCommit[Allocation], settings: PartsSe
     i = row["bad_line"] - 1
     raise Unprocessable(f"unknown part {lines[i].part_no}", field=f"lines.{i}.part_no", code="unknown_part")
 
+
+
+async def create_in_session(session: AsyncSession, settings: PartsSettings, body: RequestCreate, *, sub: str,
+                            key: str, kind: str, dealer_id: str | None, now: datetime) -> tuple[str, str]:
+    """A request an event asks for (a unit shipped for a 三包 remedy): the same database function, in the
+    consumer's unit of work; ``key`` (scoped to ``sub``) makes a redelivered or repeated event a replay.
+    Returns (outcome, request id): ``created`` or ``replay``; an unknown part raises (the event dead-letters)."""
+    shippable_at = ship_by = None
+    if svc.shippable_from_start(settings, body.coverage):
+        terms = await dealer_terms.terms_on(session, settings, dealer_id=dealer_id, on=clock.business_date(now))
+        shippable_at, ship_by = now, svc.ship_by_of(settings, now, terms)
+    _rid, allocation = _allocation(settings, sub, body, key, kind=kind, dealer_id=dealer_id, engineer_id=None,
+                                   now=now, shippable_at=shippable_at, ship_by=ship_by)
+    raw = await (await session.connection()).get_raw_connection()
+    conn: asyncpg.Connection = raw.driver_connection
+    row = await conn.fetchrow(CALL, *allocation.args)
+    assert row is not None
+    if row["outcome"] not in ("created", "replay"):
+        raise Unprocessable(f"the request for {body.lines[0].part_no} was refused: {row['outcome']}",
+                            field="lines.0.part_no", code=row["outcome"])
+    return row["outcome"], json.loads(row["response"])["id"]

@@ -47,6 +47,7 @@ class ContractParameters(StrictModel):
     quality_feedback_percent: Percent | None = None
     months_without_records: Annotated[int, Field(ge=1, le=12)] | None = None
     months_without_feedback: Annotated[int, Field(ge=1, le=12)] | None = None
+    unit_replacement_fee: UnitFee | None = None  # per unit exchanged or replaced under 三包 (issue 15; absent: 0)
 
 
 REQUIRED = {"a": ("per_sale_amount",), "b": ("sales_percent",), "c": ("budget_percent", "repair_fee"),

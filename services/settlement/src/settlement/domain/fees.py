@@ -52,6 +52,7 @@ class ContractTerms:
     quality_feedback_percent: Decimal = Decimal(10)  # share of the year's fee (R-D4)
     months_without_records: int = 3  # R-D4
     months_without_feedback: int = 3  # R-D4
+    unit_replacement_fee: Decimal = ZERO  # per unit exchanged or replaced under 三包 (R-W4/R-W5, issue 15)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Facts:
     sla_damages: Decimal = ZERO  # liquidated damages for missed SLA milestones (R-S9, penalties/)
     sla_damages_waived: Decimal = ZERO  # damages finance waived after they were charged (R-S9)
     paid_repairs: int = 0  # repairs that became customer-paid on diagnosis (R-W3/R-T3, issue 15): not reimbursed
+    unit_replacements: int = 0  # units exchanged or replaced under 三包 for the dealer's customers (issue 15)
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,11 @@ def _fee_lines(terms: ContractTerms, origin: str | None, f: Facts) -> list[Line]
         out.append(Line("repairs_customer_paid", Category.FEE,
                         f"repairs not reimbursed: paid by the customer (exclusion or customer-side cause found on "
                         f"site, R-W3/R-T3){late}", ZERO, Decimal(f.paid_repairs), ZERO, origin))
+    if f.unit_replacements:  # every fee model: the contract's fee per unit (default 0, still a line that says so)
+        out.append(Line("fee_unit_replacements", Category.FEE,
+                        f"units exchanged or replaced under 三包 (R-W4/R-W5){late}",
+                        to_fen(terms.unit_replacement_fee * f.unit_replacements), Decimal(f.unit_replacements),
+                        terms.unit_replacement_fee, origin))
     return out
 
 

@@ -41,6 +41,7 @@ KIND_FIELDS: dict[str, tuple[str | None, str | None]] = {
     "sla_damages": (None, "sla_damages"),
     "sla_damages_waived": (None, "sla_damages_waived"),
     "repair_customer_paid": ("paid_repairs", None),
+    "unit_replacement": ("unit_replacements", None),
 }
 FLAG_KINDS = ("falsified_cards", "breach")
 

@@ -41,7 +41,7 @@ def terms_from(fee_model: str, params: dict[str, Any]) -> ContractTerms:
     """Contract parameters (JSON data) → the pure terms."""
     kw: dict[str, Any] = {}
     for k in ("per_sale_amount", "sales_percent", "budget_percent", "repair_fee", "home_visit_fee",
-              "complaint_penalty", "falsified_fine_multiple", "quality_feedback_percent"):
+              "complaint_penalty", "falsified_fine_multiple", "quality_feedback_percent", "unit_replacement_fee"):
         if params.get(k) is not None:
             kw[k] = Decimal(str(params[k]))
     for k in ("months_without_records", "months_without_feedback"):
@@ -52,7 +52,7 @@ def terms_from(fee_model: str, params: dict[str, Any]) -> ContractTerms:
 
 # Facts fields added after statements were first issued: hashed only when non-zero, so adding one does not
 # change the digest of an unchanged statement (a re-run would otherwise issue a spurious revision).
-_HASHED_WHEN_SET = frozenset({"parts_budget_excess", "sla_damages", "sla_damages_waived"})
+_HASHED_WHEN_SET = frozenset({"parts_budget_excess", "sla_damages", "sla_damages_waived", "unit_replacements"})
 
 
 def inputs_hash(contract_id: str, params: dict[str, Any], fee_model: str, inp: QuarterInputs) -> str:

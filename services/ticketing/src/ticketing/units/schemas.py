@@ -53,6 +53,11 @@ class UnitRead(BaseModel):
     card_registered_on: date | None
     sale_amount: Money | None
     created_at: datetime
+    # issue 15 (remedies/): retired by a return, exchange or replacement; the unit this one replaced
+    status: str = "active"
+    retired_at: datetime | None = None
+    retired_reason: str | None = None
+    replaces_serial: str | None = None
 
 
 class ImportResult(BaseModel):
