@@ -207,9 +207,11 @@ async def add_delay(session: AsyncSession, *, serial: str, delay: DelayCreate, v
 
 
 async def record_repair(session: AsyncSession, *, serial: str, job_id: str, ticket_id: Any, component: str | None,
-                        parts: list[str], in_warranty: bool, at: datetime) -> None:
-    """Add a completed repair to the unit's history (R-W5 repeat repairs, R-W8 repair warranty); once per job."""
+                        parts: list[str], in_warranty: bool, at: datetime, components: list[str] | None = None) -> None:
+    """Add a completed repair to the unit's history (R-W5 repeat repairs, R-W8 repair and parts warranty: the
+    part numbers fitted and every diagnosed component, so a later fault matches by either); once per job."""
     await session.execute(pg_insert(unit_repairs).values(
         id=new_id(), serial=serial, job_id=job_id, ticket_id=ticket_id, completed_on=clock.business_date(at),
         component=component or UNIT, parts_replaced=parts, in_warranty=in_warranty,
+        components=list(dict.fromkeys(components or [])),
     ).on_conflict_do_nothing(index_elements=["job_id"]))
