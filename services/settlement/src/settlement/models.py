@@ -218,6 +218,18 @@ class IssuedAssessment(Base):
     __table_args__ = (UniqueConstraint("dealer_id", "month", name="uq_issued_assessments_dealer_month"),)
 
 
+class UnitSale(Base):
+    """R-W10: a unit's sale and warranty card registration as ticketing reports them (``ticketing.unit.recorded``
+    and ``.registered``); a repair on a unit whose card is missing or late is not reimbursed."""
+
+    __tablename__ = "unit_sales"
+    serial: Mapped[str] = mapped_column(String(128), primary_key=True)
+    dealer_id: Mapped[str | None] = mapped_column(String(64))
+    sold_on: Mapped[date | None] = mapped_column(Date)
+    registered_on: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -236,3 +248,4 @@ monthly_reports = _table(MonthlyReport)
 dealer_terms = _table(DealerTermsChange)
 sla_penalties = _table(SlaPenalty)
 issued_assessments = _table(IssuedAssessment)
+unit_sales = _table(UnitSale)

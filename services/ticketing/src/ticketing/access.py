@@ -11,6 +11,7 @@ Role aliases are named by what they allow:
 - ``CanRecordSatisfaction``: a customer's rating of a ticket's repair completes its open callback (R-T5)
   (call_center, admin, notifier);
 - ``CanFileComplaints``: file a complaint (call_center, admin, and notifier for a reply that reads as one, R-T6).
+- ``CanRegisterCards``: record a returned warranty card (R-W10): call_center, admin, and a dealer for its own units.
 
 Rows: the notifier acts for every dealer's customers on the three routes that admit it, so its scope is all
 rows, like staff's. ``dealer_filter`` turns the caller's shared ``scope_of`` into the WHERE clause every read uses
@@ -40,6 +41,7 @@ SERVICE_RECORD_READERS = frozenset({Role.CALL_CENTER, Role.ADMIN, Role.OPS, Role
 NOTIFIERS = frozenset({Role.NOTIFIER})
 SATISFACTION_RECORDERS = SERVICE_RECORD_WRITERS | NOTIFIERS
 COMPLAINT_FILERS = SERVICE_RECORD_WRITERS | NOTIFIERS
+CARD_REGISTRARS = SERVICE_RECORD_WRITERS | {Role.DEALER}  # R-W10: a dealer registers its own units' cards
 _ALL_ROWS = STAFF_ROLES | NOTIFIERS
 
 CanManageCatalog = Annotated[Principal, Depends(require_roles(*CATALOG_MANAGERS))]
@@ -48,6 +50,7 @@ CanReadServiceRecords = Annotated[Principal, Depends(require_roles(*SERVICE_RECO
 CanReadContactToNotify = Annotated[Principal, Depends(require_roles(*NOTIFIERS))]
 CanRecordSatisfaction = Annotated[Principal, Depends(require_roles(*SATISFACTION_RECORDERS))]
 CanFileComplaints = Annotated[Principal, Depends(require_roles(*COMPLAINT_FILERS))]
+CanRegisterCards = Annotated[Principal, Depends(require_roles(*CARD_REGISTRARS))]
 
 
 def visible_dealer(principal: Principal, requested: str | None = None) -> str | None:

@@ -41,6 +41,8 @@ KIND_FIELDS: dict[str, tuple[str | None, str | None]] = {
     "sla_damages": (None, "sla_damages"),
     "sla_damages_waived": (None, "sla_damages_waived"),
     "repair_customer_paid": ("paid_repairs", None),
+    "repair_unregistered": ("unregistered_repairs", None),
+    "registered_sale_late": ("late_registrations", None),
 }
 FLAG_KINDS = ("falsified_cards", "breach")
 

@@ -40,6 +40,8 @@ class DealerTermValues(StrictModel):
     sla_penalty_milestones: Annotated[list[MilestoneName], Field(max_length=3)] | None = None
     sla_service_value: UnitAmount | None = Field(
         None, description="R-S9: the service value the % is taken of (default: the contract's repair + visit fee)")
+    card_registration_days: Annotated[int, Field(ge=0, le=366)] | None = Field(
+        None, description="R-W10: days after the sale within which the warranty card must be registered")
 
 
 class DealerTermsPut(StrictModel):
@@ -66,6 +68,7 @@ class DealerTermValuesRead(ReadModel):
     sla_penalty_amount: Annotated[Decimal, _DEC]
     sla_penalty_milestones: list[str]
     sla_service_value: Annotated[Decimal, _DEC] | None
+    card_registration_days: int
 
 
 class DealerTermsRead(ReadModel):
