@@ -131,7 +131,8 @@ async def test_customer_journey_through_all_four_services(platform, auth_headers
     r = await tk.post("/v1/units", headers=agent, json={
         "serial": serial, "product_line": line, "customer_name": "王伟", "phone": "13812345678",
         "address": "上海市黄浦区人民大道1号", "region_code": region, "dealer_id": dealer, "contract_code": contract,
-        "sold_on": (today - timedelta(days=60)).isoformat(), "sale_amount": "3999.00"})
+        # sold 12 days ago: the card comes back within the dealer's 20 days (R-W10), so its repairs are reimbursed
+        "sold_on": (today - timedelta(days=12)).isoformat(), "sale_amount": "3999.00"})
     assert r.status_code == 201, r.text
     r = await tk.post(f"/v1/units/{serial}/warranty-card", headers=agent, json={"registered_on": today.isoformat()})
     assert r.status_code == 200, r.text

@@ -181,3 +181,57 @@ async def test_reopened_ticket_follows_its_new_job_and_ignores_the_finished_one(
         # R-T5: a callback after each repair, the reopened visit's included
         callbacks = await admin_db.fetch("SELECT job_id FROM ticketing.callbacks WHERE ticket_id = $1", t["id"])
         assert sorted(c["job_id"] for c in callbacks) == sorted([j1, j2])
+
+
+async def test_R_W8_a_part_replaced_7_months_ago_fails_again_and_is_covered_by_the_parts_warranty(
+    infra_settings, admin_db, auth_headers
+):
+    """Issue 15 item 4: the repair arrives as ``dispatch.job.completed`` (part numbers in parts_used, the
+    diagnosed components); 7 months later the unit's 12 months are over, the 6-month repair warranty too, but the
+    fan part fitted then carries the catalogue's 12 months: a new ticket for the fan (or its part number) is a
+    warranty ticket."""
+    from datetime import date
+
+    from ticketing.domain.warranty import add_months
+
+    admin, agent = auth_headers("admin"), auth_headers("call_center", sub="agent-1")
+    s = settings(infra_settings, run_relay=False, run_consumers=True,
+                 kafka=infra_settings("ticketing", **own_kafka("t"))["kafka"])
+    await start_at_end((s, consumer_specs(s)))
+    app = create_app(s)
+    job_id, engineer, dealer, serial = _own("J-W8"), _own("E"), _own("D"), _own("SN-W8")
+    today = date.today()
+    fitted_at = datetime.combine(add_months(today, -7), datetime.min.time(), UTC) + timedelta(hours=4)
+    async with running(app) as client:
+        await reset_schema(admin_db, "ticketing")
+        await seed_line(client, admin)
+        await seed_unit(client, agent, serial=serial, dealer=dealer, sold_on=add_months(today, -18))
+        await asyncio.wait_for(app.state.consumers[0].ready.wait(), timeout=WAIT)
+        await ensure_topics(s.kafka.bootstrap_servers, ["dispatch.job.v1"])
+        done = JobCompleted(aggregate_id=job_id, payload={
+            "job_id": job_id, "ticket_id": str(uuid.uuid4()), "engineer_id": engineer, "dealer_id": dealer,
+            "at": fitted_at, "serial": serial, "product_line": "AC", "coverage": "warranty", "home_visit": True,
+            "work_done": "replaced the fan", "parts_used": [{"part_no": "FAN-77"}], "components": ["fan"]})
+        producer = AIOKafkaProducer(bootstrap_servers=s.kafka.bootstrap_servers)
+        await producer.start()
+        try:
+            await producer.send_and_wait("dispatch.job.v1", done.to_json().encode(), key=job_id.encode())
+        finally:
+            await producer.stop()
+
+        async def recorded():
+            return await admin_db.fetchrow(
+                "SELECT components, parts_replaced FROM ticketing.unit_repairs WHERE job_id = $1", job_id)
+
+        row = await _until(recorded)
+        assert row is not None, "the completed job was not recorded on the unit"
+        for asked in ("fan", "FAN-77"):
+            w = (await client.get(f"/v1/units/{serial}/warranty", params={"component": asked}, headers=agent)).json()
+            assert w["coverage"] == "warranty", w
+            state = next(c for c in w["components"] if c["component"] == asked)
+            assert state["state"] == "parts_warranty", state
+        assert (await client.get(f"/v1/units/{serial}/warranty", headers=agent)).json()["coverage"] == "paid"
+        r = await client.post("/v1/tickets", json=ticket_body(serial=serial, component="fan"), headers=agent)
+        assert r.status_code == 201, r.text
+        assert r.json()["coverage"] == "warranty"
+        assert any("parts warranty" in x for x in r.json()["warranty_reasons"]), r.json()["warranty_reasons"]

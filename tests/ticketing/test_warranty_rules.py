@@ -151,7 +151,9 @@ def test_R_W7_seller_delay_moves_the_end_customer_delay_does_not():
 
 def test_R_W8_repair_warranty_and_parts_warranty_after_base_end():
     base = term_end(SOLD, 12)
-    u = UnitFacts(sold_on=SOLD, repairs=(Repair(base - timedelta(days=5), component="board", parts_replaced=("fan",)),))
+    done = base - timedelta(days=5)  # the board repaired without a new part; a new fan fitted the same day
+    u = UnitFacts(sold_on=SOLD, repairs=(Repair(done, component="board"),
+                                         Repair(done, component="fan", parts_replaced=("FAN-1",))))
     p = WarrantyPolicy(months=12, component_months={"board": 12, "fan": 12}, repair_warranty_months=6,
                        parts_warranty_months=12)
     on = base + timedelta(days=100)
@@ -237,3 +239,51 @@ def test_property_early_life_rights_shrink_with_time(policy, sold, offset):
     a = set(determine_warranty(policy, UnitFacts(sold_on=sold), sold + timedelta(days=offset)).early_life.names())
     b = set(determine_warranty(policy, UnitFacts(sold_on=sold), sold + timedelta(days=offset + 1)).early_life.names())
     assert b <= a
+
+
+# --- R-W8 in the real flow: repairs store part numbers and the diagnosed components (issue 15, item 4) ------
+
+def test_R_W8_a_part_replaced_7_months_ago_fails_again_covered_by_the_parts_warranty():
+    """The unit's own 12 months are over; the compressor part fitted 7 months ago still has its 12 months,
+    asked for by the component name or by the part number; the 6-month repair warranty is over."""
+    sold = date(2025, 1, 10)
+    fitted = date(2026, 2, 20)
+    on = add_months(fitted, 7)
+    p = WarrantyPolicy(months=12, repair_warranty_months=6, parts_warranty_months=12)
+    u = UnitFacts(sold_on=sold, repairs=(Repair(fitted, component="compressor", parts_replaced=("CMP-200",),
+                                                components=("compressor", "valve")),))
+    for asked in ("compressor", "CMP-200", "valve"):
+        d = determine_warranty(p, u, on, component=asked)
+        assert d.coverage == "warranty", asked
+        assert d.status_of(asked).state == "parts_warranty"
+        assert d.status_of(asked).ends_on == term_end(fitted, 12)
+    assert determine_warranty(p, u, on, component="fan").coverage == "paid"  # another component
+    assert determine_warranty(p, u, on).coverage == "paid"  # the whole unit is not a part
+    after = determine_warranty(p, u, term_end(fitted, 12) + timedelta(days=1), component="CMP-200")
+    assert after.coverage == "paid"
+
+
+def test_R_W8_the_repair_itself_is_guaranteed_for_the_policys_repair_months_even_without_parts():
+    sold, fixed = date(2025, 1, 10), date(2026, 2, 20)
+    p = WarrantyPolicy(months=12, repair_warranty_months=6, parts_warranty_months=12)
+    u = UnitFacts(sold_on=sold, repairs=(Repair(fixed, component="board", components=("board", "wiring")),))
+    assert determine_warranty(p, u, add_months(fixed, 5), component="wiring").status_of("wiring").state \
+        == "repair_warranty"
+    assert determine_warranty(p, u, add_months(fixed, 7), component="wiring").coverage == "paid"  # no part fitted
+    off = WarrantyPolicy(months=12, repair_warranty_months=0, parts_warranty_months=0)
+    assert determine_warranty(off, u, add_months(fixed, 1), component="board").coverage == "paid"
+
+
+@settings(max_examples=300, deadline=None)
+@given(dates, st.integers(0, 2000), st.integers(-30, 1200), st.integers(0, 24), st.integers(0, 12),
+       st.sampled_from(["compressor", "CMP-200"]))
+def test_property_R_W8_part_covered_exactly_inside_the_longer_of_parts_and_repair_terms(
+        sold, after_sale, offset, parts_months, repair_months, asked):
+    p = WarrantyPolicy(months=12, repair_warranty_months=repair_months, parts_warranty_months=parts_months)
+    fitted = sold + timedelta(days=after_sale)
+    on = fitted + timedelta(days=offset)
+    u = UnitFacts(sold_on=sold, repairs=(Repair(fitted, component="compressor", parts_replaced=("CMP-200",)),))
+    d = determine_warranty(p, u, on, component=asked)
+    ends = [term_end(sold, 12)] + [term_end(fitted, m) for m in (parts_months, repair_months) if m > 0]
+    inside = sold <= on <= term_end(sold, 12) or (fitted <= on <= max(ends))
+    assert (d.coverage == "warranty") == inside

@@ -30,6 +30,7 @@ class SettlementSettings(ServiceSettings):
     terms_sla_penalty_amount: Decimal = Field(Decimal("0"), ge=0, le=Decimal("9999999999.99"))
     terms_sla_penalty_milestones: list[Literal["respond", "arrive", "resolve"]] = ["arrive", "resolve"]
     terms_sla_service_value: Decimal | None = Field(None, ge=0, le=Decimal("9999999999.99"))
+    terms_card_registration_days: int = Field(20, ge=0, le=366)  # R-W10 (000: 20 days, 002: one month)
     assessment_issue_by_day: int = Field(5, ge=1, le=28)
     """R-D7: the monthly assessment is issued within the first N days of the next month (Shanghai). A contract
     term: read from this setting for now; it moves into the dealer terms (effective-dated) with the terms work."""

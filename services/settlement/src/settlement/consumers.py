@@ -12,6 +12,7 @@ accepted is dead-lettered by settlement.
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +27,7 @@ from aftersales_shared.events.envelope import IntegrationEvent
 
 from .config import SettlementSettings
 from .domain.fees import ZERO
+from .ledger import registration
 from .ledger import service as ledger
 from .penalties import service as penalties
 from .reports import service as reports
@@ -34,14 +36,35 @@ from .terms.service import defaults_of
 IN_WARRANTY = ("warranty", "extended")
 
 
-async def on_unit_registered(session: AsyncSession, event: IntegrationEvent) -> None:
-    """A returned warranty card is a registered sale (fee models a and b)."""
+def _defaults(settings: ServiceSettings | None) -> dict[str, Any]:
+    return defaults_of(settings) if isinstance(settings, SettlementSettings) else {}
+
+
+async def on_unit_recorded(session: AsyncSession, event: IntegrationEvent,
+                           settings: ServiceSettings | None = None) -> None:
+    """A unit's sale facts (created, dates changed, changed hands): kept to judge its card deadline (R-W10)."""
     p = event.payload
-    if p.dealer_id:
-        await ledger.record(session, dealer_id=p.dealer_id, kind="registered_sale",
-                            occurred_at=p.registered_on, source_type=event.type,
-                            source_id=str(event.event_id), amount=p.sale_amount or ZERO,
-                            details={"serial": p.serial, "product_line": p.product_line}, now=clock.now())
+    await registration.remember(session, serial=p.serial, dealer_id=p.dealer_id, sold_on=p.sold_on,
+                                registered_on=p.card_registered_on, now=clock.now())
+
+
+async def on_unit_registered(session: AsyncSession, event: IntegrationEvent,
+                             settings: ServiceSettings | None = None) -> None:
+    """A returned warranty card is a registered sale (fee models a and b) when it came within the dealer's
+    ``card_registration_days`` (R-W10); a late one is booked as such and counts for nothing."""
+    p = event.payload
+    await registration.remember(session, serial=p.serial, dealer_id=p.dealer_id, sold_on=p.sold_on,
+                                registered_on=p.registered_on, now=clock.now(), keep_known=True)
+    if not p.dealer_id:
+        return
+    why = await registration.why_not_reimbursed(session, dealer_id=p.dealer_id, sold_on=p.sold_on,
+                                                registered_on=p.registered_on, on=p.registered_on,
+                                                defaults=_defaults(settings))
+    details: dict[str, Any] = {"serial": p.serial, "product_line": p.product_line}
+    await ledger.record(session, dealer_id=p.dealer_id, kind="registered_sale_late" if why else "registered_sale",
+                        occurred_at=p.registered_on, source_type=event.type,
+                        source_id=str(event.event_id), amount=p.sale_amount or ZERO,
+                        details={**details, "reason": why} if why else details, now=clock.now())
 
 
 async def on_complaint_resolved(session: AsyncSession, event: IntegrationEvent) -> None:
@@ -63,10 +86,21 @@ async def on_callback_recorded(session: AsyncSession, event: IntegrationEvent) -
                             now=clock.now())
 
 
-async def on_job_completed(session: AsyncSession, event: IntegrationEvent) -> None:
-    """An in-warranty repair by a dealer's engineer (and its home visit) is a fee fact (R-D2c, R-D2d)."""
+async def on_job_completed(session: AsyncSession, event: IntegrationEvent,
+                           settings: ServiceSettings | None = None) -> None:
+    """An in-warranty repair by a dealer's engineer (and its home visit) is a fee fact (R-D2c, R-D2d), unless the
+    unit's warranty card is missing or late (R-W10: ``repair_unregistered``, no fee, the reason kept)."""
     p = event.payload
+    why = None
     if p.dealer_id and p.coverage in IN_WARRANTY:
+        why = await registration.repair_refused(session, serial=p.serial, dealer_id=p.dealer_id,
+                                                on=clock.business_date(p.at), defaults=_defaults(settings))
+    if p.dealer_id and why:
+        await ledger.record(session, dealer_id=p.dealer_id, kind="repair_unregistered", occurred_at=p.at,
+                            source_type=event.type, source_id=str(event.event_id),
+                            details={"job_id": p.job_id, "serial": p.serial, "engineer_id": p.engineer_id,
+                                     "home_visit": p.home_visit, "at": p.at, "reason": why}, now=clock.now())
+    elif p.dealer_id and p.coverage in IN_WARRANTY:
         await ledger.book_repair(session, dealer_id=p.dealer_id, at=p.at, home_visit=p.home_visit,
                                  source_type=event.type, source_id=str(event.event_id),
                                  details={"job_id": p.job_id, "serial": p.serial, "engineer_id": p.engineer_id},
@@ -139,6 +173,7 @@ async def on_job_completed_record(session: AsyncSession, event: IntegrationEvent
 
 
 HANDLERS: dict[str, Handler] = {
+    tkt.UnitRecorded.TYPE: on_unit_recorded,
     tkt.UnitRegistered.TYPE: on_unit_registered,
     tkt.UnitRemedyCompleted.TYPE: on_unit_remedy_completed,
     tkt.ComplaintResolved.TYPE: on_complaint_resolved,
@@ -160,6 +195,9 @@ def consumer_specs(settings: ServiceSettings) -> list[ConsumerSpec]:
         name="ledger",
         topics=[tkt.UNIT_TOPIC, tkt.COMPLAINT_TOPIC, tkt.CALLBACK_TOPIC, dsp.JOB_TOPIC, prt.RETURN_TOPIC,
                 prt.REQUEST_TOPIC, prt.BUDGET_TOPIC],
-        # the breach handler reads the configured defaults of the dealer terms (R-S9 penalties)
-        handlers={**HANDLERS, dsp.SlaBreached.TYPE: partial(on_sla_breached, settings=settings)},
+        # the breach handler reads the configured defaults of the dealer terms (R-S9 penalties), the card and
+        # repair handlers the card deadline's (R-W10)
+        handlers={**HANDLERS, dsp.SlaBreached.TYPE: partial(on_sla_breached, settings=settings),
+                  tkt.UnitRegistered.TYPE: partial(on_unit_registered, settings=settings),
+                  dsp.JobCompleted.TYPE: partial(on_job_completed, settings=settings)},
     ), ConsumerSpec(name="repair-records", topics=[dsp.JOB_TOPIC], handlers=RECORD_HANDLERS)]

@@ -268,6 +268,18 @@ class RetentionRun(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSONB)
 
 
+class UnitSale(Base):
+    """R-W10: a unit's sale and warranty card registration as ticketing reports them (``ticketing.unit.recorded``
+    and ``.registered``); a repair on a unit whose card is missing or late is not reimbursed."""
+
+    __tablename__ = "unit_sales"
+    serial: Mapped[str] = mapped_column(String(128), primary_key=True)
+    dealer_id: Mapped[str | None] = mapped_column(String(64))
+    sold_on: Mapped[date | None] = mapped_column(Date)
+    registered_on: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -289,3 +301,4 @@ issued_assessments = _table(IssuedAssessment)
 repair_records = _table(RepairRecord)
 archived_records = _table(ArchivedRecord)
 retention_runs = _table(RetentionRun)
+unit_sales = _table(UnitSale)

@@ -13,6 +13,7 @@ Role aliases are named by what they allow:
 - ``CanFileComplaints``: file a complaint (call_center, admin, and notifier for a reply that reads as one, R-T6).
 - ``CanCarryOutRemedies``: carry out a 三包 remedy on a ticket's unit (R-W4/R-W5, issue 15) (call_center, admin,
   and the engineer on the ticket: ``remedy_filter`` admits an engineer only to tickets its jobs moved).
+- ``CanRegisterCards``: record a returned warranty card (R-W10): call_center, admin, and a dealer for its own units.
 
 Rows: the notifier acts for every dealer's customers on the three routes that admit it, so its scope is all
 rows, like staff's. ``dealer_filter`` turns the caller's shared ``scope_of`` into the WHERE clause every read uses
@@ -43,6 +44,7 @@ NOTIFIERS = frozenset({Role.NOTIFIER})
 SATISFACTION_RECORDERS = SERVICE_RECORD_WRITERS | NOTIFIERS
 COMPLAINT_FILERS = SERVICE_RECORD_WRITERS | NOTIFIERS
 REMEDY_WRITERS = SERVICE_RECORD_WRITERS | frozenset({Role.ENGINEER})
+CARD_REGISTRARS = SERVICE_RECORD_WRITERS | {Role.DEALER}  # R-W10: a dealer registers its own units' cards
 _ALL_ROWS = STAFF_ROLES | NOTIFIERS
 
 CanManageCatalog = Annotated[Principal, Depends(require_roles(*CATALOG_MANAGERS))]
@@ -52,6 +54,7 @@ CanReadContactToNotify = Annotated[Principal, Depends(require_roles(*NOTIFIERS))
 CanRecordSatisfaction = Annotated[Principal, Depends(require_roles(*SATISFACTION_RECORDERS))]
 CanFileComplaints = Annotated[Principal, Depends(require_roles(*COMPLAINT_FILERS))]
 CanCarryOutRemedies = Annotated[Principal, Depends(require_roles(*REMEDY_WRITERS))]
+CanRegisterCards = Annotated[Principal, Depends(require_roles(*CARD_REGISTRARS))]
 
 
 def visible_dealer(principal: Principal, requested: str | None = None) -> str | None:

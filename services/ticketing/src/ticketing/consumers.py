@@ -80,7 +80,7 @@ async def on_job_completed(session: AsyncSession, event: IntegrationEvent) -> No
     await service.complete_job(
         session, ticket_id=_ticket_id(event), visit=p.visit, job_id=p.job_id, serial=p.serial,
         engineer_id=p.engineer_id, dealer_id=p.dealer_id, parts=[u.part_no for u in p.parts_used],
-        component=p.components[0] if p.components else None, outcome=p.outcome,
+        component=p.components[0] if p.components else None, components=list(p.components), outcome=p.outcome,
         in_warranty=p.coverage in ("warranty", "extended"), at=p.at)
 
 

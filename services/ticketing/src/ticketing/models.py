@@ -94,6 +94,21 @@ unit_repairs = sa.Table(
     sa.Column("component", sa.Text, nullable=False),
     sa.Column("parts_replaced", pg.JSONB, nullable=False),
     sa.Column("in_warranty", sa.Boolean, nullable=False),
+    sa.Column("components", pg.JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),  # issue 15, R-W8
+)
+
+unit_changes = sa.Table(  # issue 15: maintained unit facts (dates, ownership, card), audited with before/after
+    "unit_changes", md,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("serial", sa.Text, sa.ForeignKey("ticketing.units.serial"), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("before", pg.JSONB, nullable=False),
+    sa.Column("after", pg.JSONB, nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("at", TZ, nullable=False),
+    sa.CheckConstraint("kind IN ('dates', 'owner', 'card')", name="kind"),
+    sa.Index("ix_unit_changes_serial", "serial"),
 )
 
 tickets = sa.Table(
@@ -144,7 +159,7 @@ coverage_changes = sa.Table(  # issue 15: every coverage change after intake (di
     sa.Column("root_cause", sa.Text),
     sa.Column("actor", sa.Text, nullable=False),
     sa.Column("at", TZ, nullable=False),
-    sa.CheckConstraint("source IN ('diagnosis', 'override')", name="source"),
+    sa.CheckConstraint("source IN ('diagnosis', 'override', 'unit_change')", name="source"),
     sa.Index("ix_coverage_changes_ticket_id", "ticket_id"),
 )
 

@@ -119,7 +119,7 @@ class TicketCoverageChangedPayload(Payload):
     job_id: str | None = None
     from_coverage: Coverage
     to_coverage: Coverage
-    source: Literal["diagnosis", "override"]
+    source: Literal["diagnosis", "override", "unit_change"]  # unit_change: a unit's dates changed (issue 15)
     reason: str
     exclusions: list[str] = Field(default_factory=list)
     root_cause: str | None = None
@@ -148,6 +148,24 @@ class UnitRegistered(IntegrationEvent):
     TYPE = "ticketing.unit.registered"
     TOPIC = UNIT_TOPIC
     payload: UnitRegisteredPayload
+
+
+class UnitRecordedPayload(Payload):
+    """A unit's sale facts as ticketing holds them now (issue 15): on creation or import, when its dates change and
+    when it changes hands. Settlement judges the warranty card deadline (R-W10) from them."""
+
+    serial: str
+    product_line: str
+    dealer_id: str | None = None
+    sold_on: date | None = None
+    card_registered_on: date | None = None
+    change: Literal["created", "dates", "owner"] = "created"
+
+
+class UnitRecorded(IntegrationEvent):
+    TYPE = "ticketing.unit.recorded"
+    TOPIC = UNIT_TOPIC
+    payload: UnitRecordedPayload
 
 
 class ExtensionPurchasedPayload(Payload):

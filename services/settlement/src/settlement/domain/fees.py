@@ -76,6 +76,8 @@ class Facts:
     sla_damages_waived: Decimal = ZERO  # damages finance waived after they were charged (R-S9)
     paid_repairs: int = 0  # repairs that became customer-paid on diagnosis (R-W3/R-T3, issue 15): not reimbursed
     unit_replacements: int = 0  # units exchanged or replaced under 三包 for the dealer's customers (issue 15)
+    unregistered_repairs: int = 0  # repairs of units whose warranty card is missing or late (R-W10): not reimbursed
+    late_registrations: int = 0  # warranty cards registered after the contract's deadline (R-W10): no sale fee
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,14 @@ def _fee_lines(terms: ContractTerms, origin: str | None, f: Facts) -> list[Line]
                         f"units exchanged or replaced under 三包 (R-W4/R-W5){late}",
                         to_fen(terms.unit_replacement_fee * f.unit_replacements), Decimal(f.unit_replacements),
                         terms.unit_replacement_fee, origin))
+    if f.unregistered_repairs and terms.model in (FeeModel.PER_REPAIR, FeeModel.PAYMENT_BUDGET):
+        out.append(Line("repairs_unregistered", Category.FEE,
+                        f"repairs not reimbursed: the unit's warranty card was not registered within the contract's "
+                        f"deadline (R-W10){late}", ZERO, Decimal(f.unregistered_repairs), ZERO, origin))
+    if f.late_registrations and terms.model in (FeeModel.PER_REGISTERED_SALE, FeeModel.SALES_PERCENT):
+        out.append(Line("registrations_late", Category.FEE,
+                        f"warranty cards registered after the contract's deadline: not counted as registered sales "
+                        f"(R-W10){late}", ZERO, Decimal(f.late_registrations), ZERO, origin))
     return out
 
 

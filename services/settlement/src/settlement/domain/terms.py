@@ -30,6 +30,7 @@ class DealerTerms:
     sla_penalty_milestones: tuple[str, ...] = ("arrive", "resolve")
     sla_service_value: Decimal | None = None  # None: the contract's repair fee + home-visit fee
     retention_years: int = 5  # R-T4: records kept at least this long after their period (retention/)
+    card_registration_days: int = 20  # R-W10: days after the sale to return the warranty card
     version: int | None = None
 
 
@@ -37,7 +38,7 @@ TERM_NAMES: tuple[str, ...] = tuple(f.name for f in fields(DealerTerms) if f.nam
 _DECIMALS = frozenset({"callback_target_percent", "excellence_complaints_per_mille",
                        "excellence_satisfaction_percent", "excellence_feedback_percent", "sla_penalty_percent",
                        "sla_penalty_amount", "sla_service_value"})
-_INTS = frozenset({"payment_days", "dispute_window_months", "retention_years"})
+_INTS = frozenset({"payment_days", "dispute_window_months", "retention_years", "card_registration_days"})
 
 
 def _typed(name: str, value: Any) -> Any:
@@ -66,3 +67,18 @@ def resolve(defaults: Mapping[str, Any], changes: Iterable[TermChange], on: date
 def callback_target(terms: DealerTerms) -> Decimal:
     """R-T5: the share of a month's repairs that must be called back, as a fraction."""
     return terms.callback_target_percent / Decimal(100)
+
+
+def card_not_reimbursable(*, sold_on: date | None, registered_on: date | None, on: date, days: int) -> str | None:
+    """R-W10: why a repair on ``on`` of a unit is not reimbursed to the dealer (None: it is). The card is due
+    within ``days`` of the sale (the day of sale is day 0): a card registered later is late; a card not registered
+    when the repair is done is missing unless its deadline is still running (a sale date not on record has no
+    deadline to run, and cannot make a registered card late)."""
+    if registered_on is None:
+        if sold_on is not None and (on - sold_on).days <= days:
+            return None
+        return f"warranty card not registered (R-W10: due within {days} days of the sale)"
+    if sold_on is not None and (registered_on - sold_on).days > days:
+        return (f"warranty card registered late: {(registered_on - sold_on).days} days after the sale, the "
+                f"contract allows {days} (R-W10)")
+    return None

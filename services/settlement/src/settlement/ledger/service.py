@@ -43,6 +43,7 @@ STATEMENT_KINDS = (
     "part_not_returned", "urgent_surcharge", "parts_budget_excess", "void_finding", "falsified_finding", "adjustment",
     "falsified_cards", "breach", "sla_damages", "sla_damages_waived", "repair_customer_paid",
     "unit_replacement",
+    "repair_unregistered", "registered_sale_late",
 )
 ASSESSMENT_KINDS = ("callback", "sla_breach")
 ALL_KINDS = STATEMENT_KINDS + ASSESSMENT_KINDS

@@ -42,6 +42,8 @@ KIND_FIELDS: dict[str, tuple[str | None, str | None]] = {
     "sla_damages_waived": (None, "sla_damages_waived"),
     "repair_customer_paid": ("paid_repairs", None),
     "unit_replacement": ("unit_replacements", None),
+    "repair_unregistered": ("unregistered_repairs", None),
+    "registered_sale_late": ("late_registrations", None),
 }
 FLAG_KINDS = ("falsified_cards", "breach")
 

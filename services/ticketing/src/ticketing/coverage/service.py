@@ -12,12 +12,15 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aftersales_shared import clock
 from aftersales_shared.auth import Principal
 from aftersales_shared.events.dispatch import JobDiagnosedPayload
 from aftersales_shared.events.ticketing import TicketCoverageChanged
 from aftersales_shared.outbox import add_events
 
-from ..domain.coverage import after_diagnosis
+from ..domain.coverage import after_diagnosis, after_unit_change
+from ..domain.ticket_lifecycle import OPEN_STATUSES
+from ..domain.warranty import UnitFacts, WarrantyError, WarrantyPolicy, determine_warranty
 from ..models import coverage_changes, tickets
 from ..tickets.service import find_visible
 
@@ -61,7 +64,9 @@ async def apply_diagnosis(session: AsyncSession, p: JobDiagnosedPayload) -> None
         log.warning("diagnosis of job %s names unknown ticket %s", p.job_id, p.ticket_id)
         return
     history = await _history(session, ticket_id)
-    intake = history[0]["from_coverage"] if history else t["coverage"]
+    redetermined = [h for h in history if h["source"] == "unit_change"]  # the unit's dates changed since intake
+    intake = (redetermined[-1]["to_coverage"] if redetermined
+              else history[0]["from_coverage"] if history else t["coverage"])
     overridden = any(h["source"] == "override" for h in history)
     exclusions = sorted(set(t["exclusions"]) | set(p.exclusions))
     decision = after_diagnosis(current=t["coverage"], intake=intake, exclusions=p.exclusions,
@@ -73,6 +78,35 @@ async def apply_diagnosis(session: AsyncSession, p: JobDiagnosedPayload) -> None
     await _change(session, t, to=decision.to, source="diagnosis", reason=decision.reason,
                   actor=f"dispatch:{p.engineer_id or 'job'}", job_id=p.job_id, exclusions=exclusions,
                   root_cause=p.root_cause, at=p.at)
+
+
+async def redetermine_open_tickets(session: AsyncSession, *, serial: str, policy: WarrantyPolicy, facts: UnitFacts,
+                                   change: str, actor: str, at: datetime) -> list[dict[str, Any]]:
+    """The unit's facts changed (``change`` says how): each open ticket of it gets its warranty determined again on
+    its intake day; a changed coverage is a ``unit_change`` row and a ``coverage_changed`` event. The changes made."""
+    rows = (await session.execute(
+        sa.select(tickets).where(tickets.c.serial == serial, tickets.c.status.in_(OPEN_STATUSES))
+        .order_by(tickets.c.opened_at).with_for_update())).mappings().all()
+    made = []
+    for row in rows:
+        t = dict(row)
+        history = await _history(session, t["id"])
+        try:
+            d = determine_warranty(policy, facts, clock.business_date(t["opened_at"]), component=t["component"],
+                                   exclusions=tuple(t["exclusions"]))
+        except WarrantyError:  # an exclusion the policy no longer names: leave the ticket to the call center
+            log.warning("ticket %s kept its coverage: an exclusion its unit's policy does not name", t["id"])
+            continue
+        why = f"{change}: " + "; ".join(d.reasons[:2])
+        decision = after_unit_change(current=t["coverage"], determined=d.coverage, root_cause=t["root_cause"],
+                                     overridden=any(h["source"] == "override" for h in history), why=why)
+        if decision is None:
+            continue
+        await _change(session, t, to=decision.to, source="unit_change", reason=decision.reason, actor=actor,
+                      job_id=None, exclusions=list(t["exclusions"]), root_cause=t["root_cause"], at=at)
+        made.append({"ticket_id": t["id"], "ticket_no": t["ticket_no"], "from_coverage": t["coverage"],
+                     "to_coverage": decision.to, "reason": decision.reason})
+    return made
 
 
 async def override(session: AsyncSession, *, ref: str, viewer: Principal, coverage: str, reason: str,

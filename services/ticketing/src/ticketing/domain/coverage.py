@@ -33,3 +33,14 @@ def after_diagnosis(*, current: Coverage, intake: Coverage, exclusions: Sequence
     else:
         to, reason = intake, "diagnosis found no exclusion and no customer-side cause: coverage as at intake"
     return None if to == current else CoverageDecision(to, reason)
+
+
+def after_unit_change(*, current: Coverage, determined: Coverage, root_cause: str | None, overridden: bool,
+                      why: str) -> CoverageDecision | None:
+    """An open ticket's coverage after its unit's dates changed (R-W2 start date): the warranty determined again
+    on the ticket's intake day, with the exclusions already on record; a customer-side cause found on site keeps
+    it paid, and an override stays the decision of record. None: the coverage stands."""
+    if overridden:
+        return None
+    to: Coverage = "paid" if root_cause == "customer" else determined
+    return None if to == current else CoverageDecision(to, why)

@@ -101,12 +101,32 @@ class Delay:
 
 @dataclass(frozen=True)
 class Repair:
-    """An earlier repair of the unit (R-W5 history, R-W8 repair and parts warranty)."""
+    """An earlier repair of the unit (R-W5 history, R-W8 repair and parts warranty).
+
+    ``component`` is the component the repair counts under (R-W5), ``components`` every component the engineer
+    diagnosed as failed, ``parts_replaced`` the part numbers fitted (``dispatch.job.completed`` parts_used)."""
 
     completed_on: date
     component: str = UNIT
     parts_replaced: tuple[str, ...] = ()
     in_warranty: bool = True
+    components: tuple[str, ...] = ()
+
+    def names(self) -> tuple[str, ...]:
+        """The components this repair worked on."""
+        return tuple(dict.fromkeys((self.component, *self.components)))
+
+    def repaired(self, asked: str) -> bool:
+        """R-W8 repair warranty: a repair of the whole unit guarantees every component; a component repair, the
+        components it worked on and the parts it fitted."""
+        return self.component == UNIT or asked in self.names() or asked in self.parts_replaced
+
+    def fitted(self, asked: str) -> bool:
+        """R-W8 parts warranty: ``asked`` names a part this repair fitted — by its part number, or by the
+        component the new parts went into (never the whole unit: a unit is not a part)."""
+        if not self.parts_replaced:
+            return False
+        return asked in self.parts_replaced or (asked != UNIT and asked in self.names())
 
 
 @dataclass(frozen=True)
@@ -238,10 +258,13 @@ def _component_status(
     base_end = _extend_by_delays(term_end(start, months), start, unit.delays)
     delayed = base_end != term_end(start, months)
     # R-W8: a repair of this component (or of the whole unit) carries its own warranty; so do new parts.
-    repair_end = max((term_end(r.completed_on, policy.repair_warranty_months) for r in unit.repairs
-                      if r.component in (component, UNIT) and r.completed_on <= on), default=None)
-    parts_end = max((term_end(r.completed_on, policy.parts_warranty_months) for r in unit.repairs
-                     if component in r.parts_replaced and r.completed_on <= on), default=None)
+    repair_end = parts_end = None
+    if policy.repair_warranty_months > 0:
+        repair_end = max((term_end(r.completed_on, policy.repair_warranty_months) for r in unit.repairs
+                          if r.repaired(component) and r.completed_on <= on), default=None)
+    if policy.parts_warranty_months > 0:
+        parts_end = max((term_end(r.completed_on, policy.parts_warranty_months) for r in unit.repairs
+                         if r.fitted(component) and r.completed_on <= on), default=None)
     ext_end = None
     for x in unit.extensions:  # R-W6: counted from the payment date
         if x.paid_on <= on:

@@ -193,7 +193,8 @@ async def close_remotely_resolved(session: AsyncSession, *, ticket_id: UUID, vis
 
 async def complete_job(session: AsyncSession, *, ticket_id: UUID | None, visit: int, job_id: str, serial: str,
                        engineer_id: str | None, dealer_id: str | None, parts: list[str], in_warranty: bool,
-                       at: datetime, component: str | None = None, outcome: str = "repaired") -> None:
+                       at: datetime, component: str | None = None, outcome: str = "repaired",
+                       components: list[str] | None = None) -> None:
     """A repair was completed: repair history (R-W5/R-W8) under the diagnosed ``component`` (the intake's guess
     when the engineer recorded none), the callback task (R-T5), the ticket closed. A job closed because the
     customer declined a paid repair's quote (``outcome="quote_declined"``, issue 15) repaired nothing: the ticket
@@ -205,7 +206,7 @@ async def complete_job(session: AsyncSession, *, ticket_id: UUID | None, visit: 
         await units_service.record_repair(
             session, serial=serial, job_id=job_id, ticket_id=ticket.id if ticket else None,
             component=component or (ticket.component if ticket else None), parts=parts, in_warranty=in_warranty,
-            at=at)
+            at=at, components=components)
     if ticket is None:
         log.warning("completed job %s names unknown ticket %s; repair recorded on serial only", job_id, ticket_id)
         return

@@ -23,7 +23,8 @@ SELECT u.serial, u.product_line, u.policy_id, u.dealer_id, u.contract_code, u.so
          WHERE e.serial = u.serial) AS extensions,
        (SELECT coalesce(json_agg(json_build_array(d.started_on, d.days, d.caused_by)), '[]') FROM unit_delays d
          WHERE d.serial = u.serial) AS delays,
-       (SELECT coalesce(json_agg(json_build_array(r.completed_on, r.component, r.parts_replaced, r.in_warranty)),
+       (SELECT coalesce(json_agg(json_build_array(r.completed_on, r.component, r.parts_replaced, r.in_warranty,
+                                                  r.components)),
                '[]') FROM unit_repairs r WHERE r.serial = u.serial) AS repairs
 FROM units u JOIN warranty_policies p ON p.id = u.policy_id JOIN product_lines pl ON pl.code = u.product_line
 WHERE u.serial = :serial
@@ -52,7 +53,7 @@ def unit_from_row(row: Any) -> UnitRow:
         dealer_received_on=row["dealer_received_on"], has_warranty_card=row["card_registered_on"] is not None,
         extensions=tuple(Extension(d(p), m) for p, m in row["extensions"]),
         delays=tuple(Delay(d(s), n, c) for s, n, c in row["delays"]),
-        repairs=tuple(Repair(d(c), comp, tuple(parts), w) for c, comp, parts, w in row["repairs"]),
+        repairs=tuple(Repair(d(c), comp, tuple(parts), w, tuple(names)) for c, comp, parts, w, names in row["repairs"]),
     )
     return dict(row), policy, facts
 

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from aftersales_shared.money import Money
 from aftersales_shared.schemas import BusinessDate, StrictModel
 
 from ..domain.phones import normalise_phone
-from ..fields import Address, ContractCode, CustomerName, DealerId, Note, Phone, ProductLine, RegionCode, Serial
+from ..fields import (
+    Address,
+    ContractCode,
+    CustomerName,
+    DealerId,
+    Note,
+    Phone,
+    ProductLine,
+    Reason,
+    RegionCode,
+    Serial,
+)
 
 
 class UnitCreate(StrictModel):
@@ -120,3 +131,113 @@ class WarrantyRead(BaseModel):
     exclusions: list[str]
     reasons: list[str]
     shipping_customer_share: str  # R-W9, e.g. "0.50"
+
+
+# --- the installed base you can maintain (issue 15 item 5) ----------------------------------------------------
+
+class UnitDatesUpdate(StrictModel):
+    """New delivery acceptance / installation dates (R-W2 start dates); a date left out stays as it is."""
+
+    delivered_on: BusinessDate | None = None
+    installed_on: BusinessDate | None = None
+    reason: Reason
+
+    @model_validator(mode="after")
+    def _something(self) -> UnitDatesUpdate:
+        if self.delivered_on is None and self.installed_on is None:
+            raise ValueError("give delivered_on or installed_on")
+        return self
+
+
+class OwnerTransfer(StrictModel):
+    """The unit changed hands: the new owner's contact (the previous one stays in the unit's history)."""
+
+    customer_name: CustomerName
+    phone: Phone
+    address: Address | None = None
+    region_code: RegionCode | None = None
+    reason: Reason
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str) -> str:
+        return normalise_phone(v)
+
+
+class UnitChangeRead(BaseModel):
+    id: int
+    serial: str
+    kind: str  # dates | owner | card
+    before: dict[str, Any]  # contact data masked for roles that do not call customers
+    after: dict[str, Any]
+    reason: str | None
+    actor: str
+    at: datetime
+
+
+class CoverageRedetermined(BaseModel):
+    ticket_id: UUID
+    ticket_no: str
+    from_coverage: str
+    to_coverage: str
+    reason: str
+
+
+class UnitChangeResult(BaseModel):
+    unit: UnitRead
+    change: UnitChangeRead | None  # None: nothing changed
+    redetermined: list[CoverageRedetermined]  # open tickets whose coverage the change re-determined
+
+
+class UnitPage(BaseModel):
+    items: list[UnitRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class HistoryTicket(BaseModel):
+    id: UUID
+    ticket_no: str
+    status: str
+    coverage: str
+    coverage_reason: str | None
+    component: str
+    root_cause: str | None
+    opened_at: datetime
+    closed_at: datetime | None
+
+
+class HistoryRepair(BaseModel):
+    job_id: str
+    ticket_id: UUID | None
+    completed_on: date
+    component: str
+    components: list[str]
+    parts_replaced: list[str]
+    in_warranty: bool
+
+
+class HistoryRemedy(BaseModel):
+    """A 三包 remedy carried out on the unit (``serial``) or that made it (``new_serial``), R-W4/R-W5."""
+
+    id: UUID
+    kind: str
+    rule: str
+    status: str
+    serial: str
+    new_serial: str | None
+    component: str | None
+    ticket_id: UUID
+    reason: str
+    completed_on: date
+
+
+class UnitHistory(BaseModel):
+    unit: UnitRead
+    tickets: list[HistoryTicket]
+    repairs: list[HistoryRepair]  # with the part numbers fitted (R-W8)
+    remedies: list[HistoryRemedy]
+    extensions: list[ExtensionRead]
+    delays: list[DelayRead]
+    changes: list[UnitChangeRead]  # dates, ownership, card: who and when

@@ -15,13 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aftersales_shared import clock
 from aftersales_shared.auth import Principal
 from aftersales_shared.errors import Conflict, DomainError, NotFound, Unprocessable
-from aftersales_shared.events.ticketing import ExtensionPurchased, UnitRegistered
+from aftersales_shared.events.ticketing import ExtensionPurchased, UnitRecorded, UnitRegistered
 from aftersales_shared.ids import new_id
 from aftersales_shared.outbox import add_events
 
 from ..access import dealer_filter, with_contact
 from ..domain.warranty import UNIT, UnitFacts, WarrantyDetermination, WarrantyError, WarrantyPolicy, determine_warranty
-from ..models import unit_delays, unit_extensions, unit_repairs, units
+from ..models import unit_changes, unit_delays, unit_extensions, unit_repairs, units
 from .queries import load_unit, policies_for
 from .schemas import DelayCreate, UnitCreate
 
@@ -43,6 +43,13 @@ def _pick(policies: dict[str, list[tuple[date, Any]]], u: UnitCreate, today: dat
     """The policy in force at sale (or at the dealer's receipt, or today when neither is known)."""
     on = u.sold_on or u.delivered_on or u.dealer_received_on or today
     return next((pid for eff, pid in policies.get(u.product_line, []) if eff <= on), None)
+
+
+def recorded(row: Any, change: str = "created") -> UnitRecorded:
+    """The unit's sale facts for settlement (R-W10 judges the card deadline from them)."""
+    return UnitRecorded(aggregate_id=row["serial"], payload={
+        "serial": row["serial"], "product_line": row["product_line"], "dealer_id": row.get("dealer_id"),
+        "sold_on": row.get("sold_on"), "card_registered_on": row.get("card_registered_on"), "change": change})
 
 
 def _read(viewer: Principal, row: Any) -> dict[str, Any]:
@@ -70,6 +77,7 @@ async def create_unit(session: AsyncSession, *, unit: UnitCreate, viewer: Princi
         .on_conflict_do_nothing().returning(*units.c))).mappings().first()
     if row is None:
         raise Conflict(f"unit {unit.serial} already exists", field="serial")
+    await add_events(session, recorded(row))
     return _read(viewer, row)
 
 
@@ -104,6 +112,7 @@ async def import_units(session: AsyncSession, *, raw: bytes, today: date) -> int
         raise Unprocessable(f"{len(errors)} error(s) in the CSV; nothing was imported", code="import_rejected",
                             extra={"row_errors": errors, "imported": 0})
     await session.execute(sa.insert(units), values)
+    await add_events(session, *(recorded(v) for v in values))
     return len(values)
 
 
@@ -175,6 +184,9 @@ async def register_card(session: AsyncSession, *, serial: str, registered_on: da
         raise Conflict(f"the warranty card of {serial} is already registered", field="serial")
     if row["sold_on"] and registered_on < row["sold_on"]:
         raise Unprocessable("the card cannot be registered before the sale", field="registered_on")
+    await session.execute(sa.insert(unit_changes).values(
+        serial=serial, kind="card", before={"card_registered_on": None},
+        after={"card_registered_on": registered_on.isoformat()}, reason=None, actor=viewer.sub, at=clock.now()))
     await add_events(session, UnitRegistered(aggregate_id=serial, payload={
         "serial": serial, "product_line": row["product_line"], "dealer_id": row["dealer_id"],
         "sold_on": row["sold_on"], "registered_on": registered_on, "sale_amount": row["sale_amount"]}))
@@ -207,9 +219,11 @@ async def add_delay(session: AsyncSession, *, serial: str, delay: DelayCreate, v
 
 
 async def record_repair(session: AsyncSession, *, serial: str, job_id: str, ticket_id: Any, component: str | None,
-                        parts: list[str], in_warranty: bool, at: datetime) -> None:
-    """Add a completed repair to the unit's history (R-W5 repeat repairs, R-W8 repair warranty); once per job."""
+                        parts: list[str], in_warranty: bool, at: datetime, components: list[str] | None = None) -> None:
+    """Add a completed repair to the unit's history (R-W5 repeat repairs, R-W8 repair and parts warranty: the
+    part numbers fitted and every diagnosed component, so a later fault matches by either); once per job."""
     await session.execute(pg_insert(unit_repairs).values(
         id=new_id(), serial=serial, job_id=job_id, ticket_id=ticket_id, completed_on=clock.business_date(at),
         component=component or UNIT, parts_replaced=parts, in_warranty=in_warranty,
+        components=list(dict.fromkeys(components or [])),
     ).on_conflict_do_nothing(index_elements=["job_id"]))
