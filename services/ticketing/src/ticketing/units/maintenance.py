@@ -144,7 +144,8 @@ async def history(session: AsyncSession, *, serial: str, viewer: Principal) -> d
         "tickets": await rows(tickets, tickets.c.opened_at),
         "repairs": await rows(unit_repairs, unit_repairs.c.completed_on),
         "remedies": [dict(r) for r in (await session.execute(
-            sa.select(unit_remedies).where(sa.or_(unit_remedies.c.serial == serial, unit_remedies.c.new_serial == serial))
+            sa.select(unit_remedies)
+            .where(sa.or_(unit_remedies.c.serial == serial, unit_remedies.c.new_serial == serial))
             .order_by(unit_remedies.c.created_at))).mappings()],
         "extensions": await rows(unit_extensions, unit_extensions.c.paid_on),
         "delays": await rows(unit_delays, unit_delays.c.started_on),
