@@ -119,6 +119,11 @@ async def test_R_W4_exchange_on_day_10_ships_a_new_unit_with_the_inherited_cover
     assert (p["kind"], p["new_serial"], p["dealer_id"], p["rule"]) == ("exchange", new, "D1", "R-W4")
     listed = (await client.get(f"/v1/tickets/{t['id']}/remedies", headers=agent)).json()["items"]
     assert [x["id"] for x in listed] == [remedy["id"]]
+    # the retired serial takes no new ticket (409 naming it); its replacement does
+    r = await client.post("/v1/tickets", json={**ticket_body(serial=serial), "force_new": True,
+                                               "force_reason": "customer calls again"}, headers=agent)
+    assert r.status_code == 409 and r.json()["code"] == "unit_retired" and r.json()["field"] == "serial", r.text
+    assert (await client.post("/v1/tickets", json=ticket_body(serial=new), headers=agent)).status_code == 201
     for unit in (serial, new):  # the unit's history names the remedy on the old and on the new unit
         h = (await client.get(f"/v1/units/{unit}/history", headers=agent)).json()
         assert [(x["id"], x["kind"], x["new_serial"]) for x in h["remedies"]] == [(remedy["id"], "exchange", new)]

@@ -212,6 +212,9 @@ def _ticket_row(item: Intake, read: Any, now: datetime, today: date, n: int) -> 
     body, p = item.body, item.principal
     if read["serial"] is None:
         raise Unprocessable(f"unit {body.serial} is not in the installed base; register it first", field="serial")
+    if read["unit_status"] == "retired":  # returned or exchanged under 三包 (R-W4/R-W5): no new service on it
+        raise Conflict(f"unit {body.serial} was retired ({read['retired_reason']}); open the ticket on the unit that "
+                       "replaced it", field="serial", code="unit_retired")
     reported_at = body.reported_at or now  # issue 15 (R-S7): the SLA clock starts when the customer reported it
     if body.reported_at is not None:
         max_age, skew = item.reported_window

@@ -19,6 +19,7 @@ from ..models import warranty_policies
 FACTS_SQL = """
 SELECT u.serial, u.product_line, u.policy_id, u.dealer_id, u.contract_code, u.sold_on, u.delivered_on,
        u.installed_on, u.dealer_received_on, u.card_registered_on, p.terms, pl.required_skill,
+       u.status AS unit_status, u.retired_reason,
        (SELECT coalesce(json_agg(json_build_array(e.paid_on, e.months)), '[]') FROM unit_extensions e
          WHERE e.serial = u.serial) AS extensions,
        (SELECT coalesce(json_agg(json_build_array(d.started_on, d.days, d.caused_by)), '[]') FROM unit_delays d
