@@ -14,6 +14,10 @@ Role aliases are named by what they allow:
 - ``CanCarryOutRemedies``: carry out a 三包 remedy on a ticket's unit (R-W4/R-W5, issue 15) (call_center, admin,
   and the engineer on the ticket: ``remedy_filter`` admits an engineer only to tickets its jobs moved).
 - ``CanRegisterCards``: record a returned warranty card (R-W10): call_center, admin, and a dealer for its own units.
+- ``CanManagePmPlans``: set a unit's or contract's preventive-maintenance plan (R-S10, issue 16) (admin, call_center).
+- ``CanReadPm``: read PM plans and occurrences — the call center's PM calls, ops' visits (admin, call_center, ops).
+- ``CanRecordPm``: record a PM occurrence's checklist (call_center, admin, and the engineer whose job moved the
+  occurrence's maintenance ticket: ``remedy_filter``).
 
 Rows: the notifier acts for every dealer's customers on the three routes that admit it, so its scope is all
 rows, like staff's. ``dealer_filter`` turns the caller's shared ``scope_of`` into the WHERE clause every read uses
@@ -45,6 +49,8 @@ SATISFACTION_RECORDERS = SERVICE_RECORD_WRITERS | NOTIFIERS
 COMPLAINT_FILERS = SERVICE_RECORD_WRITERS | NOTIFIERS
 REMEDY_WRITERS = SERVICE_RECORD_WRITERS | frozenset({Role.ENGINEER})
 CARD_REGISTRARS = SERVICE_RECORD_WRITERS | {Role.DEALER}  # R-W10: a dealer registers its own units' cards
+PM_PLANNERS = frozenset({Role.ADMIN, Role.CALL_CENTER})
+PM_READERS = frozenset({Role.ADMIN, Role.CALL_CENTER, Role.OPS})
 _ALL_ROWS = STAFF_ROLES | NOTIFIERS
 
 CanManageCatalog = Annotated[Principal, Depends(require_roles(*CATALOG_MANAGERS))]
@@ -55,6 +61,9 @@ CanRecordSatisfaction = Annotated[Principal, Depends(require_roles(*SATISFACTION
 CanFileComplaints = Annotated[Principal, Depends(require_roles(*COMPLAINT_FILERS))]
 CanCarryOutRemedies = Annotated[Principal, Depends(require_roles(*REMEDY_WRITERS))]
 CanRegisterCards = Annotated[Principal, Depends(require_roles(*CARD_REGISTRARS))]
+CanManagePmPlans = Annotated[Principal, Depends(require_roles(*PM_PLANNERS))]
+CanReadPm = Annotated[Principal, Depends(require_roles(*PM_READERS))]
+CanRecordPm = Annotated[Principal, Depends(require_roles(*REMEDY_WRITERS))]
 
 
 def visible_dealer(principal: Principal, requested: str | None = None) -> str | None:

@@ -16,6 +16,7 @@ from .complaints.router import router as complaints_router
 from .config import TicketingSettings
 from .consumers import consumer_specs
 from .coverage.router import router as coverage_router
+from .maintenance.router import router as maintenance_router
 from .remedies.router import router as remedies_router
 from .tickets.hotpath import write_batch
 from .tickets.router import router as tickets_router
@@ -45,7 +46,7 @@ def create_app(settings: TicketingSettings | None = None, *, trace_exporter: Any
             migrations_dir=MIGRATIONS,
             # tickets first: intake is the hottest route and routes are matched in order
             routers=[tickets_router, units_router, catalog_router, complaints_router, callbacks_router,
-                     coverage_router, remedies_router],
+                     coverage_router, remedies_router, maintenance_router],
             produces_topics=registry.topics_of("ticketing"),
             consumers=consumer_specs,
             background=background.jobs,

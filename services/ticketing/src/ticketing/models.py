@@ -239,3 +239,39 @@ unit_remedies = sa.Table(  # issue 15: 三包 remedies carried out (remedies/, d
     sa.Column("completed_on", sa.Date, nullable=False),
     sa.Column("created_at", TZ, nullable=False),
 )
+
+pm_plans = sa.Table(  # issue 16 item 4 (R-S10): a PM plan per unit or contract and kind; terms are data
+    "pm_plans", md,
+    sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("scope", sa.Text, nullable=False),  # unit | contract
+    sa.Column("target", sa.Text, nullable=False),  # serial | contract code
+    sa.Column("kind", sa.Text, nullable=False),  # visit | inspection | call
+    sa.Column("every_months", sa.Integer, nullable=False),
+    sa.Column("window_days", sa.Integer, nullable=False),
+    sa.Column("lead_days", sa.Integer, nullable=False),
+    sa.Column("effective_from", sa.Date, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("updated_by", sa.Text, nullable=False),
+    sa.Column("updated_at", TZ, nullable=False),
+    sa.UniqueConstraint("scope", "target", "kind"),
+)
+
+pm_occurrences = sa.Table(  # one per (plan, unit, period): generation is idempotent on that key
+    "pm_occurrences", md,
+    sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("plan_id", pg.UUID(as_uuid=True), sa.ForeignKey("ticketing.pm_plans.id"), nullable=False),
+    sa.Column("serial", sa.Text, sa.ForeignKey("ticketing.units.serial"), nullable=False, index=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("period_start", sa.Date, nullable=False),
+    sa.Column("window_start", TZ, nullable=False),
+    sa.Column("window_end", TZ, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),  # domain/pm_lifecycle.py
+    sa.Column("ticket_id", pg.UUID(as_uuid=True), sa.ForeignKey("ticketing.tickets.id")),
+    sa.Column("checklist", pg.JSONB),
+    sa.Column("recorded_by", sa.Text),
+    sa.Column("recorded_at", TZ),
+    sa.Column("missed_at", TZ),
+    sa.Column("created_at", TZ, nullable=False),
+    sa.UniqueConstraint("plan_id", "serial", "period_start", name="period"),
+    sa.Index("ix_pm_occurrences_status_window", "status", "window_end"),
+)

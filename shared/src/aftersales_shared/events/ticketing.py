@@ -16,7 +16,9 @@ UNIT_TOPIC = topic_for(PRODUCER, "unit")
 COMPLAINT_TOPIC = topic_for(PRODUCER, "complaint")
 CALLBACK_TOPIC = topic_for(PRODUCER, "callback")
 
-Coverage = Literal["warranty", "extended", "paid"]
+# "maintenance" (issue 16, R-S10): a preventive-maintenance visit under a plan — contract work, never a warranty
+# repair fee (settlement books fees only for warranty/extended).
+Coverage = Literal["warranty", "extended", "paid", "maintenance"]
 
 
 class TicketOpenedPayload(Payload):
@@ -41,6 +43,11 @@ class TicketOpenedPayload(Payload):
     # issue 15: when the customer reported it (e-mail, SMS, web form, voicemail before the agent keyed it in);
     # the SLA clock starts here (under the contract's calendar). None: at ``opened_at``.
     reported_at: datetime | None = None
+    # issue 16 (R-S10): a preventive-maintenance ticket (``kind="maintenance"``, coverage "maintenance") carries its
+    # visit window: dispatch books the job from ``window_start`` to ``window_end``. None: a reported fault.
+    kind: Literal["repair", "maintenance"] | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
 
 
 class TicketOpened(IntegrationEvent):
@@ -166,6 +173,28 @@ class UnitRecorded(IntegrationEvent):
     TYPE = "ticketing.unit.recorded"
     TOPIC = UNIT_TOPIC
     payload: UnitRecordedPayload
+
+
+class PmMissedPayload(Payload):
+    """A preventive-maintenance visit, inspection or call (R-S10) whose window closed without a recorded result:
+    an SLA event of the unit's plan (issue 16 item 4). ``ticket_id``: its maintenance ticket, if one was opened."""
+
+    occurrence_id: str
+    plan_id: str
+    serial: str
+    kind: Literal["visit", "inspection", "call"]
+    dealer_id: str | None = None
+    contract_code: str | None = None
+    ticket_id: str | None = None
+    window_start: datetime
+    window_end: datetime
+    missed_at: datetime
+
+
+class PmMissed(IntegrationEvent):
+    TYPE = "ticketing.pm.missed"
+    TOPIC = UNIT_TOPIC
+    payload: PmMissedPayload
 
 
 class ExtensionPurchasedPayload(Payload):

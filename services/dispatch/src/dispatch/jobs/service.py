@@ -131,6 +131,9 @@ async def open_job(session: AsyncSession, cfg: DispatchConfig, p: TicketOpenedPa
         status=QUEUED, version=1, last_action_at=now,
         pauses=[], warnings_sent=[], sla_met={}, updated_at=now, holds_capacity=False,
     )
+    if p.window_start is not None and visit == 1:  # issue 16 (R-S10): a PM visit opened ahead of its window is
+        # booked in the window, and its SLA clock starts when the window opens, not when ticketing generated it
+        job.earliest_start, job.booked_end, job.opened_at = p.window_start, p.window_end, p.window_start
     prow, cal = await policy_and_calendar(session, job)
     refresh_deadlines(job, prow, cal, now)
     session.add(job)

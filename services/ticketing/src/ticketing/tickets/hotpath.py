@@ -111,6 +111,15 @@ _OPEN_TICKETS = ("SELECT DISTINCT ON (serial) serial, id, ticket_no, status FROM
 _REPLAYS = "SELECT key, fingerprint, status_code, response FROM idempotency_keys WHERE key = ANY($1::text[])"
 
 
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    """A preventive-maintenance ticket's window (issue 16, R-S10; ``maintenance/service.py``): coverage
+    "maintenance" (not a warranty repair), and the window dispatch books the job in."""
+
+    start: datetime
+    end: datetime
+
+
 @dataclass
 class Intake:
     """One POST /v1/tickets, validated, waiting for its batch."""
@@ -122,6 +131,7 @@ class Intake:
     context: contextvars.Context = field(default_factory=contextvars.copy_context)
     # how far back / ahead a report's own time may lie (issue 15; TicketingSettings.reported_at_*)
     reported_window: tuple[timedelta, timedelta] = (timedelta(hours=72), timedelta(seconds=120))
+    maintenance: MaintenanceWindow | None = None
 
     @classmethod
     def of(cls, body: TicketCreate, principal: Principal, key: str | None,
@@ -223,20 +233,27 @@ def _ticket_row(item: Intake, read: Any, now: datetime, today: date, n: int) -> 
     unit, policy, facts = unit_from_row(read)
     verdict = determine(policy, facts, today, component=body.component, exclusions=list(body.exclusions),
                         warranty_card_shown=body.warranty_card_shown)
+    coverage: str = verdict.coverage
+    reasons = list(verdict.reasons)
+    window: dict[str, Any] = {}
+    if item.maintenance is not None:  # issue 16 (R-S10): contract work in a window, not a reported fault
+        coverage, reasons = "maintenance", ["R-S10 preventive maintenance"]
+        window = {"kind": "maintenance", "window_start": item.maintenance.start.isoformat(),
+                  "window_end": item.maintenance.end.isoformat()}
     ticket_id = new_id()
     opened_at = now.isoformat()
     ticket = {
         **body.model_dump(mode="json", exclude={"warranty_card_shown", "force_new"}), "id": str(ticket_id),
         "ticket_no": f"T{now.astimezone(clock.BUSINESS_TZ):%Y%m%d}-{read['seq']:07d}",
         "product_line": unit["product_line"], "dealer_id": unit["dealer_id"], "contract_code": unit["contract_code"],
-        "coverage": verdict.coverage, "warranty_reasons": list(verdict.reasons), "status": "open",
+        "coverage": coverage, "warranty_reasons": reasons, "status": "open",
         "force_reason": body.force_reason if body.force_new else None, "job_id": None, "created_by": p.sub,
         "opened_at": opened_at, "updated_at": opened_at, "closed_at": None,
         "reported_at": reported_at.astimezone(UTC).isoformat(),
     }
     event = TicketOpened(aggregate_id=ticket["id"], payload={
         **{k: ticket[k] for k in TicketOpenedPayload.model_fields if k in ticket},
-        "ticket_id": ticket["id"], "required_skill": unit["required_skill"]})
+        "ticket_id": ticket["id"], "required_skill": unit["required_skill"], **window})
     out = item.context.run(row_for, event)  # the request's correlation id and trace context go with the event
     return {
         **{c: ticket[c] for c in _COLUMNS[1:-2]}, "id": ticket_id, "reported_at": reported_at, "opened_at": now,
