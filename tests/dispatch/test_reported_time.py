@@ -46,3 +46,20 @@ async def test_R_S7_sla_clock_starts_at_the_reported_time_under_the_calendar(
         assert datetime.fromisoformat(seen["deadlines"]["respond"]) == opening + timedelta(minutes=RESPOND)
         # 240 working minutes from the opening end at 12:00, where the office calendar's morning ends
         assert datetime.fromisoformat(seen["deadlines"]["arrive"]) == opening + timedelta(minutes=ARRIVE)
+
+
+async def test_R_S10_a_maintenance_ticket_books_its_job_in_the_pm_window(clean, dispatch_settings, admin):
+    """Issue 16 item 4: a PM visit opened ahead of time (``kind="maintenance"`` with its window) becomes a job
+    booked from the window's start (the planner's earliest start) to its end (the latest start), its SLA clock
+    starting when the window opens; a reported fault (no window) is unchanged."""
+    start = datetime(2027, 3, 1, 0, 0, tzinfo=SH)
+    end = start + timedelta(days=14)
+    payload = ticket(uniq("hvac")).model_copy(update={
+        "kind": "maintenance", "coverage": "maintenance", "window_start": start, "window_end": end})
+    async with running(create_app(dispatch_settings())) as client:
+        async with unit_of_work(client.app.state.sessions) as s:
+            job = await jobs.open_job(s, client.app.state.dispatch_cfg, payload, clock.now())
+            assert (job.earliest_start, job.booked_end, job.opened_at, job.coverage) == (
+                start, end, start, "maintenance")
+            plain = await jobs.open_job(s, client.app.state.dispatch_cfg, ticket(uniq("hvac")), clock.now())
+            assert plain.earliest_start is None and plain.booked_end is None
