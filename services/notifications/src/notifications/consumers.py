@@ -86,8 +86,9 @@ async def on_spare_unit_lent(session: AsyncSession, event: IntegrationEvent) -> 
 async def on_spare_unit_overdue(session: AsyncSession, event: IntegrationEvent) -> None:
     """The lent spare is past its due-back time: the customer is reminded, once per loan (spare and job)."""
     p = event.payload
+    loan = f"spare:{p.spare_id or p.serial}@{p.job_id}"
     await _record(session, event, Fact(event.type, p.at, ticket_id=p.ticket_id, visit=p.visit, job_id=p.job_id,
-                                       engineer_id=p.engineer_id, subject_id=f"spare:{p.spare_id or p.serial}@{p.job_id}",
+                                       engineer_id=p.engineer_id, subject_id=loan,
                                        data={"spare_id": p.spare_id, "serial": p.serial or p.reason,
                                              "due_back": _local(p.due_back_at)}))
 

@@ -55,15 +55,16 @@ TEMPLATES: dict[tuple[str, str], tuple[str, str]] = {
         "For {ticket_no} you have a spare unit; we collect it when your own unit is back."),
     ("spare_unit_lent_due", "zh-CN"): (
         "备用机已借出：{ticket_no}",
-        "工单 {ticket_no}：已为您提供备用机（序列号 {serial}），请于 {due_back} 前归还；您的设备修复后我们将上门取回。"),
+        "工单 {ticket_no}：已为您提供备用机（序列号 {serial}），请于 {due_back} 前归还；"
+        "您的设备修复后我们将上门取回。"),
     ("spare_unit_lent_due", "en"): (
         "Spare unit lent: {ticket_no}",
         "For {ticket_no} you have a spare unit (serial {serial}), due back by {due_back}; we collect it when "
         "your own unit is back."),
     ("spare_unit_due_back", "zh-CN"): (
         "备用机归还提醒：{ticket_no}",
-        "工单 {ticket_no}：您借用的备用机（序列号 {serial}）已到归还时间 {due_back}，请备好备用机，我们将联系您上门取回。"
-        "查看进度：{link}"),
+        "工单 {ticket_no}：您借用的备用机（序列号 {serial}）已到归还时间 {due_back}，"
+        "请备好备用机，我们将联系您上门取回。查看进度：{link}"),
     ("spare_unit_due_back", "en"): (
         "Spare unit due back: {ticket_no}",
         "For {ticket_no} the spare unit you borrowed (serial {serial}) was due back on {due_back}. Please have it "
