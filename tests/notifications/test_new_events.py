@@ -114,3 +114,36 @@ async def test_R_D7_assessment_issued_reaches_the_dealer_by_email_once(client, p
     await wait_for(lambda: inbox_has(admin_db, second.event_id))
     await wait_for(lambda: settled(admin_db))
     assert len(smtp.to(mail)) == 1
+
+
+async def test_R_S6_spare_unit_due_back_reminds_the_customer_once_per_loan(client, publish, sms_a, ticketing,
+                                                                            admin_db):
+    """dispatch.job.spare_unit_overdue -> one reminder at the local SMS provider (template SMS_AS_018; the audit's
+    body in Chinese) naming the serial and the due-back time; a redelivery or a second reminder event for the same
+    loan sends nothing new."""
+    _daytime()
+    t = customer(ticketing)
+    job, spare = uid("j-"), uid("sp-")
+    due = clock.now() - timedelta(hours=1)
+    await publish(opened(t), job_event(dsp.SpareUnitLent, t, job, reason="SPARE-42"))
+    await wait_count(lambda: [m for m in sms_a.to(t["phone"]) if m["TemplateCode"] == "SMS_AS_006"], 1)
+
+    def overdue():
+        return job_event(dsp.SpareUnitOverdue, t, job, reason="SPARE-42", spare_id=spare, serial="SPARE-42",
+                         due_back_at=due)
+
+    first = overdue()
+    await publish(first)
+    await wait_count(lambda: [m for m in sms_a.to(t["phone"]) if m["TemplateCode"] == "SMS_AS_018"], 1)
+    msg = next(m for m in sms_a.to(t["phone"]) if m["TemplateCode"] == "SMS_AS_018")
+    assert msg["vars"]["serial"] == "SPARE-42"
+    assert msg["vars"]["due_back"] == f"{due.astimezone(SHANGHAI):%m-%d %H:%M}"
+    assert msg["vars"]["link"].startswith("http://status.test/s/")
+    body = await admin_db.fetchval("SELECT body FROM notifications.messages WHERE ticket_id = $1 AND "
+                                   "kind = 'spare_unit_due_back'", t["id"])
+    assert body.startswith(f"工单 {t['ticket_no']}：您借用的备用机（序列号 SPARE-42）已到归还时间")
+    second = overdue()  # the same loan reminded again (a redelivery, a replayed sweep): nothing new
+    await publish(first, second)
+    await wait_for(lambda: inbox_has(admin_db, second.event_id))
+    await wait_for(lambda: settled(admin_db))
+    assert len([m for m in sms_a.to(t["phone"]) if m["TemplateCode"] == "SMS_AS_018"]) == 1

@@ -3,7 +3,7 @@ service call (projection + queued messages in the consumer's unit of work, besid
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,10 +64,33 @@ async def on_job_created(session: AsyncSession, event: IntegrationEvent) -> None
 
 
 async def on_job_step(session: AsyncSession, event: IntegrationEvent) -> None:
-    """Assigned, en route, arrived, completed, spare unit lent/collected: the customer is told."""
+    """Assigned, en route, arrived, completed, spare unit collected: the customer is told."""
     p = event.payload
     await _record(session, event, Fact(event.type, p.at, ticket_id=p.ticket_id, visit=p.visit, job_id=p.job_id,
                                        engineer_id=p.engineer_id))
+
+
+def _local(at: datetime | None) -> str | None:
+    return None if at is None else f"{at.astimezone(SHANGHAI):%m-%d %H:%M}"
+
+
+async def on_spare_unit_lent(session: AsyncSession, event: IntegrationEvent) -> None:
+    """A spare unit lent (R-S6): the customer is told, with the due-back time when the event carries one."""
+    p = event.payload
+    due = getattr(p, "due_back_at", None)
+    await _record(session, event, Fact(event.type, p.at, ticket_id=p.ticket_id, visit=p.visit, job_id=p.job_id,
+                                       engineer_id=p.engineer_id, data={
+                                           "serial": getattr(p, "serial", None) or p.reason, "due_back": _local(due)}))
+
+
+async def on_spare_unit_overdue(session: AsyncSession, event: IntegrationEvent) -> None:
+    """The lent spare is past its due-back time: the customer is reminded, once per loan (spare and job)."""
+    p = event.payload
+    loan = f"spare:{p.spare_id or p.serial}@{p.job_id}"
+    await _record(session, event, Fact(event.type, p.at, ticket_id=p.ticket_id, visit=p.visit, job_id=p.job_id,
+                                       engineer_id=p.engineer_id, subject_id=loan,
+                                       data={"spare_id": p.spare_id, "serial": p.serial or p.reason,
+                                             "due_back": _local(p.due_back_at)}))
 
 
 async def on_parts_request(session: AsyncSession, event: IntegrationEvent) -> None:
@@ -152,7 +175,8 @@ def consumer_specs(settings: ServiceSettings) -> list[ConsumerSpec]:
             dsp.JobArrived.TYPE: on_job_step,
             dsp.JobCompleted.TYPE: on_job_step,
             dsp.JobRemoteResolved.TYPE: on_job_step,
-            dsp.SpareUnitLent.TYPE: on_job_step,
+            dsp.SpareUnitLent.TYPE: on_spare_unit_lent,
+            dsp.SpareUnitOverdue.TYPE: on_spare_unit_overdue,
             dsp.SpareUnitCollected.TYPE: on_job_step,
             prt.RequestShipped.TYPE: on_parts_request,
             prt.RequestBackordered.TYPE: on_parts_request,

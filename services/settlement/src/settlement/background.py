@@ -1,6 +1,6 @@
 """Periodic jobs of the settlement service: each step is one unit of work (the metrics read-only; R-D7's
-monthly assessment issued on days 1..N; the R-T4 retention job archives, once per business day, what is past each
-dealer's retention term)."""
+monthly assessment issued from the 1st, late after an outage, never skipped; the R-T4 retention job archives,
+once per business day, what is past each dealer's retention term)."""
 
 from __future__ import annotations
 
@@ -35,11 +35,12 @@ def jobs(app: FastAPI) -> list[Callable[[], Awaitable[None]]]:
         await asyncio.sleep(METRICS_EVERY_S)
 
     async def issue_assessments() -> None:
-        """R-D7: on days 1..N of a month, last month's assessment to every dealer, once (clock-driven)."""
+        """R-D7: from the 1st of a month, last month's assessment to every dealer, once (clock-driven); by the
+        dealer's day of its terms, or late after an outage — never skipped."""
         settings = app.state.settings
         async with unit_of_work(app.state.sessions) as session:
-            n = await issue_due(session, today=clock.business_today(), by_day=settings.assessment_issue_by_day,
-                                now=clock.now(), defaults=defaults_of(settings))
+            n = await issue_due(session, today=clock.business_today(), now=clock.now(),
+                                catch_up=settings.assessment_catch_up_months, defaults=defaults_of(settings))
         if n == 0:
             await asyncio.sleep(settings.assessment_issue_every_s)
 

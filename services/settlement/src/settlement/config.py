@@ -32,9 +32,16 @@ class SettlementSettings(ServiceSettings):
     terms_sla_service_value: Decimal | None = Field(None, ge=0, le=Decimal("9999999999.99"))
     terms_card_registration_days: int = Field(20, ge=0, le=366)  # R-W10 (000: 20 days, 002: one month)
     assessment_issue_by_day: int = Field(5, ge=1, le=28)
-    """R-D7: the monthly assessment is issued within the first N days of the next month (Shanghai). A contract
-    term: read from this setting for now; it moves into the dealer terms (effective-dated) with the terms work."""
+    """R-D7: the default of the dealer term ``assessment_issue_by_day`` (the monthly assessment is issued within
+    the first N days of the next month, Shanghai). ``SETTLEMENT_TERMS_ASSESSMENT_ISSUE_BY_DAY`` overrides it; a
+    dealer's own day is its terms (effective-dated, in force on the assessed month's first day)."""
+    terms_assessment_issue_by_day: int | None = Field(None, ge=1, le=28)  # R-D7 (None: assessment_issue_by_day)
+    terms_assessment_grade_a: Decimal = Field(Decimal("90"), ge=0, le=100)  # R-D7 score floors of grades A, B, C
+    terms_assessment_grade_b: Decimal = Field(Decimal("75"), ge=0, le=100)
+    terms_assessment_grade_c: Decimal = Field(Decimal("60"), ge=0, le=100)
     assessment_issue_every_s: float = Field(60.0, gt=0)
-    """How often the issuing job looks (it issues nothing outside days 1..N, and nothing twice)."""
+    """How often the issuing job looks (it issues each month once, from the 1st; after a dealer's day, late)."""
+    assessment_catch_up_months: int = Field(3, ge=1, le=24)
+    """R-D7, nothing lost: how many past months the issuing job still issues when it did not run (an outage)."""
     terms_retention_years: int = Field(5, ge=5, le=100)  # R-T4: at least 5 years
     retention_every_seconds: float = Field(3600, gt=0)  # how often the retention job looks (it runs once a day)

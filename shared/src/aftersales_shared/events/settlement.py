@@ -75,6 +75,7 @@ class AssessmentPayload(Payload):
     callback_rate: float | None = None
     first_time_fix_rate: float | None = None
     sla_met_rate: float | None = None
+    late: bool | None = None  # issued after the dealer's day of the month (the issuing job was down): not skipped
 
 
 class AssessmentIssued(IntegrationEvent):

@@ -59,6 +59,8 @@ NOTICES: dict[str, NoticeRule] = {
     "dispatch.job.completed": NoticeRule("job_completed", "customer"),
     "dispatch.job.spare_unit_lent": NoticeRule("spare_unit_lent", "customer"),
     "dispatch.job.spare_unit_collected": NoticeRule("spare_unit_collected", "customer"),
+    # R-S6: the lent spare is past its due-back time: one reminder per loan (subject = "spare:<spare>@<job>")
+    "dispatch.job.spare_unit_overdue": NoticeRule("spare_unit_due_back", "customer", subject="subject"),
     # R-P1: the dealer is told on the day of shipment, so never held to the next morning
     "parts.request.shipped": NoticeRule("parts_shipped", "dealer", urgent=True, subject="subject"),
     "parts.request.backordered": NoticeRule("parts_backordered", "dealer", subject="subject"),
@@ -93,9 +95,23 @@ def eta_notice(fact: Fact, margin: timedelta) -> NoticeRule | None:
     return NOTICES["dispatch.job.eta_changed"] if abs(planned - previous) > margin else None
 
 
+SPARE_LENT_DUE_RULE = NoticeRule("spare_unit_lent_due", "customer")
+"""A spare lent with a known due-back time: the message names it (its own provider template, since an SMS
+template is fixed text). ``dispatch.job.spare_unit_lent`` does not carry ``due_back_at`` today (a step payload);
+the consumer passes it on when the event does."""
+
+
+def _rule_for(fact: Fact, eta_margin: timedelta) -> NoticeRule | None:
+    if fact.type == "dispatch.job.eta_changed":
+        return eta_notice(fact, eta_margin)
+    if fact.type == "dispatch.job.spare_unit_lent" and fact.data.get("due_back"):
+        return SPARE_LENT_DUE_RULE
+    return NOTICES.get(fact.type)
+
+
 def notices_for(fact: Fact, *, eta_margin: timedelta = timedelta(minutes=30)) -> list[Notice]:
     """The notices a fact causes (none for facts that only feed the status projection)."""
-    rule = eta_notice(fact, eta_margin) if fact.type == "dispatch.job.eta_changed" else NOTICES.get(fact.type)
+    rule = _rule_for(fact, eta_margin)
     if rule is None:
         return []
     if rule.audience == "customer" and not fact.ticket_id:

@@ -53,6 +53,22 @@ TEMPLATES: dict[tuple[str, str], tuple[str, str]] = {
     ("spare_unit_lent", "en"): (
         "Spare unit lent: {ticket_no}",
         "For {ticket_no} you have a spare unit; we collect it when your own unit is back."),
+    ("spare_unit_lent_due", "zh-CN"): (
+        "备用机已借出：{ticket_no}",
+        "工单 {ticket_no}：已为您提供备用机（序列号 {serial}），请于 {due_back} 前归还；"
+        "您的设备修复后我们将上门取回。"),
+    ("spare_unit_lent_due", "en"): (
+        "Spare unit lent: {ticket_no}",
+        "For {ticket_no} you have a spare unit (serial {serial}), due back by {due_back}; we collect it when "
+        "your own unit is back."),
+    ("spare_unit_due_back", "zh-CN"): (
+        "备用机归还提醒：{ticket_no}",
+        "工单 {ticket_no}：您借用的备用机（序列号 {serial}）已到归还时间 {due_back}，"
+        "请备好备用机，我们将联系您上门取回。查看进度：{link}"),
+    ("spare_unit_due_back", "en"): (
+        "Spare unit due back: {ticket_no}",
+        "For {ticket_no} the spare unit you borrowed (serial {serial}) was due back on {due_back}. Please have it "
+        "ready; we will contact you to collect it. Status: {link}"),
     ("spare_unit_collected", "zh-CN"): (
         "备用机已取回：{ticket_no}",
         "工单 {ticket_no}：备用机已取回，感谢您的配合。"),
@@ -133,7 +149,8 @@ SMS_TEMPLATE_CODES: dict[str, str] = {
     "spare_unit_collected": "SMS_AS_007", "parts_shipped": "SMS_AS_008", "parts_backordered": "SMS_AS_009",
     "statement_issued": "SMS_AS_010", "statement_approved": "SMS_AS_011", "statement_paid": "SMS_AS_012",
     "dispute_resolved": "SMS_AS_013", "eta_changed": "SMS_AS_014", "reschedule_confirmed": "SMS_AS_015",
-    "quote_presented": "SMS_AS_016", "assessment_issued": "SMS_AS_017",
+    "quote_presented": "SMS_AS_016", "assessment_issued": "SMS_AS_017", "spare_unit_due_back": "SMS_AS_018",
+    "spare_unit_lent_due": "SMS_AS_019",
 }
 
 MISSING = "—"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
 from pydantic import Field
 
 from aftersales_shared.app import DbSession
@@ -24,12 +24,12 @@ router = APIRouter(prefix="/v1", tags=["settlement: assessments"])
 
 
 @router.get("/dealers/{dealer_id}/assessments/{month}", response_model=AssessmentRead, responses=problems(404, 422))
-async def monthly_assessment(dealer_id: DealerId, session: DbSession, p: CanReadSettlement, request: Request,
+async def monthly_assessment(dealer_id: DealerId, session: DbSession, p: CanReadSettlement,
                              month: Annotated[Month, Path()], defaults: TermDefaults) -> dict[str, Any]:
     """Callback rate, satisfaction, complaint rate, SLA attainment, report submitted (R-D7, R-T5); the
     callback target is the dealer's term in force on the month's first day."""
     return await service.monthly(session, dealer_id=dealer_id, month=date.fromisoformat(month + "-01"), principal=p,
-                                 by_day=request.app.state.settings.assessment_issue_by_day, defaults=defaults)
+                                 defaults=defaults)
 
 
 @router.get("/dealers/{dealer_id}/assessments/{month}/issued", response_model=IssuedAssessmentRead,

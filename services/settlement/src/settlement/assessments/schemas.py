@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import PlainSerializer
+from pydantic import Field, PlainSerializer
 
 from aftersales_shared.schemas import ReadModel
 
@@ -50,6 +50,8 @@ class IssuedAssessmentRead(ReadModel):
     score: Annotated[Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")]
     grade: str
     issued_at: datetime
+    late: bool = Field(description="issued after the dealer's day (assessment_issue_by_day): the job did not run "
+                                   "on days 1..N (an outage), so the month came late, not never (R-D7)")
     document: AssessmentRead
 
 

@@ -77,7 +77,8 @@ def yearly_excellence(months: list[MonthActivity], *, complaints_per_mille: Deci
 
 
 GRADES: tuple[tuple[Decimal, str], ...] = ((Decimal("90"), "A"), (Decimal("75"), "B"), (Decimal("60"), "C"))
-"""Score thresholds of the issued assessment (R-D7); below the last one the grade is D."""
+"""The contract's default score floors of the issued assessment (R-D7); below the last one the grade is D. A
+dealer's own floors are its terms (``assessment_grade_a``/``_b``/``_c``, ``terms.grade_floors``)."""
 
 
 def score_of(a: Assessment, *, callback_target: Decimal = Decimal("0.25")) -> Decimal:
@@ -96,12 +97,27 @@ def score_of(a: Assessment, *, callback_target: Decimal = Decimal("0.25")) -> De
     return (sum(parts, Decimal(0)) / len(parts) * 100).quantize(Decimal("0.1"))
 
 
-def grade_of(score: Decimal) -> str:
-    return next((g for floor, g in GRADES if score >= floor), "D")
+def grade_of(score: Decimal, floors: tuple[tuple[Decimal, str], ...] = GRADES) -> str:
+    """The grade of the first floor the score reaches (floors highest first), else D."""
+    return next((g for floor, g in floors if score >= floor), "D")
 
 
-def due_month(today: date, *, by_day: int) -> date | None:
-    """R-D7: on days 1..``by_day`` of a month, last month's assessment is due (its first day); else None."""
-    if today.day > by_day:
-        return None
-    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+def months_due(today: date, *, catch_up: int = 1) -> list[date]:
+    """R-D7: the months (first days, oldest first) whose assessment may be issued on ``today``: last month, and
+    the ``catch_up - 1`` before it — a month is never skipped because the job did not run in its first days (an
+    outage); it is issued late instead (``is_late``)."""
+    last = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    months = [last]
+    for _ in range(max(catch_up, 1) - 1):
+        months.append((months[-1] - timedelta(days=1)).replace(day=1))
+    return months[::-1]
+
+
+def issue_by(month: date, *, by_day: int) -> date:
+    """R-D7: the day ``month``'s assessment is due: day ``by_day`` of the next month."""
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=by_day)
+
+
+def is_late(today: date, month: date, *, by_day: int) -> bool:
+    """Issued after its due day (the job did not run on days 1..N): the document and event say so."""
+    return today > issue_by(month, by_day=by_day)

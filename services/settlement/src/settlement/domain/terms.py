@@ -31,14 +31,20 @@ class DealerTerms:
     sla_service_value: Decimal | None = None  # None: the contract's repair fee + home-visit fee
     retention_years: int = 5  # R-T4: records kept at least this long after their period (retention/)
     card_registration_days: int = 20  # R-W10: days after the sale to return the warranty card
+    assessment_issue_by_day: int = 5  # R-D7: the month's assessment is issued by this day of the next month
+    assessment_grade_a: Decimal = Decimal("90")  # R-D7: score at least this is grade A
+    assessment_grade_b: Decimal = Decimal("75")
+    assessment_grade_c: Decimal = Decimal("60")  # below: D
     version: int | None = None
 
 
 TERM_NAMES: tuple[str, ...] = tuple(f.name for f in fields(DealerTerms) if f.name != "version")
 _DECIMALS = frozenset({"callback_target_percent", "excellence_complaints_per_mille",
                        "excellence_satisfaction_percent", "excellence_feedback_percent", "sla_penalty_percent",
-                       "sla_penalty_amount", "sla_service_value"})
-_INTS = frozenset({"payment_days", "dispute_window_months", "retention_years", "card_registration_days"})
+                       "sla_penalty_amount", "sla_service_value", "assessment_grade_a", "assessment_grade_b",
+                       "assessment_grade_c"})
+_INTS = frozenset({"payment_days", "dispute_window_months", "retention_years", "card_registration_days",
+                   "assessment_issue_by_day"})
 
 
 def _typed(name: str, value: Any) -> Any:
@@ -67,6 +73,19 @@ def resolve(defaults: Mapping[str, Any], changes: Iterable[TermChange], on: date
 def callback_target(terms: DealerTerms) -> Decimal:
     """R-T5: the share of a month's repairs that must be called back, as a fraction."""
     return terms.callback_target_percent / Decimal(100)
+
+
+def grade_floors(terms: DealerTerms) -> tuple[tuple[Decimal, str], ...]:
+    """R-D7: the issued assessment's grade floors (A, B, C; below the last: D) of the dealer's terms."""
+    return ((terms.assessment_grade_a, "A"), (terms.assessment_grade_b, "B"), (terms.assessment_grade_c, "C"))
+
+
+def grade_floors_problem(terms: DealerTerms) -> str | None:
+    """Why the grade floors cannot stand together (None: they can): A ≥ B ≥ C."""
+    if not terms.assessment_grade_a >= terms.assessment_grade_b >= terms.assessment_grade_c:
+        return (f"grade floors must not rise from A to C: A {terms.assessment_grade_a}, B "
+                f"{terms.assessment_grade_b}, C {terms.assessment_grade_c} (R-D7)")
+    return None
 
 
 def card_not_reimbursable(*, sold_on: date | None, registered_on: date | None, on: date, days: int) -> str | None:

@@ -14,6 +14,7 @@ from aftersales_shared.schemas import BusinessDate
 from ..access import CanManageDealers, CanReadSettlement, problems
 from ..dealers.schemas import DealerId
 from . import service
+from .dependencies import TermDefaults
 from .schemas import DealerTermsChangeRead, DealerTermsPut, DealerTermsRead
 
 router = APIRouter(prefix="/v1", tags=["settlement: terms"])
@@ -23,11 +24,11 @@ router = APIRouter(prefix="/v1", tags=["settlement: terms"])
     **problems(404, 422), 200: {"description": "The same change was already recorded for that date (no new version)"},
     201: {"model": DealerTermsChangeRead, "description": "A new version of the terms, from effective_from"}})
 async def put_terms(dealer_id: DealerId, body: DealerTermsPut, session: DbSession, p: CanManageDealers,
-                    response: Response) -> dict[str, Any]:
+                    response: Response, defaults: TermDefaults) -> dict[str, Any]:
     """Change some of the dealer's terms from ``effective_from`` (today or later); terms left out keep their
     value. Audited. Facts dated before the change keep the terms in force when they happened."""
     row, created = await service.put_terms(session, dealer_id=dealer_id, body=body, actor=p,
-                                           today=clock.business_today(), now=clock.now())
+                                           today=clock.business_today(), now=clock.now(), defaults=defaults)
     response.status_code = 201 if created else 200
     return row
 

@@ -44,6 +44,11 @@ class DealerTermValues(StrictModel):
         None, description="R-T4: years the dealer's statements and service records are kept (at least 5)")
     card_registration_days: Annotated[int, Field(ge=0, le=366)] | None = Field(
         None, description="R-W10: days after the sale within which the warranty card must be registered")
+    assessment_issue_by_day: Annotated[int, Field(ge=1, le=28)] | None = Field(
+        None, description="R-D7: the month's assessment is issued by this day of the next month (Shanghai)")
+    assessment_grade_a: Percent | None = Field(None, description="R-D7: an assessment scoring at least this is A")
+    assessment_grade_b: Percent | None = Field(None, description="R-D7: at least this is B (not above A's floor)")
+    assessment_grade_c: Percent | None = Field(None, description="R-D7: at least this is C (below it: D)")
 
 
 class DealerTermsPut(StrictModel):
@@ -72,6 +77,10 @@ class DealerTermValuesRead(ReadModel):
     sla_service_value: Annotated[Decimal, _DEC] | None
     retention_years: int
     card_registration_days: int
+    assessment_issue_by_day: int
+    assessment_grade_a: Percent
+    assessment_grade_b: Percent
+    assessment_grade_c: Percent
 
 
 class DealerTermsRead(ReadModel):

@@ -17,14 +17,17 @@ from aftersales_shared.terms import TermChange
 from ..audit import audit, jsonable
 from ..config import SettlementSettings
 from ..dealers.service import get_dealer
-from ..domain.terms import TERM_NAMES, DealerTerms, resolve
+from ..domain.terms import TERM_NAMES, DealerTerms, grade_floors_problem, resolve
 from ..models import dealer_terms
 from .schemas import DealerTermsPut
 
 
 def defaults_of(settings: SettlementSettings) -> dict[str, Any]:
     """The configured defaults of every term (``SETTLEMENT_TERMS_<NAME>``)."""
-    return {k: getattr(settings, f"terms_{k}") for k in TERM_NAMES}
+    found = {k: getattr(settings, f"terms_{k}") for k in TERM_NAMES}
+    if found["assessment_issue_by_day"] is None:  # the older setting SETTLEMENT_ASSESSMENT_ISSUE_BY_DAY
+        found["assessment_issue_by_day"] = settings.assessment_issue_by_day
+    return found
 
 
 async def changes_of(session: AsyncSession, dealer_id: str) -> list[TermChange]:
@@ -58,7 +61,8 @@ async def history(session: AsyncSession, *, dealer_id: str, principal: Principal
 
 
 async def put_terms(session: AsyncSession, *, dealer_id: str, body: DealerTermsPut, actor: Principal,
-                    today: date, now: datetime) -> tuple[dict[str, Any], bool]:
+                    today: date, now: datetime, defaults: dict[str, Any] | None = None
+                    ) -> tuple[dict[str, Any], bool]:
     """Record a change from ``effective_from`` (today or later: facts already booked keep their terms).
     Repeating the latest change for that date changes nothing (False); otherwise a new version (True)."""
     await get_dealer(session, dealer_id=dealer_id, principal=actor)
@@ -69,6 +73,14 @@ async def put_terms(session: AsyncSession, *, dealer_id: str, body: DealerTermsP
     await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('settlement-terms:' || :d))"),
                           {"d": dealer_id})
     c = dealer_terms.c
+    if any(k.startswith("assessment_grade_") for k in values):
+        # R-D7: the floors in force from that day, this change applied, must still fall from A to C
+        changes = [*await changes_of(session, dealer_id),
+                   TermChange(effective_from=body.effective_from, version=2**31 - 1, values=values)]
+        merged, _ = resolve(defaults or {}, changes, body.effective_from)
+        problem = grade_floors_problem(merged)
+        if problem:
+            raise Unprocessable(problem, field="values.assessment_grade_b", code="grade_floors_unordered")
     same_day = (await session.execute(select(dealer_terms).where(
         c.dealer_id == dealer_id, c.effective_from == body.effective_from).order_by(c.version.desc()).limit(1))
     ).mappings().first()
