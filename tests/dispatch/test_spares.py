@@ -111,7 +111,9 @@ async def test_R_S6_lend_from_pool_job_cannot_close_while_out_collect_back(clean
         assert r.status_code == 200 and r.json()["status"] == "completed"
     loans = await admin_db.fetch("SELECT job_id, outcome, condition_back, ended_at FROM dispatch.spare_loans")
     assert [(r["job_id"], r["outcome"], r["condition_back"]) for r in loans] == [(job.id, "collected", "fair")]
-    assert [p["reason"] for p in await outbox(admin_db, job.id, "spare_unit_lent")] == ["SP-1"]
+    lent = await outbox(admin_db, job.id, "spare_unit_lent")
+    assert [p["reason"] for p in lent] == ["SP-1"]
+    assert lent[0]["due_back_at"] and lent[0]["spare_id"]  # the customer is told when it is due back
     assert [p["reason"] for p in await outbox(admin_db, job.id, "spare_unit_collected")] == ["SP-1"]
 
 

@@ -74,7 +74,20 @@ JobPaused = _step("dispatch.job.paused", "JobPaused")
 JobResumed = _step("dispatch.job.resumed", "JobResumed")
 JobCancelled = _step("dispatch.job.cancelled", "JobCancelled")
 JobRemoteResolved = _step("dispatch.job.remote_resolved", "JobRemoteResolved")
-SpareUnitLent = _step("dispatch.job.spare_unit_lent", "SpareUnitLent")
+class SpareUnitLentPayload(JobStepPayload):
+    """A pool spare unit (R-S6) lent to the job; ``reason`` carries its serial (as before), ``due_back_at`` when it
+    is due back (the customer is told)."""
+
+    spare_id: str | None = None
+    due_back_at: datetime | None = None
+
+
+class SpareUnitLent(IntegrationEvent):
+    TYPE = "dispatch.job.spare_unit_lent"
+    TOPIC = JOB_TOPIC
+    payload: SpareUnitLentPayload
+
+
 SpareUnitCollected = _step("dispatch.job.spare_unit_collected", "SpareUnitCollected")
 
 

@@ -30,7 +30,7 @@ from ..domain import job_lifecycle as lifecycle
 from ..domain import routing
 from ..domain.job_lifecycle import ACCEPTED, OFFERED, ON_SITE, OPEN_STATUSES, PAUSED, QUEUED, TERMINAL
 from ..domain.sla import PAUSE_REASONS
-from ..models import Engineer, Job, JobAction, Offer, ServiceRecord
+from ..models import Engineer, Job, JobAction, Offer, ServiceRecord, SpareUnit
 from ..plans.inputs import works_on
 from ..plans.replan import mark_replan
 from ..repairs import queries as repairs
@@ -661,7 +661,8 @@ async def _lend_spare(session: AsyncSession, job: Job, body: ActionIn, at: datet
                        field="spare_id" if body.spare_id else "spare_serial", code="spare_already_lent")
     spare = await spares.lend(session, job, spare_id=body.spare_id, serial=body.spare_serial, at=at, now=at)
     job.spare_serial, job.spare_lent_at, job.spare_collected_at = spare.serial, at, None
-    return {ev.SpareUnitLent.TYPE: {"reason": spare.serial}}
+    due = (await session.execute(select(SpareUnit.due_back_at).where(SpareUnit.id == spare.id))).scalar_one()
+    return {ev.SpareUnitLent.TYPE: {"reason": spare.serial, "spare_id": spare.id, "due_back_at": due}}
 
 
 async def _collect_spare(session: AsyncSession, job: Job, body: ActionIn, at: datetime) -> Extras:
