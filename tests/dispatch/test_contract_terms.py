@@ -25,7 +25,7 @@ from dispatch.jobs import service as jobs
 from dispatch.main import create_app
 from dispatch.sla import service as sla
 
-from .conftest import action, engineer_body, ticket, uniq
+from .conftest import action, engineer_body, own_consumers, ticket, uniq
 from .test_spares import act, centre, on_site, register
 
 pytestmark = pytest.mark.integration
@@ -276,3 +276,24 @@ async def test_R_S9_third_party_cost_charged_to_the_dealer_or_credited_to_the_co
         assert r.status_code == 422 and r.json()["field"] == "job_id"
         r = await client.post("/v1/jobs/nope/third-party-cost", json=body, headers=fin)
         assert r.status_code == 404
+
+
+async def test_R_S9_the_breach_travels_through_kafka_to_the_contracts_consumer_and_credits_once(
+        clean, dispatch_settings, admin, auth_headers, admin_db):
+    """The real path: the watcher's ``sla_breached`` leaves through the outbox relay to Kafka; the consumer group
+    ``contracts`` credits the customer's contract (fixed 80.00 per arrive breach)."""
+    code, skill = uniq("K"), uniq("noone")
+    ops, fin = hdr(auth_headers, "ops"), hdr(auth_headers, "finance")
+    async with running(create_app(await own_consumers(dispatch_settings(run_consumers=True)))) as client:
+        await put_terms(client, ops, code, {"sla_penalty": "fixed", "sla_penalty_amount": "80",
+                                            "sla_penalty_milestones": ["arrive"]})
+        job = await open_job(client, ticket(skill, contract=code))
+        await background.watch_sla(client.app.state.sessions, job.opened_at + timedelta(days=30))
+        credits: list = []
+        for _ in range(120):
+            credits = (await client.get(f"/v1/contracts/{code}/credits", headers=fin)).json()
+            if credits:
+                break
+            await asyncio.sleep(0.25)
+        assert [(c["job_id"], c["milestone"], c["amount"], c["basis"]) for c in credits] == [
+            (job.id, "arrive", "80.00", "fixed")]
