@@ -59,6 +59,18 @@ CanReadSpares = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.DISP
 """Spare units and the overdue list (R-S6); a dealer sees its own centres' spares."""
 CanConvertSpares = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.DISPATCHER))]
 """Convert a spare unit (sold to the customer, or written off) with a reason."""
+CanManageContractTerms = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.OPS))]
+"""Change a customer service contract's terms from a date (issue 16: the service manager, ops)."""
+CanReadContractTerms = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.DISPATCHER, Role.OPS,
+                                                                  Role.FINANCE))]
+"""A customer contract's terms in force and their history."""
+CanReadContractCredits = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.DISPATCHER, Role.OPS,
+                                                                    Role.FINANCE))]
+"""R-S9: a customer contract's credits."""
+CanWaiveContractCredits = Annotated[Principal, Depends(require_roles(Role.FINANCE))]
+"""R-S9: waive a customer contract's credit (a finance decision)."""
+CanRecordThirdPartyCosts = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.DISPATCHER, Role.FINANCE))]
+"""R-S9: a job's third-party repair cost, recorded by the owner (the manufacturer's staff)."""
 
 
 def _visible(principal: Principal, *, engineer_col: InstrumentedAttribute[str] | InstrumentedAttribute[str | None],

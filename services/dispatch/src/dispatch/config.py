@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import time, timedelta
-from typing import Literal
+from decimal import Decimal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -26,7 +27,8 @@ class DispatchSettings(ServiceSettings):
     road_factor: float = Field(1.3, ge=1.0)
     speeds_kmh: dict[str, float] = Field(default_factory=lambda: {
         "in_zone": 30.0, "urban": 35.0, "county": 50.0, "remote": 60.0})
-    # R-S8: routed within 2 h, checked again at 4 h, escalated when still unrouted
+    # R-S8: routed within 2 h, checked again at 4 h, escalated when still unrouted. Since issue 16 these are the
+    # defaults of the customer contract terms routing_flag_minutes / routing_escalate_minutes (contracts/)
     route_within_minutes: int = 120
     route_check_minutes: int = 240
     background_interval_seconds: float = Field(5.0, gt=0)
@@ -63,6 +65,12 @@ class DispatchSettings(ServiceSettings):
     spare_due_back_hours: int = Field(168, ge=1, le=24 * 365, description="a lent spare unit is due back after")
     spare_parts_wait_fraction: float = Field(0.5, gt=0, le=1, description="waiting for parts longer than this "
                                              "share of the resolve time puts the resolve deadline at risk")
+    # issue 16, R-S9: defaults of the customer contract terms (contracts/), each changeable per contract from a date
+    contract_sla_penalty: Literal["none", "percent", "fixed"] = "none"
+    contract_sla_penalty_percent: Decimal = Field(Decimal("10"), ge=0, le=100)
+    contract_sla_penalty_amount: Decimal = Field(Decimal("0"), ge=0)
+    contract_sla_service_value: Decimal | None = Field(None, ge=0, description="the value the % is taken of")
+    contract_sla_penalty_milestones: tuple[Literal["respond", "arrive", "resolve"], ...] = ("arrive", "resolve")
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,8 @@ class DispatchConfig:
     overrun_margin: timedelta = timedelta(minutes=30)
     spare_due_back: timedelta = timedelta(hours=168)  # default loan term of a spare entering the pool
     spare_parts_wait_fraction: float = 0.5
+    # issue 16: the customer contract terms' R-S9 defaults (the routing and spare defaults are the fields above)
+    contract_penalty_defaults: tuple[tuple[str, Any], ...] = ()
 
     def speed_kmh(self, zone_class: str) -> float:
         return dict(self.speeds_kmh).get(zone_class, 30.0)
@@ -120,4 +130,9 @@ class DispatchConfig:
             overrun_margin=timedelta(minutes=s.overrun_margin_minutes),
             spare_due_back=timedelta(hours=s.spare_due_back_hours),
             spare_parts_wait_fraction=s.spare_parts_wait_fraction,
+            contract_penalty_defaults=(
+                ("sla_penalty", s.contract_sla_penalty), ("sla_penalty_percent", s.contract_sla_penalty_percent),
+                ("sla_penalty_amount", s.contract_sla_penalty_amount),
+                ("sla_service_value", s.contract_sla_service_value),
+                ("sla_penalty_milestones", tuple(s.contract_sla_penalty_milestones))),
         )

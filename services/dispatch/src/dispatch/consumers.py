@@ -21,6 +21,7 @@ from aftersales_shared.events import ticketing as ticket_ev
 from aftersales_shared.events.envelope import IntegrationEvent
 
 from .config import DispatchConfig, DispatchSettings
+from .contracts import service as contracts
 from .jobs import service as jobs
 from .plans import durations
 from .plans import service as plans
@@ -55,6 +56,11 @@ async def on_job_completed(session: AsyncSession, event: IntegrationEvent, *, cf
     await durations.learn_from_completion(session, cfg, job_id=event.payload.job_id, now=clock.now())
 
 
+async def on_sla_breached(session: AsyncSession, event: IntegrationEvent, *, cfg: DispatchConfig) -> None:
+    """R-S9: a breach of a job no dealer held credits the customer's contract (once per job and milestone)."""
+    await contracts.credit_breach(session, event.payload, defaults=contracts.defaults_of(cfg), now=clock.now())
+
+
 HANDLERS = {
     "tickets": ([ticket_ev.TICKET_TOPIC], {
         ticket_ev.TicketOpened.TYPE: on_ticket_opened,
@@ -66,6 +72,7 @@ HANDLERS = {
         parts_ev.RequestDelivered.TYPE: on_parts_delivered,
     }),
     "durations": ([dispatch_ev.JOB_TOPIC], {dispatch_ev.JobCompleted.TYPE: on_job_completed}),  # learned minutes
+    "contracts": ([dispatch_ev.JOB_TOPIC], {dispatch_ev.SlaBreached.TYPE: on_sla_breached}),  # R-S9 credits
     "planner": ([dispatch_ev.PLAN_TOPIC], {
         dispatch_ev.PlanRequested.TYPE: on_plan_requested,
     }),

@@ -15,6 +15,7 @@ from aftersales_shared.events import registry
 from .background import background_jobs
 from .config import DispatchConfig, DispatchSettings
 from .consumers import consumer_specs
+from .contracts.router import router as contracts_router
 from .engineers.router import router as engineers_router
 from .jobs.router import router as jobs_router
 from .plans import executor as plan_executor
@@ -47,7 +48,7 @@ def create_app(settings: DispatchSettings | None = None, *, trace_exporter: Any 
             title="Dispatch service",
             migrations_dir=MIGRATIONS,
             routers=[sla_router, engineers_router, jobs_router, reports_router, plans_router,
-                     repairs_router, spares_router],
+                     repairs_router, spares_router, contracts_router],
             produces_topics=registry.topics_of("dispatch"),
             consumers=consumer_specs,
             background=background_jobs(settings, cfg),

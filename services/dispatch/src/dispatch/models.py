@@ -536,3 +536,67 @@ class SpareLoan(Base):
     __table_args__ = (
         sa.Index("ux_spare_loans_open", "spare_id", unique=True, postgresql_where=sa.text("ended_at IS NULL")),
     )
+
+
+class ContractTermsChange(Base):
+    """One recorded change of a customer service contract's terms (issue 16; ``contracts/service.py``): who, when,
+    why, from which date. The terms in force on a date are resolved from these (``domain/contract_terms.py``)."""
+
+    __tablename__ = "contract_terms"
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    contract_code: Mapped[str] = mapped_column(sa.String(40), index=True)
+    version: Mapped[int] = mapped_column(sa.Integer)
+    effective_from: Mapped[date] = mapped_column(sa.Date)
+    values: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    reason: Mapped[str | None] = mapped_column(sa.String(2000))
+    created_by: Mapped[str] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime] = mapped_column(TS)
+    __table_args__ = (sa.UniqueConstraint("contract_code", "version"),)
+
+
+class ContractCredit(Base):
+    """R-S9: what a customer's contract is owed: liquidated damages for a breached milestone of a job no dealer's
+    engineer held (``milestone`` arrive | resolve, ``ref`` ''), or a third-party repair cost recorded by the owner
+    (``milestone`` third_party, ``ref`` the invoice number). Once per (job, milestone, ref); a finance waiver once."""
+
+    __tablename__ = "contract_credits"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    contract_code: Mapped[str] = mapped_column(sa.String(40), index=True)
+    job_id: Mapped[str] = mapped_column(sa.ForeignKey("jobs.id"))
+    milestone: Mapped[str] = mapped_column(sa.String(16))
+    ref: Mapped[str] = mapped_column(sa.String(64), default="")
+    basis: Mapped[str] = mapped_column(sa.String(16))  # percent | fixed | third_party
+    amount: Mapped[Decimal] = mapped_column(sa.Numeric(14, 2))
+    percent: Mapped[Decimal | None] = mapped_column(sa.Numeric(7, 4))
+    service_value: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))
+    terms_version: Mapped[int | None] = mapped_column(sa.Integer)
+    occurred_at: Mapped[datetime] = mapped_column(TS)
+    status: Mapped[str] = mapped_column(sa.String(12))  # credited | waived
+    waiver_kind: Mapped[str | None] = mapped_column(sa.String(20))
+    waiver_evidence: Mapped[str | None] = mapped_column(sa.String(2000))
+    waived_by: Mapped[str | None] = mapped_column(sa.String(128))
+    waived_at: Mapped[datetime | None] = mapped_column(TS)
+    created_at: Mapped[datetime] = mapped_column(TS)
+    __table_args__ = (
+        sa.UniqueConstraint("job_id", "milestone", "ref"),
+        sa.CheckConstraint("status IN ('credited', 'waived')", name="status_known"),
+        sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
+    )
+
+
+class ThirdPartyCost(Base):
+    """R-S9: a third-party repair cost the owner recorded on a job: deducted from the dealer whose engineer held it
+    (``dispatch.job.third_party_cost``), else credited to the customer's contract (``credit_id``)."""
+
+    __tablename__ = "third_party_costs"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    job_id: Mapped[str] = mapped_column(sa.ForeignKey("jobs.id"))
+    invoice_no: Mapped[str] = mapped_column(sa.String(64))
+    vendor: Mapped[str] = mapped_column(sa.String(200))
+    amount: Mapped[Decimal] = mapped_column(sa.Numeric(14, 2))
+    dealer_id: Mapped[str | None] = mapped_column(sa.String(40))
+    contract_code: Mapped[str | None] = mapped_column(sa.String(40))
+    credit_id: Mapped[str | None] = mapped_column(sa.String(40))
+    recorded_by: Mapped[str] = mapped_column(sa.String(128))
+    recorded_at: Mapped[datetime] = mapped_column(TS)
+    __table_args__ = (sa.UniqueConstraint("job_id", "invoice_no"),)

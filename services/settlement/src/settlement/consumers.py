@@ -138,6 +138,15 @@ async def on_sla_breached(session: AsyncSession, event: IntegrationEvent,
         await penalties.charge_breach(session, event=event, defaults=defaults, now=clock.now())
 
 
+async def on_third_party_cost(session: AsyncSession, event: IntegrationEvent) -> None:
+    """R-S9: the owner had a dealer's job repaired by a third party: its cost is deducted from the dealer's next
+    open statement, once per job and invoice number (the ledger's source key)."""
+    p = event.payload
+    await ledger.record(session, dealer_id=p.dealer_id, kind="third_party_cost", occurred_at=p.at,
+                        source_type=event.type, source_id=f"{p.job_id}:{p.invoice_no}", amount=p.amount,
+                        details={"job_id": p.job_id, "invoice_no": p.invoice_no, "vendor": p.vendor}, now=clock.now())
+
+
 async def on_return_missed(session: AsyncSession, event: IntegrationEvent) -> None:
     """An old part not returned in time is charged at cost (R-P4)."""
     p = event.payload
@@ -180,6 +189,7 @@ HANDLERS: dict[str, Handler] = {
     tkt.CallbackRecorded.TYPE: on_callback_recorded,
     dsp.JobCompleted.TYPE: on_job_completed,
     dsp.SlaBreached.TYPE: on_sla_breached,
+    dsp.JobThirdPartyCost.TYPE: on_third_party_cost,
     prt.ReturnMissed.TYPE: on_return_missed,
     prt.RequestShipped.TYPE: on_request_shipped,
     prt.BudgetExcessCharged.TYPE: on_budget_excess_charged,

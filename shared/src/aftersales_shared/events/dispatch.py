@@ -324,3 +324,21 @@ class PlanPublished(IntegrationEvent):
     TYPE = "dispatch.plan.published"
     TOPIC = PLAN_TOPIC
     payload: PlanPublishedPayload
+
+
+class JobThirdPartyCostPayload(JobPayload):
+    """R-S9 (issue 16): the owner had the job's repair done by a third party and recorded its cost; the dealer
+    whose engineer held the job (``dealer_id``) is charged it as a deduction (once per job and invoice number)."""
+
+    dealer_id: str  # always a dealer: without one the cost is credited in dispatch
+    amount: Money
+    invoice_no: str
+    vendor: str | None = None
+    cost_id: str | None = None
+    contract_code: str | None = None
+
+
+class JobThirdPartyCost(IntegrationEvent):
+    TYPE = "dispatch.job.third_party_cost"
+    TOPIC = JOB_TOPIC
+    payload: JobThirdPartyCostPayload

@@ -13,9 +13,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aftersales_shared.clock import business_date
 from aftersales_shared.errors import Unprocessable
 from aftersales_shared.events import dispatch as ev
 from aftersales_shared.events.envelope import IntegrationEvent
@@ -23,7 +24,9 @@ from aftersales_shared.outbox import add_events
 
 from .. import metrics
 from ..config import DispatchConfig
+from ..contracts import service as contracts
 from ..domain.calendar import BusinessCalendar
+from ..domain.contract_terms import routing_due
 from ..domain.job_lifecycle import OPEN_STATUSES, QUEUED
 from ..domain.sla import (
     JobClocks,
@@ -222,22 +225,35 @@ async def list_policies(session: AsyncSession) -> list[SlaPolicyRow]:
 # --- background scans -----------------------------------------------------------------------------
 
 async def check_routing(session: AsyncSession, cfg: DispatchConfig, now: datetime) -> int:
-    """R-S8: unrouted after 2 h is flagged for a check; still unrouted at 4 h is escalated: one
-    ``dispatch.job.escalated`` per job (flag ``routing_escalated``), never a second ``sla_breached`` — the respond
-    milestone's breach is the SLA watcher's, once."""
-    await session.execute(update(Job).where(Job.status == QUEUED, Job.routing_checked.is_(False),
-                                            Job.opened_at <= now - cfg.route_within).values(routing_checked=True))
+    """R-S8: unrouted after the contract's check time (2 h by default) is flagged for a check; still unrouted at its
+    escalation time (4 h) is escalated: one ``dispatch.job.escalated`` per job (flag ``routing_escalated``), never a
+    second ``sla_breached`` — the respond milestone's breach is the SLA watcher's, once. Each job is judged by its
+    contract's terms in force on the day it was opened (``contracts/``)."""
+    defaults = contracts.defaults_of(cfg)
+    flag_min, esc_min = await contracts.shortest_routing(session, defaults)
     jobs = (await session.scalars(select(Job).where(
-        Job.status == QUEUED, Job.routing_escalated.is_(False), Job.opened_at <= now - cfg.route_check)
-        .with_for_update(skip_locked=True).limit(200))).all()
+        Job.status == QUEUED, Job.routing_escalated.is_(False),
+        Job.opened_at <= now - timedelta(minutes=min(flag_min, esc_min)))
+        .order_by(Job.opened_at).with_for_update(skip_locked=True).limit(500))).all()
+    days: dict[str | None, list[date]] = {}
     for job in jobs:
-        job.routing_escalated = True
+        days.setdefault(job.contract_code, []).append(business_date(job.opened_at))
+    terms = await contracts.terms_for(session, set(days), days, defaults)
+    escalated = 0
+    for job in jobs:
+        t = terms[job.contract_code, business_date(job.opened_at)]
+        flag, escalate = routing_due(t, now - job.opened_at)
+        if flag:
+            job.routing_checked = True
+        if not escalate:
+            continue
+        job.routing_escalated, escalated = True, escalated + 1
         metrics.ROUTING_ESCALATIONS.inc()
         await add_events(session, ev.JobEscalated(aggregate_id=job.id, payload=job_payload(
-            job, now, reason="unrouted", opened_at=job.opened_at, deadline=job.opened_at + cfg.route_check,
+            job, now, reason="unrouted", opened_at=job.opened_at, deadline=job.opened_at + t.route_escalate,
             zone_class=job.zone_class, contract_code=job.contract_code)))
     await session.flush()
-    return len(jobs)
+    return escalated
 
 
 SCAN_BATCH = 500

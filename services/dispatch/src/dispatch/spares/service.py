@@ -17,11 +17,13 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aftersales_shared import clock
 from aftersales_shared.errors import Conflict, NotFound, Unprocessable
 from aftersales_shared.ids import new_id
 from aftersales_shared.outbox import add_events
 
 from ..config import DispatchConfig
+from ..contracts import service as contracts
 from ..domain import spare_lifecycle as lifecycle
 from ..domain.assignment import haversine_km
 from ..domain.job_lifecycle import OPEN_STATUSES
@@ -144,7 +146,8 @@ async def lend(session: AsyncSession, job: Job, *, spare_id: str | None, serial:
     if held is not None:
         raise Conflict(f"spare unit {held} is already lent to this job", field=field, code="spare_already_lent")
     lifecycle.move(AVAILABLE, "lend")  # the table allows only this move into lent
-    due = lifecycle.due_back(at, timedelta(hours=spare.loan_hours))
+    hours = await contracts.spare_due_back_hours(session, job, at, fallback=spare.loan_hours)  # issue 16: a term
+    due = lifecycle.due_back(at, timedelta(hours=hours))
     won = (await session.execute(
         update(SpareUnit).where(SpareUnit.id == spare.id, SpareUnit.status == AVAILABLE)
         .values(status=LENT, job_id=job.id, lent_at=at, due_back_at=due, reminded_at=None,
@@ -212,11 +215,14 @@ async def remind_overdue(session: AsyncSession, now: datetime, limit: int = OVER
 
 async def suggestion(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datetime,
                      limit: int = 5) -> SpareSuggestion:
-    """Whether the job should get a spare now: its policy entitles one (``sla_policies.spare_entitled``), its
+    """Whether the job should get a spare now: its contract entitles one (the term ``spare_entitled`` in force today;
+    where no change of the contract set it, ``sla_policies.spare_entitled``), its
     resolve deadline is at risk (``spare_lifecycle.resolve_at_risk``), it is open and holds none; then the
     available spares of its product line it may get, nearest centre first."""
     policy = await session.get(SlaPolicyRow, job.policy_id) if job.policy_id else None
-    entitled = bool(policy and policy.spare_entitled)
+    terms = await contracts.terms_on(session, contract_code=job.contract_code, on=clock.business_date(now),
+                                     defaults=contracts.defaults_of(cfg))
+    entitled = terms.spare_entitled if terms.spare_entitled is not None else bool(policy and policy.spare_entitled)
     at_risk = lifecycle.resolve_at_risk(job.warnings_sent, job.pauses, policy.resolve_minutes if policy else None,
                                         now, parts_wait_fraction=cfg.spare_parts_wait_fraction)
     out = await session.scalar(select(SpareUnit.id).where(SpareUnit.job_id == job.id, SpareUnit.status == LENT))

@@ -74,6 +74,7 @@ class Facts:
     adjustments: Decimal = ZERO  # accepted disputes carried into this statement
     sla_damages: Decimal = ZERO  # liquidated damages for missed SLA milestones (R-S9, penalties/)
     sla_damages_waived: Decimal = ZERO  # damages finance waived after they were charged (R-S9)
+    third_party_costs: Decimal = ZERO  # third-party repair costs the owner recorded on the dealer's jobs (R-S9)
     paid_repairs: int = 0  # repairs that became customer-paid on diagnosis (R-W3/R-T3, issue 15): not reimbursed
     unit_replacements: int = 0  # units exchanged or replaced under 三包 for the dealer's customers (issue 15)
     unregistered_repairs: int = 0  # repairs of units whose warranty card is missing or late (R-W10): not reimbursed
@@ -209,6 +210,10 @@ def _deduction_lines(terms: ContractTerms, origin: str | None, f: Facts, fee_for
     if f.sla_damages:
         d.append(Line("sla_liquidated_damages", Category.DEDUCTION,
                       f"liquidated damages for missed SLA milestones (R-S9){late}", -to_fen(f.sla_damages),
+                      late_from=origin))
+    if f.third_party_costs:
+        d.append(Line("third_party_repair_cost", Category.DEDUCTION,
+                      f"third-party repair costs of the dealer's jobs (R-S9){late}", -to_fen(f.third_party_costs),
                       late_from=origin))
     if f.sla_damages_waived:
         d.append(Line("sla_damages_waived", Category.ADJUSTMENT, f"liquidated damages waived (R-S9){late}",

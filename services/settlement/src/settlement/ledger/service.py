@@ -41,7 +41,7 @@ IMPORT_COLUMNS = frozenset({"dealer_id", "document_no", "amount", "received_on"}
 STATEMENT_KINDS = (
     "registered_sale", "payment", "repair", "home_visit", "return_cost", "complaint_upheld",
     "part_not_returned", "urgent_surcharge", "parts_budget_excess", "void_finding", "falsified_finding", "adjustment",
-    "falsified_cards", "breach", "sla_damages", "sla_damages_waived", "repair_customer_paid",
+    "falsified_cards", "breach", "sla_damages", "sla_damages_waived", "repair_customer_paid", "third_party_cost",
     "unit_replacement",
     "repair_unregistered", "registered_sale_late",
 )

@@ -5,8 +5,8 @@ quarter's breach moves on, as every late fact does). Once per job and milestone,
 delivered. Finance may waive it (force majeure, customer-caused delay with evidence): audited, and the waiver
 is a ledger fact too, crediting the statement it lands on.
 
-Not built: the customer-contract side (a credit to the customer's contract when no dealer held the job), and
-third-party repair costs deducted the same way.
+The customer-contract side (a credit to the customer's contract when no dealer held the job) is dispatch's
+(``contracts/``); a third-party repair cost on a dealer's job is booked by ``consumers.on_third_party_cost``.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ async def charge_breach(session: AsyncSession, *, event: IntegrationEvent, defau
     False when nothing is charged (no dealer, no penalty terms, or already charged for this job and milestone)."""
     p = event.payload
     if not p.dealer_id:
-        return False  # manufacturer staff held the job: the customer-contract side is not built (see above)
+        return False  # manufacturer staff held the job: the customer contract is credited by dispatch
     day = local_date(p.at)
     terms = await terms_on(session, dealer_id=p.dealer_id, on=day, defaults=defaults)
     if terms.sla_penalty == "none" or p.milestone not in terms.sla_penalty_milestones:

@@ -40,6 +40,7 @@ KIND_FIELDS: dict[str, tuple[str | None, str | None]] = {
     "adjustment": (None, "adjustments"),
     "sla_damages": (None, "sla_damages"),
     "sla_damages_waived": (None, "sla_damages_waived"),
+    "third_party_cost": (None, "third_party_costs"),
     "repair_customer_paid": ("paid_repairs", None),
     "unit_replacement": ("unit_replacements", None),
     "repair_unregistered": ("unregistered_repairs", None),

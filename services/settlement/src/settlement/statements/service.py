@@ -52,7 +52,8 @@ def terms_from(fee_model: str, params: dict[str, Any]) -> ContractTerms:
 
 # Facts fields added after statements were first issued: hashed only when non-zero, so adding one does not
 # change the digest of an unchanged statement (a re-run would otherwise issue a spurious revision).
-_HASHED_WHEN_SET = frozenset({"parts_budget_excess", "sla_damages", "sla_damages_waived", "unit_replacements"})
+_HASHED_WHEN_SET = frozenset({"parts_budget_excess", "sla_damages", "sla_damages_waived", "unit_replacements",
+                              "third_party_costs"})
 
 
 def inputs_hash(contract_id: str, params: dict[str, Any], fee_model: str, inp: QuarterInputs) -> str:

@@ -1,0 +1,132 @@
+"""The customer service contract's terms and credits over HTTP: a change (some terms, from a date), the terms in
+force on a date, the history; the R-S9 credits, a waiver, a third-party repair cost. Money and percentages as
+exact strings."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, PlainSerializer, model_validator
+
+from aftersales_shared.money import Money
+from aftersales_shared.schemas import BusinessDate, LongText, ReadModel, StrictModel, Text
+
+_DEC = PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")
+Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4), _DEC]
+UnitAmount = Annotated[Money, Field(le=Decimal("9999999999.99"))]
+MilestoneName = Literal["respond", "arrive", "resolve"]
+Reason = Annotated[LongText, Field(max_length=2000)]
+Minutes = Annotated[int, Field(ge=1, le=7 * 24 * 60)]
+
+
+class ContractTermValues(StrictModel):
+    """The terms a change sets (a term left out keeps the value in force before the change)."""
+
+    routing_flag_minutes: Minutes | None = Field(None, description="R-S8: unrouted this long → flagged (2 h)")
+    routing_escalate_minutes: Minutes | None = Field(
+        None, description="R-S8: still unrouted this long → escalated (4 h); not below routing_flag_minutes")
+    spare_entitled: bool | None = Field(
+        None, description="R-S6: the contract entitles a spare unit when the resolve deadline is at risk")
+    spare_due_back_hours: Annotated[int, Field(ge=1, le=24 * 365)] | None = Field(
+        None, description="R-S6: a spare lent under this contract is due back after")
+    sla_penalty: Literal["none", "percent", "fixed"] | None = Field(
+        None, description="R-S9: liquidated damages for a missed milestone: none, a % of the service value, fixed")
+    sla_penalty_percent: Percent | None = None
+    sla_penalty_amount: UnitAmount | None = None
+    sla_service_value: UnitAmount | None = Field(None, description="R-S9: the service value the % is taken of")
+    sla_penalty_milestones: Annotated[list[MilestoneName], Field(max_length=3)] | None = None
+
+
+class ContractTermsPut(StrictModel):
+    effective_from: BusinessDate = Field(description="the first day the change applies to (today or later)")
+    values: ContractTermValues
+    reason: Reason | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> ContractTermsPut:
+        if not self.values.model_dump(exclude_none=True):
+            raise ValueError("values must set at least one term")
+        return self
+
+
+class ContractTermValuesRead(ReadModel):
+    routing_flag_minutes: int
+    routing_escalate_minutes: int
+    spare_entitled: bool | None = Field(description="null: as the SLA policy says (sla_policies.spare_entitled)")
+    spare_due_back_hours: int
+    sla_penalty: str
+    sla_penalty_percent: Percent
+    sla_penalty_amount: Annotated[Decimal, _DEC]
+    sla_service_value: Annotated[Decimal, _DEC] | None
+    sla_penalty_milestones: list[str]
+
+
+class ContractTermsRead(ReadModel):
+    contract_code: str
+    on: date
+    version: int | None = Field(description="the latest change in force on that date (null: configured defaults)")
+    values: ContractTermValuesRead
+    source: dict[str, int | None] = Field(description="per term: the change version it comes from (null: default)")
+
+
+class ContractTermsChangeRead(ReadModel):
+    contract_code: str
+    version: int
+    effective_from: date
+    values: dict[str, Any] = Field(description="the terms this change set, as stored (amounts as strings)")
+    reason: str | None
+    created_by: str
+    created_at: datetime
+
+
+class ContractCreditRead(ReadModel):
+    id: str
+    contract_code: str
+    job_id: str
+    milestone: str = Field(description="arrive | resolve (a breach), or third_party (a third-party repair cost)")
+    ref: str = Field(description="the invoice number of a third-party cost ('' for a breach)")
+    basis: str = Field(description="percent | fixed | third_party")
+    amount: Annotated[Decimal, _DEC]
+    percent: Annotated[Decimal, _DEC] | None
+    service_value: Annotated[Decimal, _DEC] | None
+    terms_version: int | None
+    occurred_at: datetime
+    status: str = Field(description="credited | waived")
+    waiver_kind: str | None
+    waiver_evidence: str | None
+    waived_by: str | None
+    waived_at: datetime | None
+    created_at: datetime
+
+
+class CreditWaive(StrictModel):
+    kind: Literal["force_majeure", "customer_delay"]
+    evidence: Reason | None = Field(None, description="required for customer_delay: what shows the customer caused it")
+    reason: Reason | None = None
+
+    @model_validator(mode="after")
+    def _evidence(self) -> CreditWaive:
+        if self.kind == "customer_delay" and not self.evidence:
+            raise ValueError("evidence is required to waive for a customer-caused delay")
+        return self
+
+
+class ThirdPartyCostCreate(StrictModel):
+    amount: Annotated[UnitAmount, Field(gt=0)]
+    vendor: Text
+    invoice_no: Annotated[Text, Field(max_length=64)]
+
+
+class ThirdPartyCostRead(ReadModel):
+    id: str
+    job_id: str
+    invoice_no: str
+    vendor: str
+    amount: Annotated[Decimal, _DEC]
+    dealer_id: str | None = Field(description="the dealer charged it (its engineer held the job)")
+    contract_code: str | None
+    credit_id: str | None = Field(description="the contract credit it became (no dealer held the job)")
+    recorded_by: str
+    recorded_at: datetime
