@@ -224,17 +224,18 @@ async def list_policies(session: AsyncSession) -> list[SlaPolicyRow]:
 async def check_routing(session: AsyncSession, cfg: DispatchConfig, now: datetime) -> int:
     """R-S8: unrouted after 2 h is flagged for a check; still unrouted at 4 h is escalated: one
     ``dispatch.job.escalated`` per job (flag ``routing_escalated``), never a second ``sla_breached`` — the respond
-    milestone's breach is the SLA watcher's, once."""
+    milestone's breach is the SLA watcher's, once. Counted from when dispatch received the job (``created_at``),
+    not the report (``opened_at``): a report keyed in late (backdated ``reported_at``) is not escalated at once."""
     await session.execute(update(Job).where(Job.status == QUEUED, Job.routing_checked.is_(False),
-                                            Job.opened_at <= now - cfg.route_within).values(routing_checked=True))
+                                            Job.created_at <= now - cfg.route_within).values(routing_checked=True))
     jobs = (await session.scalars(select(Job).where(
-        Job.status == QUEUED, Job.routing_escalated.is_(False), Job.opened_at <= now - cfg.route_check)
+        Job.status == QUEUED, Job.routing_escalated.is_(False), Job.created_at <= now - cfg.route_check)
         .with_for_update(skip_locked=True).limit(200))).all()
     for job in jobs:
         job.routing_escalated = True
         metrics.ROUTING_ESCALATIONS.inc()
         await add_events(session, ev.JobEscalated(aggregate_id=job.id, payload=job_payload(
-            job, now, reason="unrouted", opened_at=job.opened_at, deadline=job.opened_at + cfg.route_check,
+            job, now, reason="unrouted", opened_at=job.opened_at, deadline=job.created_at + cfg.route_check,
             zone_class=job.zone_class, contract_code=job.contract_code)))
     await session.flush()
     return len(jobs)
