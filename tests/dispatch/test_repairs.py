@@ -119,6 +119,7 @@ async def test_coverage_changed_is_kept_on_the_job_and_reaches_the_completion(
             await repairs.coverage_changed(s, change("warranty", now - timedelta(seconds=5), "stale"))
         seen = (await client.get(f"/v1/jobs/{job.id}/diagnosis", headers=eng)).json()
         assert (seen["coverage"], seen["coverage_reason"]) == ("paid", "exclusion found on site (R-W3): liquid")
+        await _accepted_quote(client, job, eng, admin)  # R-W3/R-T3: now paid, the work is quoted first
         r = await client.post(f"/v1/jobs/{job.id}/actions", json=action("complete", record={
             **RECORD, "root_cause": None}), headers=eng)
         assert r.status_code == 200, r.text
@@ -138,6 +139,51 @@ QUOTE = {"labour_minutes": 50, "parts": [{"part_no": "PCB-1", "description": "co
 async def _on_site(client, job, eng):
     for body in (action("accept"), action("arrive", lat=31.23, lon=121.47)):
         assert (await client.post(f"/v1/jobs/{job.id}/actions", json=body, headers=eng)).status_code == 200
+
+
+async def _accepted_quote(client, job, eng, admin) -> dict:
+    today = clock.business_date(clock.now())
+    assert (await client.put(f"/v1/rate-cards/{job.product_line}/{today}", headers=admin,
+                             json=CARD)).status_code == 200
+    q = (await client.post(f"/v1/jobs/{job.id}/quotes", json=QUOTE, headers=eng)).json()
+    r = await client.post(f"/v1/jobs/{job.id}/quotes/{q['id']}/accept", headers=eng,
+                          json={"signature_ref": "sig/1.png", "signed_by": "Zhang Min"})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def test_R_W3_R_T3_a_paid_job_is_not_completed_without_a_decided_quote(
+        clean, dispatch_settings, admin, auth_headers, admin_db):
+    """R-W3/R-T3: paid work is quoted first — completing a paid job with no quote, or only a presented one, is a
+    409 naming ``quote`` (nothing written); after the customer accepts, it completes. A remote resolve of a paid
+    job needs no quote (no work on site; quotes are presented only on site)."""
+    async with running(create_app(dispatch_settings())) as client:
+        job, eng = await _job_on_site(client, admin, auth_headers, coverage="paid")
+        await _on_site(client, job, eng)
+        done = action("complete", record=RECORD)
+        r = await client.post(f"/v1/jobs/{job.id}/actions", json=done, headers=eng)
+        assert r.status_code == 409 and r.json()["field"] == "quote" and r.json()["code"] == "quote_required", r.text
+        today = clock.business_date(clock.now())
+        assert (await client.put(f"/v1/rate-cards/{job.product_line}/{today}", headers=admin,
+                                 json=CARD)).status_code == 200
+        q = (await client.post(f"/v1/jobs/{job.id}/quotes", json=QUOTE, headers=eng)).json()
+        r = await client.post(f"/v1/jobs/{job.id}/actions", json=action("complete", record=RECORD), headers=eng)
+        assert r.status_code == 409 and r.json()["field"] == "quote", r.text  # presented is not decided
+        assert (await client.get(f"/v1/jobs/{job.id}", headers=eng)).json()["status"] == "on_site"
+        assert await admin_db.fetchval("SELECT count(*) FROM dispatch.service_records WHERE job_id = $1",
+                                       job.id) == 0
+        r = await client.post(f"/v1/jobs/{job.id}/quotes/{q['id']}/accept", headers=eng,
+                              json={"signature_ref": "sig/1.png", "signed_by": "Zhang Min"})
+        assert r.status_code == 200, r.text
+        r = await client.post(f"/v1/jobs/{job.id}/actions", json=done, headers=eng)
+        assert r.status_code == 200 and r.json()["status"] == "completed", r.text
+
+        remote, eng_r = await _job_on_site(client, admin, auth_headers, coverage="paid")
+        assert (await client.post(f"/v1/jobs/{remote.id}/actions", json=action("accept"),
+                                  headers=eng_r)).status_code == 200
+        r = await client.post(f"/v1/jobs/{remote.id}/actions", json=action("remote_resolve", record=RECORD),
+                              headers=eng_r)
+        assert r.status_code == 200, r.text
 
 
 async def test_paid_repair_quote_accepted_signed_and_paid(clean, dispatch_settings, admin, auth_headers, admin_db):

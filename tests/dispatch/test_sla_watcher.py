@@ -185,7 +185,7 @@ async def test_R_S8_escalation_is_its_own_event_once_and_never_a_second_respond_
         for _ in range(2):
             await background.watch_sla(sessions, now)
             async with unit_of_work(sessions) as s:
-                await sla.check_routing(s, cfg, now)
+                await sla.check_routing(s, cfg, now + 5 * 60 * M)  # R-S8 counts from receipt
         rows = await admin_db.fetch("SELECT event_type, payload FROM dispatch.outbox WHERE key = $1", job.id)
         types = Counter(r["event_type"] for r in rows)
         assert types["dispatch.job.escalated"] == 1
@@ -195,7 +195,7 @@ async def test_R_S8_escalation_is_its_own_event_once_and_never_a_second_respond_
         escalated = next(json.loads(r["payload"])["payload"] for r in rows
                          if r["event_type"] == "dispatch.job.escalated")
         assert escalated["reason"] == "unrouted"
-        assert escalated["deadline"].startswith((job.opened_at + cfg.route_check).date().isoformat())
+        assert escalated["deadline"].startswith((job.created_at + cfg.route_check).date().isoformat())
 
 
 async def test_next_due_follows_milestones_pause_resume_and_completion(clean, dispatch_settings, admin,
@@ -224,3 +224,26 @@ async def test_next_due_follows_milestones_pause_resume_and_completion(clean, di
         assert (await client.post(url, json=action("arrive", lat=31.23, lon=121.47), headers=eng)).status_code == 200
         assert (await client.post(url, json=action("complete", record=RECORD), headers=eng)).status_code == 200
         assert await next_due(job.id) is None  # closed: nothing more to come
+
+
+async def test_R_S8_routing_counts_from_receipt_not_from_a_backdated_report(clean, dispatch_settings, admin_db):
+    """R-S7 starts the SLA clock at the customer's report (``reported_at``, keyed in 5 h late here), but R-S8's
+    internal routing (2 h check, 4 h escalation) counts from when dispatch received the job: a late-keyed report
+    is not flagged nor escalated at once."""
+    async with running(create_app(dispatch_settings())) as client:
+        cfg, sessions = client.app.state.dispatch_cfg, client.app.state.sessions
+        now = clock.now()
+        late = ticket(uniq("none")).model_copy(update={"reported_at": now - 5 * 60 * M, "opened_at": now})
+        async with unit_of_work(sessions) as s:  # nobody has the skill: the job stays queued
+            job = await jobs.open_job(s, cfg, late, now)
+        assert job.opened_at == now - 5 * 60 * M  # R-S7: the SLA clock starts at the report
+        async with unit_of_work(sessions) as s:
+            assert await sla.check_routing(s, cfg, now) == 0
+        flags = "SELECT routing_checked, routing_escalated FROM dispatch.jobs WHERE id = $1"
+        assert tuple(await admin_db.fetchrow(flags, job.id)) == (False, False)
+        async with unit_of_work(sessions) as s:
+            assert await sla.check_routing(s, cfg, now + 3 * 60 * M) == 0
+        assert tuple(await admin_db.fetchrow(flags, job.id)) == (True, False)
+        async with unit_of_work(sessions) as s:
+            assert await sla.check_routing(s, cfg, now + 5 * 60 * M) == 1
+        assert tuple(await admin_db.fetchrow(flags, job.id)) == (True, True)

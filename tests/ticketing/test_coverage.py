@@ -162,3 +162,73 @@ async def test_call_center_overrides_coverage_with_a_reason_audited(client, admi
     assert r.status_code == 422 and "reason" in r.text
     assert (await client.put("/v1/tickets/T-NOPE/coverage", headers=agent,
                              json={"coverage": "paid", "reason": "goodwill"})).status_code == 404
+
+
+@pytest.mark.integration
+async def test_R_W8_diagnosis_naming_a_part_fitted_under_warranty_makes_the_out_of_warranty_ticket_covered(
+        infra_settings, admin_db, auth_headers):
+    """Through the real topic: the unit's 12 months are over (sold 18 months ago) and the ticket is paid at intake,
+    but the fan was replaced under warranty 7 months ago (``dispatch.job.completed``, the catalogue's 12-month
+    parts warranty). A diagnosis naming only the control board changes nothing (not covered); the revised one
+    naming the fan makes the ticket warranty for that component, ``coverage_changed`` saying why."""
+    from datetime import date
+
+    from aftersales_shared.events.dispatch import JobCompleted
+    from ticketing.domain.warranty import add_months
+
+    admin, agent = auth_headers("admin"), auth_headers("call_center", sub="agent-1")
+    s = settings(infra_settings, run_relay=False, run_consumers=True,
+                 kafka=infra_settings("ticketing", **own_kafka("cov8"))["kafka"])
+    await start_at_end((s, consumer_specs(s)))
+    app = create_app(s)
+    sfx = uuid.uuid4().hex[:8]
+    serial, engineer, old_job, job_id, dealer = f"SN-W8{sfx}", f"E-{sfx}", f"J-OLD{sfx}", f"J-{sfx}", f"D{sfx}"
+    today = date.today()
+    fitted_at = datetime.combine(add_months(today, -7), datetime.min.time(), UTC) + timedelta(hours=4)
+    async with running(app) as client:
+        await reset_schema(admin_db, "ticketing")
+        await seed_line(client, admin)
+        await seed_unit(client, agent, serial=serial, dealer=dealer, sold_on=add_months(today, -18))
+        await asyncio.wait_for(app.state.consumers[0].ready.wait(), timeout=WAIT)
+        await ensure_topics(s.kafka.bootstrap_servers, ["dispatch.job.v1"])
+        producer = AIOKafkaProducer(bootstrap_servers=s.kafka.bootstrap_servers)
+        await producer.start()
+
+        async def send(*events) -> None:
+            for e in events:
+                await producer.send_and_wait("dispatch.job.v1", e.to_json().encode(), key=e.aggregate_id.encode())
+
+        try:
+            await send(JobCompleted(aggregate_id=old_job, payload={
+                "job_id": old_job, "ticket_id": str(uuid.uuid4()), "engineer_id": engineer, "dealer_id": dealer,
+                "at": fitted_at, "serial": serial, "product_line": "AC", "coverage": "warranty", "home_visit": True,
+                "work_done": "replaced the fan", "parts_used": [{"part_no": "FAN-77"}], "components": ["fan"]}))
+            assert await _until(lambda: admin_db.fetchval(
+                "SELECT count(*) FROM ticketing.unit_repairs WHERE job_id = $1", old_job)), "repair not recorded"
+            t = (await client.post("/v1/tickets", json=ticket_body(serial=serial), headers=agent)).json()
+            assert t["coverage"] == "paid", t  # the unit is out of warranty
+
+            def diagnosed(revision: int, component: str) -> JobDiagnosed:
+                return JobDiagnosed(aggregate_id=job_id, payload={
+                    "job_id": job_id, "ticket_id": t["id"], "engineer_id": engineer,
+                    "at": datetime.now(UTC) + timedelta(seconds=revision), "serial": serial, "product_line": "AC",
+                    "components": [{"component": component}], "root_cause": "supplier_part", "exclusions": [],
+                    "evidence": [], "revision": revision})
+
+            board = diagnosed(1, "control_board")
+            await send(board, board, diagnosed(2, "fan"))
+        finally:
+            await producer.stop()
+
+        async def covered():
+            c = (await client.get(f"/v1/tickets/{t['id']}/coverage", headers=agent)).json()
+            return c if c["coverage"] == "warranty" else None
+
+        c = await _until(covered)
+        assert c, "the diagnosed fan's parts warranty did not cover the ticket"
+        assert [(x["source"], x["from_coverage"], x["to_coverage"]) for x in c["changes"]] == [
+            ("diagnosis", "paid", "warranty")]
+        assert "fan" in c["coverage_reason"] and "parts warranty" in c["coverage_reason"], c["coverage_reason"]
+        events = await _coverage_events(admin_db, t["id"])
+        assert [(e["to_coverage"], e["job_id"]) for e in events] == [("warranty", job_id)]
+        assert "R-W8" in events[0]["reason"] and "fan" in events[0]["reason"]

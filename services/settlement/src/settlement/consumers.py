@@ -27,7 +27,7 @@ from aftersales_shared.events.envelope import IntegrationEvent
 
 from .config import SettlementSettings
 from .domain.fees import ZERO
-from .ledger import registration
+from .ledger import registration, repair_fees
 from .ledger import service as ledger
 from .penalties import service as penalties
 from .reports import service as reports
@@ -46,6 +46,8 @@ async def on_unit_recorded(session: AsyncSession, event: IntegrationEvent,
     p = event.payload
     await registration.remember(session, serial=p.serial, dealer_id=p.dealer_id, sold_on=p.sold_on,
                                 registered_on=p.card_registered_on, now=clock.now())
+    # a repair settled before this unit fact arrived: a missing or late card now reverses its fee, once
+    await repair_fees.unit_changed(session, serial=p.serial, defaults=_defaults(settings), now=clock.now())
 
 
 async def on_unit_registered(session: AsyncSession, event: IntegrationEvent,
@@ -55,6 +57,7 @@ async def on_unit_registered(session: AsyncSession, event: IntegrationEvent,
     p = event.payload
     await registration.remember(session, serial=p.serial, dealer_id=p.dealer_id, sold_on=p.sold_on,
                                 registered_on=p.registered_on, now=clock.now(), keep_known=True)
+    await repair_fees.unit_changed(session, serial=p.serial, defaults=_defaults(settings), now=clock.now())
     if not p.dealer_id:
         return
     why = await registration.why_not_reimbursed(session, dealer_id=p.dealer_id, sold_on=p.sold_on,
@@ -89,28 +92,48 @@ async def on_callback_recorded(session: AsyncSession, event: IntegrationEvent) -
 async def on_job_completed(session: AsyncSession, event: IntegrationEvent,
                            settings: ServiceSettings | None = None) -> None:
     """An in-warranty repair by a dealer's engineer (and its home visit) is a fee fact (R-D2c, R-D2d), unless the
-    unit's warranty card is missing or late (R-W10: ``repair_unregistered``, no fee, the reason kept)."""
+    unit's warranty card is missing or late (R-W10: ``repair_unregistered``, no fee, the reason kept). The ticket's
+    latest coverage decision, when one reached settlement first, settles it; the job is kept so a later decision
+    or unit fact reverses or books the fee once (``ledger/repair_fees.py``)."""
     p = event.payload
+    if not p.dealer_id:
+        return
+    coverage, coverage_reason = (await repair_fees.decision_of(session, p.ticket_id)) or (p.coverage,
+                                                                                        p.coverage_reason)
     why = None
-    if p.dealer_id and p.coverage in IN_WARRANTY:
+    if coverage in IN_WARRANTY:
         why = await registration.repair_refused(session, serial=p.serial, dealer_id=p.dealer_id,
                                                 on=clock.business_date(p.at), defaults=_defaults(settings))
-    if p.dealer_id and why:
+    fee = False
+    if why:
         await ledger.record(session, dealer_id=p.dealer_id, kind="repair_unregistered", occurred_at=p.at,
                             source_type=event.type, source_id=str(event.event_id),
                             details={"job_id": p.job_id, "serial": p.serial, "engineer_id": p.engineer_id,
                                      "home_visit": p.home_visit, "at": p.at, "reason": why}, now=clock.now())
-    elif p.dealer_id and p.coverage in IN_WARRANTY:
+    elif coverage in IN_WARRANTY and p.outcome == "repaired":
         await ledger.book_repair(session, dealer_id=p.dealer_id, at=p.at, home_visit=p.home_visit,
                                  source_type=event.type, source_id=str(event.event_id),
                                  details={"job_id": p.job_id, "serial": p.serial, "engineer_id": p.engineer_id},
                                  now=clock.now())
-    elif p.dealer_id and p.coverage_reason:
+        fee = True
+    elif coverage_reason:
         # issue 15: a repair that became customer-paid on diagnosis earns no fee; the statement says why
         await ledger.record(session, dealer_id=p.dealer_id, kind="repair_customer_paid", occurred_at=p.at,
                             source_type=event.type, source_id=str(event.event_id),
                             details={"job_id": p.job_id, "serial": p.serial, "engineer_id": p.engineer_id,
-                                     "reason": p.coverage_reason}, now=clock.now())
+                                     "reason": coverage_reason}, now=clock.now())
+    await repair_fees.remember(session, job_id=p.job_id, ticket_id=p.ticket_id, serial=p.serial,
+                               dealer_id=p.dealer_id, completed_at=p.at, home_visit=p.home_visit,
+                               repaired=p.outcome == "repaired", coverage=coverage, fee_booked=fee, now=clock.now())
+
+
+async def on_coverage_changed(session: AsyncSession, event: IntegrationEvent,
+                              settings: ServiceSettings | None = None) -> None:
+    """A ticket's coverage changed after intake (diagnosis, override, unit dates): a fee already booked for its
+    repair is reversed when it became paid, booked when it became covered — once (``ledger/repair_fees.py``)."""
+    p = event.payload
+    await repair_fees.coverage_changed(session, ticket_id=p.ticket_id, coverage=p.to_coverage, reason=p.reason,
+                                       changed_at=p.changed_at, defaults=_defaults(settings), now=clock.now())
 
 
 async def on_unit_remedy_completed(session: AsyncSession, event: IntegrationEvent) -> None:
@@ -183,6 +206,7 @@ async def on_job_completed_record(session: AsyncSession, event: IntegrationEvent
 
 HANDLERS: dict[str, Handler] = {
     tkt.UnitRecorded.TYPE: on_unit_recorded,
+    tkt.TicketCoverageChanged.TYPE: on_coverage_changed,
     tkt.UnitRegistered.TYPE: on_unit_registered,
     tkt.UnitRemedyCompleted.TYPE: on_unit_remedy_completed,
     tkt.ComplaintResolved.TYPE: on_complaint_resolved,
@@ -203,11 +227,13 @@ def consumer_specs(settings: ServiceSettings) -> list[ConsumerSpec]:
     """The consumer groups of the settlement service."""
     return [ConsumerSpec(
         name="ledger",
-        topics=[tkt.UNIT_TOPIC, tkt.COMPLAINT_TOPIC, tkt.CALLBACK_TOPIC, dsp.JOB_TOPIC, prt.RETURN_TOPIC,
-                prt.REQUEST_TOPIC, prt.BUDGET_TOPIC],
+        topics=[tkt.UNIT_TOPIC, tkt.TICKET_TOPIC, tkt.COMPLAINT_TOPIC, tkt.CALLBACK_TOPIC, dsp.JOB_TOPIC,
+                prt.RETURN_TOPIC, prt.REQUEST_TOPIC, prt.BUDGET_TOPIC],
         # the breach handler reads the configured defaults of the dealer terms (R-S9 penalties), the card and
         # repair handlers the card deadline's (R-W10)
         handlers={**HANDLERS, dsp.SlaBreached.TYPE: partial(on_sla_breached, settings=settings),
                   tkt.UnitRegistered.TYPE: partial(on_unit_registered, settings=settings),
+                  tkt.UnitRecorded.TYPE: partial(on_unit_recorded, settings=settings),
+                  tkt.TicketCoverageChanged.TYPE: partial(on_coverage_changed, settings=settings),
                   dsp.JobCompleted.TYPE: partial(on_job_completed, settings=settings)},
     ), ConsumerSpec(name="repair-records", topics=[dsp.JOB_TOPIC], handlers=RECORD_HANDLERS)]

@@ -280,6 +280,36 @@ class UnitSale(Base):
     updated_at: Mapped[datetime] = mapped_column(TS)
 
 
+class RepairFee(Base):
+    """Issue 15: each completed job of a dealer's engineer and whether its repair fee is booked now, so a later
+    coverage change (``ticketing.ticket.coverage_changed``) or unit fact (R-W10) reverses or books it once
+    (``ledger/repair_fees.py``); ``generation`` counts the flips (the ledger source id of each)."""
+
+    __tablename__ = "repair_fees"
+    job_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(String(64), index=True)
+    serial: Mapped[str] = mapped_column(String(128), index=True)
+    dealer_id: Mapped[str] = mapped_column(String(64))
+    completed_at: Mapped[datetime] = mapped_column(TS)
+    home_visit: Mapped[bool] = mapped_column(Boolean)
+    repaired: Mapped[bool] = mapped_column(Boolean)  # False: the paid quote was declined, nothing was repaired
+    coverage: Mapped[str] = mapped_column(String(32))
+    fee_booked: Mapped[bool] = mapped_column(Boolean)
+    generation: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+
+
+class TicketCoverage(Base):
+    """Issue 15: a ticket's latest coverage decision after intake, as ticketing announced it (latest by
+    ``changed_at``), so a completion that arrives after it is settled by it."""
+
+    __tablename__ = "ticket_coverage"
+    ticket_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    coverage: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(TS)
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -302,3 +332,5 @@ repair_records = _table(RepairRecord)
 archived_records = _table(ArchivedRecord)
 retention_runs = _table(RetentionRun)
 unit_sales = _table(UnitSale)
+repair_fees = _table(RepairFee)
+ticket_coverage = _table(TicketCoverage)

@@ -681,6 +681,7 @@ async def _resolve(session: AsyncSession, job: Job, body: ActionIn, at: datetime
     rec = body.record
     assert rec is not None  # check_action_body
     await spares.guard_close(session, job)  # R-S6: not while its spare is out (unless converted)
+    await repairs.guard_paid_completion(session, job, remote=remote)  # R-W3/R-T3: paid work is quoted first
     job.resolved_at = at
     if remote:
         job.responded_at = job.responded_at or at

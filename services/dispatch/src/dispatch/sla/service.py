@@ -228,13 +228,15 @@ async def check_routing(session: AsyncSession, cfg: DispatchConfig, now: datetim
     """R-S8: unrouted after the contract's check time (2 h by default) is flagged for a check; still unrouted at its
     escalation time (4 h) is escalated: one ``dispatch.job.escalated`` per job (flag ``routing_escalated``), never a
     second ``sla_breached`` — the respond milestone's breach is the SLA watcher's, once. Each job is judged by its
-    contract's terms in force on the day it was opened (``contracts/``)."""
+    contract's terms in force on the day it was opened (``contracts/``), counted from when dispatch received the job
+    (``created_at``), not the report (``opened_at``): a report keyed in late (backdated ``reported_at``) is not
+    escalated at once."""
     defaults = contracts.defaults_of(cfg)
     flag_min, esc_min = await contracts.shortest_routing(session, defaults)
     jobs = (await session.scalars(select(Job).where(
         Job.status == QUEUED, Job.routing_escalated.is_(False),
-        Job.opened_at <= now - timedelta(minutes=min(flag_min, esc_min)))
-        .order_by(Job.opened_at).with_for_update(skip_locked=True).limit(500))).all()
+        Job.created_at <= now - timedelta(minutes=min(flag_min, esc_min)))
+        .order_by(Job.created_at).with_for_update(skip_locked=True).limit(500))).all()
     days: dict[str | None, list[date]] = {}
     for job in jobs:
         days.setdefault(job.contract_code, []).append(business_date(job.opened_at))
@@ -242,7 +244,7 @@ async def check_routing(session: AsyncSession, cfg: DispatchConfig, now: datetim
     escalated = 0
     for job in jobs:
         t = terms[job.contract_code, business_date(job.opened_at)]
-        flag, escalate = routing_due(t, now - job.opened_at)
+        flag, escalate = routing_due(t, now - job.created_at)
         if flag:
             job.routing_checked = True
         if not escalate:
@@ -250,7 +252,7 @@ async def check_routing(session: AsyncSession, cfg: DispatchConfig, now: datetim
         job.routing_escalated, escalated = True, escalated + 1
         metrics.ROUTING_ESCALATIONS.inc()
         await add_events(session, ev.JobEscalated(aggregate_id=job.id, payload=job_payload(
-            job, now, reason="unrouted", opened_at=job.opened_at, deadline=job.opened_at + t.route_escalate,
+            job, now, reason="unrouted", opened_at=job.opened_at, deadline=job.created_at + t.route_escalate,
             zone_class=job.zone_class, contract_code=job.contract_code)))
     await session.flush()
     return escalated

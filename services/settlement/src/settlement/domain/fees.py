@@ -79,6 +79,8 @@ class Facts:
     unit_replacements: int = 0  # units exchanged or replaced under 三包 for the dealer's customers (issue 15)
     unregistered_repairs: int = 0  # repairs of units whose warranty card is missing or late (R-W10): not reimbursed
     late_registrations: int = 0  # warranty cards registered after the contract's deadline (R-W10): no sale fee
+    reversed_repairs: int = 0  # repair fees booked, then reversed: the repair became paid or its card late (issue 15)
+    reversed_home_visits: int = 0  # the home visit fees of those repairs
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,13 @@ def _fee_lines(terms: ContractTerms, origin: str | None, f: Facts) -> list[Line]
             out.append(Line("fee_home_visits", Category.FEE, f"home visits{late}",
                             to_fen(terms.home_visit_fee * f.home_visits), Decimal(f.home_visits),
                             terms.home_visit_fee, origin))
+        if f.reversed_repairs or f.reversed_home_visits:  # issue 15: a negative line, so the dealer is not paid
+            n = Decimal(f.reversed_repairs)
+            amount = to_fen(terms.repair_fee * f.reversed_repairs + terms.home_visit_fee * f.reversed_home_visits)
+            out.append(Line("repair_fee_reversed", Category.FEE,
+                            f"repair fees reversed: booked, then the repair became customer-paid (R-W3/R-T3) or its "
+                            f"warranty card proved missing or late (R-W10), with their home visits{late}", -amount, n,
+                            None, origin))
     if f.paid_repairs and terms.model in (FeeModel.PER_REPAIR, FeeModel.PAYMENT_BUDGET):
         # a zero line, so the statement says why these repairs earned the dealer nothing
         out.append(Line("repairs_customer_paid", Category.FEE,

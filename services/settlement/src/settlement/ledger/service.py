@@ -44,6 +44,7 @@ STATEMENT_KINDS = (
     "falsified_cards", "breach", "sla_damages", "sla_damages_waived", "repair_customer_paid", "third_party_cost",
     "unit_replacement",
     "repair_unregistered", "registered_sale_late",
+    "repair_fee_reversed", "home_visit_fee_reversed",
 )
 ASSESSMENT_KINDS = ("callback", "sla_breach")
 ALL_KINDS = STATEMENT_KINDS + ASSESSMENT_KINDS

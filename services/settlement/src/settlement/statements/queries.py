@@ -45,6 +45,8 @@ KIND_FIELDS: dict[str, tuple[str | None, str | None]] = {
     "unit_replacement": ("unit_replacements", None),
     "repair_unregistered": ("unregistered_repairs", None),
     "registered_sale_late": ("late_registrations", None),
+    "repair_fee_reversed": ("reversed_repairs", None),
+    "home_visit_fee_reversed": ("reversed_home_visits", None),
 }
 FLAG_KINDS = ("falsified_cards", "breach")
 

@@ -18,11 +18,12 @@ from aftersales_shared.events.dispatch import JobDiagnosedPayload
 from aftersales_shared.events.ticketing import TicketCoverageChanged
 from aftersales_shared.outbox import add_events
 
-from ..domain.coverage import after_diagnosis, after_unit_change
+from ..domain.coverage import ComponentCover, after_diagnosis, after_unit_change
 from ..domain.ticket_lifecycle import OPEN_STATUSES
 from ..domain.warranty import UnitFacts, WarrantyError, WarrantyPolicy, determine_warranty
 from ..models import coverage_changes, tickets
 from ..tickets.service import find_visible
+from ..units.queries import load_unit
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,8 @@ async def apply_diagnosis(session: AsyncSession, p: JobDiagnosedPayload) -> None
     overridden = any(h["source"] == "override" for h in history)
     exclusions = sorted(set(t["exclusions"]) | set(p.exclusions))
     decision = after_diagnosis(current=t["coverage"], intake=intake, exclusions=p.exclusions,
-                               root_cause=p.root_cause, overridden=overridden)
+                               root_cause=p.root_cause, overridden=overridden,
+                               components=await _component_covers(session, t, [c.component for c in p.components]))
     if decision is None:  # the coverage stands; the findings are still the ticket's record
         await session.execute(sa.update(tickets).where(tickets.c.id == ticket_id).values(
             exclusions=exclusions, root_cause=p.root_cause))
@@ -78,6 +80,20 @@ async def apply_diagnosis(session: AsyncSession, p: JobDiagnosedPayload) -> None
     await _change(session, t, to=decision.to, source="diagnosis", reason=decision.reason,
                   actor=f"dispatch:{p.engineer_id or 'job'}", job_id=p.job_id, exclusions=exclusions,
                   root_cause=p.root_cause, at=p.at)
+
+
+async def _component_covers(session: AsyncSession, t: dict[str, Any], names: list[str]) -> list[ComponentCover]:
+    """R-W8: each diagnosed failed component's warranty on the ticket's intake day, with the unit's repair and
+    parts history (a part fitted or a repair done under warranty carries its own months). Empty when the unit is
+    not on record or no component was named."""
+    loaded = await load_unit(session, t["serial"]) if names else None
+    if loaded is None:
+        return []
+    _row, policy, facts = loaded
+    on = clock.business_date(t["opened_at"])
+    return [ComponentCover(name, d.coverage, "; ".join(d.reasons[1:2] or d.reasons[:1]))
+            for name in dict.fromkeys(names)
+            for d in (determine_warranty(policy, facts, on, component=name),)]
 
 
 async def redetermine_open_tickets(session: AsyncSession, *, serial: str, policy: WarrantyPolicy, facts: UnitFacts,
