@@ -16,6 +16,9 @@ Role aliases are named by what they allow:
 - ``CanRegisterCards``: record a returned warranty card (R-W10): call_center, admin, and a dealer for its own units.
 - ``CanManagePmPlans``: set a unit's or contract's preventive-maintenance plan (R-S10, issue 16) (admin, call_center).
 - ``CanReadPm``: read PM plans and occurrences — the call center's PM calls, ops' visits (admin, call_center, ops).
+- ``CanManageContractTerms``: change a customer service contract's terms from a date (admin; issue 16 item 1).
+- ``CanReadContractTerms``: read a contract's terms and their history (admin, call_center, ops).
+- ``CanReadRetentionRuns``: read the R-T4 retention job's runs (ops, admin).
 - ``CanRecordPm``: record a PM occurrence's checklist (call_center, admin, and the engineer whose job moved the
   occurrence's maintenance ticket: ``remedy_filter``).
 
@@ -51,6 +54,9 @@ REMEDY_WRITERS = SERVICE_RECORD_WRITERS | frozenset({Role.ENGINEER})
 CARD_REGISTRARS = SERVICE_RECORD_WRITERS | {Role.DEALER}  # R-W10: a dealer registers its own units' cards
 PM_PLANNERS = frozenset({Role.ADMIN, Role.CALL_CENTER})
 PM_READERS = frozenset({Role.ADMIN, Role.CALL_CENTER, Role.OPS})
+TERMS_MANAGERS = frozenset({Role.ADMIN})
+TERMS_READERS = frozenset({Role.ADMIN, Role.CALL_CENTER, Role.OPS})
+RETENTION_READERS = frozenset({Role.OPS, Role.ADMIN})
 _ALL_ROWS = STAFF_ROLES | NOTIFIERS
 
 CanManageCatalog = Annotated[Principal, Depends(require_roles(*CATALOG_MANAGERS))]
@@ -64,6 +70,9 @@ CanRegisterCards = Annotated[Principal, Depends(require_roles(*CARD_REGISTRARS))
 CanManagePmPlans = Annotated[Principal, Depends(require_roles(*PM_PLANNERS))]
 CanReadPm = Annotated[Principal, Depends(require_roles(*PM_READERS))]
 CanRecordPm = Annotated[Principal, Depends(require_roles(*REMEDY_WRITERS))]
+CanManageContractTerms = Annotated[Principal, Depends(require_roles(*TERMS_MANAGERS))]
+CanReadContractTerms = Annotated[Principal, Depends(require_roles(*TERMS_READERS))]
+CanReadRetentionRuns = Annotated[Principal, Depends(require_roles(*RETENTION_READERS))]
 
 
 def visible_dealer(principal: Principal, requested: str | None = None) -> str | None:

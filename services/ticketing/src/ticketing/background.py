@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -14,6 +15,7 @@ from aftersales_shared.db import unit_of_work
 from aftersales_shared.errors import DomainError
 
 from .maintenance import service as pm_service
+from .retention import service as retention
 from .tickets import service as tickets_service
 from .tickets.hotpath import Intake, MaintenanceWindow, Opened, Replayed
 from .tickets.schemas import TicketCreate
@@ -52,6 +54,13 @@ async def pm_step(app: FastAPI) -> None:
         await pm_service.miss_overdue(session, now=clock.now())
 
 
+async def retain(app: FastAPI) -> dict[str, Any] | None:
+    """R-T4: one retention step on the clock's business day (None: today's run already happened; tests call it)."""
+    async with unit_of_work(app.state.sessions) as session:
+        return await retention.run_day(session, today=clock.business_today(), now=clock.now(),
+                                       years=app.state.settings.retention_years)
+
+
 def jobs(app: FastAPI) -> list[Callable[[], Awaitable[None]]]:
     """The periodic jobs ``create_service_app`` runs (forever, logging failures)."""
 
@@ -65,4 +74,8 @@ def jobs(app: FastAPI) -> list[Callable[[], Awaitable[None]]]:
         await pm_step(app)
         await asyncio.sleep(PM_STEP_SECONDS)
 
-    return [refresh_backlog, preventive_maintenance]
+    async def retention_job() -> None:
+        await retain(app)
+        await asyncio.sleep(app.state.settings.retention_every_seconds)
+
+    return [refresh_backlog, preventive_maintenance, retention_job]

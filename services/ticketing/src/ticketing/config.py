@@ -16,6 +16,13 @@ class TicketingSettings(ServiceSettings):
     # R-T6: answer a dealer's quality feedback within 3 days, an escalation within 2 days (000).
     complaint_response_hours: dict[str, int] = Field(
         default_factory=lambda: {"quality_feedback": 72, "escalation": 48, "service": 72, "other": 72})
+    # Issue 16 item 1: these are the defaults; a customer service contract's own hours are effective-dated terms
+    # (PUT /v1/contracts/{code}/complaint-terms), read for the ticket's contract on the complaint's filing day.
+    # R-T4 (issue 16 item 6): finished tickets (with their transitions, repairs, complaints, callbacks) are kept at
+    # least this many years after they closed; the retention job (retention/) archives what is older, once a
+    # business day (checked every ``retention_every_seconds``).
+    retention_years: int = Field(5, ge=5, le=100)
+    retention_every_seconds: int = Field(3600, ge=1, le=86400)
     # Issue 15 (R-S7): a report's own time (e-mail, SMS, web form, voicemail) may lie this far back, and at most
     # this far ahead of the server clock (a sender's clock running a little fast).
     reported_at_max_age_hours: int = Field(72, ge=1, le=24 * 365)

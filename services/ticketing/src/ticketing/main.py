@@ -18,6 +18,8 @@ from .consumers import consumer_specs
 from .coverage.router import router as coverage_router
 from .maintenance.router import router as maintenance_router
 from .remedies.router import router as remedies_router
+from .retention.router import router as retention_router
+from .terms.router import router as terms_router
 from .tickets.hotpath import write_batch
 from .tickets.router import router as tickets_router
 from .units.router import router as units_router
@@ -46,7 +48,8 @@ def create_app(settings: TicketingSettings | None = None, *, trace_exporter: Any
             migrations_dir=MIGRATIONS,
             # tickets first: intake is the hottest route and routes are matched in order
             routers=[tickets_router, units_router, catalog_router, complaints_router, callbacks_router,
-                     coverage_router, remedies_router, maintenance_router],
+                     coverage_router, remedies_router, maintenance_router,
+                     terms_router, retention_router],
             produces_topics=registry.topics_of("ticketing"),
             consumers=consumer_specs,
             background=background.jobs,

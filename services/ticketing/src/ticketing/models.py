@@ -275,3 +275,36 @@ pm_occurrences = sa.Table(  # one per (plan, unit, period): generation is idempo
     sa.UniqueConstraint("plan_id", "serial", "period_start", name="period"),
     sa.Index("ix_pm_occurrences_status_window", "status", "window_end"),
 )
+
+contract_terms = sa.Table(  # issue 16 item 1: a customer service contract's effective-dated terms; the audit
+    "contract_terms", md,
+    sa.Column("contract_code", sa.Text, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("effective_from", sa.Date, nullable=False),
+    sa.Column("values", pg.JSONB, nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("created_at", TZ, nullable=False),
+)
+
+archived_records = sa.Table(  # R-T4: what the retention job moved out of the live tables (append-only)
+    "archived_records", md,
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("record_id", sa.Text, primary_key=True),
+    sa.Column("dealer_id", sa.Text),
+    sa.Column("closed_on", sa.Date, nullable=False),
+    sa.Column("run_id", sa.BigInteger, nullable=False),
+    sa.Column("archived_at", TZ, nullable=False),
+    sa.Column("document", pg.JSONB, nullable=False),
+)
+
+retention_runs = sa.Table(  # R-T4: one run of the retention job per business day, with what it did
+    "retention_runs", md,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("run_on", sa.Date, nullable=False, unique=True),
+    sa.Column("started_at", TZ, nullable=False),
+    sa.Column("retention_years", sa.Integer, nullable=False),
+    sa.Column("cutoff", sa.Date, nullable=False),
+    sa.Column("tickets_archived", sa.Integer, nullable=False),
+    sa.Column("details", pg.JSONB, nullable=False),
+)

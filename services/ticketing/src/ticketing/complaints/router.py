@@ -26,8 +26,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
              summary="File a complaint (call_center, admin, notifier: a customer's reply); emits ComplaintFiled")
 async def file_complaint(body: ComplaintCreate, request: Request, session: DbSession,
                          p: CanFileComplaints) -> Any:
-    hours = request.app.state.settings.complaint_response_hours.get(body.category, 72)
-    return await service.file_complaint(session, complaint=body, viewer=p, response_hours=hours, now=clock.now())
+    return await service.file_complaint(session, complaint=body, viewer=p, now=clock.now(),
+                                        configured_hours=request.app.state.settings.complaint_response_hours)
 
 
 @router.post("/{complaint_id}/resolve", response_model=ComplaintRead, responses=_ERRORS,

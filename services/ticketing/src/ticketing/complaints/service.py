@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -9,6 +10,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aftersales_shared import clock
 from aftersales_shared.auth import Principal
 from aftersales_shared.errors import Conflict, NotFound, Unprocessable
 from aftersales_shared.events.ticketing import ComplaintFiled, ComplaintResolved
@@ -19,6 +21,7 @@ from ..access import dealer_filter
 from ..domain.complaint_lifecycle import MOVES, is_overdue
 from ..metrics import COMPLAINTS
 from ..models import complaints, tickets
+from ..terms.service import terms_on
 from .schemas import ComplaintCreate, ComplaintResolve
 
 _FILE, _RESOLVE = MOVES["file"], MOVES["resolve"]
@@ -29,16 +32,20 @@ def _read(row: Any, now: datetime) -> dict[str, Any]:
 
 
 async def file_complaint(session: AsyncSession, *, complaint: ComplaintCreate, viewer: Principal,
-                         response_hours: int, now: datetime) -> dict[str, Any]:
-    """Log a complaint due ``response_hours`` from now (R-T6); the ticket's dealer when none is named.
-    The ticket must be one the caller may see (``access.dealer_filter``); an unknown one is 422 on ``ticket_id``."""
-    dealer = complaint.dealer_id
+                         configured_hours: Mapping[str, int], now: datetime) -> dict[str, Any]:
+    """Log a complaint due within the response hours of its category (R-T6) in force on the day it is filed for
+    the ticket's customer service contract (``terms/``; no ticket or no contract: the configured hours); the
+    ticket's dealer when none is named. The ticket must be one the caller may see (``access.dealer_filter``); an
+    unknown one is 422 on ``ticket_id``."""
+    dealer, contract = complaint.dealer_id, None
     if complaint.ticket_id:
-        t = (await session.execute(sa.select(tickets.c.dealer_id).where(
+        t = (await session.execute(sa.select(tickets.c.dealer_id, tickets.c.contract_code).where(
             tickets.c.id == complaint.ticket_id, dealer_filter(viewer, tickets.c.dealer_id)))).first()
         if t is None:
             raise Unprocessable(f"ticket {complaint.ticket_id} not found", field="ticket_id")
-        dealer = dealer or t.dealer_id
+        dealer, contract = dealer or t.dealer_id, t.contract_code
+    terms = await terms_on(session, contract_code=contract, on=clock.business_date(now), configured=configured_hours)
+    response_hours = terms.hours_for(complaint.category)
     row = (await session.execute(sa.insert(complaints).values(
         id=new_id(), ticket_id=complaint.ticket_id, dealer_id=dealer, category=complaint.category,
         description=complaint.description, status=_FILE.to, filed_by=viewer.sub, filed_at=now,

@@ -1,0 +1,18 @@
+"""What the retention job did (R-T4), over HTTP."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class RetentionRunRead(BaseModel):
+    id: int
+    run_on: date = Field(description="the Shanghai business day of the run (one run a day)")
+    started_at: datetime
+    retention_years: int
+    cutoff: date = Field(description="finished tickets closed before this business day were past retention")
+    tickets_archived: int
+    details: dict[str, Any] = Field(description="rows moved per kind, tickets held back (and why)")

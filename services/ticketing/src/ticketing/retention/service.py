@@ -1,0 +1,98 @@
+"""Records kept as the contract says (R-T4, issue 16 item 6): once a business day the retention job moves the
+finished tickets (``closed``/``cancelled``) closed before the cut-off — today minus ``TICKETING_RETENTION_YEARS``
+(at least 5) — from the live tables into ``archived_records``: the ticket with its transitions, coverage changes,
+repairs (``unit_repairs``), complaints and callbacks as one document; and writes one ``retention_runs`` row of what
+it did. An open ticket never moves, whatever its age. A ticket is held back (kept live, counted in the report)
+while a 三包 remedy or a PM occurrence names it, or a complaint of it is still open: those records outlive it.
+
+The database refuses to delete a finished ticket, its transitions or its repairs that have not been archived first
+(migration ticketing_0011), so this module is the only way out. Once per day: ``run_on`` is unique, so a second
+instance (or a second tick) of the same day waits on the first one's row and then does nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aftersales_shared.clock import BUSINESS_TZ
+
+from ..domain.ticket_lifecycle import FINISHED_STATUSES
+from ..models import retention_runs
+
+BATCH = 5000
+"""At most this many tickets a run (the next day's run takes the rest)."""
+
+_PAST = """
+FROM tickets t
+WHERE t.status = ANY(CAST(:finished AS text[])) AND t.closed_at < :cutoff
+"""
+_HELD = """(EXISTS (SELECT 1 FROM unit_remedies r WHERE r.ticket_id = t.id)
+  OR EXISTS (SELECT 1 FROM pm_occurrences o WHERE o.ticket_id = t.id)
+  OR EXISTS (SELECT 1 FROM complaints c WHERE c.ticket_id = t.id AND c.status = 'open'))"""
+_COUNT_HELD = sa.text(f"SELECT count(*) {_PAST} AND {_HELD}")
+_ARCHIVE = sa.text(f"""
+INSERT INTO archived_records (kind, record_id, dealer_id, closed_on, run_id, archived_at, document)
+SELECT 'ticket', t.id::text, t.dealer_id, (t.closed_at AT TIME ZONE 'Asia/Shanghai')::date, :run, :now,
+       to_jsonb(t) || jsonb_build_object(
+         'transitions', (SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY x.id), '[]'::jsonb)
+                         FROM ticket_transitions x WHERE x.ticket_id = t.id),
+         'coverage_changes', (SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY x.id), '[]'::jsonb)
+                              FROM coverage_changes x WHERE x.ticket_id = t.id),
+         'repairs', (SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY x.completed_on, x.job_id), '[]'::jsonb)
+                     FROM unit_repairs x WHERE x.ticket_id = t.id),
+         'complaints', (SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY x.filed_at), '[]'::jsonb)
+                        FROM complaints x WHERE x.ticket_id = t.id),
+         'callbacks', (SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY x.repair_completed_at), '[]'::jsonb)
+                       FROM callbacks x WHERE x.ticket_id = t.id))
+{_PAST} AND NOT {_HELD}
+ORDER BY t.closed_at, t.id
+LIMIT {BATCH}
+ON CONFLICT DO NOTHING
+RETURNING record_id
+""")
+# one statement each (not CTEs of one statement: the guards must see the archive rows written before them)
+_CHILDREN = ("ticket_transitions", "coverage_changes", "unit_repairs", "complaints", "callbacks")
+_DELETES = [(t, sa.text(f"DELETE FROM {t} WHERE ticket_id = ANY(CAST(:ids AS uuid[]))")) for t in _CHILDREN]
+_DELETE_TICKETS = sa.text("DELETE FROM tickets WHERE id = ANY(CAST(:ids AS uuid[]))")
+
+
+def years_before(day: date, years: int) -> date:
+    """The same calendar day ``years`` earlier (29 February → 28 February)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+async def run_day(session: AsyncSession, *, today: date, now: datetime, years: int) -> dict[str, Any] | None:
+    """Archive what is past retention on ``today`` (a business date); None when today's run already happened."""
+    cutoff = years_before(today, years)
+    run_id = (await session.execute(insert(retention_runs).values(
+        run_on=today, started_at=now, retention_years=years, cutoff=cutoff, tickets_archived=0, details={})
+        .on_conflict_do_nothing(index_elements=["run_on"]).returning(retention_runs.c.id))).scalar()
+    if run_id is None:
+        return None
+    params = {"finished": list(FINISHED_STATUSES), "cutoff": datetime.combine(cutoff, time.min, BUSINESS_TZ)}
+    held = (await session.execute(_COUNT_HELD, params)).scalar_one()
+    ids = [r[0] for r in await session.execute(_ARCHIVE, {**params, "run": run_id, "now": now})]
+    moved: dict[str, int] = {}
+    if ids:
+        for table, delete in _DELETES:
+            moved[table] = (await session.execute(delete, {"ids": ids})).rowcount  # type: ignore[attr-defined]
+        await session.execute(_DELETE_TICKETS, {"ids": ids})
+    details = {"rows_archived": moved, "tickets_held_back": held,
+               "held_back_because": "a remedy or PM occurrence names it, or a complaint of it is open"}
+    row = (await session.execute(sa.update(retention_runs).where(retention_runs.c.id == run_id).values(
+        tickets_archived=len(ids), details=details).returning(*retention_runs.c))).mappings().one()
+    return dict(row)
+
+
+async def list_runs(session: AsyncSession, *, limit: int, offset: int) -> list[dict[str, Any]]:
+    """The retention job's runs, newest first."""
+    q = sa.select(retention_runs).order_by(retention_runs.c.run_on.desc()).offset(offset).limit(limit)
+    return [dict(r) for r in (await session.execute(q)).mappings()]

@@ -1,0 +1,47 @@
+"""A customer service contract's terms over HTTP: a change (from a date), the terms in force on a date, the
+history of changes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, model_validator
+
+from aftersales_shared.schemas import BusinessDate, StrictModel
+
+from ..complaints.schemas import Category
+from ..fields import Reason
+
+Hours = Annotated[int, Field(ge=1, le=24 * 90)]
+
+
+class ComplaintTermsPut(StrictModel):
+    effective_from: BusinessDate = Field(description="the first business day the change applies to (today or later)")
+    response_hours: dict[Category, Hours] = Field(
+        description="R-T6: hours to answer a complaint, per category; a category left out keeps its hours")
+    reason: Reason
+
+    @model_validator(mode="after")
+    def _something(self) -> ComplaintTermsPut:
+        if not self.response_hours:
+            raise ValueError("response_hours must set at least one category")
+        return self
+
+
+class ComplaintTermsRead(BaseModel):
+    contract_code: str
+    on: date
+    version: int | None = Field(description="the latest change in force on that date (null: configured defaults)")
+    response_hours: dict[str, int]
+    source: dict[str, int | None] = Field(description="per category: the change version it comes from (null: default)")
+
+
+class ComplaintTermsChangeRead(BaseModel):
+    contract_code: str
+    version: int
+    effective_from: date
+    values: dict[str, Any] = Field(description="the terms this change set, as stored")
+    reason: str | None
+    created_by: str
+    created_at: datetime
