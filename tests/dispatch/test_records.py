@@ -1,6 +1,6 @@
 """Records kept as the contract says (R-T4, issue 16 item 6) in dispatch, against the real database: a completed
 job's service record cannot be updated or deleted — not even by the service's own database role (migration
-dispatch_0016); a correction is a new record (a reopened ticket's next job has its own)."""
+dispatch_0015); a correction is a new record (a reopened ticket's next job has its own)."""
 
 from __future__ import annotations
 

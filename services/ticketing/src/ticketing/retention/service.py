@@ -6,7 +6,7 @@ it did. An open ticket never moves, whatever its age. A ticket is held back (kep
 while a 三包 remedy or a PM occurrence names it, or a complaint of it is still open: those records outlive it.
 
 The database refuses to delete a finished ticket, its transitions or its repairs that have not been archived first
-(migration ticketing_0011), so this module is the only way out. Once per day: ``run_on`` is unique, so a second
+(migration ticketing_0010), so this module is the only way out. Once per day: ``run_on`` is unique, so a second
 instance (or a second tick) of the same day waits on the first one's row and then does nothing.
 """
 

@@ -17,7 +17,7 @@ R-T4, enforced by the database whatever the code does (``retention/``):
 ``retention_runs``: one row per business day the retention job ran, with what it archived.
 TRUNCATE (the test reset) fires no row trigger.
 
-Revision ID: ticketing_0011
+Revision ID: ticketing_0010
 Revises: ticketing_0009
 Create Date: 2026-11-30
 """
@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
-revision = "ticketing_0011"
+revision = "ticketing_0010"
 down_revision = "ticketing_0009"
 branch_labels = None
 depends_on = None

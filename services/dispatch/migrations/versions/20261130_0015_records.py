@@ -7,14 +7,14 @@ ticket is a new visit with a new job and so its own service record). Dispatch ke
 service record is archived with its ticket by ticketing's retention job (the ticket's ``unit_repairs`` and
 transitions), and a job's row in dispatch is never deleted. TRUNCATE (the test reset) fires no row trigger.
 
-Revision ID: dispatch_0016
+Revision ID: dispatch_0015
 Revises: dispatch_0012
 Create Date: 2026-11-30
 """
 from alembic import op
 
-revision = "dispatch_0016"
-down_revision = "dispatch_0012"
+revision = "dispatch_0015"
+down_revision = "dispatch_0014"
 branch_labels = None
 depends_on = None
 
