@@ -133,9 +133,9 @@ async def test_R_S8_routing_times_are_the_contracts_in_force_at_the_jobs_opening
         esc = [json.loads(r["p"])["payload"] for r in await admin_db.fetch(
             "SELECT payload::text AS p FROM dispatch.outbox WHERE key = $1 AND event_type = 'dispatch.job.escalated'",
             after.id)]
-        # the deadline counts from receipt: the moved clock when the job arrived (a few ms after after_midnight)
-    assert len(esc) == 1 and timedelta(0) <= datetime.fromisoformat(esc[0]["deadline"]) - (
-        after_midnight + timedelta(minutes=20)) < timedelta(seconds=30)
+            # the deadline counts from receipt: the moved clock when the job arrived (a few ms after after_midnight)
+        assert len(esc) == 1 and timedelta(0) <= datetime.fromisoformat(esc[0]["deadline"]) - (
+            after_midnight + timedelta(minutes=20)) < timedelta(seconds=30)
         async with unit_of_work(client.app.state.sessions) as s:  # the evening job at 2 h / 4 h, as on its day
             await sla.check_routing(s, cfg, evening + timedelta(minutes=121))
         assert await admin_db.fetchval("SELECT routing_checked FROM dispatch.jobs WHERE id = $1", before.id)
