@@ -160,7 +160,7 @@ async def test_R_S6_loan_term_and_entitlement_come_from_the_contract_terms(clean
         lent = (await client.get(f"/v1/spares/{spare['id']}", headers=admin)).json()
         assert datetime.fromisoformat(lent["due_back_at"]) - datetime.fromisoformat(lent["lent_at"]) == \
             timedelta(hours=48)
-        plain, eng2 = await on_site(client, admin, auth_headers, line, uniq("E"))
+        plain = await open_job(client, ticket(line))  # no contract: the SLA policy's flag (false)
         assert (await client.get(f"/v1/jobs/{plain.id}/spare-suggestion", headers=admin)).json()["entitled"] is False
 
 
