@@ -22,6 +22,7 @@ from ..access import (
 )
 from ..config import DispatchConfig
 from ..fields import Id
+from ..models import Job, PlanStop
 from . import durations, service, stock
 from .schemas import (
     CentreStockRead,
@@ -211,11 +212,22 @@ async def publish_plan(plan_id: PlanId, session: DbSession, _: CanPlanRoutes, re
 @router.get("/me/route", tags=["app"], response_model=MyRouteRead, responses=ERRORS)
 async def my_route(session: DbSession, p: CanActAsEngineer,
                    date: Annotated[BusinessDate | None, Query(description="default: today")] = None) -> MyRouteRead:
-    """The calling engineer's route for the day, in planned order (from the published plans)."""
+    """The calling engineer's route for the day, in planned order (from the published plans): the jobs it holds
+    and the restock stops at service centres (``kind: restock``)."""
     me = engineer_id_of(p)
     day = date or clock.business_today()
     stops = await service.engineer_route(session, engineer_id=me, day=day)
-    return MyRouteRead(engineer_id=me, date=day, stops=[MyStopRead(
-        position=i, job_id=j.id, ticket_no=j.ticket_no, status=j.status, plan_id=s.plan_id,
-        planned_arrival=s.planned_arrival, planned_start=s.planned_start, planned_end=s.planned_end,
-        latest_start=s.window_end, lat=j.lat, lon=j.lon) for i, (s, j) in enumerate(stops)])
+    out = []
+    for i, (s, x) in enumerate(stops):
+        if isinstance(x, Job):
+            assert isinstance(s, PlanStop)
+            out.append(MyStopRead(
+                position=i, job_id=x.id, ticket_no=x.ticket_no, status=x.status, plan_id=s.plan_id,
+                planned_arrival=s.planned_arrival, planned_start=s.planned_start, planned_end=s.planned_end,
+                latest_start=s.window_end, lat=x.lat, lon=x.lon))
+        else:
+            out.append(MyStopRead(
+                position=i, kind="restock", job_id=None, ticket_no=None, status=None, centre_id=x.id,
+                centre_name=x.name, plan_id=s.plan_id, planned_arrival=s.planned_arrival,
+                planned_start=s.planned_start, planned_end=s.planned_end, latest_start=None, lat=x.lat, lon=x.lon))
+    return MyRouteRead(engineer_id=me, date=day, stops=out)

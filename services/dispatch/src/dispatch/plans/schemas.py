@@ -203,14 +203,17 @@ class PublishRead(BaseModel):
 
 class MyStopRead(BaseModel):
     position: int
-    job_id: str
-    ticket_no: str
-    status: str
+    kind: str = Field("job", description="job | restock (a stop at a service centre to restock the van)")
+    job_id: str | None = Field(description="the job served (null at a restock stop)")
+    ticket_no: str | None = Field(description="null at a restock stop")
+    status: str | None = Field(description="the job's status (null at a restock stop)")
+    centre_id: str | None = Field(None, description="the service centre of a restock stop")
+    centre_name: str | None = Field(None, description="the service centre's name (restock stop)")
     plan_id: str
     planned_arrival: dt.datetime
     planned_start: dt.datetime
     planned_end: dt.datetime
-    latest_start: dt.datetime
+    latest_start: dt.datetime | None = Field(description="the window's latest start (null at a restock stop)")
     lat: float | None
     lon: float | None
 

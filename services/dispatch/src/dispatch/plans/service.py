@@ -45,6 +45,7 @@ from ..models import (
     PlanStop,
     PlanUnplanned,
     ReplanMark,
+    ServiceCentre,
     ServiceDuration,
     SlaPolicyRow,
 )
@@ -464,14 +465,22 @@ def stored(routes: Sequence[PlanRoute], stops: Sequence[PlanStop]) -> tuple[list
                         x.window_start, x.window_end, x.started) for x in stops])
 
 
-async def engineer_route(session: AsyncSession, *, engineer_id: str, day: date) -> list[tuple[PlanStop, Job]]:
-    """The engineer's stops of the day in the latest published plan of each zone, in planned order; only jobs the
-    engineer still holds (one reassigned since has left the route)."""
+async def engineer_route(session: AsyncSession, *, engineer_id: str,
+                         day: date) -> list[tuple[PlanStop, Job] | tuple[PlanRestock, ServiceCentre]]:
+    """The engineer's stops of the day in the latest published plan of each zone, in planned order: the jobs the
+    engineer still holds (one reassigned since has left the route) and the plan's restock stops at service
+    centres (``plan_restocks``), each with its centre."""
     newer = aliased(PlanRow)
     latest = sa.select(PlanRow.id).where(PlanRow.day == day, PlanRow.status == lifecycle.PUBLISHED, ~sa.exists().where(
         newer.zone == PlanRow.zone, newer.day == day, newer.status == lifecycle.PUBLISHED,
         newer.version > PlanRow.version))
-    rows = (await session.execute(sa.select(PlanStop, Job).join(Job, Job.id == PlanStop.job_id).where(
-        PlanStop.plan_id.in_(latest), PlanStop.engineer_id == engineer_id, Job.engineer_id == engineer_id)
-        .order_by(PlanStop.planned_start, PlanStop.position))).all()
-    return [(s, j) for s, j in rows]
+    jobs = (await session.execute(sa.select(PlanStop, Job).join(Job, Job.id == PlanStop.job_id).where(
+        PlanStop.plan_id.in_(latest), PlanStop.engineer_id == engineer_id, Job.engineer_id == engineer_id))).all()
+    restocks = (await session.execute(sa.select(PlanRestock, ServiceCentre).join(
+        ServiceCentre, ServiceCentre.id == PlanRestock.centre_id).where(
+        PlanRestock.plan_id.in_(latest), PlanRestock.engineer_id == engineer_id))).all()
+    out: list[tuple[PlanStop, Job] | tuple[PlanRestock, ServiceCentre]] = [(s, j) for s, j in jobs]
+    out += [(x, c) for x, c in restocks]
+    # a restock stop before a job at the same planned start (zero-length restock is impossible) keeps its position
+    out.sort(key=lambda t: (t[0].planned_start, t[0].position))
+    return out
