@@ -50,7 +50,7 @@ from ..models import (
     SlaPolicyRow,
 )
 from ..sla.service import zone_class_of
-from . import durations, executor, stock
+from . import durations, executor, stock, tools
 from .inputs import (
     DEFAULT_UNSERVED_COST,
     STARTED,
@@ -103,12 +103,14 @@ async def job_planning(session: AsyncSession, cfg: DispatchConfig, job: Job) -> 
     earliest, _ = window(job, job.opened_at)
     minutes = service_minutes(job, await _durations(session), cfg.default_service_minutes)
     parts, parts_from = stock.expected_parts(job, await stock.fault_class_table(session))
+    needs, needs_from = tools.required_tools(job, await tools.tool_table(session))
     return JobPlanningRead(
         job_id=job.id, status=job.status, engineer_id=job.engineer_id, earliest_start=earliest,
         latest_start=job.arrive_due, booked=job.earliest_start is not None, service_minutes=minutes,
         fault_class=job.fault_class, required_skills=required_skills(job),
         unserved_cost=to_fen(_unserved_cost(job, await _policy_costs(session))),
         pinned_engineer_id=job.pinned_engineer_id, expected_parts=parts, expected_parts_from=parts_from,
+        required_tools=sorted(needs), required_tools_from=needs_from,
         planned_arrival=job.planned_arrival, plan_id=job.plan_id)
 
 
@@ -132,7 +134,11 @@ async def update_job_planning(session: AsyncSession, cfg: DispatchConfig, *, job
                             code="unknown_engineer")
     for name in sent:
         value = getattr(body, name)
-        setattr(job, name, ({} if value is None else dict(value)) if name == "required_skills" else value)
+        if name == "required_skills":
+            value = {} if value is None else dict(value)
+        elif name == "required_tools" and value is not None:
+            value = sorted(set(value))
+        setattr(job, name, value)
     job.updated_at = now
     await session.flush()
     return await job_planning(session, cfg, job)
@@ -221,7 +227,7 @@ async def load_inputs(session: AsyncSession, cfg: DispatchConfig, *, zone: str, 
     engineers = (await session.scalars(sa.select(Engineer).where(Engineer.active.is_(True), sa.or_(
         Engineer.zones.contains([zone]), Engineer.id.in_(named))).order_by(Engineer.id))).all()
     zone_class, _ = await zone_class_of(session, zone)
-    parts = await stock.fault_class_table(session)
+    parts, needs = await stock.fault_class_table(session), await tools.tool_table(session)
     inp = Inputs(epoch, [], [], r.HaversineTravel(speed_kmh=cfg.speed_kmh(zone_class), road_factor=cfg.road_factor),
                  centres=await stock.zone_centres(session, zone))
     for j in rows:
@@ -230,7 +236,7 @@ async def load_inputs(session: AsyncSession, cfg: DispatchConfig, *, zone: str, 
             continue
         inp.jobs.append(job_input(j, minutes=service_minutes(j, durations, cfg.default_service_minutes),
                                   unserved_cost=float(_unserved_cost(j, costs)), day_end=day_end,
-                                  parts=stock.expected_parts(j, parts)[0]))
+                                  parts=stock.expected_parts(j, parts)[0], tools=tools.required_tools(j, needs)[0]))
     working = [x for x in engineers if works_on(x, day)]
     vans = await stock.van_stock(session, [x.id for x in working])
     restock_to = stock.restock_levels(inp.jobs) if inp.centres else {}
