@@ -15,7 +15,7 @@ from dispatch.jobs import service as jobs
 from dispatch.main import create_app
 
 from .conftest import uniq
-from .test_live_routes import at, engineer, move_clock, next_workday, open_at, row, zone
+from .test_live_routes import at, engineer, move_clock, next_workday, open_at, zone
 from .test_plans import SITE, ZONE, county_zone, open_jobs, put_engineer, run_now, tomorrow
 
 pytestmark = pytest.mark.integration
