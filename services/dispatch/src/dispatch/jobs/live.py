@@ -36,7 +36,7 @@ from aftersales_shared.clock import business_date
 from ..config import DispatchConfig
 from ..domain import routing as r
 from ..domain.job_lifecycle import ACCEPTED, EN_ROUTE, OFFERED, ON_SITE, PAUSED
-from ..domain.routing_model import RouteFrame, schedule, stop_for, to_seconds
+from ..domain.routing_model import RouteFrame, route_legs, schedule, stop_for, to_seconds
 from ..models import Engineer, Job, ServiceDuration
 from ..plans import tools as tool_data
 from ..plans.durations import cached
@@ -139,7 +139,7 @@ def _start_of(e: Any, d: date, now: datetime) -> tuple[float, float]:
     return (e.home_lat, e.home_lon)
 
 
-def _route(e: r.Engineer, jobs: list[r.Job], epoch: datetime, travel: r.HaversineTravel) -> r.Route:
+def _frame(e: r.Engineer, jobs: list[r.Job], epoch: datetime) -> tuple[RouteFrame, list[r.Stop]]:
     shift_start = to_seconds(epoch, e.shift_start, up=True)
     shift_end = to_seconds(epoch, e.shift_end, up=False)
     stops = []
@@ -149,8 +149,7 @@ def _route(e: r.Engineer, jobs: list[r.Job], epoch: datetime, travel: r.Haversin
             s0 = min(0, to_seconds(epoch, rj.started_at or epoch, up=False))
             st = replace(st, arrival_s=s0, start_s=s0, end_s=s0 + rj.service_s)
         stops.append(st)
-    frame = RouteFrame(e.id, e.start, e.end_point, max(0, shift_start), shift_start, shift_end, shift_end)
-    return schedule(frame, stops, travel, now_s=0)
+    return RouteFrame(e.id, e.start, e.end_point, max(0, shift_start), shift_start, shift_end, shift_end), stops
 
 
 ENGINEER_COLUMNS = ("id", "dealer_id", "active", "skills", "zones", "shifts", "absences", "shift_start",
@@ -270,7 +269,7 @@ def build_day(cfg: DispatchConfig, job: Any, now: datetime, *, engineers: Sequen
             continue
         if _on_day(j, days[eid], currents[eid]) and j.lat is not None and j.lon is not None:
             by_eng.setdefault(eid, []).append(j)
-    core_engineers, routes, held = [], [], {}
+    core_engineers, frames, held = [], [], {}
     for eid, e in rows.items():
         d = days[eid]
         ce = engineer_input(e, d)
@@ -278,8 +277,10 @@ def build_day(cfg: DispatchConfig, job: Any, now: datetime, *, engineers: Sequen
         mine = sorted(by_eng.get(eid, []), key=_order)
         held.update({j.id: j for j in mine})
         core_engineers.append(ce)
-        routes.append(_route(ce, [core_job(j, cfg, ref) for j in mine], now, travel))
-    return LiveDay(r.Plan(now, tuple(routes), (), travel), core_engineers, rows, held, days, ref.durations)
+        frames.append(_frame(ce, [core_job(j, cfg, ref) for j in mine], now))
+    routes = tuple(schedule(frame, stops, travel, now_s=0, legs=legs)
+                   for (frame, stops), legs in zip(frames, route_legs(travel, frames), strict=True))
+    return LiveDay(r.Plan(now, routes, (), travel), core_engineers, rows, held, days, ref.durations)
 
 
 def arrivals(plan: r.Plan, engineer_ids: set[str]) -> dict[str, tuple[str, datetime, int]]:
