@@ -4,6 +4,8 @@
 ``fault_class_tools``: the tools a job of a product line x fault class needs; ``jobs.required_tools`` names them for
 one job (NULL = from its fault class, ``[]`` = none). An engineer without every tool a job needs may not serve it,
 in a plan or a live insertion.
+``engineers.route_version``: bumped by every live decision that changes the engineer's route, so the statement that
+locks the routes a decision changes also tells whether a concurrent decision changed them (one round trip).
 
 Revision ID: dispatch_0013
 Revises: dispatch_0012
@@ -26,6 +28,8 @@ def upgrade() -> None:
     op.add_column("engineers", sa.Column("tools", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
                   schema=S)
     op.add_column("jobs", sa.Column("required_tools", JSONB), schema=S)
+    op.add_column("engineers", sa.Column("route_version", sa.BigInteger, nullable=False, server_default="0"),
+                  schema=S)
     op.create_table(
         "fault_class_tools",
         sa.Column("product_line", sa.String(40), primary_key=True),
@@ -38,5 +42,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("fault_class_tools", schema=S)
+    op.drop_column("engineers", "route_version", schema=S)
     op.drop_column("jobs", "required_tools", schema=S)
     op.drop_column("engineers", "tools", schema=S)

@@ -108,6 +108,8 @@ class Engineer(Base):
     shift_end: Mapped[time] = mapped_column(sa.Time, default=time(18), server_default="18:00")
     # issue 14 (dispatch_0013): the tools the engineer carries, a set of names (``PUT /engineers/{id}/tools``)
     tools: Mapped[list[Any]] = mapped_column(JSONB, default=list, server_default=sa.text("'[]'::jsonb"))
+    # bumped by every live decision changing the engineer's route (dispatch_0013; ``jobs/live.still_as_read``)
+    route_version: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
     __table_args__ = (
         # capacity is enforced by the database itself, whatever the application does
         sa.CheckConstraint("active_jobs >= 0 AND active_jobs <= max_jobs", name="capacity"),

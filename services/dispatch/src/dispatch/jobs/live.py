@@ -15,9 +15,9 @@ Only the ``cfg.live_candidates`` engineers nearest the job (by last known positi
 a flat-earth distance) who serve its zone and have its skills and tools are read, with the jobs they hold
 (``held_jobs``): two queries of plain columns (no ORM objects: a decision reads ~100 jobs), whatever the number of
 engineers; each row carries its row version (``xmin``). Then only the engineers whose routes the decision changes
-are locked and checked to be as read (``still_as_read``, comparing the row versions): the decision stands, or
-is made again on a fresh read. What does not change per decision (service minutes, the fault classes'
-tools: ``reference``) comes from a per-process cache.
+are locked, their ``route_version`` bumped, and checked to be as read (``still_as_read``, one statement comparing
+the row versions): the decision stands, or is made again on a fresh read. What does not change per decision
+(service minutes, the fault classes' tools: ``reference``) comes from a per-process cache.
 """
 
 from __future__ import annotations
@@ -223,19 +223,32 @@ async def held_jobs(session: AsyncSession, engineer_ids: Sequence[str], job_id: 
 
 async def still_as_read(session: AsyncSession, engineers: Sequence[Any], held_rows: Sequence[Any],
                         job_id: str) -> bool:
-    """Lock ``engineers`` (``FOR UPDATE``, id order) and tell whether their rows and the jobs they hold are as
-    read for a decision (``held_rows``): same row versions (``xmin``), no job added or gone. Then no other
-    decision changed their routes since, and none can until this transaction ends. False: read again and decide
-    again. Two queries: the jobs are read by a statement begun after the lock is held (in READ COMMITTED a
-    statement sees what was committed when it began, so a job a concurrent decision added while this one waited
-    for the lock is seen only by a later statement)."""
+    """Lock ``engineers`` (``FOR UPDATE``, id order), bump their ``route_version`` and tell whether their rows and
+    the jobs they hold are as read for a decision (``held_rows``): same row versions (``xmin``), no job added or
+    gone. Then no other decision changed their routes since, and none can until this transaction ends. False: read
+    again and decide again. One statement: in READ COMMITTED a statement that waited for a lock sees the locked
+    row as it is now but other rows as they were when it began, so a job a concurrent decision added while this one
+    waited is not among the jobs read here; that decision bumped the engineer's ``route_version`` too, so the
+    engineer's row version differs and the decision is made again."""
     ids = sorted(e.id for e in engineers)
-    locked = await lock_engineers(session, ids)
-    if {(e.id, e.xmin) for e in locked} != {(e.id, e.xmin) for e in engineers}:
-        return False
-    now = (await session.execute(sa.select(Job.id, _J_XMIN).where(
-        Job.engineer_id.in_(ids), Job.status.in_(HELD), Job.id != job_id))).all()
-    return {(j.id, j.xmin) for j in now} == {(j.id, j.xmin) for j in held_rows if j.engineer_id in ids}
+    rows = (await session.execute(_LOCK_ROUTES, {"ids": ids, "held": list(HELD), "job_id": job_id})).all()
+    now = {(x.kind, x.id, x.xmin) for x in rows}
+    return now == {("e", e.id, e.xmin) for e in engineers} | {("j", j.id, j.xmin) for j in held_rows
+                                                              if j.engineer_id in ids}
+
+
+_ENGINEERS = f"{Engineer.metadata.schema}.{Engineer.__tablename__}"
+_JOBS = f"{Job.metadata.schema}.{Job.__tablename__}"
+_LOCK_ROUTES = sa.text(f"""
+    WITH old AS (SELECT id, xmin::text AS v FROM {_ENGINEERS} WHERE id = ANY(CAST(:ids AS text[]))
+                 ORDER BY id FOR UPDATE),
+         bump AS (UPDATE {_ENGINEERS} AS e SET route_version = e.route_version + 1 FROM old WHERE e.id = old.id
+                  RETURNING e.id)
+    SELECT 'e' AS kind, old.id, old.v AS xmin FROM old
+    UNION ALL
+    SELECT 'j', j.id, j.xmin::text FROM {_JOBS} AS j WHERE j.engineer_id = ANY(CAST(:ids AS text[]))
+        AND j.status = ANY(CAST(:held AS text[])) AND j.id <> :job_id""").bindparams(
+    sa.bindparam("ids", type_=sa.ARRAY(sa.String)), sa.bindparam("held", type_=sa.ARRAY(sa.String)))
 
 
 async def load_day(session: AsyncSession, cfg: DispatchConfig, job: Any, now: datetime, *,
