@@ -4,9 +4,11 @@
 2,000 engineers and ~8,000 jobs already on their routes. Each sample runs in its own transaction, rolled back, so
 every decision sees the same routes.
 
-Baseline in the same run: every sample job is decided by the path before the issue 14 follow-up too
+Baselines in the same run: every sample job is decided by the path before the issue 14 follow-up too
 (``live_insert_before.place_before``: route data read twice, durations read each decision, one query per moved
-ETA), alternating which goes first, so both see the same routes and the same load of a shared machine.
+ETA) and by the previous round's path (``live_insert_previous.place``: held jobs as ORM objects, the changed routes
+checked column by column), each path first in turn, so all see the same routes and the same load of a shared
+machine; the decisions (engineer, arrival) are compared.
 
 Run: make bench-live-insert [BENCH_ARGS=--quick]   (prints the numbers; docs/benchmarks.md keeps them)
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import time
 from datetime import datetime, timedelta
@@ -33,6 +36,7 @@ from dispatch.models import Job
 
 from .bench_dispatch import settings_for
 from .live_insert_before import place_before
+from .live_insert_previous import place as place_previous
 
 CENTRE = (31.2304, 121.4737)
 LINES = [f"line{i}" for i in range(8)]
@@ -73,20 +77,21 @@ async def seed(admin: asyncpg.Connection, n_eng: int, per_eng: int, regions: lis
 
 
 async def decisions(app, day: datetime, regions: list[str], samples: int, rnd: random.Random) -> dict:
-    """Each sample job decided by the path before (``live_insert_before.place_before``) and by ``place`` (in
-    alternating order, each in its own rolled-back transaction): both see the same routes and the same machine
-    load; the same engineer and arrival are checked."""
+    """Each sample job decided by the path before (``live_insert_before.place_before``), the previous round's
+    (``live_insert_previous.place``) and ``place`` (in turn first, each in its own rolled-back transaction): all
+    see the same routes and the same machine load; the same engineer and arrival are checked."""
     cfg = app.state.dispatch_cfg
     now = day
-    times: dict[str, list[float]] = {"before": [], "after": []}
-    placed = {"before": 0, "after": 0}
+    paths = {"before": place_before, "previous": place_previous, "after": jobs.place}
+    times: dict[str, list[float]] = {label: [] for label in paths}
+    placed = dict.fromkeys(paths, 0)
     differ = 0
-    paths = {"before": place_before, "after": jobs.place}
+    labels = list(paths)
     for n in range(samples):
         region = rnd.choice(regions)
         lat, lon = CENTRE[0] + rnd.uniform(-0.4, 0.4), CENTRE[1] + rnd.uniform(-0.4, 0.4)
         got = {}
-        for label in (("before", "after") if n % 2 == 0 else ("after", "before")):
+        for label in labels[n % 3:] + labels[:n % 3]:  # each path first in turn
             async with app.state.sessions() as s:
                 await s.begin()
                 job = Job(id=f"NEW-{n}", ticket_id=f"NT-{n}", ticket_no="x", serial="SN", product_line=LINES[0],
@@ -103,7 +108,7 @@ async def decisions(app, day: datetime, regions: list[str], samples: int, rnd: r
                 placed[label] += ins is not None
                 got[label] = (ins.engineer_id, ins.arrival_s) if ins is not None else None
                 await s.rollback()
-        differ += got["before"] != got["after"]
+        differ += len({got[label] for label in labels}) > 1
     return {label: {"samples": samples, "placed": placed[label], "p50": pct(xs, 50), "p95": pct(xs, 95),
                     "p99": pct(xs, 99), "max": max(xs)} for label, xs in times.items()} | {"decisions_differ": differ}
 
@@ -121,11 +126,13 @@ async def main(info: devstack.StackInfo, quick: bool) -> None:
                                                ("one zone, all 2,000 engineers", ["310101"], 1)):
                 await seed(admin, 2000, 4, regions, zones_each, day, rnd)
                 await decisions(app, day, regions, 20, rnd)  # warm-up
+                print(f"{label}: load average at the start {os.getloadavg()}")
                 r = await decisions(app, day, regions, samples, rnd)
-                for path in ("before", "after"):
+                for path in ("before", "previous", "after"):
                     nums = {k: round(v, 2) if isinstance(v, float) else v for k, v in r[path].items()}
                     print(f"{label}, {path}: {json.dumps(nums)}")
-                print(f"{label}: decisions that differ between the two paths: {r['decisions_differ']}")
+                print(f"{label}: decisions that differ between the paths: {r['decisions_differ']}")
+                print(f"{label}: load average at the end {os.getloadavg()}")
     finally:
         await admin.close()
 

@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aftersales_shared.clock import business_date
 from dispatch.config import DispatchConfig
 from dispatch.domain import routing
-from dispatch.jobs import live
 from dispatch.jobs.service import LIVE_DAYS, _hand_over, eta_changed
 from dispatch.models import Engineer, Job
 from dispatch.plans.inputs import at_time, works_on
 from dispatch.plans.replan import mark_replan
+
+from . import live_insert_previous as live
 
 
 async def _load_day(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datetime, *,

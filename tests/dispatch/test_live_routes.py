@@ -314,3 +314,43 @@ async def test_racing_insertions_into_one_route_never_share_a_slot_of_time(clean
         assert len(arrivals) >= 2
         # 60-minute services: consecutive planned arrivals on one route are at least the service time apart
         assert all(b - a >= timedelta(minutes=60) for a, b in zip(arrivals, arrivals[1:], strict=False))
+
+
+async def test_a_decision_that_waited_for_a_route_lock_decides_again_on_what_the_other_committed(
+        clean, dispatch_settings, admin, admin_db):
+    """Never in two places, the deterministic interleaving: decision A holds engineer E1's route (uncommitted)
+    while decision B, having read E1's route before A's job was on it, waits for E1's lock in its check; when A
+    commits, B's check sees that E1's route changed (``route_version``) and B decides again, after A's job."""
+    from dispatch.jobs import queries
+
+    skill, region = uniq("wait"), "310121"
+    D = next_workday()
+    async with running(create_app(dispatch_settings())) as client:
+        await move_clock(client, admin, at(D, 8))
+        await zone(client, admin, region, "county")
+        a_job = await open_at(client, skill, region, SITE)  # nobody serves the zone yet: both queued
+        b_job = await open_at(client, skill, region, SITE)
+        await engineer(client, admin, "E1", {skill: 3}, [region])
+        cfg, sessions = client.app.state.dispatch_cfg, client.app.state.sessions
+
+        async with sessions() as a, sessions() as b:
+            await a.begin()
+            await b.begin()
+            job_a = await queries.lock_job(a, a_job.id)
+            assert await jobs.place(a, cfg, job_a, clock.now()) is not None  # E1's route holds A's job: not committed
+            job_b = await queries.lock_job(b, b_job.id)
+            decided = asyncio.create_task(jobs.place(b, cfg, job_b, clock.now()))
+
+            async def b_waits_for_the_lock():
+                return await admin_db.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()") or None
+
+            await wait_for(b_waits_for_the_lock, timeout=30, what="decision B waiting for E1's lock")
+            await a.commit()
+            assert await decided is not None
+            await b.commit()
+        got = {r["id"]: r["planned_arrival"] for r in await admin_db.fetch(
+            "SELECT id, planned_arrival FROM dispatch.jobs WHERE engineer_id = 'E1'")}
+        assert set(got) == {a_job.id, b_job.id}
+        assert abs(got[b_job.id] - got[a_job.id]) >= timedelta(minutes=60)  # one after the other, never together

@@ -73,9 +73,10 @@ async def published_event(bootstrap: str, plan_id: str) -> dict:
 
 
 async def test_a_job_whose_part_the_van_lacks_gets_a_restock_stop_before_it_at_a_centre_that_has_it(
-        clean, dispatch_settings, admin, infra_settings):
+        clean, dispatch_settings, admin, infra_settings, auth_headers):
     """R-S2..R-S4: HTTP config -> plan requested on Kafka -> planner group -> a restock stop at the centre holding
-    the part, before the job; the centre on the way without it is not used; published with the restock on Kafka."""
+    the part, before the job; the centre on the way without it is not used; published with the restock on Kafka;
+    the engineer's ``GET /v1/me/route`` shows the restock stop (centre, name, planned times) before the job."""
     skill, part, other = uniq("hvac"), uniq("CMP"), uniq("FLT")
     settings_ = dispatch_settings(run_consumers=True, plan_time_limit_seconds=1.0, planner_executor="thread")
     async with running(create_app(settings_)) as client:
@@ -117,6 +118,17 @@ async def test_a_job_whose_part_the_van_lacks_gets_a_restock_stop_before_it_at_a
         [ev_route] = event["routes"]
         assert [s["job_id"] for s in ev_route["stops"]] == [job.id] and ev_route["stops"][0]["position"] == 1
         assert [(x["centre_id"], x["position"]) for x in ev_route["restocks"]] == [("C-AWAY", 0)]
+
+        eng = auth_headers("engineer", sub="R1", engineer_id="R1")
+        mine = (await client.get("/v1/me/route", params={"date": tomorrow().isoformat()}, headers=eng)).json()
+        assert [(s["position"], s["kind"], s["job_id"], s["centre_id"]) for s in mine["stops"]] == [
+            (0, "restock", None, "C-AWAY"), (1, "job", job.id, None)]
+        stop_r, stop_j = mine["stops"]
+        assert stop_r["centre_name"] == "C-AWAY" and (stop_r["lat"], stop_r["lon"]) == AWAY
+        assert stop_r["plan_id"] == plan_id and stop_r["status"] is None and stop_r["latest_start"] is None
+        assert (stop_r["planned_arrival"], stop_r["planned_start"], stop_r["planned_end"]) == (
+            restock["planned_arrival"], restock["planned_start"], restock["planned_end"])
+        assert stop_j["status"] == "accepted" and stop_r["planned_end"] <= stop_j["planned_arrival"]
 
         # the stored plan, re-walked by the routing core with the van and centre stock as planned: no violation
         async with unit_of_work(client.app.state.sessions) as s:

@@ -106,6 +106,10 @@ class Engineer(Base):
     # issue 14: the day a plan may use, times of day in Asia/Shanghai (weekday ``shifts`` say which days work)
     shift_start: Mapped[time] = mapped_column(sa.Time, default=time(8), server_default="08:00")
     shift_end: Mapped[time] = mapped_column(sa.Time, default=time(18), server_default="18:00")
+    # issue 14 (dispatch_0013): the tools the engineer carries, a set of names (``PUT /engineers/{id}/tools``)
+    tools: Mapped[list[Any]] = mapped_column(JSONB, default=list, server_default=sa.text("'[]'::jsonb"))
+    # bumped by every live decision changing the engineer's route (dispatch_0013; ``jobs/live.still_as_read``)
+    route_version: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
     __table_args__ = (
         # capacity is enforced by the database itself, whatever the application does
         sa.CheckConstraint("active_jobs >= 0 AND active_jobs <= max_jobs", name="capacity"),
@@ -179,6 +183,8 @@ class Job(Base):
     overrun_flagged: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     # {part_no: qty} the job is expected to need; NULL = from its product line x fault class (fault_class_parts)
     expected_parts: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # [tool] the job needs (dispatch_0013); NULL = from its product line x fault class (fault_class_tools), [] = none
+    required_tools: Mapped[list[Any] | None] = mapped_column(JSONB)
     # issue 15: ticketing's latest coverage decision as dispatch heard it (ticketing.ticket.coverage_changed)
     coverage_reason: Mapped[str | None] = mapped_column(sa.Text)
     coverage_changed_at: Mapped[datetime | None] = mapped_column(TS)
@@ -352,6 +358,16 @@ class FaultClassPart(Base):
     fault_class: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     part_no: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     qty: Mapped[int] = mapped_column(sa.Integer)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+
+
+class FaultClassTool(Base):
+    """A tool a job of a product line x fault class needs (issue 14: an engineer without it may not serve it)."""
+
+    __tablename__ = "fault_class_tools"
+    product_line: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    fault_class: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    tool: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     updated_at: Mapped[datetime] = mapped_column(TS)
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from .routing_travel import Point, TravelModel
 
@@ -299,7 +300,7 @@ def restock_stop(centre: ServiceCentre, horizon_s: int) -> Stop:
 
 
 def schedule(frame: RouteFrame, stops: list[Stop], travel: TravelModel, *, now_s: int = 0,
-             just_in_time: bool = True) -> Route:
+             just_in_time: bool = True, legs: tuple[Sequence[int], Sequence[int]] | None = None) -> Route:
     """Lay ``stops`` in order on the frame: drive, wait for the earliest start, serve; times recomputed.
 
     A started stop (first, in progress) keeps its start and ends at ``max(now, start + service)``; the route then
@@ -308,8 +309,13 @@ def schedule(frame: RouteFrame, stops: list[Stop], travel: TravelModel, *, now_s
     """
     from .routing_travel import as_points
 
-    pts = [frame.start_location] + [s.location for s in stops] + [frame.end_location]
-    dist, dur = travel.legs(as_points(pts[:-1]), as_points(pts[1:]))
+    dist: Any
+    dur: Any
+    if legs is None:
+        pts = [frame.start_location] + [s.location for s in stops] + [frame.end_location]
+        dist, dur = travel.legs(as_points(pts[:-1]), as_points(pts[1:]))
+    else:  # the same legs computed by the caller (several routes in one vectorised call: ``route_legs``)
+        dist, dur = legs
     out: list[Stop] = []
     t = frame.depart_s
     depart = frame.depart_s
@@ -335,6 +341,26 @@ def schedule(frame: RouteFrame, stops: list[Stop], travel: TravelModel, *, now_s
     return Route(frame.engineer_id, frame.start_location, frame.end_location, depart, tuple(out), int(dist[-1]),
                  t + int(dur[-1]), int(dur[-1]), frame.shift_start_s, frame.shift_end_s, frame.max_end_s,
                  frame.depart_s)
+
+
+def route_legs(travel: TravelModel, routes: Sequence[tuple[RouteFrame, Sequence[Stop]]]
+               ) -> list[tuple[Sequence[int], Sequence[int]]]:
+    """The legs of several routes (start, stops, end) in ONE vectorised call: ``schedule(..., legs=)`` of each."""
+    from .routing_travel import as_points
+
+    a: list[Point] = []
+    b: list[Point] = []
+    bounds = []
+    for frame, stops in routes:
+        pts = [frame.start_location] + [s.location for s in stops] + [frame.end_location]
+        bounds.append((len(a), len(a) + len(pts) - 1))
+        a += pts[:-1]
+        b += pts[1:]
+    if not a:
+        return []
+    dist, dur = travel.legs(as_points(a), as_points(b))
+    dl, tl = dist.tolist(), dur.tolist()
+    return [(dl[i:j], tl[i:j]) for i, j in bounds]
 
 
 def frame_of(route: Route) -> RouteFrame:

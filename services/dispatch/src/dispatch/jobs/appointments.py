@@ -25,6 +25,7 @@ from ..domain.calendar import BusinessCalendar
 from ..domain.job_lifecycle import TERMINAL
 from ..models import Job
 from ..plans.inputs import STARTED
+from ..plans.tools import required_tools
 from . import live, queries
 from .service import place
 
@@ -67,10 +68,13 @@ def _label(start: datetime, end: datetime) -> str:
 async def slots(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datetime) -> list[Slot]:
     """The slots the plan can keep for this job, earliest first."""
     _check_bookable(job)
-    near = await live.nearest_engineers(session, job, limit=cfg.live_candidates)
+    ref = await live.reference(session, cfg)
+    near = await live.nearest_engineers(session, job, limit=cfg.live_candidates,
+                                        tools=required_tools(job, ref.tools)[0])
+    held = await live.held_jobs(session, [e.id for e in near], job.id)
     out: list[Slot] = []
     for d in _days(cfg, now):
-        day = await live.load_day(session, cfg, job, now, engineers=near, day=d)
+        day = live.build_day(cfg, job, now, engineers=near, held_rows=held, ref=ref, day=d)
         if not day.engineers:
             continue
         start = datetime.combine(d, cfg.slot_day_start, BUSINESS_TZ)
@@ -78,7 +82,7 @@ async def slots(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datet
         while start + cfg.slot_length <= close:
             end = start + cfg.slot_length
             if start >= now + cfg.slot_lead:
-                trial = live.core_job(job, cfg, day.durations, window=(start, end))
+                trial = live.core_job(job, cfg, ref, window=(start, end))
                 res = routing.insert_job(day.plan, trial, day.engineers, now, max_candidates=cfg.live_candidates,
                                          allow_displace=False)
                 if res.insertion is not None and res.insertion.lateness_s == 0:

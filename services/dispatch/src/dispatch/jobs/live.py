@@ -12,10 +12,12 @@ shifts leave out (``plans/inputs.works_on``). The window of a job is the plan's 
 booked slot start or opening .. SLA arrive deadline; a booked slot's end (``booked_end``) is the latest start.
 
 Only the ``cfg.live_candidates`` engineers nearest the job (by last known position or home, SQL ``ORDER BY`` on
-a flat-earth distance) who serve its zone and have its skills are read, with the jobs they hold (``held_jobs``):
-two queries, whatever the number of engineers; then only the engineers whose routes the decision changes are
-locked and checked to be as read (``still_as_read``, one more query): the decision stands, or is made again on a
-fresh read. Service minutes (``durations``) come from a per-process cache.
+a flat-earth distance) who serve its zone and have its skills and tools are read, with the jobs they hold
+(``held_jobs``): two queries of plain columns (no ORM objects: a decision reads ~100 jobs), whatever the number of
+engineers; each row carries its row version (``xmin``). Then only the engineers whose routes the decision changes
+are locked, their ``route_version`` bumped, and checked to be as read (``still_as_read``, one statement comparing
+the row versions): the decision stands, or is made again on a fresh read. What does not change per decision
+(service minutes, the fault classes' tools: ``reference``) comes from a per-process cache.
 """
 
 from __future__ import annotations
@@ -34,14 +36,15 @@ from aftersales_shared.clock import business_date
 from ..config import DispatchConfig
 from ..domain import routing as r
 from ..domain.job_lifecycle import ACCEPTED, EN_ROUTE, OFFERED, ON_SITE, PAUSED
-from ..domain.routing_model import RouteFrame, schedule, stop_for, to_seconds
+from ..domain.routing_model import RouteFrame, route_legs, schedule, stop_for, to_seconds
 from ..models import Engineer, Job, ServiceDuration
+from ..plans import tools as tool_data
 from ..plans.durations import cached
 from ..plans.inputs import DEFAULT_UNSERVED_COST, STARTED, at_time, day_bounds, engineer_input, job_input, works_on
 from ..plans.inputs import service_minutes as minutes_of
 
-__all__ = ["HELD", "LiveDay", "arrivals", "build_day", "core_job", "current_day", "durations", "durations_for",
-           "held_jobs", "load_day", "lock_engineers", "minutes_of", "nearest_engineers",
+__all__ = ["HELD", "LiveDay", "Reference", "arrivals", "build_day", "core_job", "current_day", "durations",
+           "durations_for", "held_jobs", "load_day", "lock_engineers", "minutes_of", "nearest_engineers", "reference",
            "still_as_read"]
 
 HELD = (OFFERED, ACCEPTED, EN_ROUTE, ON_SITE, PAUSED)
@@ -49,19 +52,29 @@ HELD = (OFFERED, ACCEPTED, EN_ROUTE, ON_SITE, PAUSED)
 URGENT_ZONE = "in_zone"  # R-S2: 2 h to arrive; an urgent job may displace a movable one
 
 
+@dataclass(frozen=True)
+class Reference:
+    """What a decision needs that does not change per decision: (product line, fault class) -> service minutes,
+    and -> the tools its jobs need."""
+
+    durations: dict[tuple[str, str], int]
+    tools: tool_data.ToolTable
+
+
 @dataclass
 class LiveDay:
-    """The day sequences of some engineers, as one core ``Plan`` (epoch = now), and the rows behind it."""
+    """The day sequences of some engineers, as one core ``Plan`` (epoch = now), and the rows behind it (plain
+    column rows of ``ENGINEER_COLUMNS`` / ``ROUTE_COLUMNS``, or ORM objects)."""
 
     plan: r.Plan
     engineers: list[r.Engineer]
-    rows: dict[str, Engineer]
-    held: dict[str, Job]
+    rows: dict[str, Any]
+    held: dict[str, Any]
     days: dict[str, date]
     durations: dict[tuple[str, str], int]
 
 
-def current_day(e: Engineer, now: datetime) -> date | None:
+def current_day(e: Any, now: datetime) -> date | None:
     """The day the engineer's live route is: today until today's shift ends, else the next working day."""
     today = business_date(now)
     for k in range(8):
@@ -71,7 +84,7 @@ def current_day(e: Engineer, now: datetime) -> date | None:
     return None
 
 
-def _on_day(j: Job, d: date, current: date) -> bool:
+def _on_day(j: Any, d: date, current: date) -> bool:
     """Whether a held job is on the engineer's route of day ``d`` (``current``: the engineer's current day)."""
     if j.status in STARTED or j.planned_arrival is None:
         return d == current
@@ -81,7 +94,7 @@ def _on_day(j: Job, d: date, current: date) -> bool:
     return start <= j.planned_arrival < end
 
 
-def _order(j: Job) -> tuple[int, datetime, datetime]:
+def _order(j: Any) -> tuple[int, datetime, datetime]:
     far = datetime.max.replace(tzinfo=j.opened_at.tzinfo)
     return (0 if j.status in STARTED else 1, j.planned_arrival or far, j.arrive_due or far)
 
@@ -92,32 +105,41 @@ async def durations(session: AsyncSession, cfg: DispatchConfig) -> dict[tuple[st
     return await cached(session, cfg)
 
 
+async def reference(session: AsyncSession, cfg: DispatchConfig) -> Reference:
+    """Service minutes and the fault classes' tools, from the per-process caches (``DISPATCH_LIVE_CACHE_SECONDS``;
+    a change made through this process clears them)."""
+    return Reference(await cached(session, cfg), await tool_data.cached(session, cfg))
+
+
 async def durations_for(session: AsyncSession, lines: set[str]) -> dict[tuple[str, str], int]:
     """The configured minutes of ``lines`` only, read now (the path before the cache; the benchmark's baseline)."""
     rows = (await session.scalars(sa.select(ServiceDuration).where(ServiceDuration.product_line.in_(lines)))).all()
     return {(d.product_line, d.fault_class): d.minutes for d in rows}
 
 
-def core_job(j: Job, cfg: DispatchConfig, durations: dict[tuple[str, str], int], *,
+def core_job(j: Any, cfg: DispatchConfig, ref: Reference, *,
              window: tuple[datetime, datetime] | None = None) -> r.Job:
-    """A job row as the routing core's job: the plan's window and defaults, the booked slot's end as the latest
-    start, ``urgent`` for an in-zone (2 h) job; ``window`` replaces the window (a trial slot, never late)."""
+    """A job (row or ORM object) as the routing core's job: the plan's window and defaults, its tools, the booked
+    slot's end as the latest start, ``urgent`` for an in-zone (2 h) job; ``window`` replaces the window (a trial
+    slot, never late)."""
     day_end = j.arrive_due or day_bounds(business_date(j.opened_at))[1]  # the day's end only without a deadline
-    base = job_input(j, minutes=minutes_of(j, durations, cfg.default_service_minutes),
-                     unserved_cost=float(j.unserved_cost or DEFAULT_UNSERVED_COST), day_end=day_end)
+    base = job_input(j, minutes=minutes_of(j, ref.durations, cfg.default_service_minutes),
+                     unserved_cost=float(j.unserved_cost or DEFAULT_UNSERVED_COST), day_end=day_end,
+                     tools=tool_data.required_tools(j, ref.tools)[0],
+                     urgent=window is None and j.zone_class == URGENT_ZONE)
     if window is not None:
         return replace(base, earliest=window[0], latest=window[1], late_penalty=None, urgent=False)
-    return replace(base, urgent=True) if j.zone_class == URGENT_ZONE else base
+    return base
 
 
-def _start_of(e: Engineer, d: date, now: datetime) -> tuple[float, float]:
+def _start_of(e: Any, d: date, now: datetime) -> tuple[float, float]:
     seen = e.last_seen_at is not None and business_date(e.last_seen_at) == d and d == business_date(now)
     if seen and e.last_lat is not None and e.last_lon is not None:
         return (e.last_lat, e.last_lon)
     return (e.home_lat, e.home_lon)
 
 
-def _route(e: r.Engineer, jobs: list[r.Job], epoch: datetime, travel: r.HaversineTravel) -> r.Route:
+def _frame(e: r.Engineer, jobs: list[r.Job], epoch: datetime) -> tuple[RouteFrame, list[r.Stop]]:
     shift_start = to_seconds(epoch, e.shift_start, up=True)
     shift_end = to_seconds(epoch, e.shift_end, up=False)
     stops = []
@@ -127,101 +149,120 @@ def _route(e: r.Engineer, jobs: list[r.Job], epoch: datetime, travel: r.Haversin
             s0 = min(0, to_seconds(epoch, rj.started_at or epoch, up=False))
             st = replace(st, arrival_s=s0, start_s=s0, end_s=s0 + rj.service_s)
         stops.append(st)
-    frame = RouteFrame(e.id, e.start, e.end_point, max(0, shift_start), shift_start, shift_end, shift_end)
-    return schedule(frame, stops, travel, now_s=0)
+    return RouteFrame(e.id, e.start, e.end_point, max(0, shift_start), shift_start, shift_end, shift_end), stops
 
 
-async def nearest_engineers(session: AsyncSession, job: Job, *, limit: int, exclude: Sequence[str] = (),
-                            only: Sequence[str] | None = None, skilled: bool = True) -> list[Engineer]:
-    """Active engineers who serve the job's zone and hold its skills (any level: the core checks levels),
-    nearest first by last known position or home; the pinned engineer alone for a pinned job. Not ``skilled``
-    (an urgent job): any skills, so a job it displaces can go to an engineer who may do that one."""
-    q = _nearest(job, exclude=exclude, only=only, skilled=skilled)
-    return list((await session.scalars(q.limit(limit))).all())
+ENGINEER_COLUMNS = ("id", "dealer_id", "active", "skills", "zones", "shifts", "absences", "shift_start",
+                    "shift_end", "home_lat", "home_lon", "last_lat", "last_lon", "last_seen_at", "tools")
+"""What of an engineer the route's frame, the insertion and the offer use."""
+ROUTE_COLUMNS = ("id", "engineer_id", "status", "planned_arrival", "earliest_start", "booked_end", "arrive_due",
+                 "opened_at", "lat", "lon", "service_minutes", "product_line", "fault_class", "required_skills",
+                 "required_skill", "required_tools", "unserved_cost", "pinned_engineer_id", "arrived_at",
+                 "last_action_at", "zone_class")
+"""What of a held job its route is built from (``build_day``, ``core_job``)."""
+_E_XMIN = sa.cast(sa.literal_column("engineers.xmin"), sa.Text).label("xmin")
+_J_XMIN = sa.cast(sa.literal_column("jobs.xmin"), sa.Text).label("xmin")
+"""The row version: PostgreSQL gives a row a new ``xmin`` on every update, so equal versions mean unchanged rows."""
+_E_COLS = [getattr(Engineer, c) for c in ENGINEER_COLUMNS]
+_J_COLS = [getattr(Job, c) for c in ROUTE_COLUMNS]
 
 
-def _nearest(job: Job, *, exclude: Sequence[str], only: Sequence[str] | None,
-             skilled: bool) -> sa.Select[Any]:
+async def nearest_engineers(session: AsyncSession, job: Any, *, limit: int, exclude: Sequence[str] = (),
+                            only: Sequence[str] | None = None, skilled: bool = True,
+                            tools: frozenset[str] = frozenset()) -> list[Any]:
+    """Active engineers who serve the job's zone and hold its skills (any level: the core checks levels) and
+    ``tools``, nearest first by last known position or home; the pinned engineer alone for a pinned job. Not
+    ``skilled`` (an urgent job): any skills and tools, so a job it displaces can go to an engineer who may do that
+    one (the core checks each). Rows of ``ENGINEER_COLUMNS`` and ``xmin`` (no ORM objects)."""
+    q = _nearest(job, exclude=exclude, only=only, skilled=skilled, tools=tools)
+    return list((await session.execute(q.limit(limit))).all())
+
+
+def _nearest(job: Any, *, exclude: Sequence[str], only: Sequence[str] | None,
+             skilled: bool, tools: frozenset[str] = frozenset()) -> sa.Select[Any]:
     assert job.lat is not None and job.lon is not None
     k = math.cos(math.radians(job.lat))
     lat = sa.func.coalesce(Engineer.last_lat, Engineer.home_lat) - job.lat
     lon = (sa.func.coalesce(Engineer.last_lon, Engineer.home_lon) - job.lon) * k
-    q = sa.select(Engineer).where(Engineer.active.is_(True))
+    q = sa.select(*_E_COLS, _E_XMIN).where(Engineer.active.is_(True))
     if only is not None:
         q = q.where(Engineer.id.in_(list(only)))
     elif job.pinned_engineer_id is not None:
         q = q.where(Engineer.id == job.pinned_engineer_id)
     else:
         q = q.where(Engineer.zones.contains([job.region_code]))
-        for skill in () if not skilled else ({k: 1 for k in (job.required_skills or {})} or {job.required_skill: 1}):
-            q = q.where(Engineer.skills.has_key(skill))
+        if skilled:
+            for skill in ({k: 1 for k in (job.required_skills or {})} or {job.required_skill: 1}):
+                q = q.where(Engineer.skills.has_key(skill))
+            if tools:
+                q = q.where(Engineer.tools.contains(sorted(tools)))
     if exclude:
         q = q.where(Engineer.id.not_in(list(exclude)))
     return q.order_by(lat * lat + lon * lon, Engineer.id)
 
 
-async def lock_engineers(session: AsyncSession, ids: Sequence[str], *, skip_locked: bool = False) -> list[Engineer]:
-    """The engineers' rows, locked (``FOR UPDATE``) in id order, as they are now: while a decision holds them, no
-    other insertion can change their routes, so one read of their jobs under the lock is the truth.
-    ``skip_locked``: rows another transaction holds are left out instead of waited for."""
+async def lock_engineers(session: AsyncSession, ids: Sequence[str], *, skip_locked: bool = False) -> list[Any]:
+    """The engineers' rows (``ENGINEER_COLUMNS`` and ``xmin``), locked (``FOR UPDATE``) in id order, as they are
+    now: while a decision holds them, no other insertion can change their routes, so one read of their jobs under
+    the lock is the truth. ``skip_locked``: rows another transaction holds are left out instead of waited for."""
     if not ids:
         return []
-    return list((await session.scalars(sa.select(Engineer).where(Engineer.id.in_(list(ids))).order_by(Engineer.id)
-                                       .with_for_update(skip_locked=skip_locked)
-                                       .execution_options(populate_existing=True))).all())
+    return list((await session.execute(sa.select(*_E_COLS, _E_XMIN).where(Engineer.id.in_(list(ids)))
+                                       .order_by(Engineer.id).with_for_update(skip_locked=skip_locked))).all())
 
 
-async def held_jobs(session: AsyncSession, engineer_ids: Sequence[str], job_id: str, *,
-                    fresh: bool = False) -> list[Job]:
-    """Every job the engineers hold (on a route), but ``job_id``: one query (``fresh``: rows already in the
-    session are read again too)."""
+async def held_jobs(session: AsyncSession, engineer_ids: Sequence[str], job_id: str) -> list[Any]:
+    """Every job the engineers hold (on a route), but ``job_id``: one query, rows of ``ROUTE_COLUMNS`` and
+    ``xmin`` (plain columns: no ORM object is built or refreshed)."""
     if not engineer_ids:
         return []
-    q = sa.select(Job).where(Job.engineer_id.in_(list(engineer_ids)), Job.status.in_(HELD), Job.id != job_id)
-    return list((await session.scalars(q.execution_options(populate_existing=fresh))).all())
+    q = sa.select(*_J_COLS, _J_XMIN).where(Job.engineer_id.in_(list(engineer_ids)), Job.status.in_(HELD),
+                                           Job.id != job_id)
+    return list((await session.execute(q)).all())
 
 
-ROUTE_COLUMNS = ("id", "engineer_id", "status", "planned_arrival", "earliest_start", "booked_end", "arrive_due",
-                 "opened_at", "lat", "lon", "service_minutes", "product_line", "fault_class", "required_skills",
-                 "required_skill", "unserved_cost", "pinned_engineer_id", "arrived_at", "last_action_at",
-                 "zone_class")
-"""What of a held job its route is built from (``build_day``, ``core_job``)."""
-ENGINEER_COLUMNS = ("active", "skills", "zones", "shifts", "absences", "shift_start", "shift_end", "home_lat",
-                    "home_lon", "last_lat", "last_lon", "last_seen_at")
-"""What of an engineer the route's frame and the insertion use."""
-
-
-def _state(rows: Sequence[Any], columns: Sequence[str]) -> list[tuple[Any, ...]]:
-    return sorted((tuple(getattr(x, c) for c in columns) for x in rows), key=lambda t: str(t[0]))
-
-
-async def still_as_read(session: AsyncSession, engineers: Sequence[Engineer], held_rows: Sequence[Job],
+async def still_as_read(session: AsyncSession, engineers: Sequence[Any], held_rows: Sequence[Any],
                         job_id: str) -> bool:
-    """Lock ``engineers`` (``FOR UPDATE``, id order) and tell whether their rows and the jobs they hold are as
-    read for a decision (``held_rows``): then no other decision changed their routes since, and none can until
-    this transaction ends. False: read again and decide again (the rows are refreshed by the lock)."""
+    """Lock ``engineers`` (``FOR UPDATE``, id order), bump their ``route_version`` and tell whether their rows and
+    the jobs they hold are as read for a decision (``held_rows``): same row versions (``xmin``), no job added or
+    gone. Then no other decision changed their routes since, and none can until this transaction ends. False: read
+    again and decide again. One statement: in READ COMMITTED a statement that waited for a lock sees the locked
+    row as it is now but other rows as they were when it began, so a job a concurrent decision added while this one
+    waited is not among the jobs read here; that decision bumped the engineer's ``route_version`` too, so the
+    engineer's row version differs and the decision is made again."""
     ids = sorted(e.id for e in engineers)
-    before_e = _state(engineers, ("id", *ENGINEER_COLUMNS))
-    before_j = _state([j for j in held_rows if j.engineer_id in ids], ROUTE_COLUMNS)
-    locked = await lock_engineers(session, ids)
-    cols = [getattr(Job, c) for c in ROUTE_COLUMNS]
-    now_j = (await session.execute(sa.select(*cols).where(
-        Job.engineer_id.in_(ids), Job.status.in_(HELD), Job.id != job_id))).all()
-    return _state(locked, ("id", *ENGINEER_COLUMNS)) == before_e and _state(now_j, ROUTE_COLUMNS) == before_j
+    rows = (await session.execute(_LOCK_ROUTES, {"ids": ids, "held": list(HELD), "job_id": job_id})).all()
+    now = {(x.kind, x.id, x.xmin) for x in rows}
+    return now == {("e", e.id, e.xmin) for e in engineers} | {("j", j.id, j.xmin) for j in held_rows
+                                                              if j.engineer_id in ids}
 
 
-async def load_day(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datetime, *,
-                   engineers: Sequence[Engineer], day: date | None = None) -> LiveDay:
+_ENGINEERS = f"{Engineer.metadata.schema}.{Engineer.__tablename__}"
+_JOBS = f"{Job.metadata.schema}.{Job.__tablename__}"
+_LOCK_ROUTES = sa.text(f"""
+    WITH old AS (SELECT id, xmin::text AS v FROM {_ENGINEERS} WHERE id = ANY(CAST(:ids AS text[]))
+                 ORDER BY id FOR UPDATE),
+         bump AS (UPDATE {_ENGINEERS} AS e SET route_version = e.route_version + 1 FROM old WHERE e.id = old.id
+                  RETURNING e.id)
+    SELECT 'e' AS kind, old.id, old.v AS xmin FROM old
+    UNION ALL
+    SELECT 'j', j.id, j.xmin::text FROM {_JOBS} AS j WHERE j.engineer_id = ANY(CAST(:ids AS text[]))
+        AND j.status = ANY(CAST(:held AS text[])) AND j.id <> :job_id""").bindparams(
+    sa.bindparam("ids", type_=sa.ARRAY(sa.String)), sa.bindparam("held", type_=sa.ARRAY(sa.String)))
+
+
+async def load_day(session: AsyncSession, cfg: DispatchConfig, job: Any, now: datetime, *,
+                   engineers: Sequence[Any], day: date | None = None) -> LiveDay:
     """The day sequences of ``engineers`` at ``now`` (their current day, or ``day``: then only those working
     that day and whose shift has not ended), without ``job`` itself (the one being inserted: a job held already
     is taken out of its route first)."""
     held_rows = await held_jobs(session, [e.id for e in engineers], job.id)
     return build_day(cfg, job, now, engineers=engineers, held_rows=held_rows,
-                     durations=await durations(session, cfg), day=day)
+                     ref=await reference(session, cfg), day=day)
 
 
-def build_day(cfg: DispatchConfig, job: Job, now: datetime, *, engineers: Sequence[Engineer],
-              held_rows: Sequence[Job], durations: dict[tuple[str, str], int], day: date | None = None) -> LiveDay:
+def build_day(cfg: DispatchConfig, job: Any, now: datetime, *, engineers: Sequence[Any],
+              held_rows: Sequence[Any], ref: Reference, day: date | None = None) -> LiveDay:
     """:func:`load_day` from rows already read (no query): several days from one read."""
     days: dict[str, date] = {}
     for e in engineers:
@@ -233,7 +274,7 @@ def build_day(cfg: DispatchConfig, job: Job, now: datetime, *, engineers: Sequen
             days[e.id] = d
     rows = {e.id: e for e in engineers if e.id in days}
     travel = r.HaversineTravel(speed_kmh=cfg.speed_kmh(job.zone_class), road_factor=cfg.road_factor)
-    by_eng: dict[str, list[Job]] = {}
+    by_eng: dict[str, list[Any]] = {}
     currents = {eid: current_day(e, now) or days[eid] for eid, e in rows.items()}
     for j in held_rows:
         eid = j.engineer_id
@@ -241,7 +282,7 @@ def build_day(cfg: DispatchConfig, job: Job, now: datetime, *, engineers: Sequen
             continue
         if _on_day(j, days[eid], currents[eid]) and j.lat is not None and j.lon is not None:
             by_eng.setdefault(eid, []).append(j)
-    core_engineers, routes, held = [], [], {}
+    core_engineers, frames, held = [], [], {}
     for eid, e in rows.items():
         d = days[eid]
         ce = engineer_input(e, d)
@@ -249,8 +290,10 @@ def build_day(cfg: DispatchConfig, job: Job, now: datetime, *, engineers: Sequen
         mine = sorted(by_eng.get(eid, []), key=_order)
         held.update({j.id: j for j in mine})
         core_engineers.append(ce)
-        routes.append(_route(ce, [core_job(j, cfg, durations) for j in mine], now, travel))
-    return LiveDay(r.Plan(now, tuple(routes), (), travel), core_engineers, rows, held, days, durations)
+        frames.append(_frame(ce, [core_job(j, cfg, ref) for j in mine], now))
+    routes = tuple(schedule(frame, stops, travel, now_s=0, legs=legs)
+                   for (frame, stops), legs in zip(frames, route_legs(travel, frames), strict=True))
+    return LiveDay(r.Plan(now, routes, (), travel), core_engineers, rows, held, days, ref.durations)
 
 
 def arrivals(plan: r.Plan, engineer_ids: set[str]) -> dict[str, tuple[str, datetime, int]]:

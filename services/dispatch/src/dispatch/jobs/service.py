@@ -10,12 +10,14 @@ offer per job (partial unique index), and the job row locked FOR UPDATE before a
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ARRAY, ColumnElement, DateTime, String, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from aftersales_shared.clock import business_date
 from aftersales_shared.errors import Conflict, DomainError, NotFound, Unprocessable
@@ -248,17 +250,17 @@ async def place(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datet
     ``dispatch.job.eta_changed``. An urgent job that no route takes on time marks its zone-day for a re-plan. None:
     no route can take it (it stays where it is)."""
     urgent = job.zone_class == live.URGENT_ZONE and window is None
+    ref = await live.reference(session, cfg)
+    rjob = live.core_job(job, cfg, ref, window=window)
     near = await live.nearest_engineers(session, job, limit=cfg.live_candidates * (2 if urgent else 1),
-                                        exclude=exclude, skilled=not urgent)
+                                        exclude=exclude, skilled=not urgent, tools=rjob.tools)
     ids = [e.id for e in near]
     held = await live.held_jobs(session, ids, job.id)
-    durations = await live.durations(session, cfg)
-    rjob = live.core_job(job, cfg, durations, window=window)
     today, displace = business_date(now), None
     for _ in range(LIVE_TRIES):
         found = None
         for ahead in range(LIVE_DAYS):  # today's sequences first, then each following day's (same read)
-            day = live.build_day(cfg, job, now, engineers=near, held_rows=held, durations=durations,
+            day = live.build_day(cfg, job, now, engineers=near, held_rows=held, ref=ref,
                                  day=today + timedelta(days=ahead))
             res = routing.insert_job(day.plan, rjob, day.engineers, now, max_candidates=cfg.live_candidates,
                                      allow_displace=displace)
@@ -271,14 +273,19 @@ async def place(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datet
         assert res.insertion is not None
         involved = {res.insertion.engineer_id} | {m.to_engineer for m in res.insertion.displaced}
         if not await live.still_as_read(session, [day.rows[e] for e in involved], held, job.id):
-            held = await live.held_jobs(session, ids, job.id, fresh=True)  # a concurrent decision: again
+            # a concurrent decision changed them: read the candidates and their jobs again, decide again
+            near = await live.nearest_engineers(session, job, limit=len(ids), only=ids)
+            held = await live.held_jobs(session, ids, job.id)
             continue
-        victims = [m.job_id for m in res.insertion.displaced]
-        if victims and len((await session.scalars(select(Job.id).where(Job.id.in_(victims)).with_for_update(
-                skip_locked=True))).all()) != len(victims):  # a displaced job is being changed right now
-            displace = False
-            continue
-        await _take_insertion(session, cfg, job, res, day, now, reason)
+        victims: dict[str, Job] = {}
+        if res.insertion.displaced:
+            want = [m.job_id for m in res.insertion.displaced]
+            victims = {v.id: v for v in (await session.scalars(select(Job).where(Job.id.in_(want)).with_for_update(
+                skip_locked=True).execution_options(populate_existing=True))).all()}
+            if len(victims) != len(want):  # a displaced job is being changed right now
+                displace = False
+                continue
+        await _take_insertion(session, cfg, job, res, day, now, reason, victims)
         if rjob.urgent and res.insertion.lateness_s > 0:
             await mark_replan(session, cfg, zone=job.region_code, day=business_date(now),
                               reason="urgent_unplaceable", now=now)
@@ -290,21 +297,26 @@ async def place(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datet
 
 
 async def _take_insertion(session: AsyncSession, cfg: DispatchConfig, job: Job, res: routing.InsertResult,
-                          day: live.LiveDay, now: datetime, reason: str) -> None:
+                          day: live.LiveDay, now: datetime, reason: str, victims: dict[str, Job]) -> None:
+    """Write a decision: the job offered (or moved) with its planned arrival, displaced jobs (``victims``, locked
+    ORM rows) handed over, and every job on the changed routes whose arrival moved told, the job's own
+    ``eta_changed`` in the same outbox write."""
     assert res.insertion is not None
     ins = res.insertion
     new = live.arrivals(res.plan, {ins.engineer_id} | {m.to_engineer for m in ins.displaced})  # routes changed
     displaced = {m.job_id: m for m in ins.displaced}
     before = {job_id: row.planned_arrival for job_id, row in day.held.items()}
     for m in ins.displaced:
-        victim = day.held[m.job_id]
+        victim = victims[m.job_id]
         if m.to_engineer != victim.engineer_id:
             await _hand_over(session, cfg, victim, day.rows[m.to_engineer], new[victim.id][1], now)
     previous, holder = job.planned_arrival, job.engineer_id if job.status in live.HELD else None
     await _hand_over(session, cfg, job, day.rows[ins.engineer_id], new[job.id][1], now)
-    await eta_changed(session, job, previous, reason, now)
+    own = [] if job.planned_arrival is None or job.planned_arrival == previous else [
+        _eta_event(job, previous, reason, now)]
     await _move_etas(session, cfg, day.held, new, before, now, reasons={
-        job_id: "displaced" if job_id in displaced else "insertion" for job_id in new}, locked=set(displaced))
+        job_id: "displaced" if job_id in displaced else "insertion" for job_id in new}, locked=victims,
+        events=own)
     if holder is not None and holder != ins.engineer_id:  # moved off a route (a booking): the rest moves up
         await reflow(session, cfg, holder, job, now)
 
@@ -324,45 +336,70 @@ async def reflow(session: AsyncSession, cfg: DispatchConfig, engineer_id: str, g
     after = gone.planned_arrival
     on = business_date(after) if after is not None else None
     day = live.build_day(cfg, gone, now, engineers=engineers, held_rows=held,
-                         durations=await live.durations(session, cfg), day=on)
+                         ref=await live.reference(session, cfg), day=on)
     new = {job_id: v for job_id, v in live.arrivals(day.plan, {engineer_id}).items()
            if after is None or (day.held[job_id].planned_arrival or after) >= after}
     before = {job_id: row.planned_arrival for job_id, row in day.held.items()}
     return await _move_etas(session, cfg, day.held, new, before, now, reasons=dict.fromkeys(new, "replan"))
 
 
-async def _move_etas(session: AsyncSession, cfg: DispatchConfig, rows: dict[str, Job],
+_JOBS = f"{Job.metadata.schema}.{Job.__tablename__}"
+_MOVE_ETAS = text(f"""
+    UPDATE {_JOBS} AS j SET planned_arrival = v.arrival, updated_at = :now
+    FROM unnest(CAST(:ids AS text[]), CAST(:arrivals AS timestamptz[])) AS v(id, arrival)
+    WHERE j.id = v.id AND j.id IN (
+        SELECT l.id FROM {_JOBS} AS l WHERE l.id = ANY(CAST(:ids AS text[])) FOR UPDATE SKIP LOCKED)
+    RETURNING j.id, j.ticket_id, j.visit, j.engineer_id, j.engineer_dealer_id, j.planned_arrival, j.earliest_start,
+              j.opened_at, j.booked_end, j.arrive_due""").bindparams(
+    bindparam("ids", type_=ARRAY(String)), bindparam("arrivals", type_=ARRAY(DateTime(timezone=True))))
+"""Moved ETAs in one statement: the jobs not locked elsewhere (``SKIP LOCKED``: an app action changing one right
+now wins; its next insertion or plan says its ETA) get their new planned arrival, and what their events need."""
+
+
+async def _move_etas(session: AsyncSession, cfg: DispatchConfig, rows: Mapping[str, Any],
                      new: dict[str, tuple[str, datetime, int]], before: dict[str, datetime | None], now: datetime,
-                     *, reasons: dict[str, str], locked: Collection[str] = ()) -> int:
+                     *, reasons: dict[str, str], locked: Mapping[str, Job] | None = None,
+                     events: Sequence[ev.JobEtaChanged] = ()) -> int:
     """Jobs of ``rows`` whose planned arrival in ``new`` moved by ``cfg.eta_change`` or more (or that are in
-    ``locked``, already locked and always told) get it, with ``dispatch.job.eta_changed`` (one outbox write); a
-    job being changed right then by an app action (row locked elsewhere) is skipped: its next insertion or plan
-    says its ETA. The number of jobs told."""
-    moved = {}
+    ``locked``, ORM rows already locked and always told) get it, with ``dispatch.job.eta_changed``: one
+    ``UPDATE .. RETURNING`` that locks the others ``SKIP LOCKED`` (a job being changed right then by an app action
+    is skipped: its next insertion or plan says its ETA) and one outbox write with ``events``. The number of
+    jobs told."""
+    locked = locked or {}
+    moved: dict[str, tuple[datetime | None, datetime]] = {}
     for job_id, (_, arrival, _) in new.items():
-        row, was = rows.get(job_id), before.get(job_id)
-        if row is None:
+        if job_id not in rows:
             continue
+        was = before.get(job_id)
         if job_id in locked or was is None or abs(arrival - was) >= cfg.eta_change:
-            moved[job_id] = (row, was, arrival)
-    free = set(locked)
-    ask = [job_id for job_id in moved if job_id not in locked]
+            moved[job_id] = (was, arrival)
+    out = list(events)
+    told = 0
+    for job_id, (was, arrival) in moved.items():
+        if job_id in locked:
+            row = locked[job_id]
+            row.planned_arrival, row.updated_at = arrival, now
+            if arrival != was:
+                out.append(_eta_event(row, was, reasons[job_id], now))
+                told += 1
+    ask = {job_id: v for job_id, v in moved.items() if job_id not in locked and v[1] != v[0]}
     if ask:
-        free |= set((await session.scalars(select(Job.id).where(Job.id.in_(ask)).with_for_update(
-            skip_locked=True))).all())
-    events = []
-    for job_id, (row, was, arrival) in moved.items():
-        if job_id not in free:
-            continue
-        row.planned_arrival, row.updated_at = arrival, now
-        if arrival != was:
-            events.append(_eta_event(row, was, reasons[job_id], now))
-    if events:
-        await add_events(session, *events)
-    return len(events)
+        got = (await session.execute(_MOVE_ETAS, {"ids": list(ask), "arrivals": [v[1] for v in ask.values()],
+                                                  "now": now})).all()
+        identity = session.sync_session.identity_map
+        for x in got:
+            obj = identity.get(identity_key(Job, x.id))
+            if obj is not None:  # an ORM copy in this session: keep it as the database has it now
+                set_committed_value(obj, "planned_arrival", x.planned_arrival)
+                set_committed_value(obj, "updated_at", now)
+            out.append(_eta_event(x, ask[x.id][0], reasons[x.id], now))
+            told += 1
+    if out:
+        await add_events(session, *out)
+    return told
 
 
-async def _hand_over(session: AsyncSession, cfg: DispatchConfig, job: Job, eng: Engineer, arrival: datetime,
+async def _hand_over(session: AsyncSession, cfg: DispatchConfig, job: Job, eng: Any, arrival: datetime,
                      now: datetime) -> None:
     """The job goes on ``eng``'s route with ``arrival``: a queued job is offered (the route is the capacity: no
     unit of ``max_jobs`` is held); a job held by another engineer is reassigned by dispatch (accepted), its
@@ -394,7 +431,7 @@ async def eta_changed(session: AsyncSession, job: Job, previous: datetime | None
     await add_events(session, _eta_event(job, previous, reason, now))
 
 
-def _eta_event(job: Job, previous: datetime | None, reason: str, now: datetime) -> ev.JobEtaChanged:
+def _eta_event(job: Any, previous: datetime | None, reason: str, now: datetime) -> ev.JobEtaChanged:
     start = job.earliest_start or job.opened_at
     end = job.booked_end or job.arrive_due
     return ev.JobEtaChanged(aggregate_id=job.id, payload=job_payload(

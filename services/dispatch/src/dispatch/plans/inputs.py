@@ -11,6 +11,7 @@ late costs 10 % of that (R-S9). A dispatcher's pin binds it to an engineer; a jo
 (en route, on site, paused) stays first on that engineer's route and never moves.
 An engineer's day: ``shift_start``..``shift_end`` (Asia/Shanghai) on the plan's date, from home; none on a day of
 absence or, when weekday ``shifts`` are configured, on a weekday they do not name.
+Tools (``plans.tools``): a job's required tools (its own, else its fault class's) must all be among the engineer's.
 Parts (``plans.stock``): a job's expected parts come from its van; the zone's service centres with stock are
 restock stops, where a van is topped up to what the largest single job of the day needs of each part.
 """
@@ -26,7 +27,6 @@ from aftersales_shared.clock import BUSINESS_TZ
 
 from ..domain import routing as r
 from ..domain.job_lifecycle import EN_ROUTE, ON_SITE, PAUSED
-from ..models import Engineer, Job
 
 STARTED = (EN_ROUTE, ON_SITE, PAUSED)
 """Statuses in which the engineer has begun the job: it stays with that engineer, first on the route."""
@@ -43,11 +43,11 @@ def at_time(day: date, t: time) -> datetime:
     return datetime.combine(day, t, BUSINESS_TZ)
 
 
-def required_skills(job: Job) -> dict[str, int]:
+def required_skills(job: Any) -> dict[str, int]:
     return {k: int(v) for k, v in (job.required_skills or {}).items()} or {job.required_skill: 1}
 
 
-def service_minutes(job: Job, durations: dict[tuple[str, str], int], default: int) -> int:
+def service_minutes(job: Any, durations: dict[tuple[str, str], int], default: int) -> int:
     if job.service_minutes is not None:
         return job.service_minutes
     for key in ((job.product_line, job.fault_class or ""), (job.product_line, "")):
@@ -56,26 +56,27 @@ def service_minutes(job: Job, durations: dict[tuple[str, str], int], default: in
     return default
 
 
-def window(job: Job, day_end: datetime) -> tuple[datetime, datetime]:
+def window(job: Any, day_end: datetime) -> tuple[datetime, datetime]:
     earliest = job.earliest_start or job.opened_at
     latest = job.booked_end or job.arrive_due or day_end  # a booked slot's end is the latest start
     return earliest, max(latest, earliest)
 
 
-def job_input(job: Job, *, minutes: int, unserved_cost: float, day_end: datetime,
-              parts: dict[str, int] | None = None) -> r.Job:
+def job_input(job: Any, *, minutes: int, unserved_cost: float, day_end: datetime,
+              parts: dict[str, int] | None = None, tools: frozenset[str] = frozenset(), urgent: bool = False) -> r.Job:
     earliest, latest = window(job, day_end)
     started = job.status in STARTED and job.engineer_id is not None
     return r.Job(
         id=job.id, location=(float(job.lat or 0.0), float(job.lon or 0.0)), earliest=earliest, latest=latest,
-        service_minutes=float(minutes), skills=required_skills(job), parts=parts or {}, penalty=unserved_cost,
+        service_minutes=float(minutes), skills=required_skills(job), tools=tools, parts=parts or {},
+        penalty=unserved_cost,
         late_penalty=unserved_cost * LATE_SHARE,
         pinned_to=job.engineer_id if started else job.pinned_engineer_id, started=started,
-        started_at=(job.arrived_at or job.last_action_at) if started else None,
+        started_at=(job.arrived_at or job.last_action_at) if started else None, urgent=urgent,
     )
 
 
-def works_on(e: Engineer, day: date) -> bool:
+def works_on(e: Any, day: date) -> bool:
     """Off on a day of absence, and on weekdays the configured weekly shifts leave out."""
     for a in e.absences or []:
         if date.fromisoformat(a["from"]) <= day <= date.fromisoformat(a["to"]):
@@ -83,11 +84,11 @@ def works_on(e: Engineer, day: date) -> bool:
     return not e.shifts or any(int(s["weekday"]) == day.weekday() for s in e.shifts)
 
 
-def engineer_input(e: Engineer, day: date, *, van_stock: dict[str, int] | None = None,
+def engineer_input(e: Any, day: date, *, van_stock: dict[str, int] | None = None,
                    restock_to: dict[str, int] | None = None) -> r.Engineer:
     return r.Engineer(id=e.id, start=(e.home_lat, e.home_lon), shift_start=at_time(day, e.shift_start),
                       shift_end=at_time(day, e.shift_end), skills={k: int(v) for k, v in e.skills.items()},
-                      van_stock=van_stock or {}, restock_to=restock_to or {})
+                      tools=frozenset(e.tools or ()), van_stock=van_stock or {}, restock_to=restock_to or {})
 
 
 # --- the snapshot a plan keeps --------------------------------------------------------------------
@@ -110,10 +111,10 @@ def snapshot(inp: Inputs) -> dict[str, Any]:
                   "latest": j.latest.isoformat(), "service_minutes": j.service_minutes, "skills": dict(j.skills),
                   "penalty": j.penalty, "late_penalty": j.late_penalty, "pinned_to": j.pinned_to,
                   "started": j.started, "started_at": j.started_at.isoformat() if j.started_at else None,
-                  "parts": dict(j.parts)}
+                  "parts": dict(j.parts), "tools": sorted(j.tools)}
                  for j in inp.jobs],
         "engineers": [{"id": e.id, "start": list(e.start), "shift_start": e.shift_start.isoformat(),
-                       "shift_end": e.shift_end.isoformat(), "skills": dict(e.skills),
+                       "shift_end": e.shift_end.isoformat(), "skills": dict(e.skills), "tools": sorted(e.tools),
                        "van_stock": dict(e.van_stock), "restock_to": dict(e.restock_to)} for e in inp.engineers],
         "centres": [{"id": c.id, "location": list(c.location), "stock": dict(c.stock),
                      "service_minutes": c.service_minutes} for c in inp.centres],
@@ -129,10 +130,12 @@ def from_snapshot(d: dict[str, Any]) -> Inputs:
                   earliest=datetime.fromisoformat(j["earliest"]), latest=datetime.fromisoformat(j["latest"]),
                   service_minutes=j["service_minutes"], skills=j["skills"], penalty=j["penalty"],
                   late_penalty=j["late_penalty"], pinned_to=j["pinned_to"], started=j["started"],
-                  started_at=dt(j["started_at"]), parts=j.get("parts", {})) for j in d["jobs"]]
+                  started_at=dt(j["started_at"]), parts=j.get("parts", {}), tools=frozenset(j.get("tools", ())))
+            for j in d["jobs"]]
     engineers = [r.Engineer(id=e["id"], start=(e["start"][0], e["start"][1]),
                             shift_start=datetime.fromisoformat(e["shift_start"]),
                             shift_end=datetime.fromisoformat(e["shift_end"]), skills=e["skills"],
+                            tools=frozenset(e.get("tools", ())),
                             van_stock=e.get("van_stock", {}), restock_to=e.get("restock_to", {}))
                  for e in d["engineers"]]
     centres = [r.ServiceCentre(c["id"], (c["location"][0], c["location"][1]), stock=c["stock"],

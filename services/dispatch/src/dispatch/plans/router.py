@@ -22,12 +22,15 @@ from ..access import (
 )
 from ..config import DispatchConfig
 from ..fields import Id
-from . import durations, service, stock
+from ..models import Job, PlanStop
+from . import durations, service, stock, tools
 from .schemas import (
     CentreStockRead,
     DurationRead,
     DurationUpsert,
+    EngineerToolsRead,
     FaultClassPartsRead,
+    FaultClassToolsRead,
     JobPlanningRead,
     JobPlanningUpdate,
     MyRouteRead,
@@ -42,6 +45,7 @@ from .schemas import (
     SkippedRead,
     StockPut,
     StopRead,
+    ToolsPut,
     UnplannedRead,
     VanStockRead,
 )
@@ -124,6 +128,41 @@ async def get_fault_class_parts(product_line: ProductLine, fault_class: FaultCla
     """The parts a job of this product line x fault class is expected to need (``{}``: none configured)."""
     parts = await stock.fault_class_parts(session, product_line=product_line, fault_class=fault_class)
     return FaultClassPartsRead(product_line=product_line, fault_class=fault_class, parts=parts)
+
+
+@router.put("/fault-classes/{product_line}/{fault_class}/tools", response_model=FaultClassToolsRead,
+            responses=ERRORS)
+async def put_fault_class_tools(product_line: ProductLine, fault_class: FaultClass, body: ToolsPut,
+                                session: DbSession, _: CanConfigureDispatch) -> FaultClassToolsRead:
+    """The tools a job of this product line x fault class needs (replaces the set): only an engineer carrying
+    every one may serve it, in a plan or a live insertion."""
+    got = await tools.put_fault_class_tools(session, product_line=product_line, fault_class=fault_class,
+                                            tools=body.tools, now=clock.now())
+    return FaultClassToolsRead(product_line=product_line, fault_class=fault_class, tools=got)
+
+
+@router.get("/fault-classes/{product_line}/{fault_class}/tools", response_model=FaultClassToolsRead,
+            responses=ERRORS)
+async def get_fault_class_tools(product_line: ProductLine, fault_class: FaultClass, session: DbSession,
+                                _: CanReadPlans) -> FaultClassToolsRead:
+    """The tools a job of this product line x fault class needs (``[]``: none configured)."""
+    got = await tools.fault_class_tools(session, product_line=product_line, fault_class=fault_class)
+    return FaultClassToolsRead(product_line=product_line, fault_class=fault_class, tools=got)
+
+
+@router.put("/engineers/{engineer_id}/tools", response_model=EngineerToolsRead, responses=ENGINEER_ERRORS)
+async def put_engineer_tools(engineer_id: EngineerId, body: ToolsPut, session: DbSession,
+                             _: CanConfigureDispatch) -> EngineerToolsRead:
+    """The tools the engineer carries (replaces the set)."""
+    got = await tools.put_engineer_tools(session, engineer_id=engineer_id, tools=body.tools)
+    return EngineerToolsRead(engineer_id=engineer_id, tools=got)
+
+
+@router.get("/engineers/{engineer_id}/tools", response_model=EngineerToolsRead, responses=ENGINEER_ERRORS)
+async def get_engineer_tools(engineer_id: EngineerId, session: DbSession, _: CanReadPlans) -> EngineerToolsRead:
+    """The tools the engineer carries."""
+    return EngineerToolsRead(engineer_id=engineer_id,
+                             tools=await tools.engineer_tools(session, engineer_id=engineer_id))
 
 
 @router.put("/engineers/{engineer_id}/van-stock", response_model=VanStockRead, responses=ENGINEER_ERRORS)
@@ -211,11 +250,22 @@ async def publish_plan(plan_id: PlanId, session: DbSession, _: CanPlanRoutes, re
 @router.get("/me/route", tags=["app"], response_model=MyRouteRead, responses=ERRORS)
 async def my_route(session: DbSession, p: CanActAsEngineer,
                    date: Annotated[BusinessDate | None, Query(description="default: today")] = None) -> MyRouteRead:
-    """The calling engineer's route for the day, in planned order (from the published plans)."""
+    """The calling engineer's route for the day, in planned order (from the published plans): the jobs it holds
+    and the restock stops at service centres (``kind: restock``)."""
     me = engineer_id_of(p)
     day = date or clock.business_today()
     stops = await service.engineer_route(session, engineer_id=me, day=day)
-    return MyRouteRead(engineer_id=me, date=day, stops=[MyStopRead(
-        position=i, job_id=j.id, ticket_no=j.ticket_no, status=j.status, plan_id=s.plan_id,
-        planned_arrival=s.planned_arrival, planned_start=s.planned_start, planned_end=s.planned_end,
-        latest_start=s.window_end, lat=j.lat, lon=j.lon) for i, (s, j) in enumerate(stops)])
+    out = []
+    for i, (s, x) in enumerate(stops):
+        if isinstance(x, Job):
+            assert isinstance(s, PlanStop)
+            out.append(MyStopRead(
+                position=i, job_id=x.id, ticket_no=x.ticket_no, status=x.status, plan_id=s.plan_id,
+                planned_arrival=s.planned_arrival, planned_start=s.planned_start, planned_end=s.planned_end,
+                latest_start=s.window_end, lat=x.lat, lon=x.lon))
+        else:
+            out.append(MyStopRead(
+                position=i, kind="restock", job_id=None, ticket_no=None, status=None, centre_id=x.id,
+                centre_name=x.name, plan_id=s.plan_id, planned_arrival=s.planned_arrival,
+                planned_start=s.planned_start, planned_end=s.planned_end, latest_start=None, lat=x.lat, lon=x.lon))
+    return MyRouteRead(engineer_id=me, date=day, stops=out)

@@ -17,6 +17,9 @@ Minutes = Annotated[int, Field(ge=0, le=1440)]
 Level = Annotated[int, Field(ge=1, le=5)]
 PartNo = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._/-]+$", examples=["RLY-1"])]
 """A part number as the parts catalogue spells it."""
+ToolName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._/-]+$",
+                                examples=["refrigerant-gauge"])]
+"""A tool's name (an engineer carries it, a job needs it)."""
 PartQty = Annotated[int, Field(ge=1, le=1000)]
 """How many of a part a job is expected to need."""
 StockQty = Annotated[int, Field(ge=0, le=100_000)]
@@ -30,7 +33,8 @@ class JobPlanningUpdate(StrictModel):
     fault class table); ``required_skills`` ``{skill: min_level}`` (default ``{required_skill: 1}``);
     ``unserved_cost``: what leaving it unserved costs (default: its SLA policy's); ``pinned_engineer_id``: the
     engineer a plan must give it to; ``expected_parts`` ``{part_no: qty}`` (default: its product line x fault
-    class's, ``{}`` = none)."""
+    class's, ``{}`` = none); ``required_tools`` ``[tool]`` (default: its product line x fault class's, ``[]`` =
+    none): only an engineer carrying every one may serve it."""
 
     earliest_start: BusinessDateTime | None = None
     service_minutes: Minutes | None = None
@@ -39,6 +43,7 @@ class JobPlanningUpdate(StrictModel):
     unserved_cost: Money | None = None
     pinned_engineer_id: Id | None = None
     expected_parts: dict[PartNo, PartQty] | None = Field(None, max_length=100)
+    required_tools: list[ToolName] | None = Field(None, max_length=50)
 
 
 class JobPlanningRead(BaseModel):
@@ -58,6 +63,9 @@ class JobPlanningRead(BaseModel):
     pinned_engineer_id: str | None
     expected_parts: dict[str, int] = Field(description="{part_no: qty} the job is expected to need")
     expected_parts_from: str = Field(description="job (named for it) | fault_class (its product line x fault "
+                                                 "class) | none")
+    required_tools: list[str] = Field(description="the tools an engineer must carry to serve it")
+    required_tools_from: str = Field(description="job (named for it) | fault_class (its product line x fault "
                                                  "class) | none")
     planned_arrival: dt.datetime | None
     plan_id: str | None
@@ -99,6 +107,23 @@ class FaultClassPartsRead(BaseModel):
     product_line: str
     fault_class: str
     parts: dict[str, int]
+
+
+class ToolsPut(StrictModel):
+    """A set of tools (replaces the whole set; ``[]`` = none; duplicates collapse)."""
+
+    tools: list[ToolName] = Field(max_length=50)
+
+
+class EngineerToolsRead(BaseModel):
+    engineer_id: str
+    tools: list[str]
+
+
+class FaultClassToolsRead(BaseModel):
+    product_line: str
+    fault_class: str
+    tools: list[str]
 
 
 class StockPut(StrictModel):
@@ -203,14 +228,17 @@ class PublishRead(BaseModel):
 
 class MyStopRead(BaseModel):
     position: int
-    job_id: str
-    ticket_no: str
-    status: str
+    kind: str = Field("job", description="job | restock (a stop at a service centre to restock the van)")
+    job_id: str | None = Field(description="the job served (null at a restock stop)")
+    ticket_no: str | None = Field(description="null at a restock stop")
+    status: str | None = Field(description="the job's status (null at a restock stop)")
+    centre_id: str | None = Field(None, description="the service centre of a restock stop")
+    centre_name: str | None = Field(None, description="the service centre's name (restock stop)")
     plan_id: str
     planned_arrival: dt.datetime
     planned_start: dt.datetime
     planned_end: dt.datetime
-    latest_start: dt.datetime
+    latest_start: dt.datetime | None = Field(description="the window's latest start (null at a restock stop)")
     lat: float | None
     lon: float | None
 

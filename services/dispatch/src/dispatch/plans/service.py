@@ -45,11 +45,12 @@ from ..models import (
     PlanStop,
     PlanUnplanned,
     ReplanMark,
+    ServiceCentre,
     ServiceDuration,
     SlaPolicyRow,
 )
 from ..sla.service import zone_class_of
-from . import durations, executor, stock
+from . import durations, executor, stock, tools
 from .inputs import (
     DEFAULT_UNSERVED_COST,
     STARTED,
@@ -102,12 +103,14 @@ async def job_planning(session: AsyncSession, cfg: DispatchConfig, job: Job) -> 
     earliest, _ = window(job, job.opened_at)
     minutes = service_minutes(job, await _durations(session), cfg.default_service_minutes)
     parts, parts_from = stock.expected_parts(job, await stock.fault_class_table(session))
+    needs, needs_from = tools.required_tools(job, await tools.tool_table(session))
     return JobPlanningRead(
         job_id=job.id, status=job.status, engineer_id=job.engineer_id, earliest_start=earliest,
         latest_start=job.arrive_due, booked=job.earliest_start is not None, service_minutes=minutes,
         fault_class=job.fault_class, required_skills=required_skills(job),
         unserved_cost=to_fen(_unserved_cost(job, await _policy_costs(session))),
         pinned_engineer_id=job.pinned_engineer_id, expected_parts=parts, expected_parts_from=parts_from,
+        required_tools=sorted(needs), required_tools_from=needs_from,
         planned_arrival=job.planned_arrival, plan_id=job.plan_id)
 
 
@@ -131,7 +134,11 @@ async def update_job_planning(session: AsyncSession, cfg: DispatchConfig, *, job
                             code="unknown_engineer")
     for name in sent:
         value = getattr(body, name)
-        setattr(job, name, ({} if value is None else dict(value)) if name == "required_skills" else value)
+        if name == "required_skills":
+            value = {} if value is None else dict(value)
+        elif name == "required_tools" and value is not None:
+            value = sorted(set(value))
+        setattr(job, name, value)
     job.updated_at = now
     await session.flush()
     return await job_planning(session, cfg, job)
@@ -220,7 +227,7 @@ async def load_inputs(session: AsyncSession, cfg: DispatchConfig, *, zone: str, 
     engineers = (await session.scalars(sa.select(Engineer).where(Engineer.active.is_(True), sa.or_(
         Engineer.zones.contains([zone]), Engineer.id.in_(named))).order_by(Engineer.id))).all()
     zone_class, _ = await zone_class_of(session, zone)
-    parts = await stock.fault_class_table(session)
+    parts, needs = await stock.fault_class_table(session), await tools.tool_table(session)
     inp = Inputs(epoch, [], [], r.HaversineTravel(speed_kmh=cfg.speed_kmh(zone_class), road_factor=cfg.road_factor),
                  centres=await stock.zone_centres(session, zone))
     for j in rows:
@@ -229,7 +236,7 @@ async def load_inputs(session: AsyncSession, cfg: DispatchConfig, *, zone: str, 
             continue
         inp.jobs.append(job_input(j, minutes=service_minutes(j, durations, cfg.default_service_minutes),
                                   unserved_cost=float(_unserved_cost(j, costs)), day_end=day_end,
-                                  parts=stock.expected_parts(j, parts)[0]))
+                                  parts=stock.expected_parts(j, parts)[0], tools=tools.required_tools(j, needs)[0]))
     working = [x for x in engineers if works_on(x, day)]
     vans = await stock.van_stock(session, [x.id for x in working])
     restock_to = stock.restock_levels(inp.jobs) if inp.centres else {}
@@ -464,14 +471,22 @@ def stored(routes: Sequence[PlanRoute], stops: Sequence[PlanStop]) -> tuple[list
                         x.window_start, x.window_end, x.started) for x in stops])
 
 
-async def engineer_route(session: AsyncSession, *, engineer_id: str, day: date) -> list[tuple[PlanStop, Job]]:
-    """The engineer's stops of the day in the latest published plan of each zone, in planned order; only jobs the
-    engineer still holds (one reassigned since has left the route)."""
+async def engineer_route(session: AsyncSession, *, engineer_id: str,
+                         day: date) -> list[tuple[PlanStop, Job] | tuple[PlanRestock, ServiceCentre]]:
+    """The engineer's stops of the day in the latest published plan of each zone, in planned order: the jobs the
+    engineer still holds (one reassigned since has left the route) and the plan's restock stops at service
+    centres (``plan_restocks``), each with its centre."""
     newer = aliased(PlanRow)
     latest = sa.select(PlanRow.id).where(PlanRow.day == day, PlanRow.status == lifecycle.PUBLISHED, ~sa.exists().where(
         newer.zone == PlanRow.zone, newer.day == day, newer.status == lifecycle.PUBLISHED,
         newer.version > PlanRow.version))
-    rows = (await session.execute(sa.select(PlanStop, Job).join(Job, Job.id == PlanStop.job_id).where(
-        PlanStop.plan_id.in_(latest), PlanStop.engineer_id == engineer_id, Job.engineer_id == engineer_id)
-        .order_by(PlanStop.planned_start, PlanStop.position))).all()
-    return [(s, j) for s, j in rows]
+    jobs = (await session.execute(sa.select(PlanStop, Job).join(Job, Job.id == PlanStop.job_id).where(
+        PlanStop.plan_id.in_(latest), PlanStop.engineer_id == engineer_id, Job.engineer_id == engineer_id))).all()
+    restocks = (await session.execute(sa.select(PlanRestock, ServiceCentre).join(
+        ServiceCentre, ServiceCentre.id == PlanRestock.centre_id).where(
+        PlanRestock.plan_id.in_(latest), PlanRestock.engineer_id == engineer_id))).all()
+    out: list[tuple[PlanStop, Job] | tuple[PlanRestock, ServiceCentre]] = [(s, j) for s, j in jobs]
+    out += [(x, c) for x, c in restocks]
+    # a restock stop before a job at the same planned start (zero-length restock is impossible) keeps its position
+    out.sort(key=lambda t: (t[0].planned_start, t[0].position))
+    return out
