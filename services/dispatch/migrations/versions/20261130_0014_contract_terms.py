@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "dispatch_0014"
-down_revision = "dispatch_0012"
+down_revision = "dispatch_0013"
 branch_labels = None
 depends_on = None
 
