@@ -215,6 +215,13 @@ async def test_a_started_job_never_moves_and_a_pinned_job_stays_with_its_enginee
     skill = uniq("hvac")
     async with running(create_app(dispatch_settings(plan_time_limit_seconds=0.5,
                                                     planner_executor="thread"))) as client:
+        # today's plan needs a day still in progress: 09:00 Shanghai of a coming workday, whenever the suite runs
+        day = clock.business_today() + timedelta(days=1)
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        morning = datetime.combine(day, time(9), clock.BUSINESS_TZ)
+        r = await client.post("/v1/admin/clock", json={"to": morning.isoformat()}, headers=admin)
+        assert r.status_code == 200, r.text
         await county_zone(client, admin)
         far = (SITE[0] + 0.3, SITE[1] + 0.3)
         started, pinned, free = await open_jobs(client, skill, 3)
@@ -224,8 +231,10 @@ async def test_a_started_job_never_moves_and_a_pinned_job_stays_with_its_enginee
                               headers=admin)
         assert r.status_code == 200, r.text
         s1 = auth_headers("engineer", sub="S1", engineer_id="S1")
-        for body in (action("depart"), action("arrive", lat=SITE[0], lon=SITE[1])):
-            assert (await client.post(f"/v1/jobs/{started.id}/actions", json=body, headers=s1)).status_code == 200
+        at = clock.now().isoformat()  # the app's moved clock: the device time must not be before the job
+        for body in (action("depart", device_time=at), action("arrive", lat=SITE[0], lon=SITE[1], device_time=at)):
+            r = await client.post(f"/v1/jobs/{started.id}/actions", json=body, headers=s1)
+            assert r.status_code == 200, r.text
         # pinning a started job elsewhere does not move it either
         for job_id, eng in ((pinned.id, "S1"), (started.id, "S2")):
             r = await client.patch(f"/v1/jobs/{job_id}/planning", json={"pinned_engineer_id": eng}, headers=admin)

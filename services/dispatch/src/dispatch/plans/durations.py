@@ -11,7 +11,6 @@ value, then the configured one; no row: the caller's ``DISPATCH_DEFAULT_SERVICE_
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..config import DispatchConfig
 from ..domain.durations import effective_minutes, learn
 from ..models import Job, LearnedDuration, ServiceDuration, ServiceRecord
+from .process_cache import ProcessCache
 
 
 @dataclass(frozen=True)
@@ -101,24 +101,15 @@ async def effective(session: AsyncSession) -> dict[tuple[str, str], int]:
             if v.effective_minutes is not None}
 
 
-_CACHE: tuple[float, dict[tuple[str, str], int]] | None = None
-"""(valid until, on ``time.monotonic``; the minutes) of :func:`cached` in this process."""
+_CACHE: ProcessCache[dict[tuple[str, str], int]] = ProcessCache()
 
 
 async def cached(session: AsyncSession, cfg: DispatchConfig) -> dict[tuple[str, str], int]:
     """:func:`effective`, kept in this process for ``cfg.live_cache`` (the live path reads it every decision): a
     change made in this process (``upsert``, ``relearn``) clears it, another process's is seen within the TTL."""
-    global _CACHE
-    t = time.monotonic()
-    if _CACHE is not None and t < _CACHE[0]:
-        return _CACHE[1]
-    got = await effective(session)
-    if cfg.live_cache.total_seconds() > 0:
-        _CACHE = (t + cfg.live_cache.total_seconds(), got)
-    return got
+    return await _CACHE.get(lambda: effective(session), cfg.live_cache)
 
 
 def forget() -> None:
-    """A service duration changed in this process: the next :func:`cached` reads them again."""
-    global _CACHE
-    _CACHE = None
+    """Changed in this process: the next :func:`cached` reads again."""
+    _CACHE.forget()

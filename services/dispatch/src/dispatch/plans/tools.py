@@ -11,7 +11,6 @@ Each write replaces the whole set under a transaction-scoped advisory lock on it
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -23,6 +22,7 @@ from aftersales_shared.errors import NotFound
 
 from ..config import DispatchConfig
 from ..models import Engineer, FaultClassTool
+from .process_cache import ProcessCache
 
 ToolTable = dict[tuple[str, str], frozenset[str]]
 
@@ -88,22 +88,14 @@ def required_tools(job: Any, table: ToolTable) -> tuple[frozenset[str], str]:
     return (named, "fault_class") if named else (frozenset(), "none")
 
 
-_CACHE: tuple[float, ToolTable] | None = None
-"""(valid until, on ``time.monotonic``; the table) of :func:`cached` in this process."""
+_CACHE: ProcessCache[ToolTable] = ProcessCache()
 
 
 async def cached(session: AsyncSession, cfg: DispatchConfig) -> ToolTable:
     """:func:`tool_table`, kept in this process for ``cfg.live_cache``."""
-    global _CACHE
-    t = time.monotonic()
-    if _CACHE is not None and t < _CACHE[0]:
-        return _CACHE[1]
-    got = await tool_table(session)
-    if cfg.live_cache.total_seconds() > 0:
-        _CACHE = (t + cfg.live_cache.total_seconds(), got)
-    return got
+    return await _CACHE.get(lambda: tool_table(session), cfg.live_cache)
 
 
 def forget() -> None:
-    global _CACHE
-    _CACHE = None
+    """Changed in this process: the next :func:`cached` reads again."""
+    _CACHE.forget()

@@ -8,15 +8,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from aftersales_shared import clock
+from aftersales_shared import clock, exports
 from aftersales_shared.app import DbSession, settings_of
 from aftersales_shared.errors import Conflict
+from aftersales_shared.exports import CSV, XLSX
 from aftersales_shared.schemas import Limit, Month, Offset, Text
 
 from .. import access
 from ..access import CanEditCatalogue, CanReadBaseStock, CanReadCatalogue, CanReadPartsReports
 from ..requests.schemas import Id
-from . import exports, horizon, service
+from . import horizon, service
 from .schemas import (
     HorizonPage,
     ProductLinePut,
@@ -27,8 +28,6 @@ from .schemas import (
 
 router = APIRouter(prefix="/v1", tags=["parts: reports"])
 
-CSV = "text/csv"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 MonthQ = Annotated[Month, Query(description="Shanghai calendar month, YYYY-MM")]
 DealerQ = Annotated[str | None, Query(min_length=1, max_length=64)]
