@@ -68,13 +68,12 @@ async def on_sla_breached(session: AsyncSession, event: IntegrationEvent, *, cfg
 
 
 HANDLERS = {
-    "tickets": ([ticket_ev.TICKET_TOPIC], {
+    "tickets": ([ticket_ev.TICKET_TOPIC, ticket_ev.PRODUCT_LINE_TOPIC], {
         ticket_ev.TicketOpened.TYPE: on_ticket_opened,
         ticket_ev.TicketReopened.TYPE: on_ticket_reopened,
         ticket_ev.TicketCancelled.TYPE: on_ticket_cancelled,
         ticket_ev.TicketCoverageChanged.TYPE: on_coverage_changed,
-    }),
-    "catalog": ([ticket_ev.PRODUCT_LINE_TOPIC], {  # issue 15: component lists the diagnoses are checked on
+        # issue 15: a product line's component list, which diagnoses are checked on
         ticket_ev.ProductLineComponentsChanged.TYPE: on_line_components_changed,
     }),
     "parts": ([parts_ev.REQUEST_TOPIC], {
