@@ -89,6 +89,10 @@ async def test_R_W3_R_T3_catalogue_component_list_reaches_dispatch_and_checks_th
         assert (r.json()["revision"], r.json()["components_validated"]) == (1, False)
         assert "had not reached dispatch" in r.json()["components_note"]
         assert (await dp.get(f"/v1/product-lines/{line}/components", headers=eng)).status_code == 404
+        early, eng2 = await _held_job(dp, admin, auth_headers, line)
+        motor = {**DIAG, "components": [{"component": "drum_motor", "part_no": "MTR-1"}]}
+        r = await dp.put(f"/v1/jobs/{early.id}/diagnosis", headers=eng2, json=motor)
+        assert r.status_code == 200 and r.json()["components_validated"] is False, r.text
 
         r = await tk.post("/v1/product-lines", headers=cat_admin, json={
             "code": line, "name": "Washing machine", "required_skill": "wash",
@@ -103,6 +107,10 @@ async def test_R_W3_R_T3_catalogue_component_list_reaches_dispatch_and_checks_th
         assert {c["component"]: c["part_nos"] for c in seen["components"]} == LINE
 
         outbox = "SELECT count(*) FROM dispatch.outbox WHERE key = $1 AND event_type = 'dispatch.job.diagnosed'"
+        # the list has arrived: the same findings sent again are checked, without a new revision or event
+        r = await dp.put(f"/v1/jobs/{early.id}/diagnosis", headers=eng2, json=motor)
+        assert (r.json()["revision"], r.json()["components_validated"]) == (1, True), r.text
+        assert await admin_db.fetchval(outbox, early.id) == 1
         before = await admin_db.fetchval(outbox, job.id)
         r = await dp.put(f"/v1/jobs/{job.id}/diagnosis", headers=eng, json={**DIAG, "components": [
             {"component": "drum_motor", "part_no": "MTR-1"}, {"component": "flux_capacitor"}]})
