@@ -60,8 +60,10 @@ async def test_R_W3_spill_found_on_site_makes_the_repair_paid_end_to_end(platfor
     quarter = quarter_of(today)
 
     # --- reference data, each through its owner's API
-    r = await tk.post("/v1/product-lines", headers=admin,
-                      json={"code": line, "name": "Washing machine", "required_skill": skill})
+    r = await tk.post("/v1/product-lines", headers=admin,  # its component list reaches dispatch over Kafka
+                      json={"code": line, "name": "Washing machine", "required_skill": skill,
+                            "components": [{"component": "control_board", "part_nos": [part_no]},
+                                           {"component": "drum_motor", "part_nos": []}]})
     assert r.status_code == 201, r.text
     r = await tk.post(f"/v1/product-lines/{line}/policies", headers=admin,
                       json={"effective_from": "2020-01-01", "months": 24, "start_basis": "sale"})
@@ -135,9 +137,16 @@ async def test_R_W3_spill_found_on_site_makes_the_repair_paid_end_to_end(platfor
     diagnosis = {"components": [{"component": "control_board", "part_no": part_no}], "root_cause": "customer",
                  "exclusions": ["liquid_spill"], "evidence": [f"photos/{sfx}-spill.jpg"],
                  "note": "water residue on the board"}
+    async def line_components() -> dict[str, Any]:
+        return (await dp.get(f"/v1/product-lines/{line}/components", headers=eng)).json()
+
+    await eventually("dispatch holds the line's component list", line_components, lambda c: c.get("version") == 1)
+    r = await dp.put(f"/v1/jobs/{job_id}/diagnosis", headers=eng, json={  # R-W3/R-T3: named from the line's list
+        **diagnosis, "components": [{"component": "heating_element"}]})
+    assert r.status_code == 422 and r.json()["field"] == "components[0].component", r.text
     r = await dp.put(f"/v1/jobs/{job_id}/diagnosis", headers=eng, json=diagnosis)
     assert r.status_code == 200, r.text
-    assert (r.json()["revision"], r.json()["points_to_paid"]) == (1, True)
+    assert (r.json()["revision"], r.json()["points_to_paid"], r.json()["components_validated"]) == (1, True, True)
 
     async def coverage() -> dict[str, Any]:
         r = await tk.get(f"/v1/tickets/{ticket_id}/coverage", headers=agent)

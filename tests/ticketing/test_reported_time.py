@@ -11,9 +11,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from aftersales_shared import clock
+from aftersales_shared.db import unit_of_work
 from aftersales_shared.testing.plugin import reset_schema, running
 from ticketing.domain.reported_time import reported_time_problem
 from ticketing.main import create_app
+from ticketing.retention import service as retention
 
 from .conftest import seed_line, seed_unit, settings, ticket_body
 
@@ -67,3 +70,54 @@ async def test_R_S7_intake_takes_the_reported_time_within_the_configured_limit(i
         await seed_unit(client, agent, serial="SN-RT-2")
         t2 = (await client.post("/v1/tickets", headers=agent, json=ticket_body(serial="SN-RT-2"))).json()
         assert t2["reported_at"] == t2["opened_at"]
+
+
+@pytest.mark.integration
+async def test_R_S7_a_report_time_of_its_own_is_audited_and_kept(infra_settings, admin_db, auth_headers):
+    """R-S7, issue 15 item 7 "…and audited": a ticket taken with the customer's own report time gets an audit entry
+    of its own (who keyed it, channel, report time, receipt time, the instant the SLA clock counts from), shown with
+    the ticket's history; a ticket keyed in at once has none. The report time cannot be changed afterwards (the
+    database refuses it), so the intake entry is the whole story."""
+    agent, dealer = auth_headers("call_center", sub="agent-7"), auth_headers("dealer", dealer_id="D1")
+    async with running(create_app(settings(infra_settings))) as client:
+        await reset_schema(admin_db, "ticketing")
+        await seed_line(client, auth_headers("admin"))
+        for serial in ("SN-RA-1", "SN-RA-2"):
+            await seed_unit(client, agent, serial=serial)
+        reported = (datetime.now(UTC) - timedelta(hours=11)).replace(microsecond=0)
+        r = await client.post("/v1/tickets", headers=agent, json=ticket_body(
+            serial="SN-RA-1", channel="sms", reported_at=reported.isoformat()))
+        assert r.status_code == 201, r.text
+        t = r.json()
+        seen = (await client.get(f"/v1/tickets/{t['ticket_no']}", headers=dealer)).json()
+        assert [(a["change"], a["actor"], a["channel"]) for a in seen["reported_time_audit"]] == [
+            ("intake", "agent-7", "sms")]
+        audit = seen["reported_time_audit"][0]
+        assert datetime.fromisoformat(audit["reported_at"]) == reported
+        assert datetime.fromisoformat(audit["sla_clock_from"]) == reported
+        assert datetime.fromisoformat(audit["received_at"]) == datetime.fromisoformat(t["opened_at"])
+        assert seen["history"][0]["to_status"] == "open"
+
+        t2 = (await client.post("/v1/tickets", headers=agent, json=ticket_body(serial="SN-RA-2"))).json()
+        assert (await client.get(f"/v1/tickets/{t2['id']}", headers=agent)).json()["reported_time_audit"] == []
+
+        with pytest.raises(Exception, match="report time is kept"):
+            await admin_db.execute("UPDATE ticketing.tickets SET reported_at = reported_at - interval '1 hour' "
+                                   "WHERE id = $1", t["id"])
+        with pytest.raises(Exception, match="service record"):
+            await admin_db.execute("UPDATE ticketing.reported_time_audit SET actor = 'someone' WHERE ticket_id = $1",
+                                   t["id"])
+        assert await admin_db.fetchval("SELECT count(*) FROM ticketing.reported_time_audit") == 1
+
+        # R-T4: the audit goes only with its ticket, once the retention job has archived it (the archived ticket
+        # keeps reported_at, opened_at, channel and created_by)
+        r = await client.post(f"/v1/tickets/{t['id']}/cancel", json={"reason": "duplicate report"}, headers=agent)
+        assert r.status_code == 200, r.text
+        async with unit_of_work(client.app.state.sessions) as s:
+            run = await retention.run_day(s, today=clock.business_today() + timedelta(days=6 * 366), now=clock.now(),
+                                          years=5)
+        assert run is not None and run["tickets_archived"] == 1, run
+        assert await admin_db.fetchval("SELECT count(*) FROM ticketing.reported_time_audit") == 0
+        doc = json.loads(await admin_db.fetchval("SELECT document FROM ticketing.archived_records WHERE record_id = $1",
+                                                 t["id"]))
+        assert datetime.fromisoformat(doc["reported_at"]) == reported and doc["channel"] == "sms"

@@ -44,6 +44,12 @@ async def on_coverage_changed(session: AsyncSession, event: IntegrationEvent, *,
     await repairs.coverage_changed(session, event.payload)
 
 
+async def on_line_components_changed(session: AsyncSession, event: IntegrationEvent, *,
+                                     cfg: DispatchConfig) -> None:
+    """Issue 15: ticketing's catalogue announced a product line's component list (diagnoses are checked on it)."""
+    await repairs.line_components_changed(session, event.payload, clock.now())
+
+
 async def on_parts_delivered(session: AsyncSession, event: IntegrationEvent, *, cfg: DispatchConfig) -> None:
     await jobs.parts_delivered(session, event.payload.job_id, event.payload.ticket_id, clock.now())
 
@@ -62,11 +68,13 @@ async def on_sla_breached(session: AsyncSession, event: IntegrationEvent, *, cfg
 
 
 HANDLERS = {
-    "tickets": ([ticket_ev.TICKET_TOPIC], {
+    "tickets": ([ticket_ev.TICKET_TOPIC, ticket_ev.PRODUCT_LINE_TOPIC], {
         ticket_ev.TicketOpened.TYPE: on_ticket_opened,
         ticket_ev.TicketReopened.TYPE: on_ticket_reopened,
         ticket_ev.TicketCancelled.TYPE: on_ticket_cancelled,
         ticket_ev.TicketCoverageChanged.TYPE: on_coverage_changed,
+        # issue 15: a product line's component list, which diagnoses are checked on
+        ticket_ev.ProductLineComponentsChanged.TYPE: on_line_components_changed,
     }),
     "parts": ([parts_ev.REQUEST_TOPIC], {
         parts_ev.RequestDelivered.TYPE: on_parts_delivered,

@@ -256,11 +256,26 @@ class Diagnosis(Base):
     note: Mapped[str | None] = mapped_column(sa.Text)
     recorded_at: Mapped[datetime] = mapped_column(TS)
     updated_at: Mapped[datetime] = mapped_column(TS)
+    # checked against the product line's component list (false: no list had arrived yet; dispatch_0018)
+    components_validated: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     __table_args__ = (
         sa.CheckConstraint("revision >= 1", name="revision_positive"),
         sa.CheckConstraint("root_cause IS NULL OR root_cause IN ('supplier_part','workmanship','customer')",
                            name="root_cause"),
     )
+
+
+class LineComponents(Base):
+    """A product line's component list with the catalogue part numbers linked to each component, as ticketing's
+    catalogue last announced it (issue 15; the highest version heard wins)."""
+
+    __tablename__ = "line_components"
+    product_line: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(sa.Integer)
+    components: Mapped[list[Any]] = mapped_column(JSONB)
+    changed_at: Mapped[datetime] = mapped_column(TS)
+    received_at: Mapped[datetime] = mapped_column(TS)
+    __table_args__ = (sa.CheckConstraint("version >= 1", name="version_positive"),)
 
 
 MONEY = sa.Numeric(14, 2)

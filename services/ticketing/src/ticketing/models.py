@@ -23,6 +23,12 @@ product_lines = sa.Table(
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("required_skill", sa.Text, nullable=False),
     sa.Column("created_at", TZ, nullable=False, server_default=NOW),
+    # issue 15: the line's components with their catalogue part numbers ([{"component", "part_nos"}]), replaced
+    # as a whole; the version counts replacements (0: no list yet) and orders the event consumers keep
+    sa.Column("components", pg.JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    sa.Column("components_version", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("components_changed_at", TZ),
+    sa.Column("components_changed_by", sa.Text),
 )
 
 warranty_policies = sa.Table(
@@ -161,6 +167,21 @@ coverage_changes = sa.Table(  # issue 15: every coverage change after intake (di
     sa.Column("at", TZ, nullable=False),
     sa.CheckConstraint("source IN ('diagnosis', 'override', 'unit_change')", name="source"),
     sa.Index("ix_coverage_changes_ticket_id", "ticket_id"),
+)
+
+reported_time_audit = sa.Table(  # issue 15 (R-S7): a ticket taken with the customer's own report time
+    "reported_time_audit", md,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("ticket_id", pg.UUID(as_uuid=True), sa.ForeignKey("ticketing.tickets.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("change", sa.Text, nullable=False),  # 'intake' (reported_at cannot change afterwards)
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("reported_at", TZ, nullable=False),
+    sa.Column("received_at", TZ, nullable=False),
+    sa.Column("sla_clock_from", TZ, nullable=False),
+    sa.Column("at", TZ, nullable=False),
+    sa.Index("ix_reported_time_audit_ticket_id", "ticket_id"),
 )
 
 ticket_transitions = sa.Table(

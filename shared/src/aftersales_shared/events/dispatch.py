@@ -217,6 +217,9 @@ class JobDiagnosedPayload(JobPayload):
     evidence: list[str] = Field(default_factory=list)
     note: str | None = None
     revision: int = 1  # counts the job's diagnoses: a later one supersedes an earlier one
+    # issue 15: the components were checked against the product line's component list (False: no list had reached
+    # dispatch yet, accepted as named; None: a producer from before the check)
+    components_validated: bool | None = None
 
 
 class JobDiagnosed(IntegrationEvent):

@@ -15,6 +15,7 @@ TICKET_TOPIC = topic_for(PRODUCER, "ticket")
 UNIT_TOPIC = topic_for(PRODUCER, "unit")
 COMPLAINT_TOPIC = topic_for(PRODUCER, "complaint")
 CALLBACK_TOPIC = topic_for(PRODUCER, "callback")
+PRODUCT_LINE_TOPIC = topic_for(PRODUCER, "product_line")
 
 # "maintenance" (issue 16, R-S10): a preventive-maintenance visit under a plan — contract work, never a warranty
 # repair fee (settlement books fees only for warranty/extended).
@@ -284,3 +285,27 @@ class UnitRemedyCompleted(IntegrationEvent):
     TYPE = "ticketing.unit.remedy_completed"
     TOPIC = UNIT_TOPIC
     payload: UnitRemedyCompletedPayload
+
+
+class LineComponent(Payload):
+    """One component of a product line and the catalogue part numbers linked to it (issue 15)."""
+
+    component: str
+    part_nos: list[str] = Field(default_factory=list)
+
+
+class ProductLineComponentsChangedPayload(Payload):
+    """A product line's component list as ticketing's catalogue holds it now (issue 15): the whole list, so a
+    consumer keeps the highest ``version`` it has seen and never lets an older event overwrite a newer list."""
+
+    product_line: str
+    version: int = Field(ge=1)
+    components: list[LineComponent] = Field(default_factory=list)
+    changed_at: datetime
+    changed_by: str | None = None
+
+
+class ProductLineComponentsChanged(IntegrationEvent):
+    TYPE = "ticketing.product_line.components_changed"
+    TOPIC = PRODUCT_LINE_TOPIC
+    payload: ProductLineComponentsChangedPayload

@@ -31,6 +31,7 @@ from . import service
 from .schemas import (
     DiagnosisIn,
     DiagnosisRead,
+    LineComponentsRead,
     PaidRepairReport,
     PaymentIn,
     PaymentRead,
@@ -50,7 +51,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS, 409: {"description": "the job's status allows no diagnosis (closed, or not yet accepted)"},
-    422: {"description": "invalid body, or an exclusion without evidence (problem+json names the field)"}}
+    422: {"description": "invalid body, an exclusion without evidence, a component not in the product line's list "
+                         "or a part number not linked to its component (problem+json names the field, e.g. "
+                         "components[0].component, and lists the allowed components)"}}
 
 JobId = Annotated[Id, Path()]
 
@@ -59,7 +62,9 @@ JobId = Annotated[Id, Path()]
 async def put_diagnosis(job_id: JobId, body: DiagnosisIn, session: DbSession, p: CanActAsEngineer) -> DiagnosisRead:
     """The engineer's diagnosis of a job it holds: failed components, root cause (R-T3), exclusions found (R-W3)
     with evidence. Ticketing re-determines the coverage from it (an exclusion or a customer-side cause makes the
-    repair paid); the same diagnosis sent again changes nothing."""
+    repair paid); the same diagnosis sent again changes nothing. The components are checked against the product
+    line's component list (from ticketing's catalogue); when none has reached dispatch yet they are accepted as
+    named and the answer says so (``components_validated=false``)."""
     return await service.record_diagnosis(session, job_id=job_id, engineer_id=engineer_id_of(p), body=body,
                                           now=clock.now())
 
@@ -71,6 +76,14 @@ async def get_diagnosis(job_id: JobId, session: DbSession, p: CanReadJobs) -> Di
     if job is None:
         raise NotFound(f"job {job_id} not found", field="job_id")
     return await service.get_diagnosis(session, job=job)
+
+
+@router.get("/product-lines/{product_line}/components", response_model=LineComponentsRead, responses=ERRORS)
+async def get_line_components(product_line: Annotated[Id, Path()], session: DbSession,
+                              _p: CanReadJobs) -> LineComponentsRead:
+    """The product line's component list with the catalogue part numbers linked to each, as dispatch holds it (what
+    a diagnosis is checked against; the engineer's app offers it); 404 when none has reached dispatch yet."""
+    return LineComponentsRead.model_validate(await service.get_line_components(session, product_line=product_line))
 
 
 # --- paid repairs (issue 15) -----------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from ..fields import Name, Reason, Serial
 
 
 class FailedComponent(StrictModel):
-    """A failed component of the product line, linked to the catalogue part number when one is known."""
+    """A failed component of the product line, linked to the catalogue part number when one is known. Checked
+    against the product line's component list once it has reached dispatch (``components_validated``)."""
 
     component: Name
     part_no: Serial | None = None
@@ -54,6 +55,25 @@ class DiagnosisRead(ReadModel):
     coverage: str = Field(description="the job's coverage as ticketing last decided it")
     coverage_reason: str | None = None
     points_to_paid: bool = Field(description="the findings make the repair paid (ticketing decides and says so)")
+    components_validated: bool = Field(
+        False, description="the components were checked against the product line's component list; false: no list "
+                           "had reached dispatch when it was recorded, accepted as named")
+    components_note: str | None = None
+
+
+class LineComponentRead(BaseModel):
+    component: str
+    part_nos: list[str]
+
+
+class LineComponentsRead(ReadModel):
+    """A product line's component list as dispatch holds it (from ticketing's catalogue)."""
+
+    product_line: str
+    version: int
+    components: list[LineComponentRead]
+    changed_at: datetime
+    received_at: datetime
 
 
 class CoverageRead(BaseModel):

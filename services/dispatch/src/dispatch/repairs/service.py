@@ -19,12 +19,13 @@ from aftersales_shared import clock
 from aftersales_shared.errors import Conflict, NotFound, Unprocessable
 from aftersales_shared.events import dispatch as ev
 from aftersales_shared.events.envelope import IntegrationEvent
-from aftersales_shared.events.ticketing import TicketCoverageChangedPayload
+from aftersales_shared.events.ticketing import ProductLineComponentsChangedPayload, TicketCoverageChangedPayload
 from aftersales_shared.ids import new_id
 from aftersales_shared.money import to_fen
 from aftersales_shared.outbox import add_events
 
 from ..config import DispatchConfig
+from ..domain import components as line_components
 from ..domain import job_lifecycle, quote
 from ..domain.job_lifecycle import ON_SITE, PAUSED
 from ..domain.repair_lifecycle import may_diagnose, points_to_paid
@@ -32,7 +33,7 @@ from ..jobs import queries
 from ..jobs import service as jobs
 from ..jobs.events import job_payload
 from ..jobs.schemas import ServiceRecordIn
-from ..models import Diagnosis, Job, JobPayment, Quote, RateCard
+from ..models import Diagnosis, Job, JobPayment, LineComponents, Quote, RateCard
 from .schemas import (
     DiagnosisIn,
     DiagnosisRead,
@@ -56,9 +57,58 @@ async def held_job(session: AsyncSession, job_id: str, engineer_id: str) -> Job:
 def diagnosis_read(job: Job, d: Diagnosis) -> DiagnosisRead:
     return DiagnosisRead.model_validate({
         **{k: getattr(d, k) for k in ("job_id", "engineer_id", "revision", "components", "root_cause", "exclusions",
-                                      "evidence", "note", "recorded_at", "updated_at")},
+                                      "evidence", "note", "recorded_at", "updated_at", "components_validated")},
         "coverage": job.coverage, "coverage_reason": job.coverage_reason,
-        "points_to_paid": points_to_paid(d.root_cause, d.exclusions)})
+        "points_to_paid": points_to_paid(d.root_cause, d.exclusions),
+        "components_note": None if d.components_validated else UNVALIDATED_NOTE})
+
+
+UNVALIDATED_NOTE = ("the product line's component list had not reached dispatch when this diagnosis was recorded: "
+                    "its components were accepted unchecked")
+
+
+async def checked_components(session: AsyncSession, job: Job, body: DiagnosisIn) -> tuple[list[dict[str, Any]], bool]:
+    """The diagnosed components checked against the job's product line's component list (``domain/components``):
+    in the list's spelling and validated, or — when no list has arrived for the line yet — as sent and unvalidated
+    (an engineer on site is never blocked by a list still on its way; docs/dispatch.md). An unknown component or
+    a part number not linked to its component is a 422 naming ``components[i].component`` / ``.part_no``."""
+    sent = [line_components.Named(c.component, c.part_no) for c in body.components]
+    held = await session.get(LineComponents, job.product_line)
+    if held is None:
+        return [c.model_dump(mode="json") for c in body.components], False
+    line = {c["component"]: list(c.get("part_nos") or []) for c in held.components}
+    checked = line_components.check(sent, line)
+    if checked.problems:
+        first = checked.problems[0]
+        raise Unprocessable(first.reason, field=first.field, code=first.code, extra={
+            "errors": [{"field": p.field, "reason": p.reason, "code": p.code} for p in checked.problems],
+            "allowed_components": [{"component": k, "part_nos": v} for k, v in line.items()],
+            "components_version": held.version})
+    return [{"component": n.component, "part_no": n.part_no} for n in checked.components], True
+
+
+async def line_components_changed(session: AsyncSession, p: ProductLineComponentsChangedPayload,
+                                  now: datetime) -> None:
+    """Ticketing's catalogue announced a product line's component list: keep it when it is newer than the one held
+    (the row is locked; an older event arriving late, or a redelivery, changes nothing)."""
+    held = await session.get(LineComponents, p.product_line, with_for_update=True)
+    if not line_components.newer(p.version, held.version if held is not None else None):
+        return
+    comps = [c.model_dump(mode="json") for c in p.components]
+    if held is None:
+        session.add(LineComponents(product_line=p.product_line, version=p.version, components=comps,
+                                   changed_at=p.changed_at, received_at=now))
+    else:
+        held.version, held.components, held.changed_at, held.received_at = p.version, comps, p.changed_at, now
+    await session.flush()
+
+
+async def get_line_components(session: AsyncSession, *, product_line: str) -> LineComponents:
+    held = await session.get(LineComponents, product_line)
+    if held is None:
+        raise NotFound(f"no component list for product line {product_line} has reached dispatch yet",
+                       field="product_line", code="no_component_list")
+    return held
 
 
 async def record_diagnosis(session: AsyncSession, *, job_id: str, engineer_id: str, body: DiagnosisIn,
@@ -71,22 +121,29 @@ async def record_diagnosis(session: AsyncSession, *, job_id: str, engineer_id: s
     job = await held_job(session, job_id, engineer_id)
     if not may_diagnose(job.status):
         raise Conflict(f"cannot diagnose a job that is {job.status}", field="status", code="job_state")
-    found = {"components": [c.model_dump(mode="json") for c in body.components], "root_cause": body.root_cause,
+    comps, validated = await checked_components(session, job, body)
+    found = {"components": comps, "root_cause": body.root_cause,
              "exclusions": list(body.exclusions), "evidence": list(body.evidence), "note": body.note}
     d = await session.get(Diagnosis, job.id)
     if d is not None and all(getattr(d, k) == v for k, v in found.items()):
+        if validated and not d.components_validated:  # the list arrived since: the same findings, now checked
+            d.components_validated = True
+            await session.flush()
         return diagnosis_read(job, d)  # a resent diagnosis: nothing new to say
     if d is None:
-        d = Diagnosis(job_id=job.id, engineer_id=engineer_id, revision=1, recorded_at=now, updated_at=now, **found)
+        d = Diagnosis(job_id=job.id, engineer_id=engineer_id, revision=1, recorded_at=now, updated_at=now,
+                      components_validated=validated, **found)
         session.add(d)
     else:
         for k, v in found.items():
             setattr(d, k, v)
         d.revision, d.engineer_id, d.updated_at = d.revision + 1, engineer_id, now
+        d.components_validated = validated
     job.updated_at = now
     await session.flush()
     await add_events(session, ev.JobDiagnosed(aggregate_id=job.id, payload=job_payload(
-        job, now, serial=job.serial, product_line=job.product_line, revision=d.revision, **found)))
+        job, now, serial=job.serial, product_line=job.product_line, revision=d.revision,
+        components_validated=validated, **found)))
     return diagnosis_read(job, d)
 
 

@@ -7,21 +7,76 @@ from decimal import Decimal
 from typing import Annotated, Literal, get_args
 from uuid import UUID
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from aftersales_shared.money import Money
 from aftersales_shared.schemas import BusinessDate, StrictModel
 
 from ..domain.warranty import ExclusionCode
-from ..fields import LineCode, Name, Skill
+from ..fields import Component, LineCode, Name, Skill
 
 Months = Annotated[int, Field(ge=1, le=120)]
+PARTNO_PATTERN = r"^[A-Za-z0-9._/-]{1,40}$"
+PartNo = Annotated[str, Field(pattern=PARTNO_PATTERN, description="a catalogue part number (parts' pattern)")]
+
+
+class LineComponentIn(StrictModel):
+    """One component of the product line and the catalogue part numbers that are that component."""
+
+    component: Component
+    part_nos: list[PartNo] = Field(default_factory=list, max_length=200)
+
+    @field_validator("part_nos")
+    @classmethod
+    def _distinct(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("a part number is named once per component")
+        return v
+
+
+def unique_components(v: list[LineComponentIn]) -> list[LineComponentIn]:
+    names = [c.component.casefold() for c in v]
+    if len(set(names)) != len(names):
+        raise ValueError("a component is named once (names are compared ignoring case)")
+    return v
+
+
+class ComponentListIn(StrictModel):
+    """A product line's whole component list (issue 15): the engineer's diagnosis names components from it, and a
+    part number only with the component it is linked to. Replaces the list; names are unique (ignoring case)."""
+
+    components: list[LineComponentIn] = Field(max_length=200)
+
+    @field_validator("components")
+    @classmethod
+    def _unique(cls, v: list[LineComponentIn]) -> list[LineComponentIn]:
+        return unique_components(v)
+
+
+class LineComponentRead(BaseModel):
+    component: str
+    part_nos: list[str]
+
+
+class ComponentListRead(BaseModel):
+    product_line: str
+    version: int = Field(description="counts the list's replacements (0: no list yet)")
+    components: list[LineComponentRead]
+    changed_at: datetime | None
+    changed_by: str | None
 
 
 class ProductLineCreate(StrictModel):
     code: LineCode
     name: Name
     required_skill: Skill  # dispatch matches engineers on it (40 characters there)
+    components: list[LineComponentIn] | None = Field(
+        None, max_length=200, description="the line's component list (issue 15); also set later with PUT components")
+
+    @field_validator("components")
+    @classmethod
+    def _unique(cls, v: list[LineComponentIn] | None) -> list[LineComponentIn] | None:
+        return None if v is None else unique_components(v)
 
 
 class ProductLineRead(BaseModel):
@@ -29,6 +84,8 @@ class ProductLineRead(BaseModel):
     name: str
     required_skill: str
     created_at: datetime
+    components: list[LineComponentRead] = Field(default_factory=list)
+    components_version: int = 0
 
 
 class PolicyTerms(StrictModel):

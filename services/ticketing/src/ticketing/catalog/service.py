@@ -1,7 +1,10 @@
-"""Catalog use cases: product lines, policy versions, and the pure policy built from stored terms."""
+"""Catalog use cases: product lines, policy versions, and the pure policy built from stored terms; a product
+line's component list (issue 15), announced as ``ticketing.product_line.components_changed`` so dispatch checks a
+diagnosis against it without reading ticketing's tables."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -9,11 +12,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aftersales_shared.errors import Conflict, NotFound
+from aftersales_shared.events.ticketing import ProductLineComponentsChanged
 from aftersales_shared.ids import new_id
+from aftersales_shared.outbox import add_events
 
 from ..domain.warranty import WarrantyPolicy
 from ..models import product_lines, warranty_policies
-from .schemas import PolicyCreate, PolicyTerms, ProductLineCreate
+from .schemas import LineComponentIn, PolicyCreate, PolicyTerms, ProductLineCreate
 
 
 def to_domain(terms: dict[str, Any]) -> WarrantyPolicy:
@@ -29,14 +34,51 @@ def to_domain(terms: dict[str, Any]) -> WarrantyPolicy:
     )
 
 
-async def create_product_line(session: AsyncSession, *, line: ProductLineCreate) -> dict[str, Any]:
-    """A new product line; 409 when the code exists."""
+async def create_product_line(session: AsyncSession, *, line: ProductLineCreate, actor: str,
+                              now: datetime) -> dict[str, Any]:
+    """A new product line; 409 when the code exists. A component list given with it is its version 1."""
     row = (await session.execute(
-        pg_insert(product_lines).values(**line.model_dump()).on_conflict_do_nothing().returning(*product_lines.c)
-    )).mappings().first()
+        pg_insert(product_lines).values(**line.model_dump(exclude={"components"})).on_conflict_do_nothing()
+        .returning(*product_lines.c))).mappings().first()
     if row is None:
         raise Conflict(f"product line {line.code} exists", field="code")
+    if line.components:
+        await put_components(session, code=line.code, components=line.components, actor=actor, now=now)
+        row = (await session.execute(sa.select(product_lines).where(product_lines.c.code == line.code))
+               ).mappings().one()
     return dict(row)
+
+
+def component_list(row: Any) -> dict[str, Any]:
+    return {"product_line": row["code"], "version": row["components_version"], "components": row["components"],
+            "changed_at": row["components_changed_at"], "changed_by": row["components_changed_by"]}
+
+
+async def put_components(session: AsyncSession, *, code: str, components: list[LineComponentIn], actor: str,
+                         now: datetime) -> dict[str, Any]:
+    """Replace the product line's component list (the line row is locked, so versions never collide) and announce
+    it; the same list again changes nothing and announces nothing. 404 for an unknown line."""
+    row = (await session.execute(sa.select(product_lines).where(product_lines.c.code == code).with_for_update())
+           ).mappings().first()
+    if row is None:
+        raise NotFound(f"product line {code} not found", field="code")
+    new = [c.model_dump(mode="json") for c in components]
+    if row["components_version"] > 0 and row["components"] == new:
+        return component_list(row)
+    row = (await session.execute(sa.update(product_lines).where(product_lines.c.code == code).values(
+        components=new, components_version=product_lines.c.components_version + 1, components_changed_at=now,
+        components_changed_by=actor).returning(*product_lines.c))).mappings().one()
+    await add_events(session, ProductLineComponentsChanged(aggregate_id=code, payload={
+        "product_line": code, "version": row["components_version"], "components": new, "changed_at": now,
+        "changed_by": actor}))
+    return component_list(row)
+
+
+async def get_components(session: AsyncSession, *, code: str) -> dict[str, Any]:
+    row = (await session.execute(sa.select(product_lines).where(product_lines.c.code == code))).mappings().first()
+    if row is None:
+        raise NotFound(f"product line {code} not found", field="code")
+    return component_list(row)
 
 
 async def list_product_lines(session: AsyncSession) -> list[dict[str, Any]]:

@@ -4,7 +4,8 @@
 ``TicketCreate.model_validate_json``) and submits an ``Intake`` here; ``main.py`` starts the ``GroupCommit`` that
 calls ``write_batch``. The SQL below is hand-written, set-based asyncpg SQL (no SQLAlchemy): the benchmarks
 (``benchmarks/bench_intake.py``, docs/benchmarks.md) justify it. It names the tables of ``models.py`` itself
-(``tickets``, ``ticket_transitions``, ``idempotency_keys``, ``outbox``) and splices ``units/queries.FACTS_SQL``.
+(``tickets``, ``ticket_transitions``, ``reported_time_audit``, ``idempotency_keys``, ``outbox``) and splices
+``units/queries.FACTS_SQL``.
 
 The Idempotency-Key rule (one per service, ``aftersales_shared.idempotency``): a key is claimed in the batch's
 first statement; a request whose key was claimed earlier is answered from the stored response (replay header
@@ -15,8 +16,8 @@ Tests: ``tests/ticketing/test_intake_batching.py`` (mixed bursts, a failing batc
 DELETE by primary key) and ``tests/ticketing/test_tickets_api.py`` (intake, idempotency races, duplicates).
 
 One batch is two statements: one claims every Idempotency-Key, reads every unit's warranty facts and draws
-the ticket numbers; one inserts the tickets, first transitions, outbox rows and stored responses. Outcomes
-stay per request:
+the ticket numbers; one inserts the tickets, first transitions, report-time audit rows (issue 15), outbox rows
+and stored responses. Outcomes stay per request:
 - two requests for one serial in a batch: the first (by arrival) opens the ticket, the second gets the 409
   pointing to it, exactly as if they had come one after the other;
 - an unknown serial or a rule refusal fails only that request, and its Idempotency-Key claim is removed;
@@ -90,6 +91,11 @@ WITH v AS (
 ), h AS (
   INSERT INTO ticket_transitions (ticket_id, from_status, to_status, actor, reason, at)
   SELECT v.id, NULL, 'open', v.actor, v.force_reason, v.opened_at FROM v JOIN t ON t.id = v.id
+), a AS (
+  -- issue 15 (R-S7): a report time of its own (not the receipt time) is audited; the SLA clock counts from it
+  INSERT INTO reported_time_audit (ticket_id, change, actor, channel, reported_at, received_at, sla_clock_from, at)
+  SELECT v.id, 'intake', v.actor, v.channel, v.reported_at, v.opened_at, v.reported_at, v.opened_at
+  FROM v JOIN t ON t.id = v.id WHERE v.reported_at IS DISTINCT FROM v.opened_at
 ), o AS (
   INSERT INTO outbox (event_id, topic, key, event_type, payload, headers)
   SELECT v.event_id, v.topic, v.okey, v.event_type, v.payload::jsonb, v.headers::jsonb

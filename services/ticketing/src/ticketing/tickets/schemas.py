@@ -85,6 +85,20 @@ class TicketContactRead(BaseModel):
     address: str
 
 
+class ReportedTimeAuditRead(BaseModel):
+    """A ticket taken with the customer's own report time (issue 15, R-S7): who keyed it in, over which channel,
+    when the customer reported it and when it was received; the SLA clock counts from ``sla_clock_from`` (dispatch
+    moves a start outside the contract's calendar hours to the next opening)."""
+
+    change: str
+    actor: str
+    channel: str
+    reported_at: datetime
+    received_at: datetime
+    sla_clock_from: datetime
+    at: datetime
+
+
 class TicketRead(BaseModel):
     id: UUID
     ticket_no: str
@@ -118,6 +132,7 @@ class TicketRead(BaseModel):
     root_cause: str | None = None  # the diagnosed root-cause class (R-T3)
     reported_at: datetime | None = None  # when the customer reported it (the SLA start); opened_at: keyed in
     history: list[TransitionRead] | None = None
+    reported_time_audit: list[ReportedTimeAuditRead] | None = None  # shown with the history (one ticket)
 
 
 class TicketPage(BaseModel):

@@ -30,7 +30,7 @@ from ..access import dealer_filter, with_contact
 from ..callbacks import service as callbacks_service
 from ..domain.ticket_lifecycle import JOB_STEP_MOVES, MOVES, OPEN_STATUSES, REOPENABLE, can_move, visit_number
 from ..metrics import OPEN_BACKLOG
-from ..models import product_lines, ticket_transitions, tickets
+from ..models import product_lines, reported_time_audit, ticket_transitions, tickets
 from ..units import service as units_service
 from .hotpath import duplicate_problem
 
@@ -61,11 +61,14 @@ async def _visible(session: AsyncSession, viewer: Principal, ref: str) -> dict[s
 
 
 async def get_ticket(session: AsyncSession, *, ref: str, viewer: Principal) -> dict[str, Any]:
-    """One ticket (by id or number) with its transition history."""
+    """One ticket (by id or number) with its transition history and its report-time audit (issue 15, R-S7)."""
     row = await _visible(session, viewer, ref)
     history = (await session.execute(sa.select(ticket_transitions).where(ticket_transitions.c.ticket_id == row["id"])
                                      .order_by(ticket_transitions.c.id))).mappings().all()
-    return {**ticket_read(viewer, row), "history": [dict(h) for h in history]}
+    reported = (await session.execute(sa.select(reported_time_audit).where(
+        reported_time_audit.c.ticket_id == row["id"]).order_by(reported_time_audit.c.id))).mappings().all()
+    return {**ticket_read(viewer, row), "history": [dict(h) for h in history],
+            "reported_time_audit": [dict(a) for a in reported]}
 
 
 async def contact_to_notify(session: AsyncSession, *, ref: str, viewer: Principal) -> dict[str, Any]:
