@@ -29,6 +29,11 @@ class ContractTerms:
     sla_penalty_amount: Decimal = Decimal("0")
     sla_service_value: Decimal | None = None  # the value the % is taken of (None: no % damages can be computed)
     sla_penalty_milestones: tuple[str, ...] = ("arrive", "resolve")
+    # R-S10 + R-S9: a missed PM visit's damages (none | percent of sla_service_value | fixed), default none
+    pm_missed_penalty: str = "none"
+    pm_missed_percent: Decimal = Decimal("0")
+    pm_missed_amount: Decimal = Decimal("0")
+    retention_years: int = 5  # R-T4: closed jobs and their service records are kept this long (at least 5)
     version: int | None = None
 
     @property
@@ -41,8 +46,9 @@ class ContractTerms:
 
 
 TERM_NAMES: tuple[str, ...] = tuple(f.name for f in fields(ContractTerms) if f.name != "version")
-_DECIMALS = frozenset({"sla_penalty_percent", "sla_penalty_amount", "sla_service_value"})
-_INTS = frozenset({"routing_flag_minutes", "routing_escalate_minutes", "spare_due_back_hours"})
+_DECIMALS = frozenset({"sla_penalty_percent", "sla_penalty_amount", "sla_service_value", "pm_missed_percent",
+                       "pm_missed_amount"})
+_INTS = frozenset({"routing_flag_minutes", "routing_escalate_minutes", "spare_due_back_hours", "retention_years"})
 
 
 def _typed(name: str, value: Any) -> Any:
@@ -90,6 +96,19 @@ def breach_credit(terms: ContractTerms, milestone: str) -> Credit | None:
     if terms.sla_penalty == "percent" and terms.sla_service_value is not None:
         amount = to_fen(terms.sla_service_value * terms.sla_penalty_percent / Decimal(100))
         return Credit("percent", amount, terms.sla_penalty_percent, to_fen(terms.sla_service_value)) \
+            if amount > 0 else None
+    return None
+
+
+def pm_missed_credit(terms: ContractTerms) -> Credit | None:
+    """R-S10 + R-S9: the damages one missed PM visit owes, by the ``pm_missed_*`` terms (a % of the contract's
+    service value, or a fixed amount), to the fen; None when they charge nothing (the default)."""
+    if terms.pm_missed_penalty == "fixed":
+        amount = to_fen(terms.pm_missed_amount)
+        return Credit("fixed", amount) if amount > 0 else None
+    if terms.pm_missed_penalty == "percent" and terms.sla_service_value is not None:
+        amount = to_fen(terms.sla_service_value * terms.pm_missed_percent / Decimal(100))
+        return Credit("percent", amount, terms.pm_missed_percent, to_fen(terms.sla_service_value)) \
             if amount > 0 else None
     return None
 
