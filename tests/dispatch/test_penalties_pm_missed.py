@@ -32,8 +32,8 @@ def missed(code, *, ticket_id=None, at=None, occurrence=None):
     serial = uniq("SN")
     return tkt.PmMissed(aggregate_id=serial, payload=tkt.PmMissedPayload(
         occurrence_id=occurrence or uniq("OCC"), plan_id=uniq("PLAN"), serial=serial, kind="visit",
-        contract_code=code, ticket_id=ticket_id, window_start=at - timedelta(days=7), window_end=at - timedelta(hours=1),
-        missed_at=at))
+        contract_code=code, ticket_id=ticket_id, window_start=at - timedelta(days=7),
+        window_end=at - timedelta(hours=1), missed_at=at))
 
 
 async def deliver(client, event):
