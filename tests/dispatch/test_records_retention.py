@@ -54,8 +54,9 @@ async def test_R_T4_closed_jobs_past_their_contracts_retention_are_archived_once
     async with running(create_app(dispatch_settings())) as client:
         await put_terms(client, ops, long_kept, {"retention_years": 4}, status=422)  # R-T4: at least 5 years
         await put_terms(client, ops, long_kept, {"retention_years": 10})
-        done = await completed(client, admin, auth_headers, skill)
-        kept = await completed(client, admin, auth_headers, skill, contract=long_kept)
+        # each job its own product line, so each is offered to its own engineer
+        done = await completed(client, admin, auth_headers, uniq("wash"))
+        kept = await completed(client, admin, auth_headers, uniq("wash"), contract=long_kept)
         withdrawn = await open_job(client, ticket(uniq("noone")))
         await cancel(client, withdrawn)
         still_open = await open_job(client, ticket(uniq("noone")))
