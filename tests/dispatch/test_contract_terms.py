@@ -34,7 +34,18 @@ def hdr(auth_headers, role):
     return auth_headers(role, sub=f"{role}-1")
 
 
+async def register_contract(client, code, *, headers, tier="gold"):
+    """Register the contract through the API (terms can only be set for a registered code); idempotent per test."""
+    r = await client.post("/v1/contracts", json={
+        "code": code, "customer_name": "Acme Cold Chain", "customer_ref": f"CUST-{code}", "sla_tier": tier,
+        "valid_from": clock.business_today().isoformat()},
+        headers=headers)
+    assert r.status_code in (201, 409), r.text
+    return r.json()
+
+
 async def put_terms(client, headers, code, values, *, on=None, reason="negotiated", status=201):
+    await register_contract(client, code, headers=headers)
     body = {"effective_from": (on or clock.business_today()).isoformat(), "values": values, "reason": reason}
     r = await client.put(f"/v1/contracts/{code}/terms", json=body, headers=headers)
     assert r.status_code == status, r.text
@@ -51,6 +62,7 @@ async def test_R_S8_R_S9_terms_change_from_a_date_never_backdated_in_force_with_
     code, today = uniq("K"), clock.business_today()
     ops = hdr(auth_headers, "ops")
     async with running(create_app(dispatch_settings())) as client:
+        await register_contract(client, code, headers=ops)
         r = await client.put(f"/v1/contracts/{code}/terms", headers=ops, json={
             "effective_from": (today - timedelta(days=1)).isoformat(), "values": {"routing_flag_minutes": 30}})
         assert r.status_code == 422 and r.json()["field"] == "effective_from"
@@ -190,7 +202,7 @@ async def test_R_S9_breach_of_a_job_no_dealer_held_credits_the_contract_once_and
             await deliver(client, e)
             await deliver(client, e)
             await asyncio.gather(deliver(client, e), deliver(client, e))
-        credits = (await client.get(f"/v1/contracts/{code}/credits", headers=fin)).json()
+        credits = (await client.get(f"/v1/contracts/{code}/credits", headers=fin)).json()["items"]
         assert [(c["milestone"], c["amount"], c["basis"], c["terms_version"], c["status"]) for c in credits] == [
             ("arrive", "33.34", "percent", 1, "credited")]  # respond is not a penalty milestone of the terms
         assert (await client.get(f"/v1/contracts/{code}/credits", headers=hdr(auth_headers, "dealer"))
@@ -271,7 +283,7 @@ async def test_R_S9_third_party_cost_charged_to_the_dealer_or_credited_to_the_co
         assert r.status_code == 422  # more than two decimals: not money
         r = await client.post(f"/v1/jobs/{mine.id}/third-party-cost", json=body, headers=fin)
         assert r.status_code == 201 and r.json()["credit_id"] and r.json()["dealer_id"] is None
-        credits = (await client.get(f"/v1/contracts/{code}/credits", headers=fin)).json()
+        credits = (await client.get(f"/v1/contracts/{code}/credits", headers=fin)).json()["items"]
         assert [(c["milestone"], c["ref"], c["amount"], c["basis"]) for c in credits] == [
             ("third_party", "INV-1", "1234.50", "third_party")]
         nobody = await open_job(client, ticket(uniq("noone")))
@@ -294,7 +306,7 @@ async def test_R_S9_the_breach_travels_through_kafka_to_the_contracts_consumer_a
         await background.watch_sla(client.app.state.sessions, job.opened_at + timedelta(days=30))
         credits: list = []
         for _ in range(120):
-            credits = (await client.get(f"/v1/contracts/{code}/credits", headers=fin)).json()
+            credits = (await client.get(f"/v1/contracts/{code}/credits", headers=fin)).json()["items"]
             if credits:
                 break
             await asyncio.sleep(0.25)

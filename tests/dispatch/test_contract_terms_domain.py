@@ -66,3 +66,19 @@ def test_R_S8_flag_and_escalate_by_the_terms():
     assert routing_due(t, timedelta(minutes=29)) == (False, False)
     assert routing_due(t, timedelta(minutes=30)) == (True, False)
     assert routing_due(t, timedelta(minutes=60)) == (True, True)
+
+
+def test_R_S10_R_S9_a_missed_pm_visit_costs_the_pm_missed_terms_to_the_fen_default_nothing():
+    from dispatch.domain.contract_terms import pm_missed_credit
+
+    assert pm_missed_credit(ContractTerms()) is None  # the default: none
+    assert pm_missed_credit(ContractTerms(sla_penalty="fixed", sla_penalty_amount=Decimal("80"))) is None  # not PM
+    fixed = pm_missed_credit(ContractTerms(pm_missed_penalty="fixed", pm_missed_amount=Decimal("12.305")))
+    assert fixed is not None and (fixed.basis, fixed.amount) == ("fixed", Decimal("12.31"))
+    pct = pm_missed_credit(ContractTerms(pm_missed_penalty="percent", pm_missed_percent=Decimal("10"),
+                                         sla_service_value=Decimal("333.35")))
+    assert pct is not None and (pct.basis, pct.amount, pct.service_value) == ("percent", Decimal("33.34"),
+                                                                              Decimal("333.35"))
+    assert pm_missed_credit(ContractTerms(pm_missed_penalty="percent", pm_missed_percent=Decimal("10"))) is None
+    assert resolve({}, [TermChange(date(2026, 11, 10), 1, {"retention_years": 10})],
+                   date(2026, 11, 9))[0].retention_years == 5  # R-T4: from its date, not before

@@ -71,6 +71,8 @@ CanWaiveContractCredits = Annotated[Principal, Depends(require_roles(Role.FINANC
 """R-S9: waive a customer contract's credit (a finance decision)."""
 CanRecordThirdPartyCosts = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.DISPATCHER, Role.FINANCE))]
 """R-S9: a job's third-party repair cost, recorded by the owner (the manufacturer's staff)."""
+CanReadRetentionRuns = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.OPS))]
+"""R-T4: the retention job's runs (what it archived)."""
 
 
 def _visible(principal: Principal, *, engineer_col: InstrumentedAttribute[str] | InstrumentedAttribute[str | None],

@@ -1,6 +1,7 @@
 """Periodic jobs: offer expiry, queue retry, the R-S8 routing check, overrun marks, the nightly plan of tomorrow
 (from ``DISPATCH_NIGHTLY_PLAN_AT``, once per day across replicas: ``nightly_runs``), due re-plans (debounced
-``replan_marks``), publishing those plans when done (``DISPATCH_AUTO_PUBLISH``) and the SLA watcher.
+``replan_marks``), publishing those plans when done (``DISPATCH_AUTO_PUBLISH``), the SLA watcher and, on its own
+timer, the R-T4 retention job (``retention/``: once per business day across replicas).
 
 Each step is one unit of work calling one service function with ``clock.now()`` (so a moved development
 clock moves them too); the SLA watcher is one unit of work per keyset batch (:func:`watch_sla`), so a pass over
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,8 +22,10 @@ from aftersales_shared import clock
 from aftersales_shared.db import unit_of_work
 
 from .config import DispatchConfig, DispatchSettings
+from .contracts import service as contracts
 from .jobs import service as jobs
 from .plans import service as plans
+from .retention import service as retention
 from .sla import service as sla
 from .spares import service as spares
 
@@ -54,6 +58,13 @@ async def watch_sla(sessions: async_sessionmaker[AsyncSession], now: datetime) -
         after = batch.after
 
 
+async def retain(sessions: async_sessionmaker[AsyncSession], cfg: DispatchConfig) -> dict[str, Any] | None:
+    """R-T4: one retention step on the clock's business day (None: today's run already happened; tests call it)."""
+    async with unit_of_work(sessions) as session:
+        return await retention.run_day(session, today=clock.business_today(), now=clock.now(),
+                                       defaults=contracts.defaults_of(cfg))
+
+
 def background_jobs(settings: DispatchSettings, cfg: DispatchConfig) -> Callable[[FastAPI], list[Job]]:
     """The service's periodic jobs (none when ``run_background`` is off)."""
 
@@ -68,6 +79,10 @@ def background_jobs(settings: DispatchSettings, cfg: DispatchConfig) -> Callable
             await watch_sla(app.state.sessions, clock.now())
             await asyncio.sleep(settings.background_interval_seconds)
 
-        return [tick]
+        async def retention_job() -> None:  # R-T4: daily, once across replicas (retention_runs.run_on)
+            await retain(app.state.sessions, cfg)
+            await asyncio.sleep(settings.retention_every_seconds)
+
+        return [tick, retention_job]
 
     return jobs_of

@@ -71,6 +71,12 @@ class DispatchSettings(ServiceSettings):
     contract_sla_penalty_amount: Decimal = Field(Decimal("0"), ge=0)
     contract_sla_service_value: Decimal | None = Field(None, ge=0, description="the value the % is taken of")
     contract_sla_penalty_milestones: tuple[Literal["respond", "arrive", "resolve"], ...] = ("arrive", "resolve")
+    contract_pm_missed_penalty: Literal["none", "percent", "fixed"] = "none"  # R-S10 + R-S9: a missed PM visit
+    contract_pm_missed_percent: Decimal = Field(Decimal("0"), ge=0, le=100)
+    contract_pm_missed_amount: Decimal = Field(Decimal("0"), ge=0)
+    # R-T4: default of the contract term retention_years (closed jobs and service records kept, at least 5 years)
+    retention_years: int = Field(5, ge=5, le=100)
+    retention_every_seconds: float = Field(3600, gt=0, description="how often the retention job looks (once a day)")
 
 
 @dataclass(frozen=True)
@@ -134,5 +140,8 @@ class DispatchConfig:
                 ("sla_penalty", s.contract_sla_penalty), ("sla_penalty_percent", s.contract_sla_penalty_percent),
                 ("sla_penalty_amount", s.contract_sla_penalty_amount),
                 ("sla_service_value", s.contract_sla_service_value),
-                ("sla_penalty_milestones", tuple(s.contract_sla_penalty_milestones))),
+                ("sla_penalty_milestones", tuple(s.contract_sla_penalty_milestones)),
+                ("pm_missed_penalty", s.contract_pm_missed_penalty),
+                ("pm_missed_percent", s.contract_pm_missed_percent),
+                ("pm_missed_amount", s.contract_pm_missed_amount), ("retention_years", s.retention_years)),
         )

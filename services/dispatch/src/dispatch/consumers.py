@@ -67,6 +67,11 @@ async def on_sla_breached(session: AsyncSession, event: IntegrationEvent, *, cfg
     await contracts.credit_breach(session, event.payload, defaults=contracts.defaults_of(cfg), now=clock.now())
 
 
+async def on_pm_missed(session: AsyncSession, event: IntegrationEvent, *, cfg: DispatchConfig) -> None:
+    """R-S10 + R-S9: a missed PM visit is an SLA breach of its contract (once per occurrence), priced by its terms."""
+    await contracts.pm_missed(session, event.payload, defaults=contracts.defaults_of(cfg), now=clock.now())
+
+
 HANDLERS = {
     "tickets": ([ticket_ev.TICKET_TOPIC, ticket_ev.PRODUCT_LINE_TOPIC], {
         ticket_ev.TicketOpened.TYPE: on_ticket_opened,
@@ -81,6 +86,7 @@ HANDLERS = {
     }),
     "durations": ([dispatch_ev.JOB_TOPIC], {dispatch_ev.JobCompleted.TYPE: on_job_completed}),  # learned minutes
     "contracts": ([dispatch_ev.JOB_TOPIC], {dispatch_ev.SlaBreached.TYPE: on_sla_breached}),  # R-S9 credits
+    "maintenance": ([ticket_ev.UNIT_TOPIC], {ticket_ev.PmMissed.TYPE: on_pm_missed}),  # R-S10 + R-S9
     "planner": ([dispatch_ev.PLAN_TOPIC], {
         dispatch_ev.PlanRequested.TYPE: on_plan_requested,
     }),

@@ -22,6 +22,7 @@ from .plans import executor as plan_executor
 from .plans.router import router as plans_router
 from .repairs.router import router as repairs_router
 from .reports.router import router as reports_router
+from .retention.router import router as retention_router
 from .sla.reference import ensure_reference_data
 from .sla.router import router as sla_router
 from .spares.router import router as spares_router
@@ -48,7 +49,7 @@ def create_app(settings: DispatchSettings | None = None, *, trace_exporter: Any 
             title="Dispatch service",
             migrations_dir=MIGRATIONS,
             routers=[sla_router, engineers_router, jobs_router, reports_router, plans_router,
-                     repairs_router, spares_router, contracts_router],
+                     repairs_router, spares_router, contracts_router, retention_router],
             produces_topics=registry.topics_of("dispatch"),
             consumers=consumer_specs,
             background=background_jobs(settings, cfg),

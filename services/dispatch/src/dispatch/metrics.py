@@ -25,3 +25,6 @@ ASSIGN_DECISION = Histogram(
 OLDEST_WAITING_AGE = Gauge("dispatch_oldest_unassigned_job_age_seconds",
                            "Age of the oldest job still waiting for an engineer (0 when none)")
 JOBS_CREATED = Counter("dispatch_jobs_created_total", "Jobs created from opened tickets", ["channel", "zone_class"])
+JOBS_UNKNOWN_CONTRACT = Counter("dispatch_jobs_unknown_contract_total",
+                                "Jobs that arrived naming an unregistered contract code (dispatched on default terms)")
+RETENTION_ARCHIVED = Counter("dispatch_retention_archived_total", "R-T4: closed jobs archived past retention")

@@ -188,6 +188,10 @@ class Job(Base):
     # issue 15: ticketing's latest coverage decision as dispatch heard it (ticketing.ticket.coverage_changed)
     coverage_reason: Mapped[str | None] = mapped_column(sa.Text)
     coverage_changed_at: Mapped[datetime | None] = mapped_column(TS)
+    # issue 16 (dispatch_0019): the contract code was registered when the job arrived (None: the job names none);
+    # an unknown one is dispatched on the default terms all the same and listed for ops
+    contract_known: Mapped[bool | None] = mapped_column(sa.Boolean)
+    archived_at: Mapped[datetime | None] = mapped_column(TS)  # R-T4: archived by retention/ (contact data cleared)
     updated_at: Mapped[datetime] = mapped_column(TS)
     __table_args__ = (
         # one job per dispatch of a ticket; also the index for lookups by ticket id
@@ -588,12 +592,13 @@ class ContractTermsChange(Base):
 class ContractCredit(Base):
     """R-S9: what a customer's contract is owed: liquidated damages for a breached milestone of a job no dealer's
     engineer held (``milestone`` arrive | resolve, ``ref`` ''), or a third-party repair cost recorded by the owner
-    (``milestone`` third_party, ``ref`` the invoice number). Once per (job, milestone, ref); a finance waiver once."""
+    (``milestone`` third_party, ``ref`` the invoice number), or a missed PM visit (``milestone`` pm_visit, ``ref`` the
+    PM occurrence, once per occurrence). Once per (job, milestone, ref); a finance waiver once."""
 
     __tablename__ = "contract_credits"
     id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     contract_code: Mapped[str] = mapped_column(sa.String(40), index=True)
-    job_id: Mapped[str] = mapped_column(sa.ForeignKey("jobs.id"))
+    job_id: Mapped[str | None] = mapped_column(sa.ForeignKey("jobs.id"))  # None: a missed PM visit without a job
     milestone: Mapped[str] = mapped_column(sa.String(16))
     ref: Mapped[str] = mapped_column(sa.String(64), default="")
     basis: Mapped[str] = mapped_column(sa.String(16))  # percent | fixed | third_party
@@ -631,3 +636,90 @@ class ThirdPartyCost(Base):
     recorded_by: Mapped[str] = mapped_column(sa.String(128))
     recorded_at: Mapped[datetime] = mapped_column(TS)
     __table_args__ = (sa.UniqueConstraint("job_id", "invoice_no"),)
+
+
+class CustomerContract(Base):
+    """A registered customer service contract (issue 16; ``contracts/registry.py``): the code jobs and terms name, the
+    customer, the SLA tier, validity and status (``domain/contract_lifecycle.py``). Every change is audited
+    (``contract_changes``)."""
+
+    __tablename__ = "customer_contracts"
+    code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    customer_name: Mapped[str] = mapped_column(sa.String(200))
+    customer_ref: Mapped[str] = mapped_column(sa.String(64))
+    sla_tier: Mapped[str] = mapped_column(sa.String(40))
+    valid_from: Mapped[date] = mapped_column(sa.Date)
+    valid_to: Mapped[date | None] = mapped_column(sa.Date)
+    status: Mapped[str] = mapped_column(sa.String(12))  # active | suspended | ended
+    version: Mapped[int] = mapped_column(sa.Integer)
+    created_by: Mapped[str] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime] = mapped_column(TS)
+    updated_by: Mapped[str] = mapped_column(sa.String(128))
+    updated_at: Mapped[datetime] = mapped_column(TS)
+
+
+class ContractChange(Base):
+    """The audit of a customer contract: who created or changed it, when, what (``{field: [before, after]}``), why."""
+
+    __tablename__ = "contract_changes"
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    contract_code: Mapped[str] = mapped_column(sa.ForeignKey("customer_contracts.code"))
+    version: Mapped[int] = mapped_column(sa.Integer)
+    action: Mapped[str] = mapped_column(sa.String(12))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    reason: Mapped[str | None] = mapped_column(sa.String(2000))
+    actor: Mapped[str] = mapped_column(sa.String(128))
+    at: Mapped[datetime] = mapped_column(TS)
+
+
+class ContractBreach(Base):
+    """A missed PM visit (R-S10 + R-S9, ``ticketing.pm.missed``): an SLA breach of milestone ``pm_visit`` on the
+    contract (and its job, if the occurrence had one), once per occurrence; ``charged_to`` says who pays: the
+    contract's credit (no dealer held it), the dealer (``dispatch.contract.pm_breached`` → settlement), nobody."""
+
+    __tablename__ = "contract_breaches"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    contract_code: Mapped[str] = mapped_column(sa.String(40), index=True)
+    milestone: Mapped[str] = mapped_column(sa.String(16))
+    occurrence_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    plan_id: Mapped[str] = mapped_column(sa.String(64))
+    serial: Mapped[str] = mapped_column(sa.String(64))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    ticket_id: Mapped[str | None] = mapped_column(sa.String(40))
+    job_id: Mapped[str | None] = mapped_column(sa.String(40))
+    dealer_id: Mapped[str | None] = mapped_column(sa.String(40))
+    engineer_id: Mapped[str | None] = mapped_column(sa.String(40))
+    window_end: Mapped[datetime] = mapped_column(TS)
+    missed_at: Mapped[datetime] = mapped_column(TS)
+    charged_to: Mapped[str] = mapped_column(sa.String(12))  # contract | dealer | nobody
+    basis: Mapped[str | None] = mapped_column(sa.String(16))
+    amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))
+    terms_version: Mapped[int | None] = mapped_column(sa.Integer)
+    credit_id: Mapped[str | None] = mapped_column(sa.String(40))
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class ArchivedRecord(Base):
+    """R-T4: a closed job past its contract's retention, with its service record, actions and offers, as one
+    document (append-only: the database refuses UPDATE and DELETE)."""
+
+    __tablename__ = "archived_records"
+    kind: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    record_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    contract_code: Mapped[str | None] = mapped_column(sa.String(40))
+    closed_on: Mapped[date] = mapped_column(sa.Date)
+    run_id: Mapped[int] = mapped_column(sa.BigInteger)
+    archived_at: Mapped[datetime] = mapped_column(TS)
+    document: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+class RetentionRun(Base):
+    """One run of the R-T4 retention job per Shanghai business day (``run_on`` unique: once across replicas)."""
+
+    __tablename__ = "retention_runs"
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    run_on: Mapped[date] = mapped_column(sa.Date, unique=True)
+    started_at: Mapped[datetime] = mapped_column(TS)
+    jobs_archived: Mapped[int] = mapped_column(sa.Integer)
+    service_records_archived: Mapped[int] = mapped_column(sa.Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB)

@@ -161,6 +161,17 @@ async def on_sla_breached(session: AsyncSession, event: IntegrationEvent,
         await penalties.charge_breach(session, event=event, defaults=defaults, now=clock.now())
 
 
+async def on_pm_breached(session: AsyncSession, event: IntegrationEvent) -> None:
+    """R-S10 + R-S9: a missed PM visit held by the dealer's engineer charges it the damages dispatch priced from the
+    customer contract's terms (``penalties/``), once per job; it lowers the month's SLA attainment like any breach."""
+    p = event.payload
+    if p.dealer_id and p.job_id:
+        await ledger.record(session, dealer_id=p.dealer_id, kind="sla_breach", occurred_at=p.missed_at,
+                            source_type=event.type, source_id=str(event.event_id),
+                            details={"job_id": p.job_id, "milestone": p.milestone}, now=clock.now())
+        await penalties.charge_pm_breach(session, event=event, now=clock.now())
+
+
 async def on_third_party_cost(session: AsyncSession, event: IntegrationEvent) -> None:
     """R-S9: the owner had a dealer's job repaired by a third party: its cost is deducted from the dealer's next
     open statement, once per job and invoice number (the ledger's source key)."""
@@ -214,6 +225,7 @@ HANDLERS: dict[str, Handler] = {
     dsp.JobCompleted.TYPE: on_job_completed,
     dsp.SlaBreached.TYPE: on_sla_breached,
     dsp.JobThirdPartyCost.TYPE: on_third_party_cost,
+    dsp.PmBreached.TYPE: on_pm_breached,
     prt.ReturnMissed.TYPE: on_return_missed,
     prt.RequestShipped.TYPE: on_request_shipped,
     prt.BudgetExcessCharged.TYPE: on_budget_excess_charged,
@@ -228,7 +240,7 @@ def consumer_specs(settings: ServiceSettings) -> list[ConsumerSpec]:
     return [ConsumerSpec(
         name="ledger",
         topics=[tkt.UNIT_TOPIC, tkt.TICKET_TOPIC, tkt.COMPLAINT_TOPIC, tkt.CALLBACK_TOPIC, dsp.JOB_TOPIC,
-                prt.RETURN_TOPIC, prt.REQUEST_TOPIC, prt.BUDGET_TOPIC],
+                dsp.CONTRACT_TOPIC, prt.RETURN_TOPIC, prt.REQUEST_TOPIC, prt.BUDGET_TOPIC],
         # the breach handler reads the configured defaults of the dealer terms (R-S9 penalties), the card and
         # repair handlers the card deadline's (R-W10)
         handlers={**HANDLERS, dsp.SlaBreached.TYPE: partial(on_sla_breached, settings=settings),

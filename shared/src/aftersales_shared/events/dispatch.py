@@ -1,5 +1,6 @@
-"""Integration events published by the dispatch service: the job aggregate (``dispatch.job.v1``) and, since
-issue 14, the zone-day plan (``dispatch.plan.v1``, keyed by zone so planner workers split zones by partition)."""
+"""Integration events published by the dispatch service: the job aggregate (``dispatch.job.v1``), since
+issue 14 the zone-day plan (``dispatch.plan.v1``, keyed by zone so planner workers split zones by partition) and,
+since issue 16, the customer service contract (``dispatch.contract.v1``, keyed by the contract code)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from .envelope_types import Money
 PRODUCER = "dispatch"
 JOB_TOPIC = topic_for(PRODUCER, "job")
 PLAN_TOPIC = topic_for(PRODUCER, "plan")
+CONTRACT_TOPIC = topic_for(PRODUCER, "contract")  # issue 16: the customer service contract (keyed by its code)
 
 Milestone = Literal["respond", "arrive", "resolve"]
 
@@ -345,3 +347,56 @@ class JobThirdPartyCost(IntegrationEvent):
     TYPE = "dispatch.job.third_party_cost"
     TOPIC = JOB_TOPIC
     payload: JobThirdPartyCostPayload
+
+
+class ContractCreditIssuedPayload(Payload):
+    """R-S9 (issue 16): the customer's contract is owed a credit — a breached milestone of a job no dealer held
+    (``arrive``/``resolve``), a missed PM visit (``pm_visit``, ``ref`` = the PM occurrence) or a third-party repair
+    cost (``third_party``, ``ref`` = the invoice). Once per credit (``credit_id``)."""
+
+    credit_id: str
+    contract_code: str
+    customer_ref: str | None = None  # the registered contract's customer reference (None: code not registered)
+    job_id: str | None = None
+    milestone: str
+    ref: str = ""
+    basis: str  # percent | fixed | third_party
+    amount: Money
+    terms_version: int | None = None
+    occurred_at: datetime
+
+
+class ContractCreditIssued(IntegrationEvent):
+    TYPE = "dispatch.contract.credit_issued"
+    TOPIC = CONTRACT_TOPIC
+    payload: ContractCreditIssuedPayload
+
+
+class PmBreachedPayload(Payload):
+    """R-S10 + R-S9 (issue 16): a missed PM visit is an SLA breach (milestone ``pm_visit``) of the contract, once per
+    PM occurrence. ``dealer_id``: the dealer whose engineer held the PM job — it owes ``amount`` (the contract's
+    ``pm_missed_*`` terms in force on the day it was missed; None or 0: nothing to charge); without a dealer the
+    contract is credited instead (``dispatch.contract.credit_issued``)."""
+
+    breach_id: str
+    contract_code: str
+    milestone: Literal["pm_visit"] = "pm_visit"
+    occurrence_id: str
+    plan_id: str
+    serial: str
+    kind: str
+    ticket_id: str | None = None
+    job_id: str | None = None
+    dealer_id: str | None = None
+    engineer_id: str | None = None
+    window_end: datetime
+    missed_at: datetime
+    basis: str | None = None  # percent | fixed
+    amount: Money | None = None
+    terms_version: int | None = None
+
+
+class PmBreached(IntegrationEvent):
+    TYPE = "dispatch.contract.pm_breached"
+    TOPIC = CONTRACT_TOPIC
+    payload: PmBreachedPayload

@@ -37,6 +37,12 @@ class ContractTermValues(StrictModel):
     sla_penalty_amount: UnitAmount | None = None
     sla_service_value: UnitAmount | None = Field(None, description="R-S9: the service value the % is taken of")
     sla_penalty_milestones: Annotated[list[MilestoneName], Field(max_length=3)] | None = None
+    pm_missed_penalty: Literal["none", "percent", "fixed"] | None = Field(
+        None, description="R-S10 + R-S9: damages for a missed PM visit: none, a % of sla_service_value, fixed")
+    pm_missed_percent: Percent | None = None
+    pm_missed_amount: UnitAmount | None = None
+    retention_years: Annotated[int, Field(ge=5, le=100)] | None = Field(
+        None, description="R-T4: closed jobs and service records are kept this many years (at least 5)")
 
 
 class ContractTermsPut(StrictModel):
@@ -61,6 +67,10 @@ class ContractTermValuesRead(ReadModel):
     sla_penalty_amount: Annotated[Decimal, _DEC]
     sla_service_value: Annotated[Decimal, _DEC] | None
     sla_penalty_milestones: list[str]
+    pm_missed_penalty: str
+    pm_missed_percent: Percent
+    pm_missed_amount: Annotated[Decimal, _DEC]
+    retention_years: int
 
 
 class ContractTermsRead(ReadModel):
@@ -84,9 +94,11 @@ class ContractTermsChangeRead(ReadModel):
 class ContractCreditRead(ReadModel):
     id: str
     contract_code: str
-    job_id: str
-    milestone: str = Field(description="arrive | resolve (a breach), or third_party (a third-party repair cost)")
-    ref: str = Field(description="the invoice number of a third-party cost ('' for a breach)")
+    job_id: str | None = Field(description="the job (null: a missed PM visit that had none)")
+    milestone: str = Field(description="arrive | resolve (a breach), pm_visit (a missed PM visit), or third_party "
+                                       "(a third-party repair cost)")
+    ref: str = Field(description="the invoice number of a third-party cost, the PM occurrence of a missed visit "
+                                 "('' for a breach)")
     basis: str = Field(description="percent | fixed | third_party")
     amount: Annotated[Decimal, _DEC]
     percent: Annotated[Decimal, _DEC] | None
@@ -98,6 +110,87 @@ class ContractCreditRead(ReadModel):
     waiver_evidence: str | None
     waived_by: str | None
     waived_at: datetime | None
+    created_at: datetime
+
+
+class ContractStatement(ReadModel):
+    """R-S9: what the customer's contract is owed (one month, or every month), for the service manager to send."""
+
+    contract_code: str
+    customer_name: str | None = Field(description="the registered customer (null: the code is not registered)")
+    customer_ref: str | None
+    month: str | None = Field(description="YYYY-MM (Shanghai calendar month of occurred_at); null: every month")
+    total_credited: Annotated[Decimal, _DEC] = Field(description="the credits not waived, to the fen")
+    total_waived: Annotated[Decimal, _DEC] = Field(description="the waived credits (shown, not owed), to the fen")
+    count: int = Field(description="credits in the statement (all pages)")
+    limit: int
+    offset: int
+    items: list[ContractCreditRead] = Field(description="this page, oldest first; waived ones have status waived")
+
+
+SlaTier = Annotated[Text, Field(max_length=40)]
+ContractStatus = Literal["active", "suspended", "ended"]
+
+
+class ContractCreate(StrictModel):
+    code: Annotated[Text, Field(max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+    customer_name: Annotated[Text, Field(max_length=200)]
+    customer_ref: Annotated[Text, Field(max_length=64)]
+    sla_tier: SlaTier = Field(description="the SLA tier the contract buys (e.g. gold); policies are per contract code")
+    valid_from: BusinessDate
+    valid_to: BusinessDate | None = None
+    reason: Reason | None = None
+
+
+class ContractUpdate(StrictModel):
+    customer_name: Annotated[Text, Field(max_length=200)] | None = None
+    customer_ref: Annotated[Text, Field(max_length=64)] | None = None
+    sla_tier: SlaTier | None = None
+    valid_from: BusinessDate | None = None
+    valid_to: BusinessDate | None = None
+    status: ContractStatus | None = None
+    version: Annotated[int, Field(ge=1)] | None = Field(None, description="the version you saw (409 if stale)")
+    reason: Reason | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> ContractUpdate:
+        if not self.model_fields_set - {"version", "reason"}:
+            raise ValueError("set at least one field to change")
+        for name in ("customer_name", "customer_ref", "sla_tier", "valid_from", "status"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class ContractRead(ReadModel):
+    code: str
+    customer_name: str
+    customer_ref: str
+    sla_tier: str
+    valid_from: date
+    valid_to: date | None
+    status: str = Field(description="active | suspended | ended")
+    version: int
+    created_by: str
+    created_at: datetime
+    updated_by: str
+    updated_at: datetime
+
+
+class ContractChangeRead(ReadModel):
+    version: int
+    action: str = Field(description="created | updated")
+    changes: dict[str, Any] = Field(description="per field: [before, after]")
+    reason: str | None
+    actor: str
+    at: datetime
+
+
+class UnknownContractJobRead(ReadModel):
+    job_id: str
+    ticket_id: str
+    contract_code: str | None
+    status: str
     created_at: datetime
 
 

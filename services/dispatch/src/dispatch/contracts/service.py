@@ -10,7 +10,12 @@ Credits (R-S9): a breached arrive/resolve milestone of a job no dealer's enginee
 the customer's contract once per (job, milestone) — the unique key makes redelivery and races harmless; a
 third-party repair cost recorded by the owner is charged to the dealer whose engineer held the job
 (``dispatch.job.third_party_cost``, for settlement) or, with no dealer, credited to the contract. Finance may waive a
-credit once (force majeure, customer-caused delay with evidence), audited on the row.
+credit once (force majeure, customer-caused delay with evidence), audited on the row. Every credit is announced
+once, in its transaction (``dispatch.contract.credit_issued``); the statement of a month lists them with their totals.
+
+A missed PM visit (``ticketing.pm.missed``, R-S10) is an SLA breach of milestone ``pm_visit`` (``contract_breaches``,
+once per occurrence), priced by the ``pm_missed_*`` terms: a credit when no dealer held the PM job, else
+``dispatch.contract.pm_breached`` for the dealer's statement (settlement ``penalties/``).
 
 Every function runs in the caller's unit of work (flush, never commit).
 """
@@ -18,7 +23,7 @@ Every function runs in the caller's unit of work (flush, never commit).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import func, select, text, update
@@ -27,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aftersales_shared import clock
 from aftersales_shared.auth import Principal
+from aftersales_shared.clock import BUSINESS_TZ
 from aftersales_shared.errors import Conflict, NotFound, Unprocessable
 from aftersales_shared.events import dispatch as ev
 from aftersales_shared.events.dispatch import SlaPayload
@@ -36,9 +42,10 @@ from aftersales_shared.outbox import add_events
 from aftersales_shared.terms import TermChange
 
 from ..config import DispatchConfig
-from ..domain.contract_terms import TERM_NAMES, ContractTerms, breach_credit, resolve
+from ..domain.contract_terms import TERM_NAMES, ContractTerms, Credit, breach_credit, pm_missed_credit, resolve
 from ..jobs.events import job_payload
-from ..models import ContractCredit, ContractTermsChange, Job, ThirdPartyCost
+from ..models import ContractBreach, ContractCredit, ContractTermsChange, CustomerContract, Job, ThirdPartyCost
+from . import registry
 from .schemas import ContractTermsPut, CreditWaive, ThirdPartyCostCreate
 
 
@@ -109,8 +116,10 @@ async def history(session: AsyncSession, *, contract_code: str) -> Sequence[Cont
 
 async def put_terms(session: AsyncSession, *, contract_code: str, body: ContractTermsPut, actor: Principal,
                     defaults: dict[str, Any], today: date, now: datetime) -> tuple[ContractTermsChange, bool]:
-    """Record a change from ``effective_from`` (today or later: facts already judged keep their terms). Repeating
-    the latest change for that date changes nothing (False); otherwise a new version (True)."""
+    """Record a change from ``effective_from`` (today or later: facts already judged keep their terms) of a
+    registered contract (404 naming ``contract_code`` otherwise: register it first). Repeating the latest change for
+    that date changes nothing (False); otherwise a new version (True)."""
+    await registry.get(session, contract_code)
     if body.effective_from < today:
         raise Unprocessable(f"a change applies from today ({today}) or later: facts before it keep the terms in "
                             "force when they happened", field="effective_from", code="terms_backdated")
@@ -160,19 +169,108 @@ async def credit_breach(session: AsyncSession, p: SlaPayload, *, defaults: dict[
     credit = breach_credit(terms, p.milestone)
     if credit is None:
         return False
+    return await _issue(session, contract_code=p.contract_code, job_id=p.job_id, milestone=p.milestone, ref="",
+                        credit=credit, terms_version=terms.version, at=p.at, now=now) is not None
+
+
+async def _issue(session: AsyncSession, *, contract_code: str, job_id: str | None, milestone: str, ref: str,
+                 credit: Credit, terms_version: int | None, at: datetime, now: datetime) -> str | None:
+    """Insert one credit and its ``dispatch.contract.credit_issued`` in the same transaction; None (and no event)
+    when that credit exists already (a redelivery or a racing twin: the unique keys decide)."""
+    cid = str(new_id())
     inserted = (await session.execute(insert(ContractCredit).values(
-        id=str(new_id()), contract_code=p.contract_code, job_id=p.job_id, milestone=p.milestone, ref="",
-        basis=credit.basis, amount=credit.amount, percent=credit.percent, service_value=credit.service_value,
-        terms_version=terms.version, occurred_at=p.at, status="credited", created_at=now)
-        .on_conflict_do_nothing(index_elements=["job_id", "milestone", "ref"]).returning(ContractCredit.id))).first()
-    return inserted is not None
+        id=cid, contract_code=contract_code, job_id=job_id, milestone=milestone, ref=ref, basis=credit.basis,
+        amount=credit.amount, percent=credit.percent, service_value=credit.service_value, terms_version=terms_version,
+        occurred_at=at, status="credited", created_at=now)
+        .on_conflict_do_nothing().returning(ContractCredit.id))).first()
+    if inserted is None:
+        return None
+    await _announce(session, cid, contract_code=contract_code, job_id=job_id, milestone=milestone, ref=ref,
+                    basis=credit.basis, amount=credit.amount, terms_version=terms_version, at=at)
+    return cid
 
 
-async def list_credits(session: AsyncSession, *, contract_code: str, limit: int,
-                       offset: int) -> Sequence[ContractCredit]:
-    return (await session.scalars(select(ContractCredit).where(ContractCredit.contract_code == contract_code)
-                                  .order_by(ContractCredit.occurred_at, ContractCredit.id)
-                                  .limit(limit).offset(offset))).all()
+async def _announce(session: AsyncSession, credit_id: str, *, contract_code: str, job_id: str | None, milestone: str,
+                    ref: str, basis: str, amount: Any, terms_version: int | None, at: datetime) -> None:
+    customer_ref = await session.scalar(select(CustomerContract.customer_ref)
+                                        .where(CustomerContract.code == contract_code))
+    payload = ev.ContractCreditIssuedPayload(
+        credit_id=credit_id, contract_code=contract_code, customer_ref=customer_ref, job_id=job_id,
+        milestone=milestone, ref=ref, basis=basis, amount=amount, terms_version=terms_version, occurred_at=at)
+    await add_events(session, ev.ContractCreditIssued(aggregate_id=contract_code, payload=payload))
+
+
+# --- R-S10 + R-S9: a missed PM visit ---------------------------------------------------------------------
+
+async def pm_missed(session: AsyncSession, p: Any, *, defaults: dict[str, Any], now: datetime) -> ContractBreach | None:
+    """``ticketing.pm.missed``: an SLA breach of milestone ``pm_visit`` on the occurrence's contract (and on its job,
+    if its maintenance ticket got one: ``sla_met.pm_visit = false``), once per occurrence. Its damages are the
+    contract's ``pm_missed_*`` terms in force on the day it was missed: credited to the contract when no dealer's
+    engineer held the PM job, else owed by that dealer (``dispatch.contract.pm_breached``, booked by settlement on
+    the dealer's statement). None: no contract, or already recorded (a redelivery)."""
+    if not p.contract_code:
+        return None
+    bid = str(new_id())
+    won = (await session.execute(insert(ContractBreach).values(
+        id=bid, contract_code=p.contract_code, milestone="pm_visit", occurrence_id=p.occurrence_id,
+        plan_id=p.plan_id, serial=p.serial, kind=p.kind, ticket_id=p.ticket_id, window_end=p.window_end,
+        missed_at=p.missed_at, charged_to="nobody", created_at=now)
+        .on_conflict_do_nothing(index_elements=["occurrence_id"]).returning(ContractBreach.id))).first()
+    if won is None:
+        return None
+    breach = await session.get(ContractBreach, bid)
+    assert breach is not None
+    job = None
+    if p.ticket_id:
+        job = await session.scalar(select(Job).where(Job.ticket_id == p.ticket_id)
+                                   .order_by(Job.visit.desc()).limit(1).with_for_update())
+    if job is not None:
+        breach.job_id, breach.dealer_id, breach.engineer_id = job.id, job.engineer_dealer_id, job.engineer_id
+        job.sla_met = {**(job.sla_met or {}), "pm_visit": False}
+    terms = await terms_on(session, contract_code=p.contract_code, on=clock.business_date(p.missed_at),
+                           defaults=defaults)
+    credit = pm_missed_credit(terms)
+    breach.terms_version = terms.version
+    if credit is not None:
+        breach.basis, breach.amount = credit.basis, credit.amount
+    if breach.dealer_id:
+        breach.charged_to = "dealer" if credit is not None else "nobody"
+        await add_events(session, ev.PmBreached(aggregate_id=p.contract_code, payload=ev.PmBreachedPayload(
+            breach_id=bid, contract_code=p.contract_code, occurrence_id=p.occurrence_id, plan_id=p.plan_id,
+            serial=p.serial, kind=p.kind, ticket_id=p.ticket_id, job_id=breach.job_id, dealer_id=breach.dealer_id,
+            engineer_id=breach.engineer_id, window_end=p.window_end, missed_at=p.missed_at,
+            basis=credit.basis if credit else None, amount=credit.amount if credit else None,
+            terms_version=terms.version)))
+    elif credit is not None:
+        breach.charged_to = "contract"
+        breach.credit_id = await _issue(session, contract_code=p.contract_code, job_id=breach.job_id,
+                                        milestone="pm_visit", ref=p.occurrence_id, credit=credit,
+                                        terms_version=terms.version, at=p.missed_at, now=now)
+    await session.flush()
+    return breach
+
+
+async def statement(session: AsyncSession, *, contract_code: str, month: str | None, limit: int,
+                    offset: int) -> dict[str, Any]:
+    """R-S9: the contract's credits of one Shanghai calendar month (``YYYY-MM``; None: every month), oldest first,
+    one page of them, with the totals of all of them to the fen: credited (owed) and waived (shown, not owed)."""
+    c = ContractCredit
+    where = [c.contract_code == contract_code]
+    if month is not None:
+        first = date.fromisoformat(f"{month}-01")
+        nxt = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        start, end = (datetime.combine(d, time.min, BUSINESS_TZ) for d in (first, nxt))
+        where += [c.occurred_at >= start, c.occurred_at < end]
+    credited, waived, count = (await session.execute(select(
+        func.coalesce(func.sum(c.amount).filter(c.status == "credited"), 0),
+        func.coalesce(func.sum(c.amount).filter(c.status == "waived"), 0), func.count()).where(*where))).one()
+    items = (await session.scalars(select(c).where(*where).order_by(c.occurred_at, c.id)
+                                   .limit(limit).offset(offset))).all()
+    contract = await session.get(CustomerContract, contract_code)
+    return {"contract_code": contract_code, "customer_name": contract.customer_name if contract else None,
+            "customer_ref": contract.customer_ref if contract else None, "month": month,
+            "total_credited": to_fen(credited), "total_waived": to_fen(waived), "count": count, "limit": limit,
+            "offset": offset, "items": items}
 
 
 async def waive(session: AsyncSession, *, credit_id: str, body: CreditWaive, actor: Principal,
@@ -219,11 +317,9 @@ async def record_third_party_cost(session: AsyncSession, *, job_id: str, body: T
             contract_code=job.contract_code)))
     else:
         assert job.contract_code is not None
-        cost.credit_id = str(new_id())
-        session.add(ContractCredit(
-            id=cost.credit_id, contract_code=job.contract_code, job_id=job.id, milestone="third_party",
-            ref=body.invoice_no, basis="third_party", amount=amount, occurred_at=now, status="credited",
-            created_at=now))
+        cost.credit_id = await _issue(session, contract_code=job.contract_code, job_id=job.id, milestone="third_party",
+                                      ref=body.invoice_no, credit=Credit("third_party", amount), terms_version=None,
+                                      at=now, now=now)
     session.add(cost)
     await session.flush()
     return cost, True

@@ -29,6 +29,11 @@ class ContractTerms:
     sla_penalty_amount: Decimal = Decimal("0")
     sla_service_value: Decimal | None = None  # the value the % is taken of (None: no % damages can be computed)
     sla_penalty_milestones: tuple[str, ...] = ("arrive", "resolve")
+    # R-S10 + R-S9: a missed PM visit's damages (none | percent of sla_service_value | fixed), default none
+    pm_missed_penalty: str = "none"
+    pm_missed_percent: Decimal = Decimal("0")
+    pm_missed_amount: Decimal = Decimal("0")
+    retention_years: int = 5  # R-T4: closed jobs and their service records are kept this long (at least 5)
     version: int | None = None
 
     @property
@@ -41,8 +46,9 @@ class ContractTerms:
 
 
 TERM_NAMES: tuple[str, ...] = tuple(f.name for f in fields(ContractTerms) if f.name != "version")
-_DECIMALS = frozenset({"sla_penalty_percent", "sla_penalty_amount", "sla_service_value"})
-_INTS = frozenset({"routing_flag_minutes", "routing_escalate_minutes", "spare_due_back_hours"})
+_DECIMALS = frozenset({"sla_penalty_percent", "sla_penalty_amount", "sla_service_value", "pm_missed_percent",
+                       "pm_missed_amount"})
+_INTS = frozenset({"routing_flag_minutes", "routing_escalate_minutes", "spare_due_back_hours", "retention_years"})
 
 
 def _typed(name: str, value: Any) -> Any:
@@ -79,19 +85,29 @@ class Credit:
     service_value: Decimal | None = None
 
 
+def _damages(penalty: str, percent: Decimal, amount: Decimal, service_value: Decimal | None) -> Credit | None:
+    """A % of the service value or a fixed amount, to the fen; None when it charges nothing."""
+    if penalty == "fixed":
+        fixed = to_fen(amount)
+        return Credit("fixed", fixed) if fixed > 0 else None
+    if penalty == "percent" and service_value is not None:
+        share = to_fen(service_value * percent / Decimal(100))
+        return Credit("percent", share, percent, to_fen(service_value)) if share > 0 else None
+    return None
+
+
 def breach_credit(terms: ContractTerms, milestone: str) -> Credit | None:
     """R-S9: the liquidated damages one breached milestone owes the customer, to the fen; None when the terms
     charge nothing (no penalty, a milestone they do not cover, no service value for a %, or a zero amount)."""
     if milestone not in terms.sla_penalty_milestones:
         return None
-    if terms.sla_penalty == "fixed":
-        amount = to_fen(terms.sla_penalty_amount)
-        return Credit("fixed", amount) if amount > 0 else None
-    if terms.sla_penalty == "percent" and terms.sla_service_value is not None:
-        amount = to_fen(terms.sla_service_value * terms.sla_penalty_percent / Decimal(100))
-        return Credit("percent", amount, terms.sla_penalty_percent, to_fen(terms.sla_service_value)) \
-            if amount > 0 else None
-    return None
+    return _damages(terms.sla_penalty, terms.sla_penalty_percent, terms.sla_penalty_amount, terms.sla_service_value)
+
+
+def pm_missed_credit(terms: ContractTerms) -> Credit | None:
+    """R-S10 + R-S9: the damages one missed PM visit owes, by the ``pm_missed_*`` terms (a % of the contract's
+    service value, or a fixed amount), to the fen; None when they charge nothing (the default)."""
+    return _damages(terms.pm_missed_penalty, terms.pm_missed_percent, terms.pm_missed_amount, terms.sla_service_value)
 
 
 def routing_due(terms: ContractTerms, elapsed: timedelta) -> tuple[bool, bool]:

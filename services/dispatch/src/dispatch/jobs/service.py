@@ -28,6 +28,7 @@ from aftersales_shared.outbox import add_events
 
 from .. import metrics
 from ..config import DispatchConfig
+from ..contracts import registry as contract_registry
 from ..domain import job_lifecycle as lifecycle
 from ..domain import routing
 from ..domain.job_lifecycle import ACCEPTED, OFFERED, ON_SITE, OPEN_STATUSES, PAUSED, QUEUED, TERMINAL
@@ -136,6 +137,10 @@ async def open_job(session: AsyncSession, cfg: DispatchConfig, p: TicketOpenedPa
     if p.window_start is not None and visit == 1:  # issue 16 (R-S10): a PM visit opened ahead of its window is
         # booked in the window, and its SLA clock starts when the window opens, not when ticketing generated it
         job.earliest_start, job.booked_end, job.opened_at = p.window_start, p.window_end, p.window_start
+    # issue 16: an unregistered contract code is dispatched all the same (default terms), recorded and counted for ops
+    job.contract_known = await contract_registry.is_known(session, p.contract_code)
+    if job.contract_known is False:
+        metrics.JOBS_UNKNOWN_CONTRACT.inc()
     prow, cal = await policy_and_calendar(session, job)
     refresh_deadlines(job, prow, cal, now)
     session.add(job)
@@ -172,6 +177,7 @@ async def _cancel(session: AsyncSession, job: Job, reason: str, now: datetime, *
                   offer_reason: str = "ticket cancelled", cfg: DispatchConfig | None = None) -> None:
     async def withdraw_offer() -> Extras:
         await queries.close_offer(session, job, "withdrawn", now, offer_reason)
+        await spares.due_back_now(session, job, now)  # R-S6: a spare lent to the cancelled job is due back now
         return {ev.JobCancelled.TYPE: {"reason": reason}}
 
     await _apply(session, cfg, job, "cancel", at=now, now=now, effect=withdraw_offer)

@@ -19,7 +19,7 @@ from ..fields import Id
 from ..idempotent import idempotent
 from ..jobs import service as jobs
 from . import service
-from .schemas import SpareConvert, SpareCreate, SpareRead, SpareStatus, SpareSuggestion
+from .schemas import SpareCollect, SpareConvert, SpareCreate, SpareRead, SpareStatus, SpareSuggestion
 
 router = APIRouter(prefix="/v1", tags=["spares"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -81,6 +81,17 @@ async def convert_spare(spare_id: SpareId, body: SpareConvert, session: DbSessio
     loan, so its job may close."""
     now = clock.now()
     return service.read(await service.convert(session, spare_id, body, visible=visible_spares(p), now=now), now)
+
+
+@router.post("/spares/{spare_id}/collect", response_model=SpareRead, responses={
+    **ERRORS, 409: {"description": "the spare is not lent, or its job is still open (its engineer collects it); "
+                                   "names spare_id"}})
+async def collect_spare(spare_id: SpareId, body: SpareCollect, session: DbSession, p: CanManageSpares) -> SpareRead:
+    """R-S6: a spare lent to a job that ended without it (cancelled: due back at once) is collected — available
+    again, in repair when it comes back faulty."""
+    now = clock.now()
+    return service.read(await service.collect_ended(session, spare_id, condition=body.condition,
+                                                    visible=visible_spares(p), now=now), now)
 
 
 @router.get("/jobs/{job_id}/spare-suggestion", response_model=SpareSuggestion, responses=ERRORS)

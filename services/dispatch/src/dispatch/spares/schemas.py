@@ -35,6 +35,12 @@ class SpareConvert(StrictModel):
     reason: Reason
 
 
+class SpareCollect(StrictModel):
+    """A spare lent to a job that has ended without it coming back (the job was cancelled) is collected by ops."""
+
+    condition: Condition = "good"
+
+
 class SpareRead(ReadModel):
     id: str
     serial: str

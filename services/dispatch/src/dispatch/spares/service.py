@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aftersales_shared import clock
 from aftersales_shared.errors import Conflict, NotFound, Unprocessable
+from aftersales_shared.events import dispatch as ev
 from aftersales_shared.ids import new_id
 from aftersales_shared.outbox import add_events
 
@@ -178,6 +179,44 @@ async def collect(session: AsyncSession, job: Job, *, condition: str, at: dateti
     spare.condition = condition
     await session.flush()
     return spare
+
+
+async def due_back_now(session: AsyncSession, job: Job, now: datetime) -> int:
+    """R-S6: the job was cancelled, so the spare lent to it is due back now (its due-back time brought forward, never
+    pushed back): it is on the overdue list at once and gets its once-per-loan reminder; the count of spares."""
+    rows = (await session.execute(
+        update(SpareUnit).where(SpareUnit.job_id == job.id, SpareUnit.status == LENT)
+        .values(due_back_at=sa.func.least(SpareUnit.due_back_at, now), version=SpareUnit.version + 1, updated_at=now)
+        .returning(SpareUnit.id).execution_options(synchronize_session=False))).all()
+    if rows:
+        await session.execute(update(SpareLoan).where(SpareLoan.job_id == job.id, SpareLoan.ended_at.is_(None))
+                              .values(due_back_at=sa.func.least(SpareLoan.due_back_at, now)))
+    return len(rows)
+
+
+async def collect_ended(session: AsyncSession, spare_id: str, *, condition: str, visible: ColumnElement[bool],
+                        now: datetime) -> SpareUnit:
+    """Ops collect a spare lent to a job that ended without it (cancelled): it comes back in ``condition``
+    (available again, in repair when faulty) and the job announces ``spare_unit_collected``. A spare of an open job
+    comes back through the job's ``collect_spare`` action (409 naming ``spare_id``)."""
+    spare = await session.scalar(select(SpareUnit).where(SpareUnit.id == spare_id, visible))
+    if spare is None:
+        raise NotFound(f"spare unit {spare_id} not found", field="spare_id")
+    if spare.status != LENT or spare.job_id is None:
+        raise Conflict(f"spare unit {spare.serial} is not lent (it is {spare.status})", field="spare_id",
+                       code="no_spare_lent")
+    job = await session.scalar(select(Job).where(Job.id == spare.job_id).with_for_update())
+    assert job is not None
+    if job.status in OPEN_STATUSES:
+        raise Conflict(f"job {job.id} is still open: its engineer collects the spare (collect_spare)",
+                       field="spare_id", code="job_open")
+    got = await collect(session, job, condition=condition, at=now, now=now)
+    if got is None:  # collected by a racing request a moment ago
+        raise Conflict(f"spare unit {spare.serial} is not lent any more", field="spare_id", code="no_spare_lent")
+    job.spare_collected_at = now
+    await add_events(session, ev.SpareUnitCollected(aggregate_id=job.id, payload=job_payload(
+        job, now, reason=got.serial)))
+    return got
 
 
 async def guard_close(session: AsyncSession, job: Job) -> None:

@@ -6,7 +6,9 @@ delivered. Finance may waive it (force majeure, customer-caused delay with evide
 is a ledger fact too, crediting the statement it lands on.
 
 The customer-contract side (a credit to the customer's contract when no dealer held the job) is dispatch's
-(``contracts/``); a third-party repair cost on a dealer's job is booked by ``consumers.on_third_party_cost``.
+(``contracts/``); a third-party repair cost on a dealer's job is booked by ``consumers.on_third_party_cost``. A missed
+PM visit of a dealer's job (``dispatch.contract.pm_breached``, priced by dispatch from the customer contract's
+``pm_missed_*`` terms) is charged by :func:`charge_pm_breach` into the same ``sla_penalties`` and ledger kind.
 """
 
 from __future__ import annotations
@@ -71,6 +73,33 @@ async def charge_breach(session: AsyncSession, *, event: IntegrationEvent, defau
     await audit(session, actor="system", action="sla_damages_charged", entity_type="sla_penalty",
                 entity_id=str(pid), details={"dealer_id": p.dealer_id, "job_id": p.job_id, "milestone": p.milestone,
                                              "amount": damages.amount, "terms_version": terms.version}, now=now)
+    return True
+
+
+async def charge_pm_breach(session: AsyncSession, *, event: IntegrationEvent, now: datetime) -> bool:
+    """R-S10 + R-S9: a missed PM visit whose job a dealer's engineer held (``dispatch.contract.pm_breached``) charges
+    the dealer the damages dispatch priced by the customer contract's ``pm_missed_*`` terms: an ``sla_penalties`` row
+    (milestone ``pm_visit``, waivable like any) and its ledger fact on the dealer's next open statement. Once per
+    job and milestone, however often it is delivered; False when nothing is charged (no dealer, no job, no amount,
+    or already charged)."""
+    p = event.payload
+    if not p.dealer_id or not p.job_id or not p.amount or p.amount <= 0:
+        return False
+    pid = new_id()
+    inserted = (await session.execute(insert(sla_penalties).values(
+        id=pid, dealer_id=p.dealer_id, job_id=p.job_id, milestone=p.milestone, breach_event_id=str(event.event_id),
+        breached_at=p.missed_at, deadline=p.window_end, basis=p.basis or "fixed", service_value=None, percent=None,
+        amount=p.amount, terms_version=p.terms_version, status="charged", created_at=now)
+        .on_conflict_do_nothing(index_elements=["job_id", "milestone"]).returning(sla_penalties.c.id))).first()
+    if inserted is None:
+        return False
+    details = {"job_id": p.job_id, "milestone": p.milestone, "basis": p.basis, "contract_code": p.contract_code,
+               "occurrence_id": p.occurrence_id}
+    await record(session, dealer_id=p.dealer_id, kind="sla_damages", occurred_at=p.missed_at,
+                 source_type="sla_penalty", source_id=str(pid), amount=p.amount, details=details, now=now)
+    await audit(session, actor="system", action="sla_damages_charged", entity_type="sla_penalty",
+                entity_id=str(pid), details={"dealer_id": p.dealer_id, **details, "amount": p.amount,
+                                             "terms": "customer contract pm_missed"}, now=now)
     return True
 
 
