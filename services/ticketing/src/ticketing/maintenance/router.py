@@ -14,8 +14,7 @@ from aftersales_shared.schemas import BusinessDate, Limit, Offset
 from ..access import CanManagePmPlans, CanReadPm, CanRecordPm
 from ..fields import Serial
 from . import service
-from .schemas import (ChecklistIn, PmKind, PmOccurrenceRead, PmPlanPut, PmPlanRead, PmPlanVersionRead, PmStatus,
-                      Scope)
+from .schemas import ChecklistIn, PmKind, PmOccurrenceRead, PmPlanPut, PmPlanRead, PmPlanVersionRead, PmStatus, Scope
 
 router = APIRouter(tags=["preventive maintenance"])
 Target = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",

@@ -17,8 +17,7 @@ from aftersales_shared.errors import Unprocessable
 from aftersales_shared.terms import TermChange
 
 from ..complaints.schemas import Category
-from ..domain.terms import (FALLBACK_RESPONSE_HOURS, RECORD_TERMS, ContractTerms, RecordTerms, resolve,
-                            resolve_records)
+from ..domain.terms import FALLBACK_RESPONSE_HOURS, RECORD_TERMS, ContractTerms, RecordTerms, resolve, resolve_records
 from ..models import contract_terms
 from .schemas import ComplaintTermsPut, RecordTermsPut
 
