@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime
 from decimal import Decimal as D
 
@@ -169,3 +170,64 @@ async def test_R_O1_reports_refuse_a_bad_month_naming_the_field(client, fin):
     assert r.status_code == 422 and "month" in r.text
     r = await client.get("/v1/reports/dealer-rates", params={"month": "2026-05", "limit": 0}, headers=fin["ops"])
     assert r.status_code == 422 and "limit" in r.text
+
+
+async def _fact(admin_db, dealer, kind, source, details, at="2026-05-15 04:00:00+00"):
+    await admin_db.execute(
+        "INSERT INTO settlement.ledger_entries (dealer_id, kind, amount, quantity, occurred_at, quarter, "
+        "booked_quarter, source_type, source_id, details) VALUES ($1, $2, 0, 1, $3::text::timestamptz, '2026Q2', "
+        "'2026Q2', 'test', $4, $5::jsonb)", dealer, kind, at, source, json.dumps(details))
+
+
+async def test_R_O1_dealer_rates_filter_by_product_line_in_json_csv_and_xlsx(client, fin, admin_db):
+    """Issue 16 item 5: the callback and complaint rates are filterable by month, dealer and product line; a fact's
+    line is its own (a registered sale), its job's service record's (a repair) or its ticket's (a callback, an
+    upheld complaint)."""
+    await setup_dealer(client, fin["admin"], "SD1")
+    await setup_dealer(client, fin["admin"], "SD2")
+    for i, (dealer, line) in enumerate((("SD1", "washer"), ("SD1", "washer"), ("SD1", "washer"), ("SD1", "washer"),
+                                        ("SD1", "fridge"), ("SD1", "fridge"), ("SD2", "fridge"))):
+        job, ticket = f"J-PL-{i}", f"T-PL-{i}"
+        await admin_db.execute(
+            "INSERT INTO settlement.repair_records (job_id, dealer_id, ticket_id, serial, product_line, coverage, "
+            "parts_used, labour_minutes, home_visit, remote, sla_met, work_done, completed_at, month, event_id, "
+            "created_at) VALUES ($1, $2, $3, 'SN-1', $4, 'warranty', '[]', 30, true, false, '{}', 'fixed', "
+            "'2026-05-10 04:00:00+00', '2026-05-01', 'ev-' || $1, now())", job, dealer, ticket, line)
+        await _fact(admin_db, dealer, "repair", f"rep-{i}", {"job_id": job})
+    # washer: 4 repairs, 1 callback; fridge (SD1): 2 repairs, 2 callbacks and an upheld complaint
+    await _fact(admin_db, "SD1", "callback", "cb-0", {"ticket_id": "T-PL-0"})
+    await _fact(admin_db, "SD1", "callback", "cb-4", {"ticket_id": "T-PL-4"})
+    await _fact(admin_db, "SD1", "callback", "cb-5", {"ticket_id": "T-PL-5"})
+    await _fact(admin_db, "SD1", "complaint_upheld", "co-4", {"complaint_id": "C-1", "ticket_id": "T-PL-4"})
+    for n in range(4):
+        await _fact(admin_db, "SD1", "registered_sale", f"rs-{n}", {"product_line": "fridge" if n < 2 else "washer"})
+
+    async def rates(line, **extra):
+        r = await client.get("/v1/reports/dealer-rates", headers=fin["ops"],
+                             params={"month": "2026-05", **({"product_line": line} if line else {}), **extra})
+        assert r.status_code == 200, r.text
+        return {i["dealer_id"]: i for i in r.json()["items"]}
+
+    every = await rates(None)
+    assert (every["SD1"]["repairs"], every["SD1"]["callbacks"], every["SD1"]["complaints_upheld"]) == (6, 3, 1)
+    washer = await rates("washer")
+    assert (washer["SD1"]["repairs"], washer["SD1"]["callbacks"], washer["SD1"]["complaints_upheld"],
+            washer["SD1"]["registered_sales"], washer["SD1"]["callback_rate"]) == (4, 1, 0, 2, "0.2500")
+    assert washer["SD2"]["repairs"] == 0  # a dealer without facts of the line is listed with none
+    fridge = await rates("fridge", dealer_id="SD1")
+    assert list(fridge) == ["SD1"]
+    assert (fridge["SD1"]["repairs"], fridge["SD1"]["callbacks"], fridge["SD1"]["complaints_upheld"],
+            fridge["SD1"]["callback_rate"], fridge["SD1"]["complaint_rate"]) == (2, 2, 1, "1.0000", "0.5000")
+
+    r = await client.get("/v1/reports/dealer-rates.csv", headers=fin["ops"],
+                         params={"month": "2026-05", "product_line": "fridge", "dealer_id": "SD1"})
+    lines = list(csv.reader(io.StringIO(r.text)))
+    assert r.status_code == 200 and lines[1][:4] == ["SD1", "2", "2", "1.0000"] and len(lines) == 2
+    r = await client.get("/v1/reports/dealer-rates.xlsx", headers=fin["ops"],
+                         params={"month": "2026-05", "product_line": "washer"})
+    rows = _xlsx(r.content)
+    sd1 = next(x for x in rows[1:] if x[0] == "SD1")
+    assert sd1[rows[0].index("repairs")] == 4 and sd1[rows[0].index("callbacks")] == 1
+    r = await client.get("/v1/reports/dealer-rates", headers=fin["ops"],
+                         params={"month": "2026-05", "product_line": "x" * 500})
+    assert r.status_code == 422 and r.json()["field"] == "product_line"

@@ -149,3 +149,54 @@ def test_R_T4_retention_term_is_at_least_five_years():
     assert DealerTermValues(retention_years=10).retention_years == 10
     with pytest.raises(ValidationError):
         SettlementSettings(terms_retention_years=3)
+
+
+async def test_R_T4_the_retention_job_purges_archived_records_past_each_dealers_purge_term_on_the_moved_clock(
+        client, fin, admin_db):
+    """R-T4: the job "archives or purges what is past it": an archived statement or service record is purged once it
+    has been archived longer than the dealer's ``purge_after_years`` (a dealer term, default 10); only the job may
+    delete from the archive, and the run reports what it archived and what it purged."""
+    clock.reset(environment="test")
+    try:
+        today = clock.business_today()
+        for d in ("SD1", "SD2"):
+            await setup_dealer(client, fin["admin"], d, effective_from="2021-01-01")
+            await add_ledger(admin_db, d, "repair", n=2, quarter="2021Q2", at="2021-05-10 04:00:00+00", tag="q2")
+        r = await client.put("/v1/dealers/SD2/terms", headers=fin["admin"], json={
+            "effective_from": today.isoformat(), "values": {"purge_after_years": 0}, "reason": "archive one year"})
+        assert r.status_code == 422 and r.json()["field"] == "values.purge_after_years", r.text
+        r = await client.put("/v1/dealers/SD2/terms", headers=fin["admin"], json={
+            "effective_from": today.isoformat(), "values": {"purge_after_years": 1}, "reason": "archive one year"})
+        assert r.status_code == 201, r.text
+        old = {d: await _close(client, fin, d, "2021Q2") for d in ("SD1", "SD2")}
+        await _repair_record(admin_db, "J-P2", "SD2", "2021-05-10 04:00:00+00")
+
+        run = await retain(client.app)
+        assert (run["statements_archived"], run["repair_records_archived"], run["records_purged"]) == (2, 1, 0)
+
+        async def archived():
+            return {r[0] for r in await admin_db.fetch("SELECT record_id FROM settlement.archived_records")}
+
+        assert await archived() == {old["SD1"], old["SD2"], "J-P2"}
+        with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="R-T4"):  # an ordinary DELETE: refused
+            await admin_db.execute("DELETE FROM settlement.archived_records WHERE dealer_id = 'SD2'")
+
+        async def move_to(day):
+            while (left := (day - clock.business_today()).days) > 0:
+                moved = await client.post("/v1/admin/clock", headers=fin["admin"],
+                                          json={"seconds": min(left, 400) * 86400})
+                assert moved.status_code == 200, moved.text
+
+        await move_to(today + timedelta(days=370))  # SD2's archive is more than a year old; SD1's keeps 10 years
+        run = await retain(client.app)
+        assert (run["statements_archived"], run["records_purged"]) == (0, 2), run
+        assert run["details"]["SD2"]["purged"] == {"statement": 1, "repair_record": 1}
+        assert await archived() == {old["SD1"]}
+
+        await move_to(today + timedelta(days=366 * 10 + 2))
+        run = await retain(client.app)
+        assert run["records_purged"] == 1 and await archived() == set(), run
+        r = await client.get("/v1/retention/runs", headers=fin["ops"])
+        assert [x["records_purged"] for x in r.json()] == [1, 2, 0]
+    finally:
+        clock.reset(environment="test")

@@ -175,3 +175,80 @@ async def test_pm_plan_bad_input_is_problem_json(pm_client, admin, agent):
     r = await c.put("/v1/pm-plans/fleet/X1/visit", headers=admin,
                     json={"every_months": 6, "window_days": 14, "effective_from": "2027-01-01"})
     assert r.status_code == 422
+
+
+versions_st = st.lists(st.tuples(st.integers(0, 400), terms_st, st.booleans()), min_size=1, max_size=4)
+
+
+@given(versions_st, st.dates(date(2020, 1, 1), date(2032, 12, 31)))
+def test_R_S10_a_plan_change_governs_the_periods_from_its_date_and_none_before(raw, today):
+    """A PM plan is a contract term: each version generates only the periods that start on or after its own date
+    and before the next version's; periods before a change keep the version they were under; none is twice."""
+    base = date(2026, 1, 1)
+    versions = [pm.PlanVersion(i + 1, pm.PlanTerms(t.every_months, t.window_days, t.lead_days,
+                                                   base + timedelta(days=d)), active)
+                for i, (d, t, active) in enumerate(raw)]
+    due = pm.due_by_version(versions, today)
+    starts = [p.start for _v, p in due]
+    assert len(starts) == len(set(starts))
+    for version, p in due:
+        v = next(x for x in versions if x.version == version)
+        assert v.active and v.terms.effective_from <= p.start
+        assert p in pm.due_periods(v.terms, today)
+        # no later version (of a later day, or of the same day) governs this period's start
+        assert not any(o.terms.effective_from <= p.start and (o.terms.effective_from, o.version)
+                       > (v.terms.effective_from, v.version) for o in versions)
+
+
+async def test_R_S10_a_pm_plan_change_applies_from_its_date_audited_never_backdated_and_generates_once(
+        pm_client, infra_settings, admin, agent, auth_headers, admin_db):
+    """2 visits a year → 4 from a later date: the visit generated before the change keeps version 1, the periods
+    from the change's date follow version 2's grid, each period once across racing runners and a restart; the
+    history says who changed what, when and why; a change dated before today is refused."""
+    c = pm_client
+    await seed_line(c, admin)
+    serial, contract = f"SN-PMV-{uuid.uuid4().hex[:8]}", f"PMV-{uuid.uuid4().hex[:8]}"
+    await seed_unit(c, agent, serial=serial, contract_code=contract, address="南京市鼓楼区中山路1号",
+                    region_code="320106")
+    url = f"/v1/pm-plans/contract/{contract}/visit"
+    d0 = clock.business_today()
+    d1 = d0 + timedelta(days=60)
+    twice = {"every_months": 6, "window_days": 14, "lead_days": 14, "effective_from": d0.isoformat(),
+             "reason": "contract 2027: two visits a year"}
+    r = await c.put(url, json=twice, headers=admin)
+    assert r.status_code == 200 and r.json()["version"] == 1, r.text
+    await pm_step(c.app)
+    assert [(o["period_start"], o["plan_version"]) for o in await _occurrences(admin_db, serial)] == [(d0, 1)]
+
+    back = {**twice, "every_months": 3, "effective_from": (d0 - timedelta(days=1)).isoformat()}
+    r = await c.put(url, json=back, headers=admin)
+    assert r.status_code == 422 and r.json()["code"] == "terms_backdated" and r.json()["field"] == "effective_from"
+    quarterly = {**twice, "every_months": 3, "effective_from": d1.isoformat(), "reason": "upgraded to quarterly"}
+    r1, r2 = await asyncio.gather(c.put(url, json=quarterly, headers=admin), c.put(url, json=quarterly, headers=admin))
+    assert {r1.status_code, r2.status_code} == {200} and r1.json()["version"] == r2.json()["version"] == 2
+    r = await c.get(f"{url}/history", headers=auth_headers("ops", sub="ops-1"))
+    assert r.status_code == 200, r.text
+    assert [(v["version"], v["every_months"], v["effective_from"], v["created_by"], v["reason"]) for v in r.json()] == [
+        (1, 6, d0.isoformat(), "admin-1", "contract 2027: two visits a year"),
+        (2, 3, d1.isoformat(), "admin-1", "upgraded to quarterly")]
+    assert (await c.get(f"/v1/pm-plans/contract/{contract}/call/history", headers=agent)).status_code == 404
+    with pytest.raises(Exception, match="append-only"):  # the history is the audit: kept as it is
+        await admin_db.execute("UPDATE ticketing.pm_plan_versions SET every_months = 1 WHERE reason = $1",
+                               "upgraded to quarterly")
+
+    # to the change's generation day: version 2's first period (d1) comes, version 1's next one (d0 + 6 months)
+    # never does — it lies after the change
+    await _move_clock(c, admin, 50)
+    await asyncio.gather(pm_step(c.app), pm_step(c.app))  # two replicas at once
+    async with running(create_app(settings(infra_settings, run_background=False))) as c2:  # and a restart
+        await pm_step(c2.app)
+    occ = await _occurrences(admin_db, serial)
+    assert [(o["period_start"], o["plan_version"]) for o in occ] == [(d0, 1), (d1, 2)]
+    assert occ[1]["status"] == "scheduled" and occ[1]["ticket_id"] is not None
+    await _move_clock(c, admin, 90)  # d1 + 3 months - 14 days has passed: the next quarter's visit, once
+    await asyncio.gather(pm_step(c.app), pm_step(c.app))
+    occ = await _occurrences(admin_db, serial)
+    assert [(o["period_start"], o["plan_version"]) for o in occ] == [(d0, 1), (d1, 2), (pm.add_months(d1, 3), 2)]
+    assert occ[0]["status"] == "missed"  # the visit before the change kept its plan: its window closed unvisited
+    r = await c.get(f"/v1/pm-plans/contract/{contract}", headers=agent)
+    assert [(p["every_months"], p["version"]) for p in r.json()] == [(3, 2)]

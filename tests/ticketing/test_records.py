@@ -6,6 +6,7 @@ business day on the moved clock, the finished tickets past the retention term (a
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import timedelta
 
 import asyncpg
@@ -112,3 +113,88 @@ async def test_R_T4_retention_job_archives_finished_tickets_past_the_term_once_a
     clock.advance(timedelta(days=1), environment="test")  # the next business day: the next one goes
     run = await retain(client.app)
     assert run is not None and run["tickets_archived"] == 1
+
+
+async def _to_day(target):
+    while (left := (target - clock.business_today()).days) > 0:
+        clock.advance(timedelta(days=min(left, 400)), environment="test")
+
+
+async def test_R_T4_retention_and_purge_years_are_contract_terms_and_the_archive_is_purged_past_its_term(
+        quiet_client, admin, agent, auth_headers, admin_db):
+    """Retention years (≥ 5) and the archive's purge years are effective-dated terms of the ticket's contract
+    (default: configuration); the retention job archives each finished ticket past its contract's retention and
+    purges each archived one past its contract's purge term, reporting both; only that job deletes from the archive.
+    """
+    client = quiet_client
+    await seed_line(client, admin)
+    suffix = uuid.uuid4().hex[:6]
+    long_c, short_c = f"LONG-{suffix}", f"SHORT-{suffix}"
+    url = f"/v1/contracts/{long_c}/retention-terms"
+    today = clock.business_today()
+    # R-T4: at least 5 years — a 4 is refused naming the field; never backdated
+    r = await client.put(url, json={"effective_from": today.isoformat(), "retention_years": 4, "reason": "x" * 5},
+                         headers=admin)
+    assert r.status_code == 422 and r.json()["field"] == "retention_years", r.text
+    r = await client.put(url, headers=admin, json={"effective_from": (today - timedelta(days=1)).isoformat(),
+                                                   "retention_years": 7, "reason": "public-sector contract"})
+    assert r.status_code == 422 and r.json()["code"] == "terms_backdated" and r.json()["field"] == "effective_from"
+    r = await client.put(url, json={"effective_from": today.isoformat(), "reason": "nothing"}, headers=admin)
+    assert r.status_code == 422, r.text
+    r = await client.put(url, headers=agent, json={"effective_from": today.isoformat(), "retention_years": 7,
+                                                   "reason": "public-sector contract"})
+    assert r.status_code == 403
+    r = await client.put(url, headers=admin, json={"effective_from": today.isoformat(), "retention_years": 7,
+                                                   "reason": "public-sector contract"})
+    assert r.status_code == 201 and r.json()["values"] == {"retention_years": 7}, r.text
+    r = await client.put(f"/v1/contracts/{short_c}/retention-terms", headers=admin, json={
+        "effective_from": today.isoformat(), "purge_after_years": 1, "reason": "archive kept one year"})
+    assert r.status_code == 201, r.text
+    terms = (await client.get(url, headers=auth_headers("ops", sub="ops-1"))).json()
+    assert (terms["retention_years"], terms["purge_after_years"], terms["source"]) == (
+        7, 10, {"retention_years": 1, "purge_after_years": None})
+    default = (await client.get("/v1/contracts/GOLD/retention-terms", headers=agent)).json()
+    assert (default["retention_years"], default["purge_after_years"], default["version"]) == (5, 10, None)
+    history = (await client.get(f"/v1/contracts/{long_c}/complaint-terms/history", headers=agent)).json()
+    assert [(h["version"], h["created_by"], h["reason"]) for h in history] == [(1, "admin-1", "public-sector contract")]
+
+    tickets = {}
+    for name, contract in (("gold", "GOLD"), ("long", long_c), ("short", short_c)):
+        serial = f"SN-{name.upper()}-{suffix}"
+        await seed_unit(client, agent, serial=serial, contract_code=contract)
+        t = (await client.post("/v1/tickets", json=ticket_body(serial), headers=agent)).json()
+        r = await client.post(f"/v1/tickets/{t['id']}/cancel", json={"reason": "done"}, headers=agent)
+        assert r.status_code == 200, r.text
+        tickets[name] = t["id"]
+    day0 = clock.business_today()
+
+    async def archived():
+        return {r["record_id"] for r in await admin_db.fetch("SELECT record_id FROM ticketing.archived_records")}
+
+    await _to_day(years_before(day0, -5) + timedelta(days=1))  # past 5 years, not 7
+    run = await retain(client.app)
+    assert run["tickets_archived"] == 2 and run["records_purged"] == 0, run
+    assert run["details"]["contracts"][long_c]["retention_years"] == 7
+    assert await archived() == {tickets["gold"], tickets["short"]}
+    with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="R-T4"):  # an ordinary DELETE: refused
+        await admin_db.execute("DELETE FROM ticketing.archived_records WHERE record_id = $1", tickets["short"])
+
+    await _to_day(clock.business_today() + timedelta(days=370))  # the short contract's archive is a year old
+    run = await retain(client.app)
+    assert (run["tickets_archived"], run["records_purged"]) == (0, 1), run
+    assert run["details"]["purged_by_contract"] == {short_c: 1}
+    assert await archived() == {tickets["gold"]}
+
+    await _to_day(years_before(day0, -7) + timedelta(days=1))  # the long contract's 7 years are over
+    run = await retain(client.app)
+    assert (run["tickets_archived"], run["records_purged"]) == (1, 0), run
+    assert await archived() == {tickets["gold"], tickets["long"]}
+
+    await _to_day(years_before(day0, -15) + timedelta(days=2))  # the default 10 years after the gold one's archiving
+    run = await retain(client.app)
+    assert run["records_purged"] == 1 and await archived() == {tickets["long"]}, run
+    for sql in ("DELETE FROM ticketing.archived_records", "UPDATE ticketing.archived_records SET dealer_id = 'x'"):
+        with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="R-T4"):
+            await admin_db.execute(sql)
+    runs = (await client.get("/v1/retention/runs", headers=auth_headers("ops", sub="ops-1"))).json()
+    assert [(x["tickets_archived"], x["records_purged"]) for x in runs] == [(0, 1), (1, 0), (0, 1), (2, 0)]

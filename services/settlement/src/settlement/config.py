@@ -44,4 +44,5 @@ class SettlementSettings(ServiceSettings):
     assessment_catch_up_months: int = Field(3, ge=1, le=24)
     """R-D7, nothing lost: how many past months the issuing job still issues when it did not run (an outage)."""
     terms_retention_years: int = Field(5, ge=5, le=100)  # R-T4: at least 5 years
+    terms_purge_after_years: int = Field(10, ge=1, le=100)  # R-T4: the archive's rows purged this long after archiving
     retention_every_seconds: float = Field(3600, gt=0)  # how often the retention job looks (it runs once a day)

@@ -76,7 +76,7 @@ async def on_complaint_resolved(session: AsyncSession, event: IntegrationEvent) 
     if p.dealer_id and p.upheld and p.against == "dealer":
         await ledger.record(session, dealer_id=p.dealer_id, kind="complaint_upheld", occurred_at=p.resolved_at,
                             source_type=event.type, source_id=str(event.event_id),
-                            details={"complaint_id": p.complaint_id}, now=clock.now())
+                            details={"complaint_id": p.complaint_id, "ticket_id": p.ticket_id}, now=clock.now())
 
 
 async def on_callback_recorded(session: AsyncSession, event: IntegrationEvent) -> None:

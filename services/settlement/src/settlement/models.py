@@ -266,6 +266,7 @@ class RetentionRun(Base):
     statements_archived: Mapped[int] = mapped_column(Integer)
     repair_records_archived: Mapped[int] = mapped_column(Integer)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    records_purged: Mapped[int] = mapped_column(Integer, server_default="0")  # archived rows past purge_after_years
 
 
 class UnitSale(Base):

@@ -16,6 +16,7 @@ from aftersales_shared.errors import DomainError
 
 from .maintenance import service as pm_service
 from .retention import service as retention
+from .terms.service import record_defaults
 from .tickets import service as tickets_service
 from .tickets.hotpath import Intake, MaintenanceWindow, Opened, Replayed
 from .tickets.schemas import TicketCreate
@@ -58,7 +59,7 @@ async def retain(app: FastAPI) -> dict[str, Any] | None:
     """R-T4: one retention step on the clock's business day (None: today's run already happened; tests call it)."""
     async with unit_of_work(app.state.sessions) as session:
         return await retention.run_day(session, today=clock.business_today(), now=clock.now(),
-                                       years=app.state.settings.retention_years)
+                                       defaults=record_defaults(app.state.settings))
 
 
 def jobs(app: FastAPI) -> list[Callable[[], Awaitable[None]]]:

@@ -21,7 +21,10 @@ class TicketingSettings(ServiceSettings):
     # R-T4 (issue 16 item 6): finished tickets (with their transitions, repairs, complaints, callbacks) are kept at
     # least this many years after they closed; the retention job (retention/) archives what is older, once a
     # business day (checked every ``retention_every_seconds``).
+    # Both are the defaults of contract terms (PUT /v1/contracts/{code}/retention-terms), read for the ticket's
+    # contract on the run's day; ``purge_after_years``: the archive is purged this long after a ticket was archived.
     retention_years: int = Field(5, ge=5, le=100)
+    purge_after_years: int = Field(10, ge=1, le=100)
     retention_every_seconds: int = Field(3600, ge=1, le=86400)
     # Issue 15 (R-S7): a report's own time (e-mail, SMS, web form, voicemail) may lie this far back, and at most
     # this far ahead of the server clock (a sender's clock running a little fast).

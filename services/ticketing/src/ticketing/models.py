@@ -293,8 +293,23 @@ pm_occurrences = sa.Table(  # one per (plan, unit, period): generation is idempo
     sa.Column("recorded_at", TZ),
     sa.Column("missed_at", TZ),
     sa.Column("created_at", TZ, nullable=False),
+    sa.Column("plan_version", sa.Integer),  # the plan version that generated it (null: before versions existed)
     sa.UniqueConstraint("plan_id", "serial", "period_start", name="period"),
     sa.Index("ix_pm_occurrences_status_window", "status", "window_end"),
+)
+
+pm_plan_versions = sa.Table(  # R-S10 as contract terms: every change of a plan, effective-dated, audited, append-only
+    "pm_plan_versions", md,
+    sa.Column("plan_id", pg.UUID(as_uuid=True), sa.ForeignKey("ticketing.pm_plans.id"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("effective_from", sa.Date, nullable=False),
+    sa.Column("every_months", sa.Integer, nullable=False),
+    sa.Column("window_days", sa.Integer, nullable=False),
+    sa.Column("lead_days", sa.Integer, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("created_at", TZ, nullable=False),
 )
 
 contract_terms = sa.Table(  # issue 16 item 1: a customer service contract's effective-dated terms; the audit
@@ -317,6 +332,7 @@ archived_records = sa.Table(  # R-T4: what the retention job moved out of the li
     sa.Column("run_id", sa.BigInteger, nullable=False),
     sa.Column("archived_at", TZ, nullable=False),
     sa.Column("document", pg.JSONB, nullable=False),
+    sa.Column("contract_code", sa.Text),  # the ticket's customer contract: its terms say when the row is purged
 )
 
 retention_runs = sa.Table(  # R-T4: one run of the retention job per business day, with what it did
@@ -328,4 +344,5 @@ retention_runs = sa.Table(  # R-T4: one run of the retention job per business da
     sa.Column("cutoff", sa.Date, nullable=False),
     sa.Column("tickets_archived", sa.Integer, nullable=False),
     sa.Column("details", pg.JSONB, nullable=False),
+    sa.Column("records_purged", sa.Integer, nullable=False, server_default="0"),
 )

@@ -30,6 +30,7 @@ class DealerTerms:
     sla_penalty_milestones: tuple[str, ...] = ("arrive", "resolve")
     sla_service_value: Decimal | None = None  # None: the contract's repair fee + home-visit fee
     retention_years: int = 5  # R-T4: records kept at least this long after their period (retention/)
+    purge_after_years: int = 10  # R-T4: archived records purged this long after they were archived (retention/)
     card_registration_days: int = 20  # R-W10: days after the sale to return the warranty card
     assessment_issue_by_day: int = 5  # R-D7: the month's assessment is issued by this day of the next month
     assessment_grade_a: Decimal = Decimal("90")  # R-D7: score at least this is grade A
@@ -44,7 +45,7 @@ _DECIMALS = frozenset({"callback_target_percent", "excellence_complaints_per_mil
                        "sla_penalty_amount", "sla_service_value", "assessment_grade_a", "assessment_grade_b",
                        "assessment_grade_c"})
 _INTS = frozenset({"payment_days", "dispute_window_months", "retention_years", "card_registration_days",
-                   "assessment_issue_by_day"})
+                   "assessment_issue_by_day", "purge_after_years"})
 
 
 def _typed(name: str, value: Any) -> Any:

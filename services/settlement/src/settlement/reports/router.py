@@ -103,30 +103,32 @@ async def quality_report_xlsx(session: DbSession, p: CanReadSettlement, month: M
 
 @router.get("/dealer-rates", response_model=RatePage, responses=problems(422))
 async def rate_report(session: DbSession, p: CanReadSettlement, defaults: TermDefaults, month: MonthQ,
-                      dealer_id: DealerQ = None, offset: OffsetQ = 0, limit: LimitQ = 100) -> dict[str, Any]:
-    """Callback and complaint rates per dealer in the month (R-T5, R-D7). No product-line filter: callbacks and
-    complaints are facts of a ticket, which the ledger does not tie to a product line."""
+                      dealer_id: DealerQ = None, product_line: LineQ = None, offset: OffsetQ = 0,
+                      limit: LimitQ = 100) -> dict[str, Any]:
+    """Callback and complaint rates per dealer in the month (R-T5, R-D7); with ``product_line``, only the repairs,
+    callbacks, upheld complaints and registered sales of that line count (a callback's or complaint's line is its
+    ticket's, known from the ticket's service record)."""
     total, items = await service.rates(session, principal=p, month=service.month_of(month), dealer_id=dealer_id,
-                                       offset=offset, limit=limit, defaults=defaults)
+                                       product_line=product_line, offset=offset, limit=limit, defaults=defaults)
     return {"month": month, "total": total, "offset": offset, "limit": limit, "items": items}
 
 
 async def _rates_file(session: DbSession, p: CanReadSettlement, defaults: dict[str, Any], month: str,
-                      dealer_id: str | None, fmt: str) -> Response:
+                      dealer_id: str | None, product_line: str | None, fmt: str) -> Response:
     _, rows = await service.rates(session, principal=p, month=service.month_of(month), dealer_id=dealer_id,
-                                  defaults=defaults)
+                                  product_line=product_line, defaults=defaults)
     return _file("dealer-rates", month, fmt, exports.RATE_COLUMNS, rows)
 
 
 @router.get("/dealer-rates.csv", response_class=Response, responses=_CSV_DOC)
 async def rate_report_csv(session: DbSession, p: CanReadSettlement, defaults: TermDefaults, month: MonthQ,
-                          dealer_id: DealerQ = None) -> Response:
-    """Callback and complaint rates per dealer as CSV."""
-    return await _rates_file(session, p, defaults, month, dealer_id, "csv")
+                          dealer_id: DealerQ = None, product_line: LineQ = None) -> Response:
+    """Callback and complaint rates per dealer as CSV (filters as the JSON page)."""
+    return await _rates_file(session, p, defaults, month, dealer_id, product_line, "csv")
 
 
 @router.get("/dealer-rates.xlsx", response_class=Response, responses=_XLSX_DOC)
 async def rate_report_xlsx(session: DbSession, p: CanReadSettlement, defaults: TermDefaults, month: MonthQ,
-                           dealer_id: DealerQ = None) -> Response:
-    """Callback and complaint rates per dealer as an XLSX workbook."""
-    return await _rates_file(session, p, defaults, month, dealer_id, "xlsx")
+                           dealer_id: DealerQ = None, product_line: LineQ = None) -> Response:
+    """Callback and complaint rates per dealer as an XLSX workbook (filters as the JSON page)."""
+    return await _rates_file(session, p, defaults, month, dealer_id, product_line, "xlsx")

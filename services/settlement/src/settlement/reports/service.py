@@ -97,15 +97,29 @@ async def quality(session: AsyncSession, *, principal: Principal, month: date, d
     return total, [{**r, "quantity": int(r["quantity"])} for r in rows]
 
 
+def line_of_fact() -> sa.ColumnElement[Any]:
+    """The product line of a rate fact (a ledger entry): a registered sale carries it; a repair is its job's
+    service record's; a callback or an upheld complaint is its ticket's (the service record of that ticket's job).
+    Null when settlement holds no service record for it (then no product-line filter matches it)."""
+    le, r = ledger_entries.c, repair_records.c
+    by_job = sa.select(r.product_line).where(r.job_id == le.details["job_id"].astext).limit(1).scalar_subquery()
+    by_ticket = (sa.select(r.product_line).where(r.ticket_id == le.details["ticket_id"].astext)
+                 .order_by(r.completed_at.desc()).limit(1).scalar_subquery())
+    return sa.case((le.kind == "registered_sale", le.details["product_line"].astext),
+                   (le.kind == "repair", by_job), else_=by_ticket)
+
+
 async def rates(session: AsyncSession, *, principal: Principal, month: date, dealer_id: str | None = None,
-                offset: int = 0, limit: int | None = None,
+                product_line: str | None = None, offset: int = 0, limit: int | None = None,
                 defaults: dict[str, Any] | None = None) -> tuple[int, list[dict[str, Any]]]:
-    """Each visible dealer's callback and complaint rates in the month, by dealer id."""
+    """Each visible dealer's callback and complaint rates in the month, by dealer id; with ``product_line``, only
+    the facts of that product line count (``line_of_fact``)."""
     start, end = month_bounds(month)
     d, le = dealers.c, ledger_entries.c
     where = [access.visible(principal, d.id)]
     if dealer_id:
         where.append(d.id == dealer_id)
+    of_line = [line_of_fact() == product_line] if product_line else []
     total = (await session.execute(sa.select(sa.func.count()).select_from(dealers).where(*where))).scalar_one()
     facts = (sa.select(
         le.dealer_id,
@@ -114,7 +128,7 @@ async def rates(session: AsyncSession, *, principal: Principal, month: date, dea
         sa.func.coalesce(sa.func.sum(le.quantity).filter(le.kind == "complaint_upheld"), 0).label("complaints"),
         sa.func.coalesce(sa.func.sum(le.quantity).filter(le.kind == "registered_sale"), 0).label("sales"),
     ).where(le.occurred_at >= start, le.occurred_at < end,
-            le.kind.in_(("repair", "callback", "complaint_upheld", "registered_sale")))
+            le.kind.in_(("repair", "callback", "complaint_upheld", "registered_sale")), *of_line)
         .group_by(le.dealer_id)).subquery()
     f = facts.c
     q = (sa.select(d.id.label("dealer_id"), f.repairs, f.callbacks, f.complaints, f.sales)

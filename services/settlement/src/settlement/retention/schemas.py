@@ -14,4 +14,6 @@ class RetentionRunRead(BaseModel):
     started_at: datetime
     statements_archived: int
     repair_records_archived: int
-    details: dict[str, Any] = Field(description="per dealer: retention years, cut-off and what was archived")
+    records_purged: int = Field(description="archived rows purged, past their dealer's purge_after_years")
+    details: dict[str, Any] = Field(description="per dealer: retention years, cut-off, what was archived and what "
+                                                "was purged (per kind)")

@@ -2,7 +2,10 @@
 dealer's retention term (``retention_years``, a dealer term; default ``SETTLEMENT_TERMS_RETENTION_YEARS``, at
 least 5) from the live tables into ``archived_records`` — a closed or superseded statement with its lines,
 disputes and carry-overs as one document, a service record (``repair_records``) as another — and writes one
-``retention_runs`` row of what it did.
+``retention_runs`` row of what it did. Then it purges the archive: an archived row is deleted once it has been
+archived longer than its dealer's ``purge_after_years`` (a dealer term too; default
+``SETTLEMENT_TERMS_PURGE_AFTER_YEARS``), through ``purge_archived`` — the one delete the archive allows (migration
+settlement_0009); the run reports what it archived and what it purged, per dealer.
 
 Past retention: a statement whose quarter ended before the cut-off (today minus the dealer's retention years,
 the terms in force today), a service record completed before it. Nothing else moves: an open (draft, reviewed)
@@ -55,6 +58,11 @@ ON CONFLICT DO NOTHING
 RETURNING record_id
 """)
 _DELETE_RECORDS = sa.text("DELETE FROM repair_records WHERE job_id = ANY(CAST(:ids AS text[]))")
+_ARCHIVED_DEALERS = sa.text("SELECT DISTINCT dealer_id FROM archived_records ORDER BY dealer_id")
+_PURGE = sa.text("SELECT out_dealer, out_kind, out_purged FROM purge_archived(CAST(:dealers AS text[]), "
+                 "CAST(:befores AS timestamptz[]), :limit)")
+PURGE_BATCH = 5000
+"""At most this many archived rows purged a run (the next day's run takes the rest)."""
 
 
 def business_midnight(day: date) -> datetime:
@@ -96,10 +104,27 @@ async def run_day(session: AsyncSession, *, today: date, now: datetime,
                                   "statements_before": before, "statements": len(ids), "repair_records": len(jobs)}
         statements_n += len(ids)
         records_n += len(jobs)
+    purged = await _purge(session, today=today, defaults=defaults)
+    for dealer_id, counts in purged.items():
+        details.setdefault(dealer_id, {})["purged"] = counts
     row = (await session.execute(sa.update(retention_runs).where(retention_runs.c.id == run_id).values(
-        statements_archived=statements_n, repair_records_archived=records_n, details=details)
+        statements_archived=statements_n, repair_records_archived=records_n, details=details,
+        records_purged=sum(n for counts in purged.values() for n in counts.values()))
         .returning(*retention_runs.c))).mappings().one()
     return dict(row)
+
+
+async def _purge(session: AsyncSession, *, today: date, defaults: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Purge the archived rows archived before their dealer's purge cut-off (today minus ``purge_after_years`` in
+    force today); per dealer, how many of each kind."""
+    dealer_ids = [r[0] for r in await session.execute(_ARCHIVED_DEALERS)]
+    befores = [business_midnight(add_months(today, -12 * (await terms_on(
+        session, dealer_id=d, on=today, defaults=defaults)).purge_after_years)) for d in dealer_ids]
+    out: dict[str, dict[str, int]] = {}
+    for dealer_id, kind, n in await session.execute(_PURGE, {"dealers": dealer_ids, "befores": befores,
+                                                             "limit": PURGE_BATCH}):
+        out.setdefault(dealer_id, {})[kind] = int(n)
+    return out
 
 
 async def list_runs(session: AsyncSession, *, limit: int, offset: int) -> list[dict[str, Any]]:

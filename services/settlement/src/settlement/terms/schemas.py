@@ -42,6 +42,8 @@ class DealerTermValues(StrictModel):
         None, description="R-S9: the service value the % is taken of (default: the contract's repair + visit fee)")
     retention_years: Annotated[int, Field(ge=5, le=100)] | None = Field(
         None, description="R-T4: years the dealer's statements and service records are kept (at least 5)")
+    purge_after_years: Annotated[int, Field(ge=1, le=100)] | None = Field(
+        None, description="R-T4: years an archived statement or service record is kept before it is purged")
     card_registration_days: Annotated[int, Field(ge=0, le=366)] | None = Field(
         None, description="R-W10: days after the sale within which the warranty card must be registered")
     assessment_issue_by_day: Annotated[int, Field(ge=1, le=28)] | None = Field(
@@ -76,6 +78,7 @@ class DealerTermValuesRead(ReadModel):
     sla_penalty_milestones: list[str]
     sla_service_value: Annotated[Decimal, _DEC] | None
     retention_years: int
+    purge_after_years: int
     card_registration_days: int
     assessment_issue_by_day: int
     assessment_grade_a: Percent

@@ -5,6 +5,10 @@ A plan's periods start at ``effective_from`` and every ``every_months`` after it
 the month's last day, and the grid is counted from ``effective_from`` each time, so 31 Jan → 28 Feb → 31 Mar).
 Period ``k``'s window is ``[start, start + window_days)``; it is generated ``lead_days`` before its start and not
 after its window has closed (a plan set up late does not create a backlog of visits nobody can make).
+A plan is a contract term, so it is versioned (``PlanVersion``): a version governs the periods that start on or
+after its ``effective_from`` and before the next version's (its grid counts from its own ``effective_from``; of two
+versions of one day the later one counts); an inactive version stops the plan from its date. A change never
+reaches into the past: periods before it keep the version they were generated under (``due_by_version``).
 Tests: ``tests/ticketing/test_pm.py`` (hypothesis)."""
 
 from __future__ import annotations
@@ -55,3 +59,30 @@ def due_periods(terms: PlanTerms, today: date) -> list[Period]:
         if p.end > today:
             out.append(p)
         k += 1
+
+
+@dataclass(frozen=True)
+class PlanVersion:
+    """One recorded change of a plan: from ``terms.effective_from`` on, these terms (or none: ``active`` false)."""
+
+    version: int
+    terms: PlanTerms
+    active: bool = True
+
+
+def spans(versions: list[PlanVersion]) -> list[tuple[PlanVersion, date | None]]:
+    """Each version that governs some days, with the day the next one takes over (None: open-ended)."""
+    by_day: dict[date, PlanVersion] = {}
+    for v in sorted(versions, key=lambda v: (v.terms.effective_from, v.version)):
+        by_day[v.terms.effective_from] = v  # of one day's versions the latest counts
+    days = sorted(by_day)
+    return [(by_day[d], days[i + 1] if i + 1 < len(days) else None) for i, d in enumerate(days)]
+
+
+def due_by_version(versions: list[PlanVersion], today: date) -> list[tuple[int, Period]]:
+    """The periods to have generated on ``today`` across a plan's versions, each with the version it falls under."""
+    out: list[tuple[int, Period]] = []
+    for v, until in spans(versions):
+        if v.active:
+            out.extend((v.version, p) for p in due_periods(v.terms, today) if until is None or p.start < until)
+    return out

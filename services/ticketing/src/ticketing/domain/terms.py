@@ -1,4 +1,5 @@
-"""The customer service contract's terms (issue 16 item 1): today the R-T6 complaint response hours per category.
+"""The customer service contract's terms (issue 16 item 1): the R-T6 complaint response hours per category and the
+R-T4 record terms (``RecordTerms``: years a finished ticket is kept, years its archive is kept before it is purged).
 Pure: the configured defaults and the recorded changes in, the terms in force on a date out
 (``aftersales_shared.terms.in_force``). Each category's hours is a term of its own: a change that sets only the
 escalation hours keeps the others as they were.
@@ -46,3 +47,28 @@ def resolve(default_hours: Mapping[str, int], changes: Iterable[TermChange], on:
     return ContractTerms(on=on, response_hours={k[n:]: int(v) for k, v in found.values.items()},
                          source={k[n:]: v for k, v in found.source.items()},
                          version=max(versions) if versions else None)
+
+
+RECORD_TERMS: tuple[str, ...] = ("retention_years", "purge_after_years")
+MIN_RETENTION_YEARS = 5  # R-T4: records are kept at least 5 years (002)
+
+
+@dataclass(frozen=True)
+class RecordTerms:
+    """R-T4 for one contract on a date: finished tickets are archived ``retention_years`` after they closed, and the
+    archive purged ``purge_after_years`` after it was archived (``version``: the latest change that set either)."""
+
+    on: date
+    retention_years: int
+    purge_after_years: int
+    source: dict[str, int | None]
+    version: int | None = None
+
+
+def resolve_records(defaults: Mapping[str, int], changes: Iterable[TermChange], on: date) -> RecordTerms:
+    """The contract's record terms in force on ``on`` (a change sets either term; the other keeps its value)."""
+    found = in_force({k: int(defaults[k]) for k in RECORD_TERMS}, changes, on)
+    versions = [v for v in found.source.values() if v is not None]
+    return RecordTerms(on=on, retention_years=max(MIN_RETENTION_YEARS, int(found.values["retention_years"])),
+                       purge_after_years=int(found.values["purge_after_years"]), source=found.source,
+                       version=max(versions) if versions else None)

@@ -14,7 +14,7 @@ from aftersales_shared.schemas import BusinessDate, Limit, Offset
 from ..access import CanManagePmPlans, CanReadPm, CanRecordPm
 from ..fields import Serial
 from . import service
-from .schemas import ChecklistIn, PmKind, PmOccurrenceRead, PmPlanPut, PmPlanRead, PmStatus, Scope
+from .schemas import ChecklistIn, PmKind, PmOccurrenceRead, PmPlanPut, PmPlanRead, PmPlanVersionRead, PmStatus, Scope
 
 router = APIRouter(tags=["preventive maintenance"])
 Target = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
@@ -22,13 +22,23 @@ Target = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]
 
 
 @router.put("/v1/pm-plans/{scope}/{target}/{kind}", response_model=PmPlanRead,
-            responses={404: {"description": "scope unit: no such unit (problem+json)"}},
-            summary="Set a unit's or contract's PM plan for one kind (admin, call_center): every N months from "
-                    "effective_from, a window, generated lead_days ahead (R-S10)")
+            responses={404: {"description": "scope unit: no such unit (problem+json)"},
+                       422: {"description": "effective_from before today (terms_backdated) or a bad value"}},
+            summary="Set or change a unit's or contract's PM plan for one kind (admin, call_center): every N months "
+                    "from effective_from, a window, generated lead_days ahead (R-S10); each change a new, audited "
+                    "version from its date")
 async def put_plan(scope: Scope, target: Target, kind: PmKind, body: PmPlanPut, session: DbSession,
                    p: CanManagePmPlans) -> Any:
     return await service.put_plan(session, scope=scope, target=target, kind=kind, body=body, actor=p.sub,
-                                  now=clock.now())
+                                  today=clock.business_today(), now=clock.now())
+
+
+@router.get("/v1/pm-plans/{scope}/{target}/{kind}/history", response_model=list[PmPlanVersionRead],
+            responses={404: {"description": "no such plan (problem+json)"}},
+            summary="Every version of a PM plan, oldest first: terms, from when, who and why (admin, call_center, "
+                    "ops)")
+async def plan_history(scope: Scope, target: Target, kind: PmKind, session: DbSession, p: CanReadPm) -> Any:
+    return await service.plan_history(session, scope=scope, target=target, kind=kind)
 
 
 @router.get("/v1/pm-plans/{scope}/{target}", response_model=list[PmPlanRead],

@@ -10,6 +10,8 @@ from pydantic import BaseModel, Field
 
 from aftersales_shared.schemas import BusinessDate, LongText, StrictModel, Text
 
+from ..fields import Reason
+
 Scope = Literal["unit", "contract"]
 PmKind = Literal["visit", "inspection", "call"]
 PmStatus = Literal["due", "scheduled", "completed", "missed"]
@@ -17,13 +19,15 @@ PmStatus = Literal["due", "scheduled", "completed", "missed"]
 
 class PmPlanPut(StrictModel):
     """A plan's terms (contract data, R-S10): e.g. a visit every 6 months, a 14-day window, generated 14 days
-    ahead; periods count from ``effective_from``."""
+    ahead; periods count from ``effective_from``. A change is a new version from its ``effective_from`` (today or
+    later): periods before it keep the version they were generated under."""
 
     every_months: int = Field(ge=1, le=60)
     window_days: int = Field(ge=1, le=366)
     lead_days: int = Field(14, ge=0, le=366)
-    effective_from: BusinessDate
-    active: bool = True
+    effective_from: BusinessDate = Field(description="the first day this version applies to (today or later)")
+    active: bool = Field(True, description="false: no periods from effective_from on (the plan ends)")
+    reason: Reason | None = Field(None, description="why the plan is set or changed (kept in its history)")
 
 
 class PmPlanRead(BaseModel):
@@ -38,6 +42,20 @@ class PmPlanRead(BaseModel):
     active: bool
     updated_by: str
     updated_at: datetime
+    version: int = Field(description="the latest recorded version (these terms); see the history for the others")
+
+
+class PmPlanVersionRead(BaseModel):
+    plan_id: UUID
+    version: int
+    effective_from: date
+    every_months: int
+    window_days: int
+    lead_days: int
+    active: bool
+    reason: str | None
+    created_by: str
+    created_at: datetime
 
 
 class ChecklistItem(StrictModel):
@@ -66,3 +84,4 @@ class PmOccurrenceRead(BaseModel):
     recorded_by: str | None
     recorded_at: datetime | None
     missed_at: datetime | None
+    plan_version: int | None = Field(None, description="the plan version that generated it")

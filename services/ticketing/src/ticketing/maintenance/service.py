@@ -1,7 +1,10 @@
 """Preventive maintenance use cases (R-S10, issue 16 item 4; flush, never commit).
 
-- plans: ``put_plan`` / ``list_plans`` — a plan per unit or contract and kind, its terms data;
-- generation (``background.py``, clock-driven): ``generate`` inserts each period's occurrence per unit once —
+- plans: ``put_plan`` / ``list_plans`` / ``plan_history`` — a plan per unit or contract and kind, its terms data:
+  each change a new version (``pm_plan_versions``, append-only: who, when, why) from its ``effective_from``, never
+  backdated (422 ``terms_backdated``), so periods before it keep the version they were generated under;
+- generation (``background.py``, clock-driven): ``generate`` inserts each period's occurrence per unit once, under
+  the version in force for the period (``domain/pm.py::due_by_version``) —
   ``ON CONFLICT (plan_id, serial, period_start) DO NOTHING``, so a restart, a second run or a second replica
   generates nothing new; ``open_maintenance_tickets`` opens a visit/inspection's maintenance ticket through the
   intake writer (``tickets/hotpath.py``, Idempotency-Key ``pm-<occurrence id>``: one ticket per occurrence even
@@ -25,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aftersales_shared import clock
 from aftersales_shared.auth import Principal
-from aftersales_shared.errors import Conflict, NotFound
+from aftersales_shared.errors import Conflict, NotFound, Unprocessable
 from aftersales_shared.events.ticketing import PmMissed
 from aftersales_shared.ids import new_id
 from aftersales_shared.outbox import add_events
@@ -33,7 +36,7 @@ from aftersales_shared.outbox import add_events
 from ..access import remedy_filter
 from ..domain import pm
 from ..domain.pm_lifecycle import MOVES
-from ..models import pm_occurrences, pm_plans, ticket_transitions, units
+from ..models import pm_occurrences, pm_plan_versions, pm_plans, ticket_transitions, units
 from .schemas import ChecklistIn, PmPlanPut
 
 log = logging.getLogger(__name__)
@@ -43,22 +46,69 @@ def _read(row: Any) -> dict[str, Any]:
     return dict(row._mapping) if hasattr(row, "_mapping") else dict(row)
 
 
+_TERMS = ("every_months", "window_days", "lead_days", "effective_from", "active")
+
+
 async def put_plan(session: AsyncSession, *, scope: str, target: str, kind: str, body: PmPlanPut, actor: str,
-                   now: datetime) -> dict[str, Any]:
-    """Set (create or change) the plan of a unit or contract for one kind; occurrences already generated keep the
-    terms they were generated under."""
+                   today: date, now: datetime) -> dict[str, Any]:
+    """Set (create or change) the plan of a unit or contract for one kind from ``effective_from`` (today or later):
+    a new version, audited; the same change resent for the same day adds none. Occurrences already generated keep
+    the terms they were generated under."""
     if scope == "unit" and await session.scalar(sa.select(units.c.serial).where(units.c.serial == target)) is None:
         raise NotFound(f"unit {target} not found", field="target")
-    values = {**body.model_dump(), "updated_by": actor, "updated_at": now}
-    stmt = insert(pm_plans).values(id=new_id(), scope=scope, target=target, kind=kind, **values)
-    stmt = stmt.on_conflict_do_update(index_elements=["scope", "target", "kind"], set_=values)
-    return _read((await session.execute(stmt.returning(*pm_plans.c))).one())
+    if body.effective_from < today:
+        raise Unprocessable(f"a plan change applies from today ({today}) or later: periods before it keep the plan "
+                            "they were generated under", field="effective_from", code="terms_backdated")
+    await session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('ticketing-pm:' || :k))"),
+                          {"k": f"{scope}/{target}/{kind}"})
+    p, v = pm_plans.c, pm_plan_versions.c
+    plan = (await session.execute(sa.select(pm_plans).where(p.scope == scope, p.target == target, p.kind == kind))
+            ).mappings().first()
+    terms = {k: getattr(body, k) for k in _TERMS}
+    if plan is None:
+        plan = (await session.execute(sa.insert(pm_plans).values(
+            id=new_id(), scope=scope, target=target, kind=kind, updated_by=actor, updated_at=now, **terms)
+            .returning(*pm_plans.c))).mappings().one()
+    latest = (await session.execute(sa.select(pm_plan_versions).where(v.plan_id == plan["id"])
+                                    .order_by(v.version.desc()).limit(1))).mappings().first()
+    if latest is not None and all(latest[k] == terms[k] for k in _TERMS) and latest["reason"] == body.reason:
+        return {**dict(plan), "version": latest["version"]}
+    version = (latest["version"] if latest else 0) + 1
+    await session.execute(sa.insert(pm_plan_versions).values(
+        plan_id=plan["id"], version=version, reason=body.reason, created_by=actor, created_at=now, **terms))
+    row = (await session.execute(sa.update(pm_plans).where(p.id == plan["id"]).values(
+        updated_by=actor, updated_at=now, **terms).returning(*pm_plans.c))).mappings().one()
+    return {**dict(row), "version": version}
+
+
+def _latest_version() -> sa.ScalarSelect[Any]:
+    v = pm_plan_versions.c
+    return sa.select(sa.func.max(v.version)).where(v.plan_id == pm_plans.c.id).scalar_subquery()
 
 
 async def list_plans(session: AsyncSession, *, scope: str, target: str) -> list[dict[str, Any]]:
-    rows = await session.execute(sa.select(pm_plans).where(pm_plans.c.scope == scope, pm_plans.c.target == target)
-                                 .order_by(pm_plans.c.kind))
+    rows = await session.execute(sa.select(pm_plans, _latest_version().label("version")).where(
+        pm_plans.c.scope == scope, pm_plans.c.target == target).order_by(pm_plans.c.kind))
     return [_read(r) for r in rows]
+
+
+async def plan_history(session: AsyncSession, *, scope: str, target: str, kind: str) -> list[dict[str, Any]]:
+    """Every version of the plan, oldest first: its terms, from when, who set it and why."""
+    p, v = pm_plans.c, pm_plan_versions.c
+    plan_id = await session.scalar(sa.select(p.id).where(p.scope == scope, p.target == target, p.kind == kind))
+    if plan_id is None:
+        raise NotFound(f"no {kind} plan for {scope} {target}", field="kind")
+    rows = await session.execute(sa.select(pm_plan_versions).where(v.plan_id == plan_id).order_by(v.version))
+    return [dict(r) for r in rows.mappings()]
+
+
+async def _versions(session: AsyncSession) -> dict[UUID, list[pm.PlanVersion]]:
+    v = pm_plan_versions.c
+    out: dict[UUID, list[pm.PlanVersion]] = {}
+    for r in (await session.execute(sa.select(pm_plan_versions).order_by(v.plan_id, v.version))).mappings():
+        out.setdefault(r["plan_id"], []).append(pm.PlanVersion(r["version"], pm.PlanTerms(
+            r["every_months"], r["window_days"], r["lead_days"], r["effective_from"]), r["active"]))
+    return out
 
 
 def _instant(d: date) -> datetime:
@@ -66,11 +116,12 @@ def _instant(d: date) -> datetime:
 
 
 async def generate(session: AsyncSession, *, today: date, now: datetime) -> int:
-    """Every active plan's due periods for each of its units (not retired), inserted once; how many were new."""
+    """Every plan's due periods, each under the version in force for it, for each of its units (not retired),
+    inserted once per plan, unit and period (a restart or a second runner adds nothing); how many were new."""
     created = 0
-    for plan in (await session.execute(sa.select(pm_plans).where(pm_plans.c.active))).mappings():
-        terms = pm.PlanTerms(plan["every_months"], plan["window_days"], plan["lead_days"], plan["effective_from"])
-        periods = pm.due_periods(terms, today)
+    versions = await _versions(session)
+    for plan in (await session.execute(sa.select(pm_plans).order_by(pm_plans.c.id))).mappings():
+        periods = pm.due_by_version(versions.get(plan["id"], []), today)
         if not periods:
             continue
         column = units.c.serial if plan["scope"] == "unit" else units.c.contract_code
@@ -78,7 +129,7 @@ async def generate(session: AsyncSession, *, today: date, now: datetime) -> int:
             column == plan["target"], units.c.status != "retired").order_by(units.c.serial))).all()
         rows = [{"id": new_id(), "plan_id": plan["id"], "serial": s, "kind": plan["kind"], "period_start": p.start,
                  "window_start": _instant(p.start), "window_end": _instant(p.end), "status": MOVES["generate"].to,
-                 "created_at": now} for s in serials for p in periods]
+                 "plan_version": version, "created_at": now} for s in serials for version, p in periods]
         if rows:
             result = await session.execute(insert(pm_occurrences).values(rows).on_conflict_do_nothing(
                 index_elements=["plan_id", "serial", "period_start"]).returning(pm_occurrences.c.id))

@@ -12,7 +12,10 @@ class RetentionRunRead(BaseModel):
     id: int
     run_on: date = Field(description="the Shanghai business day of the run (one run a day)")
     started_at: datetime
-    retention_years: int
-    cutoff: date = Field(description="finished tickets closed before this business day were past retention")
+    retention_years: int = Field(description="the configured default (a contract's own terms: details.contracts)")
+    cutoff: date = Field(description="finished tickets without their own terms closed before this business day were "
+                                     "past retention")
     tickets_archived: int
-    details: dict[str, Any] = Field(description="rows moved per kind, tickets held back (and why)")
+    records_purged: int = Field(description="archived tickets purged, past their contract's purge_after_years")
+    details: dict[str, Any] = Field(description="rows moved per kind, tickets held back (and why), per contract "
+                                                "with its own terms: years, cut-off, archived; purged per contract")

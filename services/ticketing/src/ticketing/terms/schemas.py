@@ -45,3 +45,29 @@ class ComplaintTermsChangeRead(BaseModel):
     reason: str | None
     created_by: str
     created_at: datetime
+
+
+class RecordTermsPut(StrictModel):
+    """R-T4 record terms of a contract from a date: a term left out keeps its value."""
+
+    effective_from: BusinessDate = Field(description="the first business day the change applies to (today or later)")
+    retention_years: Annotated[int, Field(ge=5, le=100)] | None = Field(
+        None, description="R-T4: years a finished ticket (the service record) is kept live after it closed (≥ 5)")
+    purge_after_years: Annotated[int, Field(ge=1, le=100)] | None = Field(
+        None, description="years an archived ticket is kept in the archive before the retention job purges it")
+    reason: Reason
+
+    @model_validator(mode="after")
+    def _something(self) -> RecordTermsPut:
+        if self.retention_years is None and self.purge_after_years is None:
+            raise ValueError("set retention_years or purge_after_years")
+        return self
+
+
+class RecordTermsRead(BaseModel):
+    contract_code: str
+    on: date
+    version: int | None = Field(description="the latest change of these terms in force then (null: configured)")
+    retention_years: int
+    purge_after_years: int
+    source: dict[str, int | None] = Field(description="per term: the change version it comes from (null: default)")
