@@ -115,9 +115,11 @@ async def test_R_S7_a_report_time_of_its_own_is_audited_and_kept(infra_settings,
         assert r.status_code == 200, r.text
         async with unit_of_work(client.app.state.sessions) as s:
             run = await retention.run_day(s, today=clock.business_today() + timedelta(days=6 * 366), now=clock.now(),
-                                          years=5)
+                                          defaults={"retention_years": 5, "purge_after_years": 10})
         assert run is not None and run["tickets_archived"] == 1, run
         assert await admin_db.fetchval("SELECT count(*) FROM ticketing.reported_time_audit") == 0
         doc = json.loads(await admin_db.fetchval("SELECT document FROM ticketing.archived_records WHERE record_id = $1",
                                                  t["id"]))
         assert datetime.fromisoformat(doc["reported_at"]) == reported and doc["channel"] == "sms"
+        # the audit row goes into the archive with its ticket: the SLA start it produced is kept
+        assert [a["change"] for a in doc["reported_time_audit"]] == [audit["change"]], doc["reported_time_audit"]

@@ -23,7 +23,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
 revision = "ticketing_0012"
-down_revision = "ticketing_0010"
+down_revision = "ticketing_0011"
 branch_labels = None
 depends_on = None
 

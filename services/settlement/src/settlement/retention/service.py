@@ -18,14 +18,14 @@ the first one's row and then does nothing.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aftersales_shared.clock import BUSINESS_TZ
+from aftersales_shared.retention import business_midnight, claim_run
+from aftersales_shared.retention import list_runs as shared_list_runs
 
 from ..domain.quarters import add_months, quarter_of_date
 from ..models import dealers, repair_records, retention_runs
@@ -65,11 +65,6 @@ PURGE_BATCH = 5000
 """At most this many archived rows purged a run (the next day's run takes the rest)."""
 
 
-def business_midnight(day: date) -> datetime:
-    """The first instant of a Shanghai calendar day."""
-    return datetime.combine(day, time.min, BUSINESS_TZ)
-
-
 async def _dealers(session: AsyncSession) -> list[str]:
     """Every dealer with records here (one with service records but no agreement yet included)."""
     rows = await session.execute(sa.select(dealers.c.id).union(sa.select(repair_records.c.dealer_id).distinct()))
@@ -79,9 +74,8 @@ async def _dealers(session: AsyncSession) -> list[str]:
 async def run_day(session: AsyncSession, *, today: date, now: datetime,
                   defaults: dict[str, Any]) -> dict[str, Any] | None:
     """Archive what is past retention on ``today`` (a business date); None when today's run already happened."""
-    run_id = (await session.execute(insert(retention_runs).values(
-        run_on=today, started_at=now, statements_archived=0, repair_records_archived=0, details={})
-        .on_conflict_do_nothing(index_elements=["run_on"]).returning(retention_runs.c.id))).scalar()
+    run_id = await claim_run(session, retention_runs, today=today, values={
+        "started_at": now, "statements_archived": 0, "repair_records_archived": 0, "details": {}})
     if run_id is None:
         return None
     details: dict[str, Any] = {}
@@ -129,5 +123,4 @@ async def _purge(session: AsyncSession, *, today: date, defaults: dict[str, Any]
 
 async def list_runs(session: AsyncSession, *, limit: int, offset: int) -> list[dict[str, Any]]:
     """The retention job's runs, newest first."""
-    q = sa.select(retention_runs).order_by(retention_runs.c.run_on.desc()).offset(offset).limit(limit)
-    return [dict(r) for r in (await session.execute(q)).mappings()]
+    return await shared_list_runs(session, retention_runs, limit=limit, offset=offset)

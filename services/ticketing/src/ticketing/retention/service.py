@@ -18,14 +18,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aftersales_shared.clock import BUSINESS_TZ
+from aftersales_shared.retention import business_midnight, claim_run, years_before
+from aftersales_shared.retention import list_runs as shared_list_runs
 
 from ..domain.terms import MIN_RETENTION_YEARS
 from ..domain.ticket_lifecycle import FINISHED_STATUSES
@@ -61,7 +61,9 @@ SELECT 'ticket', t.id::text, t.dealer_id, t.contract_code, (t.closed_at AT TIME 
          'complaints', (SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY x.filed_at), '[]'::jsonb)
                         FROM complaints x WHERE x.ticket_id = t.id),
          'callbacks', (SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY x.repair_completed_at), '[]'::jsonb)
-                       FROM callbacks x WHERE x.ticket_id = t.id))
+                       FROM callbacks x WHERE x.ticket_id = t.id),
+         'reported_time_audit', (SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY x.id), '[]'::jsonb)
+                                 FROM reported_time_audit x WHERE x.ticket_id = t.id))
 {_PAST} AND NOT {_HELD}
 ORDER BY t.closed_at, t.id
 LIMIT {BATCH}
@@ -76,36 +78,23 @@ _DELETES = [(t, sa.text(f"DELETE FROM {t} WHERE ticket_id = ANY(CAST(:ids AS uui
 _DELETE_TICKETS = sa.text("DELETE FROM tickets WHERE id = ANY(CAST(:ids AS uuid[]))")
 
 
-def years_before(day: date, years: int) -> date:
-    """The same calendar day ``years`` earlier (29 February → 28 February)."""
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:
-        return day.replace(year=day.year - years, day=28)
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, BUSINESS_TZ)
-
-
 async def run_day(session: AsyncSession, *, today: date, now: datetime,
                   defaults: Mapping[str, int]) -> dict[str, Any] | None:
     """Archive what is past retention and purge what is past the archive's term on ``today`` (a business date);
     None when today's run already happened. ``defaults``: the configured record terms."""
     years = max(MIN_RETENTION_YEARS, int(defaults["retention_years"]))
     cutoff = years_before(today, years)
-    run_id = (await session.execute(insert(retention_runs).values(
-        run_on=today, started_at=now, retention_years=years, cutoff=cutoff, tickets_archived=0, details={})
-        .on_conflict_do_nothing(index_elements=["run_on"]).returning(retention_runs.c.id))).scalar()
+    run_id = await claim_run(session, retention_runs, today=today, values={
+        "started_at": now, "retention_years": years, "cutoff": cutoff, "tickets_archived": 0, "details": {}})
     if run_id is None:
         return None
     terms = await record_terms_by_contract(session, on=today, defaults=defaults)
     codes = sorted(terms)
     cutoffs = {code: years_before(today, terms[code].retention_years) for code in codes}
     params = {"finished": list(FINISHED_STATUSES), "codes": codes,
-              "cutoffs": [_midnight(cutoffs[c]) for c in codes], "default_cutoff": _midnight(cutoff),
+              "cutoffs": [business_midnight(cutoffs[c]) for c in codes], "default_cutoff": business_midnight(cutoff),
               # no ticket closed after the latest cut-off of any contract is past retention
-              "cutoff": _midnight(max([cutoff, *cutoffs.values()]))}
+              "cutoff": business_midnight(max([cutoff, *cutoffs.values()]))}
     held = (await session.execute(_COUNT_HELD, params)).scalar_one()
     archived = (await session.execute(_ARCHIVE, {**params, "run": run_id, "now": now})).all()
     ids = [r[0] for r in archived]
@@ -116,8 +105,8 @@ async def run_day(session: AsyncSession, *, today: date, now: datetime,
         await session.execute(_DELETE_TICKETS, {"ids": ids})
     purge_years = int(defaults["purge_after_years"])
     purged = {(r[0] or NO_CONTRACT): int(r[1]) for r in await session.execute(_PURGE, {
-        "codes": codes, "befores": [_midnight(years_before(today, terms[c].purge_after_years)) for c in codes],
-        "default_before": _midnight(years_before(today, purge_years)), "limit": BATCH})}
+        "codes": codes, "befores": [business_midnight(years_before(today, terms[c].purge_after_years)) for c in codes],
+        "default_before": business_midnight(years_before(today, purge_years)), "limit": BATCH})}
     contracts = {c: {"retention_years": terms[c].retention_years, "cutoff": cutoffs[c].isoformat(),
                      "purge_after_years": terms[c].purge_after_years} for c in codes}
     for code, n in Counter(r[1] or NO_CONTRACT for r in archived).items():
@@ -134,5 +123,4 @@ async def run_day(session: AsyncSession, *, today: date, now: datetime,
 
 async def list_runs(session: AsyncSession, *, limit: int, offset: int) -> list[dict[str, Any]]:
     """The retention job's runs, newest first."""
-    q = sa.select(retention_runs).order_by(retention_runs.c.run_on.desc()).offset(offset).limit(limit)
-    return [dict(r) for r in (await session.execute(q)).mappings()]
+    return await shared_list_runs(session, retention_runs, limit=limit, offset=offset)
