@@ -49,10 +49,6 @@ def required_skills(job: Any) -> dict[str, int]:
     return {k: int(v) for k, v in (job.required_skills or {}).items()} or {job.required_skill: 1}
 
 
-LEVELS = range(1, 6)
-"""The skill levels a service duration may be configured or learned for (an engineer's level 0: none)."""
-
-
 def service_minutes(job: Any, durations: dict[tuple[str, str, int], int], default: int, level: int = 0) -> int:
     """The job's own minutes, else the first of (line, fault class, level), (line, fault class, any level),
     (line, any fault class, level), (line, any, any) that ``durations`` (``plans.durations.effective``) holds,
@@ -67,13 +63,34 @@ def service_minutes(job: Any, durations: dict[tuple[str, str, int], int], defaul
     return default
 
 
+_LEVELS_OF: tuple[object, dict[str, tuple[int, ...]]] = (None, {})
+
+
+def _levels_of(durations: dict[tuple[str, str, int], int]) -> dict[str, tuple[int, ...]]:
+    """product line -> the levels it has rows for; kept for the last table (the live path's cached one), so a
+    decision over ~100 held jobs of lines without level rows costs one lookup each."""
+    global _LEVELS_OF
+    held, got = _LEVELS_OF
+    if held is not durations:
+        levels: dict[str, set[int]] = {}
+        for line, _, lvl in durations:
+            if lvl:
+                levels.setdefault(line, set()).add(lvl)
+        got = {line: tuple(sorted(v)) for line, v in levels.items()}
+        _LEVELS_OF = (durations, got)
+    return got
+
+
 def service_by_level(job: Any, durations: dict[tuple[str, str, int], int], default: int) -> dict[int, int]:
     """The levels whose minutes differ from the level-less :func:`service_minutes` (the job's own minutes: none)."""
     if job.service_minutes is not None:
         return {}
+    levels = _levels_of(durations).get(job.product_line)
+    if not levels:
+        return {}
     base = service_minutes(job, durations, default)
     out = {}
-    for lvl in LEVELS:
+    for lvl in levels:
         m = service_minutes(job, durations, default, lvl)
         if m != base:
             out[lvl] = m
