@@ -3,7 +3,8 @@ stack: a configured override per level is what the engineer of that level gets i
 his duration, the next stop's arrival = that end + the drive); durations are learned per level from completions
 (the level of the engineer who did the job, in its required skill), each level with its own minimum sample count
 and the level-less value as its fallback; live insertion gives a job to the senior engineer whose shorter service
-lets it fit his remaining shift when the nearer junior's does not."""
+lets it fit his remaining shift when the nearer junior's does not; an overrun is measured against the on-site
+engineer's own duration."""
 
 from __future__ import annotations
 
@@ -11,16 +12,18 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from aftersales_shared import clock
 from aftersales_shared.db import unit_of_work
 from aftersales_shared.testing.plugin import running
 from dispatch.domain import routing
 from dispatch.domain.routing_travel import leg
+from dispatch.jobs import service as jobs
 from dispatch.main import create_app
 from dispatch.models import PlanRow
 from dispatch.plans import service as plans
 from dispatch.plans.inputs import from_snapshot, stored_plan
 
-from .conftest import uniq
+from .conftest import action, uniq
 from .test_durations_learned import complete
 from .test_live_routes import KM15, at, engineer, move_clock, next_workday, open_at, row, zone
 from .test_plans import SITE, ZONE, county_zone, open_jobs, put_engineer, run_now, tomorrow
@@ -137,3 +140,27 @@ async def test_issue14_live_insertion_gives_the_job_to_the_senior_whose_shorter_
         got = await row(admin_db, job.id)
         assert (got["status"], got["engineer_id"]) == ("offered", "SEN"), dict(got)
         assert at(D, 17) < got["planned_arrival"] < at(D, 17, 30)
+
+
+async def test_issue14_an_overrun_is_measured_against_the_on_site_engineers_own_duration(
+        clean, dispatch_settings, admin, auth_headers, admin_db):
+    """A level-3 engineer's job takes 30 min (60 at any level): 65 min on site is past his planned end plus the
+    30 min margin, and marks the zone-day for a re-plan."""
+    skill, region = uniq("hvac"), "310113"
+    D = next_workday()
+    async with running(create_app(dispatch_settings())) as client:
+        await move_clock(client, admin, at(D, 9))
+        await zone(client, admin, region, "county")
+        r = await client.put("/v1/service-durations", headers=admin,
+                             json={"product_line": skill, "skill_level": 3, "minutes": 30})
+        assert r.status_code == 200, r.text
+        await engineer(client, admin, "SEN", {skill: 3}, [region])
+        job = await open_at(client, skill, region, SITE)
+        assert (await row(admin_db, job.id))["engineer_id"] == "SEN"
+        eng = auth_headers("engineer", sub="SEN", engineer_id="SEN")
+        for a in ("accept", "arrive"):
+            b = action(a, device_time=clock.now().isoformat(), lat=SITE[0], lon=SITE[1])
+            assert (await client.post(f"/v1/jobs/{job.id}/actions", json=b, headers=eng)).status_code == 200
+        sessions, cfg = client.app.state.sessions, client.app.state.dispatch_cfg
+        async with unit_of_work(sessions) as s:
+            assert await jobs.flag_overruns(s, cfg, clock.now() + timedelta(minutes=65)) == 1
