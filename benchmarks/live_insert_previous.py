@@ -52,7 +52,7 @@ class LiveDay:
     rows: dict[str, Engineer]
     held: dict[str, Job]
     days: dict[str, date]
-    durations: dict[tuple[str, str], int]
+    durations: dict[tuple[str, str, int], int]
 
 
 def current_day(e: Engineer, now: datetime) -> date | None:
@@ -80,19 +80,19 @@ def _order(j: Job) -> tuple[int, datetime, datetime]:
     return (0 if j.status in STARTED else 1, j.planned_arrival or far, j.arrive_due or far)
 
 
-async def durations(session: AsyncSession, cfg: DispatchConfig) -> dict[tuple[str, str], int]:
+async def durations(session: AsyncSession, cfg: DispatchConfig) -> dict[tuple[str, str, int], int]:
     """(product line, fault class) -> service minutes, what a plan uses, from the per-process cache
     (``plans/durations.cached``)."""
     return await cached(session, cfg)
 
 
-async def durations_for(session: AsyncSession, lines: set[str]) -> dict[tuple[str, str], int]:
+async def durations_for(session: AsyncSession, lines: set[str]) -> dict[tuple[str, str, int], int]:
     """The configured minutes of ``lines`` only, read now (the path before the cache; the benchmark's baseline)."""
     rows = (await session.scalars(sa.select(ServiceDuration).where(ServiceDuration.product_line.in_(lines)))).all()
-    return {(d.product_line, d.fault_class): d.minutes for d in rows}
+    return {(d.product_line, d.fault_class, d.skill_level): d.minutes for d in rows}
 
 
-def core_job(j: Job, cfg: DispatchConfig, durations: dict[tuple[str, str], int], *,
+def core_job(j: Job, cfg: DispatchConfig, durations: dict[tuple[str, str, int], int], *,
              window: tuple[datetime, datetime] | None = None) -> r.Job:
     """A job row as the routing core's job: the plan's window and defaults, the booked slot's end as the latest
     start, ``urgent`` for an in-zone (2 h) job; ``window`` replaces the window (a trial slot, never late)."""
@@ -215,7 +215,7 @@ async def load_day(session: AsyncSession, cfg: DispatchConfig, job: Job, now: da
 
 
 def build_day(cfg: DispatchConfig, job: Job, now: datetime, *, engineers: Sequence[Engineer],
-              held_rows: Sequence[Job], durations: dict[tuple[str, str], int], day: date | None = None) -> LiveDay:
+              held_rows: Sequence[Job], durations: dict[tuple[str, str, int], int], day: date | None = None) -> LiveDay:
     """:func:`load_day` from rows already read (no query): several days from one read."""
     days: dict[str, date] = {}
     for e in engineers:

@@ -27,13 +27,14 @@ pytestmark = pytest.mark.integration
 
 
 async def complete(client, skill: str, labour: int, *, fault_class: str | None = "compressor",
-                   remote: bool = False) -> str:
-    """One job of the line opened and completed with a service record, then its completed event handled."""
+                   remote: bool = False, engineer_id: str | None = None) -> str:
+    """One job of the line opened and completed with a service record (by ``engineer_id``), then its completed
+    event handled."""
     app = client.app
     async with unit_of_work(app.state.sessions) as s:
         job = await jobs.open_job(s, app.state.dispatch_cfg, ticket(skill), clock.now())
         job.fault_class, job.status = fault_class, "completed"
-        s.add(ServiceRecord(job_id=job.id, engineer_id=None, work_done="fixed", root_cause=None, parts_used=[],
+        s.add(ServiceRecord(job_id=job.id, engineer_id=engineer_id, work_done="fixed", root_cause=None, parts_used=[],
                             labour_minutes=labour, customer_name=None, signature_ref=None, photos=[], remote=remote,
                             completed_at=clock.now()))
         job_id = job.id
@@ -63,7 +64,8 @@ async def test_durations_are_learned_from_completions_with_a_minimum_count_and_a
         r = await client.put("/v1/service-durations", headers=admin,
                              json={"product_line": skill, "fault_class": "compressor", "minutes": 120})
         assert r.status_code == 200, r.text
-        assert r.json() == {"product_line": skill, "fault_class": "compressor", "minutes": 120, "override": False,
+        assert r.json() == {"product_line": skill, "fault_class": "compressor", "skill_level": None, "minutes": 120,
+                            "override": False,
                             "learned_minutes": None, "samples": 0, "effective_minutes": 120}
         for labour in (40, 50, 60, 70):
             await complete(client, skill, labour)

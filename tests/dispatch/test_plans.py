@@ -90,9 +90,9 @@ async def test_what_a_plan_needs_is_editable_with_defaults(clean, dispatch_setti
         assert datetime.fromisoformat(got["earliest_start"]) == job.opened_at
 
         r = await client.put("/v1/service-durations", json={"product_line": skill, "minutes": 45}, headers=admin)
-        assert r.status_code == 200 and r.json() == {"product_line": skill, "fault_class": None, "minutes": 45,
-                                                     "override": False, "learned_minutes": None, "samples": 0,
-                                                     "effective_minutes": 45}
+        assert r.status_code == 200 and r.json() == {"product_line": skill, "fault_class": None, "skill_level": None,
+                                                     "minutes": 45, "override": False, "learned_minutes": None,
+                                                     "samples": 0, "effective_minutes": 45}
         await client.put("/v1/service-durations", json={"product_line": skill, "fault_class": "compressor",
                                                         "minutes": 120}, headers=admin)
         assert (await client.get(f"/v1/jobs/{job.id}/planning", headers=admin)).json()["service_minutes"] == 45

@@ -3,7 +3,8 @@
 - a plan never reports a window as met that it misses; skills, levels, shifts and pins are respected; an
   engineer is never in two places (``verify`` re-walks each plan independently of the solver);
 - a started job never moves; every job is planned or unplanned with a reason;
-- insertion keeps promised windows; dropped jobs are the cheapest under shortage.
+- insertion keeps promised windows; dropped jobs are the cheapest under shortage;
+- with service times by skill level (issue 14) each stop takes its engineer's own service time (``verify``).
 Solver: <= 0.5 s and <= 200 iterations per plan.
 """
 
@@ -54,6 +55,9 @@ def engineers(draw, n_max=3):
     return out
 
 
+by_levels = st.sampled_from([{}, {}, {3: 10.0}, {1: 120.0, 3: 5.0}, {2: 45.5}])
+
+
 @st.composite
 def zone_day(draw, n_jobs_max=8):
     engs = draw(engineers())
@@ -74,11 +78,13 @@ def zone_day(draw, n_jobs_max=8):
                 kw.update(pinned_to=who.id, started=True, started_at=at(-draw(st.integers(0, 30))))
                 e = -60
         skill = draw(st.sampled_from(SKILLS))
+        by_level = draw(by_levels)  # issue 14: service time by the engineer's level in the job's skill
         jobs.append(Job(
             id=f"J{k}", location=(draw(coord), draw(coord)), earliest=at(e), latest=at(e + width),
             service_minutes=draw(st.integers(5, 90)), skills={skill: draw(st.integers(1, 3))},
             volume=draw(st.integers(0, 4)), penalty=float(draw(st.integers(1, 5000))),
-            late_penalty=draw(st.sampled_from([None, None, 50.0])), **kw))
+            late_penalty=draw(st.sampled_from([None, None, 50.0])),
+            service_by_level=by_level, level_skill=skill if by_level else None, **kw))
     return jobs, engs
 
 
@@ -125,8 +131,9 @@ def test_insertion_keeps_promised_windows(day, data):
     e = data.draw(st.integers(0, 300))
     new = Job(id="NEW", location=(data.draw(coord), data.draw(coord)), earliest=at(e),
               latest=at(e + data.draw(st.sampled_from([60, 240, 600]))), service_minutes=data.draw(st.integers(5, 60)),
-              skills={data.draw(st.sampled_from(SKILLS)): data.draw(st.integers(1, 3))},
-              urgent=data.draw(st.booleans()))
+              skills={(skill := data.draw(st.sampled_from(SKILLS))): data.draw(st.integers(1, 3))},
+              urgent=data.draw(st.booleans()), service_by_level=(lv := data.draw(by_levels)),
+              level_skill=skill if lv else None)
     now = at(data.draw(st.sampled_from([0, 0, 45])))
     res = insert_job(plan, new, engs, now)
     if res.insertion is None:

@@ -348,11 +348,13 @@ class JobPayment(Base):
 
 
 class ServiceDuration(Base):
-    """Expected service minutes by product line x fault class ("" = any fault class of the line)."""
+    """Expected service minutes by product line x fault class ("" = any fault class of the line) x the engineer's
+    skill level (0 = any level)."""
 
     __tablename__ = "service_durations"
     product_line: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     fault_class: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    skill_level: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, default=0, server_default="0")
     minutes: Mapped[int] = mapped_column(sa.Integer)
     override: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default="false")  # wins over learned
     updated_at: Mapped[datetime] = mapped_column(TS)
@@ -364,6 +366,7 @@ class LearnedDuration(Base):
     __tablename__ = "learned_durations"
     product_line: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     fault_class: Mapped[str] = mapped_column(sa.String(40), primary_key=True)  # "" = any fault class of the line
+    skill_level: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, default=0, server_default="0")  # 0: any
     minutes: Mapped[int | None] = mapped_column(sa.Integer)  # None: fewer samples than the minimum
     samples: Mapped[int] = mapped_column(sa.Integer)
     computed_at: Mapped[datetime] = mapped_column(TS)

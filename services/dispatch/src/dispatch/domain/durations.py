@@ -45,3 +45,21 @@ def effective_minutes(configured: int | None, learned: int | None, *, override: 
     if override and configured is not None:
         return configured
     return learned if learned is not None else configured
+
+
+@dataclass(frozen=True)
+class Source:
+    """What is configured and learned for one product line x fault class at one skill level (or at none)."""
+
+    configured: int | None = None
+    override: bool = False
+    learned: int | None = None
+
+
+def effective_at_level(level: Source, any_level: Source) -> int | None:
+    """What a plan uses for an engineer of this level (issue 14: by skill level): the configured row of the level,
+    else the level-less row (the fallback of every level), with its override flag; the learned value of the level
+    (with its own minimum sample count), else the level-less learned value; then :func:`effective_minutes`."""
+    conf = level if level.configured is not None else any_level
+    learned = level.learned if level.learned is not None else any_level.learned
+    return effective_minutes(conf.configured, learned, override=conf.override)

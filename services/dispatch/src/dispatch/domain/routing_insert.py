@@ -33,6 +33,7 @@ from .routing_model import (
     RouteFrame,
     Stop,
     UnplannedReason,
+    for_engineer,
     schedule,
     stop_for,
     to_seconds,
@@ -118,7 +119,7 @@ class _Index:
             if lv is None:
                 return []
             mask &= lv >= lvl
-        mask &= self.max_end >= now_s + job.service_s
+        mask &= self.max_end >= now_s + job.fastest_service_s
         if job.pinned_to is not None:
             only = np.zeros(n, dtype=bool)
             if job.pinned_to in self.pos:
@@ -278,8 +279,8 @@ def _best_in(plan: Plan, idx: _Index, cands: list[int], job: Job, sj: Stop, now_
     best: _Option | None = None
     for k, (a, m) in zip(cands, spans, strict=True):
         r = idx.routes[k]
-        res = _evaluate(r, idx.eng[k], sj, job.service_s, now_s, t_to[a:a + m], d_to[a:a + m], t_from[a:a + m],
-                        d_from[a:a + m], job)
+        res = _evaluate(r, idx.eng[k], sj, job.service_s_for(idx.eng[k]), now_s, t_to[a:a + m], d_to[a:a + m],
+                        t_from[a:a + m], d_from[a:a + m], job)
         if res is None:
             continue
         key, p, arrival, start = res
@@ -296,6 +297,7 @@ def _replaced(plan: Plan, idx: _Index, route: Route) -> tuple[Route, ...]:
 
 def _apply(plan: Plan, idx: _Index, opt: _Option, sj: Stop, now_s: int) -> tuple[Plan, _Index, Route]:
     r = idx.routes[opt.route_k]
+    sj = for_engineer(sj, idx.eng[opt.route_k])  # this engineer's service time (by his level)
     stops = list(r.stops)
     stops.insert(opt.position, sj)
     nr = _relay(r, stops, opt.position, plan, now_s)
@@ -383,7 +385,11 @@ def _overruns(new: Route, old: Route | None) -> bool:
 
 
 def _job_of(stop: Stop, plan: Plan) -> Job:
-    """A displaced stop as a job again: its window (on time only), service, skills, tools and parts."""
+    """A displaced stop as a job again: its window (on time only), service (by level), skills, tools, parts."""
+    rule = stop.service_rule
     return Job(id=stop.job_id, location=stop.location, earliest=plan.time(stop.earliest_s),
-               latest=plan.time(max(stop.latest_s, stop.earliest_s)), service_minutes=(stop.end_s - stop.start_s) / 60,
-               skills=stop.skills, tools=stop.tools, parts=stop.parts, volume=stop.volume)
+               latest=plan.time(max(stop.latest_s, stop.earliest_s)),
+               service_minutes=(rule.base_s if rule else stop.end_s - stop.start_s) / 60,
+               skills=stop.skills, tools=stop.tools, parts=stop.parts, volume=stop.volume,
+               service_by_level={lvl: s / 60 for lvl, s in rule.by_level} if rule else {},
+               level_skill=rule.skill if rule else None)

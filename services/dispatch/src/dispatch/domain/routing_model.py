@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -44,18 +44,55 @@ class Job:
     started: bool = False  # in progress: stays first with ``pinned_to``, never moves
     started_at: datetime | None = None
     urgent: bool = False  # R-S2 2 h in-zone: insertion may displace a movable job for it
+    # service minutes by the engineer's level in ``level_skill`` (issue 14: a senior engineer is faster); a level
+    # not named here, or an engineer without the skill, takes ``service_minutes``
+    service_by_level: Mapping[int, float] = field(default_factory=dict)
+    level_skill: str | None = None
 
     def __post_init__(self) -> None:
         if self.latest < self.earliest:
             raise ValueError(f"job {self.id}: latest before earliest")
-        if self.service_minutes < 0 or self.volume < 0:
+        if self.service_minutes < 0 or self.volume < 0 or any(m < 0 for m in self.service_by_level.values()):
             raise ValueError(f"job {self.id}: negative service time or volume")
         if self.started and self.pinned_to is None:
             raise ValueError(f"job {self.id}: a started job names its engineer in pinned_to")
 
     @property
     def service_s(self) -> int:
+        """The service seconds without an engineer (no level): the fallback of :meth:`service_s_for`."""
         return int(round(self.service_minutes * 60))
+
+    @property
+    def service_rule(self) -> ServiceByLevel | None:
+        """How the service time depends on the engineer; None: it does not."""
+        if self.level_skill is None or not self.service_by_level:
+            return None
+        return ServiceByLevel(self.level_skill, self.service_s, tuple(sorted(
+            (int(lvl), int(round(m * 60))) for lvl, m in self.service_by_level.items())))
+
+    def service_s_for(self, engineer: Engineer | None) -> int:
+        """The service seconds when ``engineer`` does the job (his level in ``level_skill``)."""
+        rule = self.service_rule
+        return self.service_s if rule is None or engineer is None else rule.seconds_for(engineer)
+
+    @property
+    def fastest_service_s(self) -> int:
+        """The shortest service time any engineer may take (a lower bound for pre-filters)."""
+        rule = self.service_rule
+        return self.service_s if rule is None else min([rule.base_s, *(s for _, s in rule.by_level)])
+
+
+@dataclass(frozen=True)
+class ServiceByLevel:
+    """A job's service seconds by the engineer's level in one skill (``base_s`` for a level not listed)."""
+
+    skill: str
+    base_s: int
+    by_level: tuple[tuple[int, int], ...]  # (level, seconds), sorted
+
+    def seconds_for(self, engineer: Engineer) -> int:
+        level = engineer.skills.get(self.skill)
+        return next((s for lvl, s in self.by_level if lvl == level), self.base_s)
 
 
 @dataclass(frozen=True)
@@ -149,6 +186,7 @@ class Stop:
     skills: Mapping[str, int] = field(default_factory=dict)
     tools: frozenset[str] = frozenset()
     restock: str | None = None  # a stop at this service centre to restock (job_id "restock:<id>"), not a job
+    service_rule: ServiceByLevel | None = None  # the job's service by level (end - start is this engineer's)
 
     @property
     def lateness_s(self) -> int:
@@ -282,14 +320,22 @@ class RouteFrame:
     max_end_s: int
 
 
-def stop_for(job: Job, epoch: datetime, *, earliest_floor: int = 0) -> Stop:
-    """A not-yet-scheduled stop carrying the job's window in plan seconds (earliest up, latest down)."""
+def stop_for(job: Job, epoch: datetime, *, earliest_floor: int = 0, engineer: Engineer | None = None) -> Stop:
+    """A not-yet-scheduled stop carrying the job's window in plan seconds (earliest up, latest down) and its
+    service time when ``engineer`` does it (``end_s - start_s``; no engineer: the level-less time)."""
     e = max(to_seconds(epoch, job.earliest, up=True), earliest_floor)
-    return Stop(job_id=job.id, location=job.location, arrival_s=0, start_s=0, end_s=job.service_s,
+    return Stop(job_id=job.id, location=job.location, arrival_s=0, start_s=0, end_s=job.service_s_for(engineer),
                 earliest_s=e, latest_s=to_seconds(epoch, job.latest, up=False), leg_distance=0, leg_s=0,
                 late_allowed=job.late_penalty is not None, started=job.started,
                 pinned=job.pinned_to is not None, volume=job.volume, parts=dict(job.parts),
-                skills=dict(job.skills), tools=job.tools)
+                skills=dict(job.skills), tools=job.tools, service_rule=job.service_rule)
+
+
+def for_engineer(stop: Stop, engineer: Engineer) -> Stop:
+    """A not-yet-scheduled stop with the service time of ``engineer`` (a level-dependent job moved to him)."""
+    if stop.service_rule is None:
+        return stop
+    return replace(stop, end_s=stop.start_s + stop.service_rule.seconds_for(engineer))
 
 
 def restock_stop(centre: ServiceCentre, horizon_s: int) -> Stop:

@@ -9,6 +9,11 @@ How the dispatch rules become a PyVRP model (no I/O, no clock: ``now`` is passed
 - skills with levels, tools, parts, pins = a routing profile per distinct "may not do" set: the arcs into the
   jobs an engineer may not do are prohibitive (distance and duration 2^44 -> time warp -> infeasible).
   Memory: one (n x n) int64 distance + duration matrix per profile.
+- service time by skill level (``Job.service_by_level``): when any job has one, the profile is per distinct
+  ("may not do" set, service time of every job) and the service is folded into the profile's duration matrix
+  (arc i -> j = service_i of that profile + travel(i, j); PyVRP's client service duration is 0). Without such a
+  job the model is as before (client service durations, one profile per "may not do" set): the Solomon / GH
+  adaptor is unchanged. Every route is re-laid with the engineer's own service times.
 - time window of the start of service = client ``[tw_early, tw_late]``; service duration; van volume and per-part
   stock = load dimensions against the van's capacity / stock.
 - optional work: every job with a ``penalty`` is an optional client whose prize is the penalty in distance units
@@ -96,10 +101,10 @@ def frames_for(engineers: Sequence[Engineer], jobs: Sequence[Job], now: datetime
     return frames, started
 
 
-def _started_stop(job: Job, now: datetime) -> Stop:
-    s = stop_for(job, now, earliest_floor=-(10**9))
+def _started_stop(job: Job, now: datetime, engineer: Engineer) -> Stop:
+    s = stop_for(job, now, earliest_floor=-(10**9), engineer=engineer)
     begun = to_seconds(now, job.started_at, up=False) if job.started_at is not None else 0
-    return replace(s, arrival_s=begun, start_s=begun, end_s=begun + job.service_s)
+    return replace(s, arrival_s=begun, start_s=begun, end_s=begun + job.service_s_for(engineer))
 
 
 def plan_day(jobs: Sequence[Job], engineers: Sequence[Engineer], travel: TravelModel, now: datetime,
@@ -120,7 +125,7 @@ def plan_day(jobs: Sequence[Job], engineers: Sequence[Engineer], travel: TravelM
         if eid not in frames:
             unplanned.append(Unplanned(job.id, UnplannedReason.ENGINEER_UNAVAILABLE, f"started by {eid}, off shift"))
             continue
-        st = _started_stop(job, now)
+        st = _started_stop(job, now, eng_by_id[eid])
         prefix[eid] = st
         f = frames[eid]
         end = max(0, st.end_s)
@@ -183,7 +188,7 @@ def plan_day(jobs: Sequence[Job], engineers: Sequence[Engineer], travel: TravelM
             unplanned.append(Unplanned(j.id, UnplannedReason.DROPPED_UNDER_CAPACITY,
                                        "the van would have run out of its parts on the route", j.penalty))
         stops = ([prefix[e.id]] if e.id in prefix else []) + [
-            stop_for(x, now) if isinstance(x, Job) else restock_stop(x, horizon) for x in seq]
+            stop_for(x, now, engineer=e) if isinstance(x, Job) else restock_stop(x, horizon) for x in seq]
         route, removed = _lay_feasibly(frames[e.id], stops, travel)
         for s in removed:
             unplanned.append(Unplanned(s.job_id, UnplannedReason.CANNOT_FIT_WINDOW,
@@ -226,29 +231,30 @@ def _why_unqualified(job: Job, engineers: Sequence[Engineer]) -> str:
 def _fits_alone(jobs: Sequence[Job], qual: dict[str, list[Engineer]], frames: dict[str, RouteFrame],
                 travel: TravelModel, now: datetime) -> dict[str, bool]:
     """Vectorised: can some qualified engineer do the job as his only stop, in window and back in time?"""
-    pairs: list[tuple[Job, RouteFrame]] = []
-    for j in jobs:  # engineers with the same frame need one check
+    pairs: list[tuple[Job, RouteFrame, int]] = []
+    for j in jobs:  # engineers with the same frame (and service time for this job) need one check
         seen: set[tuple[object, ...]] = set()
         for e in qual[j.id]:
             f = frames[e.id]
-            key = (f.start_location, f.end_location, f.depart_s, f.max_end_s)
+            service = j.service_s_for(e)
+            key = (f.start_location, f.end_location, f.depart_s, f.max_end_s, service)
             if key not in seen:
                 seen.add(key)
-                pairs.append((j, f))
+                pairs.append((j, f, service))
     if not pairs:
         return {}
-    js = as_points([j.location for j, _ in pairs])
-    _, t_in = travel.legs(as_points([f.start_location for _, f in pairs]), js)
-    _, t_out = travel.legs(js, as_points([f.end_location for _, f in pairs]))
+    js = as_points([j.location for j, _, _ in pairs])
+    _, t_in = travel.legs(as_points([f.start_location for _, f, _ in pairs]), js)
+    _, t_out = travel.legs(js, as_points([f.end_location for _, f, _ in pairs]))
     ok: dict[str, bool] = {j.id: False for j in jobs}
-    for k, (j, f) in enumerate(pairs):
+    for k, (j, f, service) in enumerate(pairs):
         if ok[j.id]:
             continue
         early = max(0, to_seconds(now, j.earliest, up=True))
         start = max(f.depart_s + int(t_in[k]), early)
         if start > to_seconds(now, j.latest, up=False) and j.late_penalty is None:
             continue
-        ok[j.id] = start + j.service_s + int(t_out[k]) <= f.max_end_s
+        ok[j.id] = start + service + int(t_out[k]) <= f.max_end_s
     return ok
 
 
@@ -301,6 +307,9 @@ def _solve(jobs: list[Job], engineers: list[Engineer], qual: dict[str, list[Engi
     def demand(j: Job) -> list[int]:
         return ([j.volume] if use_volume else []) + [j.parts.get(p, 0) for p in skus]
 
+    # service by the engineer's level: folded into each profile's duration matrix (arc i -> j takes
+    # travel(i, j) + service_i of that profile's engineers), PyVRP's per-client service duration is then 0
+    levelled = any(j.service_rule is not None for j in jobs)
     clients: list[pyvrp.Client] = []
     groups: list[pyvrp.ClientGroup] = []
     client_job: list[int] = []
@@ -311,7 +320,7 @@ def _solve(jobs: list[Job], engineers: list[Engineer], qual: dict[str, list[Engi
         late = to_seconds(now, j.latest, up=False)
         required = j.penalty is None
         prize = 0 if required else max(1, _cost_units(j.penalty or 0.0, travel, options))
-        common = dict(location=loc, delivery=demand(j), service_duration=j.service_s, name=j.id)
+        common = dict(location=loc, delivery=demand(j), service_duration=0 if levelled else j.service_s, name=j.id)
         if j.late_penalty is None:
             clients.append(pyvrp.Client(tw_early=early, tw_late=max(early, late), prize=prize, required=required,
                                         **common))  # type: ignore[arg-type]
@@ -342,22 +351,34 @@ def _solve(jobs: list[Job], engineers: list[Engineer], qual: dict[str, list[Engi
     all_jobs = frozenset(range(len(jobs)))
     for e in engineers:
         forbidden[e.id] = all_jobs - allowed_by_eng[e.id]
-    profile_of: dict[frozenset[int], int] = {}
+    service_of = _service_vectors(jobs, engineers) if levelled else {}
+    profile_key: dict[str, tuple[frozenset[int], bytes]] = {
+        e.id: (forbidden[e.id], service_of[e.id].tobytes() if levelled else b"") for e in engineers}
+    profile_of: dict[tuple[frozenset[int], bytes], int] = {}
+    services: dict[tuple[frozenset[int], bytes], Any] = {}
     for e in engineers:
-        profile_of.setdefault(forbidden[e.id], len(profile_of))
+        profile_of.setdefault(profile_key[e.id], len(profile_of))
+        if levelled:
+            services.setdefault(profile_key[e.id], service_of[e.id])
     dist_mats: list[Any] = []  # PyVRP's stubs type these as ndarray[int]; they are int64 matrices
     dur_mats: list[Any] = []
-    for fset in profile_of:
-        if not fset:
+    for pkey in profile_of:
+        fset = pkey[0]
+        if not fset and not levelled:
             dist_mats.append(base_dist)
             dur_mats.append(base_dur)
             continue
         cols = np.fromiter((nd + k for k in sorted(fset)), dtype=np.int64)
-        d, t = base_dist.copy(), base_dur.copy()
-        d[:, cols] = PROHIBITIVE
-        t[:, cols] = PROHIBITIVE
-        d[cols, cols] = 0
-        t[cols, cols] = 0
+        d = base_dist.copy() if fset else base_dist
+        t = base_dur.copy()
+        if levelled:
+            t[nd:, :] += services[pkey][:, None]  # leaving job k takes its service time first
+            np.fill_diagonal(t, 0)  # PyVRP wants a zero diagonal (a job's two copies never follow each other)
+        if fset:
+            d[:, cols] = PROHIBITIVE
+            t[:, cols] = PROHIBITIVE
+            d[cols, cols] = 0
+            t[cols, cols] = 0
         dist_mats.append(d)
         dur_mats.append(t)
 
@@ -374,7 +395,7 @@ def _solve(jobs: list[Job], engineers: list[Engineer], qual: dict[str, list[Engi
         cap = ([e.van_capacity if e.van_capacity is not None else big_cap] if use_volume else []) + [
             level(p) for p in skus]
         init_load = ([0] if use_volume else []) + [level(p) - e.van_stock.get(p, 0) for p in skus]
-        key: _TypeKey = (sd, ed, f.depart_s, f.shift_end_s, f.max_end_s, tuple(cap), profile_of[forbidden[e.id]],
+        key: _TypeKey = (sd, ed, f.depart_s, f.shift_end_s, f.max_end_s, tuple(cap), profile_of[profile_key[e.id]],
                          tuple(init_load), reload)
         types.setdefault(key, _Vehicles(key, [], [])).engineers.append(e)
         types[key].frames.append(f)
@@ -427,6 +448,22 @@ def _solve(jobs: list[Job], engineers: list[Engineer], qual: dict[str, list[Engi
                       iterations=result.num_iterations, runtime_s=result.runtime, build_s=build_s,
                       profiles=len(profile_of), vehicle_types=len(vtypes))
     return seq, dropped, info
+
+
+def _service_vectors(jobs: Sequence[Job], engineers: Sequence[Engineer]) -> dict[str, Any]:
+    """Per engineer: the service seconds of every job (int64 vector) when he does it; engineers with the same
+    levels in the skills that set a service time share one vector."""
+    rules = [j.service_rule for j in jobs]
+    skills = sorted({r.skill for r in rules if r is not None})
+    by_sig: dict[tuple[int | None, ...], Any] = {}
+    out: dict[str, Any] = {}
+    for e in engineers:
+        sig = tuple(e.skills.get(sk) for sk in skills)
+        if sig not in by_sig:
+            by_sig[sig] = np.fromiter((j.service_s if r is None else r.seconds_for(e) for j, r in zip(
+                jobs, rules, strict=True)), dtype=np.int64, count=len(jobs))
+        out[e.id] = by_sig[sig]
+    return out
 
 
 def replace_profile(vt: pyvrp.VehicleType) -> pyvrp.VehicleType:

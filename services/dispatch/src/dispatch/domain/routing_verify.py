@@ -31,7 +31,8 @@ def verify(plan: Plan, jobs: Sequence[Job], engineers: Sequence[Engineer], trave
     - each job is on exactly one route or unplanned (``missing`` / ``duplicate``);
     - the engineer may do it (skills at level, tools, parts, pin) (``skill``, ``pin``);
     - times are physically possible: arrival >= previous end + travel (an engineer is never in two places),
-      start >= arrival and >= earliest, end = start + service (``travel``, ``early``, ``service``);
+      start >= arrival and >= earliest, end = start + the service time of THIS engineer (by his level in the
+      job's ``level_skill``) (``travel``, ``early``, ``service``);
     - start <= latest unless the job may be late (``window``), and a stop's own ``on_time`` agrees (``claim``);
     - a started job stays first with its engineer (``started``);
     - the route leaves no earlier than the shift start (or now) and is back by shift end + overtime
@@ -110,7 +111,8 @@ def verify(plan: Plan, jobs: Sequence[Job], engineers: Sequence[Engineer], trave
             latest = to_seconds(epoch, j.latest, up=False)
             if j.started:
                 here, t = j.location, s.end_s
-                if s.end_s - s.start_s != j.service_s and s.end_s != max(now_s, s.start_s + j.service_s):
+                service = j.service_s_for(e)
+                if s.end_s - s.start_s != service and s.end_s != max(now_s, s.start_s + service):
                     add("service", j.id, e.id, "started job's end is not start + service (or now)")
                 continue
             d, dt = leg(travel, here, j.location)
@@ -124,8 +126,8 @@ def verify(plan: Plan, jobs: Sequence[Job], engineers: Sequence[Engineer], trave
                 add("window", j.id, e.id, f"starts {s.start_s} after latest {latest}")
             if s.on_time and s.start_s > latest:
                 add("claim", j.id, e.id, "reported on time but starts after the latest start")
-            if s.end_s != s.start_s + j.service_s:
-                add("service", j.id, e.id, f"end {s.end_s} != start + service {s.start_s + j.service_s}")
+            if s.end_s != s.start_s + j.service_s_for(e):  # this engineer's service time (by his level)
+                add("service", j.id, e.id, f"end {s.end_s} != start + service {s.start_s + j.service_s_for(e)}")
             volume += j.volume
             if e.van_capacity is not None and volume > e.van_capacity:
                 add("capacity", j.id, e.id, f"volume {volume} > van capacity {e.van_capacity}")

@@ -38,6 +38,7 @@ from ..domain import routing as r
 from ..domain.job_lifecycle import ACCEPTED, EN_ROUTE, OFFERED, ON_SITE, PAUSED
 from ..domain.routing_model import RouteFrame, route_legs, schedule, stop_for, to_seconds
 from ..models import Engineer, Job, ServiceDuration
+from ..plans import inputs as plan_inputs
 from ..plans import tools as tool_data
 from ..plans.durations import cached
 from ..plans.inputs import DEFAULT_UNSERVED_COST, STARTED, at_time, day_bounds, engineer_input, job_input, works_on
@@ -54,10 +55,10 @@ URGENT_ZONE = "in_zone"  # R-S2: 2 h to arrive; an urgent job may displace a mov
 
 @dataclass(frozen=True)
 class Reference:
-    """What a decision needs that does not change per decision: (product line, fault class) -> service minutes,
-    and -> the tools its jobs need."""
+    """What a decision needs that does not change per decision: (product line, fault class, skill level) ->
+    service minutes, and (product line, fault class) -> the tools its jobs need."""
 
-    durations: dict[tuple[str, str], int]
+    durations: dict[tuple[str, str, int], int]
     tools: tool_data.ToolTable
 
 
@@ -71,7 +72,7 @@ class LiveDay:
     rows: dict[str, Any]
     held: dict[str, Any]
     days: dict[str, date]
-    durations: dict[tuple[str, str], int]
+    durations: dict[tuple[str, str, int], int]
 
 
 def current_day(e: Any, now: datetime) -> date | None:
@@ -99,7 +100,7 @@ def _order(j: Any) -> tuple[int, datetime, datetime]:
     return (0 if j.status in STARTED else 1, j.planned_arrival or far, j.arrive_due or far)
 
 
-async def durations(session: AsyncSession, cfg: DispatchConfig) -> dict[tuple[str, str], int]:
+async def durations(session: AsyncSession, cfg: DispatchConfig) -> dict[tuple[str, str, int], int]:
     """(product line, fault class) -> service minutes, what a plan uses, from the per-process cache
     (``plans/durations.cached``)."""
     return await cached(session, cfg)
@@ -111,10 +112,10 @@ async def reference(session: AsyncSession, cfg: DispatchConfig) -> Reference:
     return Reference(await cached(session, cfg), await tool_data.cached(session, cfg))
 
 
-async def durations_for(session: AsyncSession, lines: set[str]) -> dict[tuple[str, str], int]:
+async def durations_for(session: AsyncSession, lines: set[str]) -> dict[tuple[str, str, int], int]:
     """The configured minutes of ``lines`` only, read now (the path before the cache; the benchmark's baseline)."""
     rows = (await session.scalars(sa.select(ServiceDuration).where(ServiceDuration.product_line.in_(lines)))).all()
-    return {(d.product_line, d.fault_class): d.minutes for d in rows}
+    return {(d.product_line, d.fault_class, d.skill_level): d.minutes for d in rows}
 
 
 def core_job(j: Any, cfg: DispatchConfig, ref: Reference, *,
@@ -124,6 +125,7 @@ def core_job(j: Any, cfg: DispatchConfig, ref: Reference, *,
     slot, never late)."""
     day_end = j.arrive_due or day_bounds(business_date(j.opened_at))[1]  # the day's end only without a deadline
     base = job_input(j, minutes=minutes_of(j, ref.durations, cfg.default_service_minutes),
+                     by_level=plan_inputs.service_by_level(j, ref.durations, cfg.default_service_minutes),
                      unserved_cost=float(j.unserved_cost or DEFAULT_UNSERVED_COST), day_end=day_end,
                      tools=tool_data.required_tools(j, ref.tools)[0],
                      urgent=window is None and j.zone_class == URGENT_ZONE)
@@ -144,10 +146,10 @@ def _frame(e: r.Engineer, jobs: list[r.Job], epoch: datetime) -> tuple[RouteFram
     shift_end = to_seconds(epoch, e.shift_end, up=False)
     stops = []
     for rj in jobs:
-        st = stop_for(rj, epoch)
+        st = stop_for(rj, epoch, engineer=e)  # this engineer's service time (by his level)
         if rj.started:
             s0 = min(0, to_seconds(epoch, rj.started_at or epoch, up=False))
-            st = replace(st, arrival_s=s0, start_s=s0, end_s=s0 + rj.service_s)
+            st = replace(st, arrival_s=s0, start_s=s0, end_s=s0 + rj.service_s_for(e))
         stops.append(st)
     return RouteFrame(e.id, e.start, e.end_point, max(0, shift_start), shift_start, shift_end, shift_end), stops
 

@@ -572,10 +572,14 @@ async def flag_overruns(session: AsyncSession, cfg: DispatchConfig, now: datetim
         Job.status == ON_SITE, Job.overrun_flagged.is_(False), Job.arrived_at < now - cfg.overrun_margin)
         .order_by(Job.arrived_at).limit(limit).with_for_update(skip_locked=True))).all()
     durations = await live.durations(session, cfg)  # the minutes a plan uses
+    skills: dict[str, dict[str, Any]] = {eid: sk for eid, sk in (await session.execute(
+        select(Engineer.id, Engineer.skills).where(Engineer.id.in_({j.engineer_id for j in rows if j.engineer_id}))
+    )).all()} if rows else {}
     n = 0
     for job in rows:
         assert job.arrived_at is not None
-        minutes = live.minutes_of(job, durations, cfg.default_service_minutes)
+        level = (skills.get(job.engineer_id or "") or {}).get(job.required_skill, 0)  # his minutes, by his level
+        minutes = live.minutes_of(job, durations, cfg.default_service_minutes, int(level))
         if job.arrived_at + timedelta(minutes=minutes) + cfg.overrun_margin <= now:
             job.overrun_flagged = True
             await mark_replan(session, cfg, zone=job.region_code, day=business_date(now), reason="overrun", now=now)

@@ -5,10 +5,12 @@ a stored plan turned back into a core ``Plan`` so the core's ``verify`` can re-w
 A job's window for the start of service: ``earliest_start`` (a booked slot) or its opening, to the SLA arrive
 deadline (R-S2..R-S4); a booked slot after the deadline keeps the slot (the window becomes the slot's instant).
 Its service minutes: the job's own, else ``service_durations`` (product line x fault class, then the line's ""),
-else ``DISPATCH_DEFAULT_SERVICE_MINUTES``. Its skills ``{skill: min_level}``: ``required_skills``, else
-``{required_skill: 1}``. The cost of not serving it: the job's ``unserved_cost``, else its SLA policy's; starting
-late costs 10 % of that (R-S9). A dispatcher's pin binds it to an engineer; a job the engineer has started
-(en route, on site, paused) stays first on that engineer's route and never moves.
+else ``DISPATCH_DEFAULT_SERVICE_MINUTES``; by the engineer's level in the job's required skill when a level has its
+own value (``service_by_level``: the routing core then gives each engineer his own service time).
+Its skills ``{skill: min_level}``: ``required_skills``, else ``{required_skill: 1}``. The cost of not serving it:
+the job's ``unserved_cost``, else its SLA policy's; starting late costs 10 % of that (R-S9). A dispatcher's pin
+binds it to an engineer; a job the engineer has started (en route, on site, paused) stays first on that engineer's
+route and never moves.
 An engineer's day: ``shift_start``..``shift_end`` (Asia/Shanghai) on the plan's date, from home; none on a day of
 absence or, when weekday ``shifts`` are configured, on a weekday they do not name.
 Tools (``plans.tools``): a job's required tools (its own, else its fault class's) must all be among the engineer's.
@@ -47,13 +49,52 @@ def required_skills(job: Any) -> dict[str, int]:
     return {k: int(v) for k, v in (job.required_skills or {}).items()} or {job.required_skill: 1}
 
 
-def service_minutes(job: Any, durations: dict[tuple[str, str], int], default: int) -> int:
+def service_minutes(job: Any, durations: dict[tuple[str, str, int], int], default: int, level: int = 0) -> int:
+    """The job's own minutes, else the first of (line, fault class, level), (line, fault class, any level),
+    (line, any fault class, level), (line, any, any) that ``durations`` (``plans.durations.effective``) holds,
+    else ``default``."""
     if job.service_minutes is not None:
-        return job.service_minutes
-    for key in ((job.product_line, job.fault_class or ""), (job.product_line, "")):
-        if key in durations:
-            return durations[key]
+        return int(job.service_minutes)
+    for fc in dict.fromkeys((job.fault_class or "", "")):
+        for lvl in dict.fromkeys((level, 0)):
+            got = durations.get((job.product_line, fc, lvl))
+            if got is not None:
+                return got
     return default
+
+
+_LEVELS_OF: tuple[object, dict[str, tuple[int, ...]]] = (None, {})
+
+
+def _levels_of(durations: dict[tuple[str, str, int], int]) -> dict[str, tuple[int, ...]]:
+    """product line -> the levels it has rows for; kept for the last table (the live path's cached one), so a
+    decision over ~100 held jobs of lines without level rows costs one lookup each."""
+    global _LEVELS_OF
+    held, got = _LEVELS_OF
+    if held is not durations:
+        levels: dict[str, set[int]] = {}
+        for line, _, lvl in durations:
+            if lvl:
+                levels.setdefault(line, set()).add(lvl)
+        got = {line: tuple(sorted(v)) for line, v in levels.items()}
+        _LEVELS_OF = (durations, got)
+    return got
+
+
+def service_by_level(job: Any, durations: dict[tuple[str, str, int], int], default: int) -> dict[int, int]:
+    """The levels whose minutes differ from the level-less :func:`service_minutes` (the job's own minutes: none)."""
+    if job.service_minutes is not None:
+        return {}
+    levels = _levels_of(durations).get(job.product_line)
+    if not levels:
+        return {}
+    base = service_minutes(job, durations, default)
+    out = {}
+    for lvl in levels:
+        m = service_minutes(job, durations, default, lvl)
+        if m != base:
+            out[lvl] = m
+    return out
 
 
 def window(job: Any, day_end: datetime) -> tuple[datetime, datetime]:
@@ -63,7 +104,8 @@ def window(job: Any, day_end: datetime) -> tuple[datetime, datetime]:
 
 
 def job_input(job: Any, *, minutes: int, unserved_cost: float, day_end: datetime,
-              parts: dict[str, int] | None = None, tools: frozenset[str] = frozenset(), urgent: bool = False) -> r.Job:
+              parts: dict[str, int] | None = None, tools: frozenset[str] = frozenset(), urgent: bool = False,
+              by_level: dict[int, int] | None = None) -> r.Job:
     earliest, latest = window(job, day_end)
     started = job.status in STARTED and job.engineer_id is not None
     return r.Job(
@@ -73,6 +115,8 @@ def job_input(job: Any, *, minutes: int, unserved_cost: float, day_end: datetime
         late_penalty=unserved_cost * LATE_SHARE,
         pinned_to=job.engineer_id if started else job.pinned_engineer_id, started=started,
         started_at=(job.arrived_at or job.last_action_at) if started else None, urgent=urgent,
+        service_by_level={k: float(v) for k, v in (by_level or {}).items()},
+        level_skill=job.required_skill if by_level else None,
     )
 
 
@@ -111,7 +155,8 @@ def snapshot(inp: Inputs) -> dict[str, Any]:
                   "latest": j.latest.isoformat(), "service_minutes": j.service_minutes, "skills": dict(j.skills),
                   "penalty": j.penalty, "late_penalty": j.late_penalty, "pinned_to": j.pinned_to,
                   "started": j.started, "started_at": j.started_at.isoformat() if j.started_at else None,
-                  "parts": dict(j.parts), "tools": sorted(j.tools)}
+                  "parts": dict(j.parts), "tools": sorted(j.tools),
+                  "service_by_level": {str(k): v for k, v in j.service_by_level.items()}, "level_skill": j.level_skill}
                  for j in inp.jobs],
         "engineers": [{"id": e.id, "start": list(e.start), "shift_start": e.shift_start.isoformat(),
                        "shift_end": e.shift_end.isoformat(), "skills": dict(e.skills), "tools": sorted(e.tools),
@@ -130,7 +175,9 @@ def from_snapshot(d: dict[str, Any]) -> Inputs:
                   earliest=datetime.fromisoformat(j["earliest"]), latest=datetime.fromisoformat(j["latest"]),
                   service_minutes=j["service_minutes"], skills=j["skills"], penalty=j["penalty"],
                   late_penalty=j["late_penalty"], pinned_to=j["pinned_to"], started=j["started"],
-                  started_at=dt(j["started_at"]), parts=j.get("parts", {}), tools=frozenset(j.get("tools", ())))
+                  started_at=dt(j["started_at"]), parts=j.get("parts", {}), tools=frozenset(j.get("tools", ())),
+                  service_by_level={int(k): v for k, v in j.get("service_by_level", {}).items()},
+                  level_skill=j.get("level_skill"))
             for j in d["jobs"]]
     engineers = [r.Engineer(id=e["id"], start=(e["start"][0], e["start"][1]),
                             shift_start=datetime.fromisoformat(e["shift_start"]),

@@ -96,11 +96,12 @@ async def patch_job_planning(job_id: JobId, body: JobPlanningUpdate, session: Db
 
 @router.put("/service-durations", response_model=DurationRead, responses=ERRORS)
 async def put_duration(body: DurationUpsert, session: DbSession, _: CanConfigureDispatch) -> DurationRead:
-    """Expected service minutes by product line x fault class (null fault class = the line's default); with
-    ``override`` the value wins over the one learned from completed jobs."""
+    """Expected service minutes by product line x fault class (null fault class = the line's default) x skill
+    level (null = any level); with ``override`` the value wins over the one learned from completed jobs."""
     row = await service.upsert_duration(session, body=body, now=clock.now())
     view = next(v for v in await durations.table(session)
-                if (v.product_line, v.fault_class) == (row.product_line, row.fault_class))
+                if (v.product_line, v.fault_class, v.skill_level) == (row.product_line, row.fault_class,
+                                                                      row.skill_level))
     return DurationRead.of(view)
 
 

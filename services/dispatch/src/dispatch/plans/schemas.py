@@ -71,11 +71,17 @@ class JobPlanningRead(BaseModel):
     plan_id: str | None
 
 
+SkillLevel = Annotated[int, Field(ge=1, le=5, description="the engineer's level in the job's required skill")]
+
+
 class DurationUpsert(StrictModel):
-    """Expected service minutes of a product line's jobs; ``fault_class`` null = any fault class of the line."""
+    """Expected service minutes of a product line's jobs; ``fault_class`` null = any fault class of the line;
+    ``skill_level`` null = any level (the fallback of every level), else for engineers of that level (1..5) in the
+    job's required skill."""
 
     product_line: Id
     fault_class: Id | None = None
+    skill_level: SkillLevel | None = None
     minutes: Minutes
     override: bool = False  # wins over the value learned from completed jobs
 
@@ -83,15 +89,17 @@ class DurationUpsert(StrictModel):
 class DurationRead(BaseModel):
     product_line: str
     fault_class: str | None
+    skill_level: int | None  # null: any level
     minutes: int | None  # configured (null: only learned)
     override: bool
     learned_minutes: int | None  # from the last completions' labour minutes; null below the minimum sample count
     samples: int  # completions the learned value is computed from
-    effective_minutes: int | None  # what a plan uses: override, else learned, else configured
+    effective_minutes: int | None  # what a plan uses: override, else learned, else configured (docs/dispatch.md)
 
     @classmethod
     def of(cls, v: Any) -> DurationRead:
-        return cls(product_line=v.product_line, fault_class=v.fault_class or None, minutes=v.minutes,
+        return cls(product_line=v.product_line, fault_class=v.fault_class or None,
+                   skill_level=v.skill_level or None, minutes=v.minutes,
                    override=v.override, learned_minutes=v.learned_minutes, samples=v.samples,
                    effective_minutes=v.effective_minutes)
 

@@ -62,6 +62,7 @@ from .inputs import (
     engineer_input,
     job_input,
     required_skills,
+    service_by_level,
     service_minutes,
     snapshot,
     window,
@@ -85,7 +86,7 @@ def _lost_before(now: datetime) -> sa.ColumnElement[datetime]:
 
 # --- what a plan needs ----------------------------------------------------------------------------
 
-async def _durations(session: AsyncSession) -> dict[tuple[str, str], int]:
+async def _durations(session: AsyncSession) -> dict[tuple[str, str, int], int]:
     return await durations.effective(session)  # configured, learned from completions, or a manual override
 
 
@@ -146,20 +147,22 @@ async def update_job_planning(session: AsyncSession, cfg: DispatchConfig, *, job
 
 async def upsert_duration(session: AsyncSession, *, body: DurationUpsert, now: datetime) -> ServiceDuration:
     stmt = insert(ServiceDuration).values(product_line=body.product_line, fault_class=body.fault_class or "",
-                                          minutes=body.minutes, override=body.override, updated_at=now)
+                                          skill_level=body.skill_level or 0, minutes=body.minutes,
+                                          override=body.override, updated_at=now)
     await session.execute(stmt.on_conflict_do_update(
-        index_elements=[ServiceDuration.product_line, ServiceDuration.fault_class],
+        index_elements=[ServiceDuration.product_line, ServiceDuration.fault_class, ServiceDuration.skill_level],
         set_={"minutes": stmt.excluded.minutes, "override": stmt.excluded.override,
               "updated_at": stmt.excluded.updated_at}))
     durations.forget()
-    row = await session.get(ServiceDuration, (body.product_line, body.fault_class or ""), populate_existing=True)
+    row = await session.get(ServiceDuration, (body.product_line, body.fault_class or "", body.skill_level or 0),
+                            populate_existing=True)
     assert row is not None
     return row
 
 
 async def list_durations(session: AsyncSession) -> Sequence[ServiceDuration]:
-    return (await session.scalars(sa.select(ServiceDuration).order_by(ServiceDuration.product_line,
-                                                                      ServiceDuration.fault_class))).all()
+    return (await session.scalars(sa.select(ServiceDuration).order_by(
+        ServiceDuration.product_line, ServiceDuration.fault_class, ServiceDuration.skill_level))).all()
 
 
 # --- requesting a plan ----------------------------------------------------------------------------
@@ -235,6 +238,7 @@ async def load_inputs(session: AsyncSession, cfg: DispatchConfig, *, zone: str, 
             inp.skipped.append((j.id, "no_location", "the job has no coordinates"))
             continue
         inp.jobs.append(job_input(j, minutes=service_minutes(j, durations, cfg.default_service_minutes),
+                                  by_level=service_by_level(j, durations, cfg.default_service_minutes),
                                   unserved_cost=float(_unserved_cost(j, costs)), day_end=day_end,
                                   parts=stock.expected_parts(j, parts)[0], tools=tools.required_tools(j, needs)[0]))
     working = [x for x in engineers if works_on(x, day)]
