@@ -386,9 +386,9 @@ def test_an_instance_runs_the_planner_worker_by_setting(monkeypatch):
             monkeypatch.setenv(k, v)
         return DispatchSettings(environment="test", auth=AuthSettings(public_key_pem=None))
 
-    assert {c.name for c in consumer_specs(make())} == {"tickets", "parts", "durations", "contracts", "planner"}
-    assert {c.name for c in consumer_specs(make(DISPATCH_RUN_PLANNER="false"))} == {"tickets", "parts", "durations",
-                                                                                    "contracts"}
+    groups = {"tickets", "parts", "durations", "contracts", "maintenance"}
+    assert {c.name for c in consumer_specs(make())} == groups | {"planner"}
+    assert {c.name for c in consumer_specs(make(DISPATCH_RUN_PLANNER="false"))} == groups
     only = make(DISPATCH_RUN_PLANNER="true", DISPATCH_PLANNER_ONLY="true", DISPATCH_PLAN_TIME_LIMIT_SECONDS="2")
     assert [(c.name, c.topics) for c in consumer_specs(only)] == [("planner", ["dispatch.plan.v1"])]
     assert background_jobs(only, DispatchConfig.from_settings(only))(object()) == []  # type: ignore[arg-type]
