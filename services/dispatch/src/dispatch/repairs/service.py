@@ -108,13 +108,13 @@ async def line_components_changed(session: AsyncSession, p: ProductLineComponent
 async def part_changed(session: AsyncSession, p: PartChangedPayload, now: datetime) -> None:
     """The parts catalogue announced a part: keep its list price when it is newer than the one held (one
     conditional upsert: a redelivery or an older event arriving late changes nothing)."""
-    t = CataloguePrice.__table__
-    ins = pg_insert(t).values(part_no=p.part_no, name=p.name, list_price=p.list_price, active=p.active,
-                              version=p.version, updated_at=p.updated_at, received_at=now)
+    ins = pg_insert(CataloguePrice).values(part_no=p.part_no, name=p.name, list_price=p.list_price,
+                                           active=p.active, version=p.version, updated_at=p.updated_at,
+                                           received_at=now)
     await session.execute(ins.on_conflict_do_update(
-        index_elements=[t.c.part_no],
+        index_elements=[CataloguePrice.part_no],
         set_={c: ins.excluded[c] for c in ("name", "list_price", "active", "version", "updated_at", "received_at")},
-        where=t.c.version < ins.excluded.version))
+        where=CataloguePrice.version < ins.excluded.version))
 
 
 async def priced_parts(session: AsyncSession, body: QuoteIn) -> list[quote.PartPrice]:

@@ -6,7 +6,6 @@ part number) through the outbox in the same transaction, with the part's ``versi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +23,7 @@ from .schemas import PartCreate, PartUpdate
 _READ = [c for c in catalogue.c if c.name != "created_at"]
 
 
-def part_changed(row: Mapping[str, Any]) -> PartChanged:
+def part_changed(row: Any) -> PartChanged:
     """The announcement of a catalogue row as it is now."""
     return PartChanged(aggregate_id=row["part_no"], payload={
         "part_no": row["part_no"], "name": row["name"], "list_price": row["list_price"],
