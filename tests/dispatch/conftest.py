@@ -74,3 +74,11 @@ RECORD = {"work_done": "replaced compressor relay", "root_cause": "supplier_part
           "parts_used": [{"part_no": "RLY-1", "new_serial": "N1", "old_serial": "O1", "old_part_kept": True}],
           "labour_minutes": 45, "customer_name": "Li Lei", "signature_ref": "s3://sig/1.png",
           "photos": ["s3://p/1.jpg"]}
+
+
+async def hear_parts(client, *part_nos: str, **kw) -> None:
+    """Dispatch's catalogue read model hears the parts catalogue announce ``part_nos`` (real events, real consumer
+    handler; issue 15): quotes charge the catalogue's list price (``list_price=…``, default 100.00)."""
+    from aftersales_shared.testing.catalogue import hear, part_changed
+
+    await hear(client.app, consumer_specs(client.app.state.settings), *(part_changed(p, **kw) for p in part_nos))

@@ -14,6 +14,7 @@ import pytest
 from aftersales_shared import clock
 from aftersales_shared.db import unit_of_work
 from aftersales_shared.events.ticketing import ProductLineComponentsChangedPayload
+from aftersales_shared.testing.catalogue import hear, part_changed
 from aftersales_shared.testing.isolation import own_kafka
 from aftersales_shared.testing.plugin import running, wait_for
 from dispatch.config import DispatchSettings
@@ -22,6 +23,7 @@ from dispatch.jobs import service as jobs
 from dispatch.main import create_app
 from dispatch.repairs import service as repairs
 from ticketing.config import TicketingSettings
+from ticketing.consumers import consumer_specs as ticketing_consumers
 from ticketing.main import create_app as ticketing_app
 
 from .conftest import action, engineer_body, own_consumers, ticket, uniq
@@ -94,6 +96,9 @@ async def test_R_W3_R_T3_catalogue_component_list_reaches_dispatch_and_checks_th
         r = await dp.put(f"/v1/jobs/{early.id}/diagnosis", headers=eng2, json=motor)
         assert r.status_code == 200 and r.json()["components_validated"] is False, r.text
 
+        # the parts catalogue's part numbers, as ticketing's catalogue read model hears them (issue 15)
+        await hear(tk.app, ticketing_consumers(tk_settings), *(part_changed(p) for p in ("PCB-1", "PCB-2", "MTR-1",
+                                                                                          "HTR-1")))
         r = await tk.post("/v1/product-lines", headers=cat_admin, json={
             "code": line, "name": "Washing machine", "required_skill": "wash",
             "components": [{"component": c, "part_nos": p} for c, p in LINE.items()]})

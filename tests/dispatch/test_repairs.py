@@ -18,7 +18,7 @@ from dispatch.jobs import service as jobs
 from dispatch.main import create_app
 from dispatch.repairs import service as repairs
 
-from .conftest import RECORD, action, engineer_body, ticket, uniq
+from .conftest import RECORD, action, engineer_body, hear_parts, ticket, uniq
 
 pytestmark = pytest.mark.integration
 
@@ -137,11 +137,13 @@ QUOTE = {"labour_minutes": 50, "parts": [{"part_no": "PCB-1", "description": "co
 
 
 async def _on_site(client, job, eng):
+    await hear_parts(client, "PCB-1", list_price="260.00")  # the quoted part, as the parts catalogue lists it
     for body in (action("accept"), action("arrive", lat=31.23, lon=121.47)):
         assert (await client.post(f"/v1/jobs/{job.id}/actions", json=body, headers=eng)).status_code == 200
 
 
 async def _accepted_quote(client, job, eng, admin) -> dict:
+    await hear_parts(client, "PCB-1", list_price="260.00")
     today = clock.business_date(clock.now())
     assert (await client.put(f"/v1/rate-cards/{job.product_line}/{today}", headers=admin,
                              json=CARD)).status_code == 200

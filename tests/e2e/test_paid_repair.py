@@ -1,7 +1,9 @@
 """Issue 15 end to end: what the engineer finds on site decides coverage and money.
 
-The paid repair is quoted on site (the product line's rate card), accepted with a signature and paid (receipt),
-and shows in dispatch's paid-repair revenue.
+The paid repair is quoted on site (the product line's rate card, the part at the parts catalogue's list price),
+accepted with a signature and paid (receipt), and shows in dispatch's paid-repair revenue. The part exists in the
+parts catalogue, which announces it over Kafka: ticketing's component list may name it once ticketing heard it,
+and dispatch's quote charges its catalogue list price.
 
 A liquid spill found on site (R-W3) turns a warranty job into a paid repair: dispatch records the diagnosis and
 emits ``dispatch.job.diagnosed``; ticketing re-determines the coverage and emits
@@ -60,11 +62,23 @@ async def test_R_W3_spill_found_on_site_makes_the_repair_paid_end_to_end(platfor
     quarter = quarter_of(today)
 
     # --- reference data, each through its owner's API
-    r = await tk.post("/v1/product-lines", headers=admin,  # its component list reaches dispatch over Kafka
-                      json={"code": line, "name": "Washing machine", "required_skill": skill,
-                            "components": [{"component": "control_board", "part_nos": [part_no]},
-                                           {"component": "drum_motor", "part_nos": []}]})
+    # the part first: the parts catalogue is the source of truth of part numbers and list prices (issue 15)
+    r = await pt.post("/v1/catalogue/parts", headers=clerk, json={
+        "part_no": part_no, "name": "control board", "product_lines": [line], "cost_price": "150.00",
+        "list_price": "260.00", "must_return": True})
     assert r.status_code == 201, r.text
+
+    async def create_line() -> Any:  # refused (422 part_not_in_catalog, nothing written) until ticketing heard it
+        r = await tk.post("/v1/product-lines", headers=admin,  # its component list reaches dispatch over Kafka
+                          json={"code": line, "name": "Washing machine", "required_skill": skill,
+                                "components": [{"component": "control_board", "part_nos": [part_no]},
+                                               {"component": "drum_motor", "part_nos": []}]})
+        assert r.status_code in (201, 422), r.text
+        assert r.status_code == 201 or r.json()["code"] == "part_not_in_catalog", r.text
+        return r
+
+    await eventually("ticketing hears the catalogue part and takes the component list", create_line,
+                     lambda r: r.status_code == 201)
     r = await tk.post(f"/v1/product-lines/{line}/policies", headers=admin,
                       json={"effective_from": "2020-01-01", "months": 24, "start_basis": "sale"})
     assert r.status_code == 201, r.text
@@ -85,10 +99,6 @@ async def test_R_W3_spill_found_on_site_makes_the_repair_paid_end_to_end(platfor
         "name": "Li Gong", "employer": "dealer", "dealer_id": dealer, "skills": {skill: 3}, "zones": [region],
         "home_lat": CUSTOMER[0] + 0.01, "home_lon": CUSTOMER[1], "max_jobs": 2})
     assert r.status_code == 200, r.text
-    r = await pt.post("/v1/catalogue/parts", headers=clerk, json={
-        "part_no": part_no, "name": "control board", "product_lines": [line], "cost_price": "150.00",
-        "list_price": "260.00", "must_return": True})
-    assert r.status_code == 201, r.text
     r = await pt.post("/v1/warehouses", headers=clerk, json={
         "code": f"WH-PR-{sfx}", "name": "Regional", "kind": "regional", "lat": 31.1, "lon": 121.3})
     assert r.status_code == 201, r.text
@@ -191,10 +201,22 @@ async def test_R_W3_spill_found_on_site_makes_the_repair_paid_end_to_end(platfor
     r = await dp.put(f"/v1/rate-cards/{line}/{today}", headers=admin, json={
         "labour_per_hour": "90.00", "visit_fee": "40.00", "declined_visit_fee": "30.00"})
     assert r.status_code == 200, r.text
+    # the part at the catalogue's list price (dispatch heard it over Kafka): another price sent is refused
+    async def wrong_price() -> Any:
+        r = await dp.post(f"/v1/jobs/{job_id}/quotes", headers=eng, json={
+            "labour_minutes": 40, "parts": [{"part_no": part_no, "list_price": "26.00"}]})
+        assert r.status_code == 422, r.text  # part_not_in_catalog until dispatch heard it; never a quote
+        return r.json()
+
+    problem = await eventually("dispatch holds the part's catalogue list price", wrong_price,
+                               lambda p: p["code"] == "list_price_mismatch")
+    assert (problem["field"], problem["catalogue_list_price"]) == ("parts[0].list_price", "260.00")
     r = await dp.post(f"/v1/jobs/{job_id}/quotes", headers={**eng, "Idempotency-Key": f"pr-quote-{sfx}"}, json={
-        "labour_minutes": 40, "parts": [{"part_no": part_no, "description": "control board", "list_price": "260.00"}]})
+        "labour_minutes": 40, "parts": [{"part_no": part_no}]})  # no price sent: the catalogue's
     assert r.status_code == 201, r.text
     quote = r.json()
+    assert [(ln["kind"], ln["description"], ln["amount"]) for ln in quote["lines"]][1:] == [
+        ("part", "control board", "260.00"), ("visit_fee", "home visit", "40.00")]
     assert [(ln["kind"], ln["amount"]) for ln in quote["lines"]] == [
         ("labour", "60.00"), ("part", "260.00"), ("visit_fee", "40.00")]
     assert quote["total"] == "360.00"

@@ -61,3 +61,12 @@ def ticket_body(serial="SN-0001", **extra):
     return {"serial": serial, "customer_name": "王伟", "phone": "138 1234 5678", "address": "南京市鼓楼区中山路1号",
             "region_code": "320106", "lat": 32.06, "lon": 118.78, "channel": "phone",
             "fault_description": "compressor makes a loud rattling noise", "requested_action": "repair", **extra}
+
+
+async def hear_parts(client, *part_nos: str, **kw) -> None:
+    """Ticketing's catalogue read model hears the parts catalogue announce ``part_nos`` (real events, real
+    consumer handler; issue 15)."""
+    from aftersales_shared.testing.catalogue import hear, part_changed
+    from ticketing.consumers import consumer_specs
+
+    await hear(client.app, consumer_specs(client.app.state.settings), *(part_changed(p, **kw) for p in part_nos))

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from .conftest import seed_line
+from .conftest import hear_parts, seed_line
 
 pytestmark = pytest.mark.integration
 
@@ -19,6 +19,7 @@ EVENTS = ("SELECT payload FROM ticketing.outbox WHERE key = $1 "
 
 async def test_R_W3_R_T3_line_component_list_is_versioned_and_announced(client, admin, agent, auth_headers, admin_db):
     await seed_line(client, admin)
+    await hear_parts(client, "CMP-1", "CMP-2", "PCB-1")
     r = await client.get("/v1/product-lines/AC/components", headers=agent)
     assert r.status_code == 200 and (r.json()["version"], r.json()["components"]) == (0, []), r.text
     body = {"components": [{"component": "compressor", "part_nos": ["CMP-1", "CMP-2"]},
@@ -54,6 +55,7 @@ async def test_R_W3_R_T3_line_component_list_is_versioned_and_announced(client, 
 
 
 async def test_R_W3_R_T3_a_line_created_with_its_components_announces_version_1(client, admin, admin_db):
+    await hear_parts(client, "MTR-1")
     r = await client.post("/v1/product-lines", headers=admin, json={
         "code": "WM", "name": "Washing machines", "required_skill": "wash",
         "components": [{"component": "drum_motor", "part_nos": ["MTR-1"]}]})

@@ -50,6 +50,11 @@ async def on_line_components_changed(session: AsyncSession, event: IntegrationEv
     await repairs.line_components_changed(session, event.payload, clock.now())
 
 
+async def on_part_changed(session: AsyncSession, event: IntegrationEvent, *, cfg: DispatchConfig) -> None:
+    """Issue 15: the parts catalogue announced a part; paid-repair quotes charge its list price."""
+    await repairs.part_changed(session, event.payload, clock.now())
+
+
 async def on_parts_delivered(session: AsyncSession, event: IntegrationEvent, *, cfg: DispatchConfig) -> None:
     await jobs.parts_delivered(session, event.payload.job_id, event.payload.ticket_id, clock.now())
 
@@ -81,8 +86,9 @@ HANDLERS = {
         # issue 15: a product line's component list, which diagnoses are checked on
         ticket_ev.ProductLineComponentsChanged.TYPE: on_line_components_changed,
     }),
-    "parts": ([parts_ev.REQUEST_TOPIC], {
+    "parts": ([parts_ev.REQUEST_TOPIC, parts_ev.CATALOG_TOPIC], {
         parts_ev.RequestDelivered.TYPE: on_parts_delivered,
+        parts_ev.PartChanged.TYPE: on_part_changed,  # issue 15: catalogue list prices, which quotes charge
     }),
     "durations": ([dispatch_ev.JOB_TOPIC], {dispatch_ev.JobCompleted.TYPE: on_job_completed}),  # learned minutes
     "contracts": ([dispatch_ev.JOB_TOPIC], {dispatch_ev.SlaBreached.TYPE: on_sla_breached}),  # R-S9 credits

@@ -269,6 +269,22 @@ class Diagnosis(Base):
     )
 
 
+class CataloguePrice(Base):
+    """A catalogue part's list price as the parts catalogue last announced it (issue 15; the highest version heard
+    wins): what a paid-repair quote charges for the part. ``active`` false: withdrawn, no longer quoted."""
+
+    __tablename__ = "catalogue_prices"
+    part_no: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.Text)
+    list_price: Mapped[Decimal] = mapped_column(sa.Numeric(14, 2))
+    active: Mapped[bool] = mapped_column(sa.Boolean)
+    version: Mapped[int] = mapped_column(sa.Integer)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+    received_at: Mapped[datetime] = mapped_column(TS)
+    __table_args__ = (sa.CheckConstraint("version >= 1", name="catalogue_version_positive"),
+                      sa.CheckConstraint("list_price >= 0", name="catalogue_price_not_negative"))
+
+
 class LineComponents(Base):
     """A product line's component list with the catalogue part numbers linked to each component, as ticketing's
     catalogue last announced it (issue 15; the highest version heard wins)."""

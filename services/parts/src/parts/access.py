@@ -31,6 +31,8 @@ R = Role
 CanReadCatalogue = Annotated[Principal, Depends(require_roles(
     R.PARTS_CLERK, R.ADMIN, R.OPS, R.DEALER, R.ENGINEER, R.FINANCE, R.DISPATCHER, R.CALL_CENTER))]
 CanEditCatalogue = Annotated[Principal, Depends(require_roles(R.PARTS_CLERK, R.ADMIN))]
+CanRepublishCatalogue = Annotated[Principal, Depends(require_roles(R.ADMIN))]
+"""Announce the whole catalogue again (issue 15), for a consumer that started after the parts were created."""
 CanManageWarehouses = Annotated[Principal, Depends(require_roles(R.PARTS_CLERK, R.ADMIN))]
 CanReadStock = Annotated[Principal, Depends(require_roles(R.PARTS_CLERK, R.ADMIN, R.OPS, R.DEALER, R.ENGINEER))]
 CanMoveStock = Annotated[Principal, Depends(require_roles(R.PARTS_CLERK, R.ADMIN))]

@@ -27,6 +27,9 @@ catalogue = sa.Table(
     sa.Column("must_return", sa.Boolean, nullable=False),
     sa.Column("parts_warranty_months", sa.Integer, nullable=False),
     sa.Column("created_at", TS, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),  # counts the part's changes (issue 15)
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),  # false: withdrawn
+    sa.Column("updated_at", TS, nullable=False, server_default=sa.func.now()),
 )
 
 warehouses = sa.Table(

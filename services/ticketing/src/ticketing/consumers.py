@@ -12,6 +12,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aftersales_shared import clock
 from aftersales_shared.app import ConsumerSpec
 from aftersales_shared.config import ServiceSettings
 from aftersales_shared.events import IntegrationEvent
@@ -30,7 +31,9 @@ from aftersales_shared.events.dispatch import (
     JobRemoteResolved,
     JobResumed,
 )
+from aftersales_shared.events.parts import CATALOG_TOPIC, PartChanged
 
+from .catalog import service as catalog
 from .coverage import service as coverage
 from .tickets import service
 
@@ -101,6 +104,16 @@ HANDLERS: dict[str, Handler] = {
 """Every dispatch event ticketing acts on (others on the topic are skipped); the steps are JOB_STEP_MOVES."""
 
 
+async def on_part_changed(session: AsyncSession, event: IntegrationEvent) -> None:
+    """Issue 15: the parts catalogue announced a part; component lists name only catalogue part numbers."""
+    await catalog.part_changed(session, event.payload, clock.now())
+
+
+CATALOG_HANDLERS: dict[str, Handler] = {PartChanged.TYPE: on_part_changed}
+"""The parts catalogue (``parts.catalog.v1``): ticketing's read model of catalogue part numbers."""
+
+
 def consumer_specs(settings: ServiceSettings) -> list[ConsumerSpec]:
     """The consumer groups of the ticketing service."""
-    return [ConsumerSpec(name="dispatch-jobs", topics=[JOB_TOPIC], handlers=HANDLERS)]
+    return [ConsumerSpec(name="dispatch-jobs", topics=[JOB_TOPIC], handlers=HANDLERS),
+            ConsumerSpec(name="parts-catalog", topics=[CATALOG_TOPIC], handlers=CATALOG_HANDLERS)]

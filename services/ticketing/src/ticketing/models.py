@@ -31,6 +31,17 @@ product_lines = sa.Table(
     sa.Column("components_changed_by", sa.Text),
 )
 
+catalogue_parts = sa.Table(
+    # issue 15: the part numbers the parts catalogue announced (parts.catalog.part_changed), newest version kept
+    "catalogue_parts", md,
+    sa.Column("part_no", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("updated_at", TZ, nullable=False),
+    sa.Column("received_at", TZ, nullable=False),
+)
+
 warranty_policies = sa.Table(
     "warranty_policies", md,
     sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),

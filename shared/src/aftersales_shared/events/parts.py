@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import Field
+
 from .envelope import IntegrationEvent, Payload, define_event, topic_for
 from .envelope_types import Money
 
@@ -128,3 +130,27 @@ class BudgetExcessCharged(IntegrationEvent):
     TYPE = "parts.budget.excess_charged"
     TOPIC = BUDGET_TOPIC
     payload: BudgetExcessChargedPayload
+
+
+CATALOG_TOPIC = topic_for(PRODUCER, "catalog")
+
+
+class PartChangedPayload(Payload):
+    """A catalogue part as the parts catalogue holds it now (issue 15): the whole part, keyed by ``part_no``, on
+    every create, update and withdrawal (and again on an admin republish). ``version`` counts the part's changes, so
+    a consumer keeps the highest it has seen and never lets an older event overwrite a newer part."""
+
+    part_no: str
+    name: str
+    list_price: Money
+    product_lines: list[str] = Field(default_factory=list)
+    parts_warranty_months: int | None = None
+    version: int = Field(ge=1)
+    active: bool = True
+    updated_at: datetime
+
+
+class PartChanged(IntegrationEvent):
+    TYPE = "parts.catalog.part_changed"
+    TOPIC = CATALOG_TOPIC
+    payload: PartChangedPayload

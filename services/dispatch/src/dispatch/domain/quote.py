@@ -72,6 +72,52 @@ def card_in_force(cards: Sequence[RateCard], on: date) -> RateCard | None:
     return max(eligible, key=lambda c: c.effective_from) if eligible else None
 
 
+@dataclass(frozen=True)
+class SentPart:
+    """A part line as the engineer's app sends it: the list price is optional (the catalogue's is charged)."""
+
+    part_no: str
+    description: str | None
+    quantity: int
+    list_price: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    name: str
+    list_price: Decimal
+
+
+@dataclass(frozen=True)
+class PriceProblem:
+    field: str
+    reason: str
+    code: str
+    catalogue_list_price: Decimal | None = None
+
+
+def price_parts(sent: Sequence[SentPart], catalogue: dict[str, CatalogueEntry]
+                ) -> tuple[list[PartPrice], list[PriceProblem]]:
+    """Issue 15 item 2: parts are quoted at the parts catalogue's list price (``catalogue``: the active parts the
+    catalogue announced). A part the catalogue does not hold (or withdrew) is ``parts[i].part_no``
+    ``part_not_in_catalog``; a list price sent that differs from the catalogue's is ``parts[i].list_price``
+    ``list_price_mismatch`` (the app showed the customer another price); no price sent: the catalogue's."""
+    priced: list[PartPrice] = []
+    problems: list[PriceProblem] = []
+    for i, p in enumerate(sent):
+        entry = catalogue.get(p.part_no)
+        if entry is None:
+            problems.append(PriceProblem(f"parts[{i}].part_no", f"part {p.part_no} is not in the parts catalogue "
+                                         "(unknown or withdrawn)", "part_not_in_catalog"))
+        elif p.list_price is not None and p.list_price != entry.list_price:
+            problems.append(PriceProblem(f"parts[{i}].list_price", f"part {p.part_no} lists at {entry.list_price} "
+                                         f"in the catalogue, not {p.list_price}", "list_price_mismatch",
+                                         entry.list_price))
+        else:
+            priced.append(PartPrice(p.part_no, p.description or entry.name, p.quantity, entry.list_price))
+    return priced, problems
+
+
 def quote_lines(card: RateCard, *, labour_minutes: int, parts: Sequence[PartPrice], ship_in: bool) -> list[Line]:
     """The quote's lines: labour by the rate card, each part at list price, the visit fee, and — for a unit sent
     in for repair — the customer's share of shipping and insurance (R-W9)."""

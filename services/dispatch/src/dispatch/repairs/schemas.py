@@ -109,9 +109,11 @@ class RateCardRead(ReadModel):
 
 class QuotePartIn(StrictModel):
     part_no: Serial
-    description: Name
+    description: Name | None = Field(None, description="default: the part's catalogue name")
     quantity: int = Field(1, ge=1, le=1000)
-    list_price: Money = Field(description="the part's list price in the parts catalogue")
+    list_price: Money | None = Field(None, description=(
+        "optional: the part is charged at the parts catalogue's list price; a price sent must be that one "
+        "(else 422 list_price_mismatch)"))
 
 
 class QuoteIn(StrictModel):

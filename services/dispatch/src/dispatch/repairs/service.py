@@ -13,12 +13,14 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aftersales_shared import clock
 from aftersales_shared.errors import Conflict, NotFound, Unprocessable
 from aftersales_shared.events import dispatch as ev
 from aftersales_shared.events.envelope import IntegrationEvent
+from aftersales_shared.events.parts import PartChangedPayload
 from aftersales_shared.events.ticketing import ProductLineComponentsChangedPayload, TicketCoverageChangedPayload
 from aftersales_shared.ids import new_id
 from aftersales_shared.money import to_fen
@@ -33,7 +35,7 @@ from ..jobs import queries
 from ..jobs import service as jobs
 from ..jobs.events import job_payload
 from ..jobs.schemas import ServiceRecordIn
-from ..models import Diagnosis, Job, JobPayment, LineComponents, Quote, RateCard
+from ..models import CataloguePrice, Diagnosis, Job, JobPayment, LineComponents, Quote, RateCard
 from .schemas import (
     DiagnosisIn,
     DiagnosisRead,
@@ -101,6 +103,37 @@ async def line_components_changed(session: AsyncSession, p: ProductLineComponent
     else:
         held.version, held.components, held.changed_at, held.received_at = p.version, comps, p.changed_at, now
     await session.flush()
+
+
+async def part_changed(session: AsyncSession, p: PartChangedPayload, now: datetime) -> None:
+    """The parts catalogue announced a part: keep its list price when it is newer than the one held (one
+    conditional upsert: a redelivery or an older event arriving late changes nothing)."""
+    ins = pg_insert(CataloguePrice).values(part_no=p.part_no, name=p.name, list_price=p.list_price,
+                                           active=p.active, version=p.version, updated_at=p.updated_at,
+                                           received_at=now)
+    await session.execute(ins.on_conflict_do_update(
+        index_elements=[CataloguePrice.part_no],
+        set_={c: ins.excluded[c] for c in ("name", "list_price", "active", "version", "updated_at", "received_at")},
+        where=CataloguePrice.version < ins.excluded.version))
+
+
+async def priced_parts(session: AsyncSession, body: QuoteIn) -> list[quote.PartPrice]:
+    """The quote's parts at the catalogue's list price (``domain/quote.price_parts``); 422 naming ``parts[i]…``."""
+    wanted = {p.part_no for p in body.parts}
+    rows = (await session.scalars(select(CataloguePrice).where(
+        CataloguePrice.part_no.in_(wanted), CataloguePrice.active))).all() if wanted else []
+    priced, problems = quote.price_parts(
+        [quote.SentPart(p.part_no, p.description, p.quantity, p.list_price) for p in body.parts],
+        {r.part_no: quote.CatalogueEntry(r.name, r.list_price) for r in rows})
+    if problems:
+        first = problems[0]
+        raise Unprocessable(first.reason, field=first.field, code=first.code, extra={
+            **({"catalogue_list_price": str(first.catalogue_list_price)}
+               if first.catalogue_list_price is not None else {}),
+            "errors": [{"field": x.field, "reason": x.reason, "code": x.code,
+                        **({"catalogue_list_price": str(x.catalogue_list_price)}
+                           if x.catalogue_list_price is not None else {})} for x in problems]})
+    return priced
 
 
 async def get_line_components(session: AsyncSession, *, product_line: str) -> LineComponents:
@@ -217,8 +250,9 @@ def _quote_event(cls: type[IntegrationEvent], job: Job, q: Quote, at: datetime) 
 async def present_quote(session: AsyncSession, *, job_id: str, engineer_id: str, body: QuoteIn, key: str | None,
                         now: datetime) -> tuple[QuoteRead, bool]:
     """The engineer presents a paid repair's quote on site (the job's coverage must be paid): labour by the product
-    line's rate card in force, parts at list price, the visit fee, the R-W9 shipping share; a quote still open for
-    the job is superseded. A repeated ``Idempotency-Key`` returns the first quote (replayed=True)."""
+    line's rate card in force, parts at the parts catalogue's list price (``priced_parts``), the visit fee, the R-W9
+    shipping share; a quote still open for the job is superseded. A repeated ``Idempotency-Key`` returns the first
+    quote (replayed=True)."""
     if key is not None and (prior := await session.scalar(select(Quote).where(Quote.idempotency_key == key))):
         if prior.job_id != job_id:
             raise Unprocessable("this Idempotency-Key was used for another job", field="Idempotency-Key",
@@ -234,8 +268,8 @@ async def present_quote(session: AsyncSession, *, job_id: str, engineer_id: str,
     if card is None:
         raise Conflict(f"no rate card in force for product line {job.product_line}", field="product_line",
                        code="no_rate_card")
-    lines = quote.quote_lines(card, labour_minutes=body.labour_minutes, ship_in=body.ship_in, parts=[
-        quote.PartPrice(p.part_no, p.description, p.quantity, p.list_price) for p in body.parts])
+    lines = quote.quote_lines(card, labour_minutes=body.labour_minutes, ship_in=body.ship_in,
+                              parts=await priced_parts(session, body))
     open_ = await session.scalar(select(Quote).where(Quote.job_id == job.id, Quote.status == quote.PRESENTED)
                                  .with_for_update())
     if open_ is not None:

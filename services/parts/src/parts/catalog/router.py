@@ -10,13 +10,14 @@ from aftersales_shared import clock
 from aftersales_shared.app import DbSession
 from aftersales_shared.schemas import Limit, Offset
 
-from ..access import CanEditCatalogue, CanReadCatalogue
+from ..access import CanEditCatalogue, CanReadCatalogue, CanRepublishCatalogue
 from . import service
-from .schemas import PARTNO_PATTERN, PartCreate, PartRead, ProductLine
+from .schemas import PARTNO_PATTERN, PartCreate, PartRead, PartUpdate, ProductLine, RepublishRead
 
 router = APIRouter(prefix="/v1/catalogue", tags=["catalogue"])
 _ERRORS: dict[int | str, dict[str, Any]] = {409: {"description": "Part number taken"},
                                              422: {"description": "Invalid body or unknown part"}}
+PartNoPath = Annotated[str, Path(max_length=40, pattern=PARTNO_PATTERN)]
 
 
 @router.post("/parts", status_code=201, response_model=PartRead, responses=_ERRORS)
@@ -35,7 +36,22 @@ async def list_parts(session: DbSession, _p: CanReadCatalogue,
 
 
 @router.get("/parts/{part_no}", response_model=PartRead, responses=_ERRORS)
-async def get_part(part_no: Annotated[str, Path(max_length=40, pattern=PARTNO_PATTERN)], session: DbSession,
-                   _p: CanReadCatalogue) -> dict[str, Any]:
+async def get_part(part_no: PartNoPath, session: DbSession, _p: CanReadCatalogue) -> dict[str, Any]:
     """One part."""
     return await service.get(session, part_no)
+
+
+@router.patch("/parts/{part_no}", response_model=PartRead,
+              responses={404: {"description": "No such part"}, 422: {"description": "Invalid body"}})
+async def update_part(part_no: PartNoPath, body: PartUpdate, session: DbSession,
+                      _p: CanEditCatalogue) -> dict[str, Any]:
+    """Change a part's name, product lines, prices, return rule or warranty months; ``active: false`` withdraws it,
+    ``true`` reinstates it. Announced as ``parts.catalog.part_changed`` (a new version) when something changed."""
+    return await service.update(session, part_no, body, now=clock.now())
+
+
+@router.post("/republish", response_model=RepublishRead)
+async def republish(session: DbSession, _p: CanRepublishCatalogue) -> dict[str, Any]:
+    """Announce every catalogue part again as it is now (admin, one-off): for a consumer that started after the
+    parts were created. Consumers keep the newest version, so a repeat changes nothing."""
+    return {"published": await service.republish(session)}
