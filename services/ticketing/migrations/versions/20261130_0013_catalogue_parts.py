@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "ticketing_0013"
-down_revision = "ticketing_0011"
+down_revision = "ticketing_0012"
 branch_labels = None
 depends_on = None
 
