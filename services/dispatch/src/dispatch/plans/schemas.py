@@ -56,6 +56,8 @@ class JobPlanningRead(BaseModel):
     earliest_start: dt.datetime
     latest_start: dt.datetime | None = Field(description="the SLA arrive deadline")
     booked: bool = Field(description="earliest_start is a booked slot (not the job's opening)")
+    booked_end: dt.datetime | None = Field(description="the booked window's end (a slot, a PM visit's window): the "
+                                                       "latest start a plan keeps; null = latest_start")
     service_minutes: int
     fault_class: str | None
     required_skills: dict[str, int]

@@ -107,7 +107,8 @@ async def job_planning(session: AsyncSession, cfg: DispatchConfig, job: Job) -> 
     needs, needs_from = tools.required_tools(job, await tools.tool_table(session))
     return JobPlanningRead(
         job_id=job.id, status=job.status, engineer_id=job.engineer_id, earliest_start=earliest,
-        latest_start=job.arrive_due, booked=job.earliest_start is not None, service_minutes=minutes,
+        latest_start=job.arrive_due, booked=job.earliest_start is not None,
+        booked_end=job.booked_end, service_minutes=minutes,
         fault_class=job.fault_class, required_skills=required_skills(job),
         unserved_cost=to_fen(_unserved_cost(job, await _policy_costs(session))),
         pinned_engineer_id=job.pinned_engineer_id, expected_parts=parts, expected_parts_from=parts_from,
