@@ -33,6 +33,7 @@ from ..domain import routing
 from ..domain.job_lifecycle import ACCEPTED, OFFERED, ON_SITE, OPEN_STATUSES, PAUSED, QUEUED, TERMINAL
 from ..domain.sla import PAUSE_REASONS
 from ..models import Engineer, Job, JobAction, Offer, ServiceRecord, SpareUnit
+from ..plans import stock
 from ..plans.inputs import works_on
 from ..plans.replan import mark_replan
 from ..repairs import queries as repairs
@@ -728,6 +729,12 @@ async def _resolve(session: AsyncSession, job: Job, body: ActionIn, at: datetime
         parts_used=[p.model_dump(mode="json") for p in rec.parts_used], labour_minutes=rec.labour_minutes,
         customer_name=rec.customer_name, signature_ref=rec.signature_ref, photos=list(rec.photos),
         remote=remote, completed_at=at))
+    if not remote:  # the van's parts fitted on site leave its stock (a part shipped for the job is not the van's)
+        used: dict[str, int] = {}
+        for p in rec.parts_used:
+            if p.reservation_id is None:
+                used[p.part_no] = used.get(p.part_no, 0) + p.quantity
+        await stock.draw_down_used(session, job_id=job.id, engineer_id=job.engineer_id, parts=used, now=at)
     diagnosis = await repairs.diagnosis_of(session, job.id)  # issue 15: the engineer's findings, if recorded
     metrics.TIME_TO_RESOLVE.labels(job.zone_class).observe((at - job.opened_at).total_seconds())
     metrics.FIRST_TIME_FIX.labels(str(not any(p["reason"] == "waiting_parts" for p in job.pauses)).lower()).inc()

@@ -189,7 +189,7 @@ class RouteRead(BaseModel):
 class UnplannedRead(BaseModel):
     job_id: str
     reason: str = Field(description="no_qualified_engineer | engineer_unavailable | cannot_fit_window | "
-                                    "dropped_under_capacity | no_location")
+                                    "dropped_under_capacity | parts_unavailable | no_location")
     detail: str
 
 

@@ -263,7 +263,8 @@ async def _store(session: AsyncSession, row: PlanRow, inp: Inputs, plan: r.Plan)
             if s.restock is not None:
                 session.add(PlanRestock(plan_id=row.id, engineer_id=route.engineer_id, position=pos,
                                         centre_id=s.restock, planned_arrival=plan.time(s.arrival_s),
-                                        planned_start=plan.time(s.start_s), planned_end=plan.time(s.end_s)))
+                                        planned_start=plan.time(s.start_s), planned_end=plan.time(s.end_s),
+                                        parts=dict(s.parts)))
                 continue
             session.add(PlanStop(
                 plan_id=row.id, job_id=s.job_id, engineer_id=route.engineer_id, position=pos,
@@ -328,10 +329,16 @@ async def publish(session: AsyncSession, cfg: DispatchConfig, *, plan_id: str,
     kept: list[str] = []
     skipped: list[tuple[str, str]] = []
     routes: dict[str, list[ev.PlannedStop]] = {}
+    short = await _take_restocks(session, plan_id, active, now)
+    table = await stock.fault_class_table(session) if any(short.values()) else {}
     for s in stops:
         job = await job_queries.lock_job(session, s.job_id)
+        missing = next((m for (eid, pos), m in sorted(short.items(), reverse=True)
+                        if eid == s.engineer_id and pos < s.position), set())
         if job.status in TERMINAL:
             skipped.append((job.id, "closed"))
+        elif missing & set(stock.expected_parts(job, table)[0]) and job.status not in STARTED:
+            skipped.append((job.id, "parts_unavailable"))
         elif job.status in STARTED:
             if job.engineer_id == s.engineer_id:
                 kept.append(job.id)
@@ -369,6 +376,23 @@ async def publish(session: AsyncSession, cfg: DispatchConfig, *, plan_id: str,
         unplanned_job_ids=list(unplanned), skipped_job_ids=[j for j, _ in skipped])
     await add_events(session, *(cls(aggregate_id=row.id, payload=payload) for cls in move.events), key=row.zone)
     return row, assigned, kept, skipped
+
+
+async def _take_restocks(session: AsyncSession, plan_id: str, active: set[str],
+                         now: datetime) -> dict[tuple[str, int], set[str]]:
+    """Publishing commits the plan's restock stops: each one's parts move from its centre to the van now
+    (``stock.take_restock``, race-safe). Returns, per (engineer, position of the stop), the parts the centre no
+    longer had (empty: all moved): the jobs after that stop, up to the next, that need them are skipped
+    (``parts_unavailable``)."""
+    short: dict[tuple[str, int], set[str]] = {}
+    for x in await plan_restocks(session, plan_id):
+        if x.engineer_id not in active:
+            continue
+        got = await stock.take_restock(session, ref=f"plan:{plan_id}:{x.engineer_id}:{x.position}",
+                                       centre_id=x.centre_id, engineer_id=x.engineer_id, parts=x.parts, now=now,
+                                       plan_id=plan_id)
+        short[x.engineer_id, x.position] = {p for p in x.parts if p not in got}
+    return short
 
 
 # --- nightly planning, re-planning on disruption, publishing them ------------------------------------
