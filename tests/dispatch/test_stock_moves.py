@@ -9,17 +9,21 @@ whatever hour the suite runs at."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 
 import pytest
 
 from aftersales_shared import clock
 from aftersales_shared.db import unit_of_work
 from aftersales_shared.testing.plugin import running
+from dispatch.domain import routing
+from dispatch.domain.routing_travel import as_points
+from dispatch.jobs import service as jobs
 from dispatch.main import create_app
 from dispatch.plans import stock
 
 from .conftest import action, uniq
-from .test_live_routes import SITE, at, engineer, move_clock, next_workday, open_at, zone
+from .test_live_routes import KM15, SITE, at, engineer, move_clock, next_workday, open_at, zone
 from .test_plan_restock import put_centre
 from .test_plans import ZONE, county_zone, open_jobs, put_engineer, run_now, tomorrow
 
@@ -134,3 +138,91 @@ async def test_issue14_two_routes_competing_for_one_centre_unit_only_one_gets_it
         moves = await admin_db.fetch("SELECT kind, centre_id, engineer_id, asked, moved FROM dispatch.stock_moves "
                                      "WHERE plan_id = $1", plan_id)
         assert [tuple(m) for m in moves] == [("restock", "C-ONE", route["engineer_id"], 1, 1)]
+
+
+async def _queued_needing(client, admin, skill, region, loc, part):
+    """A job opened while nobody serves its zone (queued), then named to need ``part``."""
+    job = await open_at(client, skill, region, loc)
+    r = await client.patch(f"/v1/jobs/{job.id}/planning", json={"expected_parts": {part: 1}}, headers=admin)
+    assert r.status_code == 200 and r.json()["status"] == "queued", r.text
+    return job
+
+
+async def _retry(client):
+    async with unit_of_work(client.app.state.sessions) as s:
+        return await jobs.retry_queue(s, client.app.state.dispatch_cfg, clock.now())
+
+
+async def test_issue14_live_insertion_of_a_job_whose_part_the_van_lacks_goes_via_the_nearest_centre_holding_it(
+        clean, dispatch_settings, admin, auth_headers, admin_db):
+    """R-S4 county job needing a part the only engineer's van lacks: live insertion puts a restock stop at the
+    nearest centre holding it (not the nearer one without it) before the job; the ETA includes the detour; the
+    part moves from the centre to the van at once (a ``stock_moves`` row of the job); ``GET /v1/me/route`` shows
+    the restock stop, then the job."""
+    skill, region, part, other = uniq("hvac"), "310111", uniq("CMP"), uniq("FLT")
+    D = next_workday()
+    async with running(create_app(dispatch_settings())) as client:
+        await move_clock(client, admin, at(D, 9))
+        await zone(client, admin, region, "county")
+        job_at = (SITE[0] + KM15, SITE[1])
+        job = await _queued_needing(client, admin, skill, region, job_at, part)
+        await engineer(client, admin, "L1", {skill: 3}, [region])
+        for cid, loc, parts in (("C-WRONG", (SITE[0] + KM15 / 2, SITE[1]), {other: 5}),
+                                ("C-FAR", (SITE[0] + KM15 / 2, SITE[1] + 0.05), {part: 2}),
+                                ("C-NEAR", (SITE[0] + KM15 / 2, SITE[1] + 0.02), {part: 2})):
+            r = await client.put(f"/v1/service-centres/{cid}", json={"name": cid, "region_code": region,
+                                                                     "lat": loc[0], "lon": loc[1]}, headers=admin)
+            assert r.status_code == 200, r.text
+            r = await client.put(f"/v1/service-centres/{cid}/stock", json={"parts": parts}, headers=admin)
+            assert r.status_code == 200, r.text
+        assert await _retry(client) == 1
+        got = await admin_db.fetchrow("SELECT status, engineer_id, planned_arrival, restock_centre_id, restock_parts,"
+                                      " restock_arrival FROM dispatch.jobs WHERE id = $1", job.id)
+        assert (got["status"], got["engineer_id"], got["restock_centre_id"]) == ("offered", "L1", "C-NEAR")
+        # the ETA includes the detour: after the centre's counter, later than driving straight there would be
+        cfg = client.app.state.dispatch_cfg
+        travel = routing.HaversineTravel(speed_kmh=cfg.speed_kmh("county"), road_factor=cfg.road_factor)
+        direct = timedelta(seconds=int(travel.legs(as_points([SITE]), as_points([job_at]))[1][0]))
+        assert got["planned_arrival"] >= got["restock_arrival"] + timedelta(minutes=15)
+        assert got["planned_arrival"] > clock.now() + direct + timedelta(minutes=15)  # + the counter
+        assert (await client.get("/v1/service-centres/C-NEAR/stock", headers=admin)).json()["parts"] == {part: 1}
+        assert await van(client, admin, "L1") == {part: 1}
+        moves = await admin_db.fetch("SELECT kind, centre_id, engineer_id, moved FROM dispatch.stock_moves "
+                                     "WHERE job_id = $1", job.id)
+        assert [tuple(m) for m in moves] == [("restock", "C-NEAR", "L1", 1)]
+
+        eng = auth_headers("engineer", sub="L1", engineer_id="L1")
+        mine = (await client.get("/v1/me/route", params={"date": D.isoformat()}, headers=eng)).json()
+        assert [(s["kind"], s["job_id"], s["centre_id"], s["plan_id"]) for s in mine["stops"]] == [
+            ("restock", None, "C-NEAR", None), ("job", job.id, None, None)]
+        stop_r, stop_j = mine["stops"]
+        assert stop_r["planned_end"] <= stop_j["planned_arrival"]
+        assert datetime.fromisoformat(stop_j["planned_arrival"]) == got["planned_arrival"]
+
+
+async def test_issue14_live_insertion_prefers_the_van_that_has_the_part_when_otherwise_equal(
+        clean, dispatch_settings, admin, admin_db):
+    """Two engineers at one place, one van holds the part: the job goes to it, with no restock stop and no move."""
+    skill, region, part = uniq("hvac"), "310111", uniq("CMP")
+    D = next_workday()
+    async with running(create_app(dispatch_settings())) as client:
+        await move_clock(client, admin, at(D, 9))
+        await zone(client, admin, region, "county")
+        job = await _queued_needing(client, admin, skill, region, (SITE[0] + KM15, SITE[1]), part)
+        await engineer(client, admin, "A1", {skill: 3}, [region])
+        await engineer(client, admin, "B1", {skill: 3}, [region])
+        assert (await client.put("/v1/engineers/B1/van-stock", json={"parts": {part: 1}},
+                                 headers=admin)).status_code == 200
+        await put_centre_in(client, admin, region, "C-MID", (SITE[0] + KM15 / 2, SITE[1] + 0.02), {part: 3})
+        assert await _retry(client) == 1
+        got = await admin_db.fetchrow("SELECT engineer_id, restock_centre_id FROM dispatch.jobs WHERE id = $1", job.id)
+        assert (got["engineer_id"], got["restock_centre_id"]) == ("B1", None)
+        assert (await client.get("/v1/service-centres/C-MID/stock", headers=admin)).json()["parts"] == {part: 3}
+
+
+async def put_centre_in(client, admin, region, cid, loc, parts):
+    r = await client.put(f"/v1/service-centres/{cid}", json={"name": cid, "region_code": region, "lat": loc[0],
+                                                             "lon": loc[1]}, headers=admin)
+    assert r.status_code == 200, r.text
+    r = await client.put(f"/v1/service-centres/{cid}/stock", json={"parts": parts}, headers=admin)
+    assert r.status_code == 200, r.text

@@ -234,7 +234,7 @@ class MyStopRead(BaseModel):
     status: str | None = Field(description="the job's status (null at a restock stop)")
     centre_id: str | None = Field(None, description="the service centre of a restock stop")
     centre_name: str | None = Field(None, description="the service centre's name (restock stop)")
-    plan_id: str
+    plan_id: str | None = Field(description="the published plan of the stop (null: put there by live insertion)")
     planned_arrival: dt.datetime
     planned_start: dt.datetime
     planned_end: dt.datetime

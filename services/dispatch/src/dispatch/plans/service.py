@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -34,6 +34,8 @@ from ..domain import routing as r
 from ..domain.job_lifecycle import ACCEPTED, OFFERED, OPEN_STATUSES, QUEUED, TERMINAL
 from ..jobs import queries as job_queries
 from ..jobs import service as jobs
+from ..jobs.live import HELD as ROUTE_HELD
+from ..jobs.live import RESTOCK_MINUTES
 from ..models import (
     TS,
     Engineer,
@@ -495,11 +497,28 @@ def stored(routes: Sequence[PlanRoute], stops: Sequence[PlanStop]) -> tuple[list
                         x.window_start, x.window_end, x.started) for x in stops])
 
 
-async def engineer_route(session: AsyncSession, *, engineer_id: str,
-                         day: date) -> list[tuple[PlanStop, Job] | tuple[PlanRestock, ServiceCentre]]:
+@dataclass(frozen=True)
+class LiveStop:
+    """A stop of the engineer's day that live insertion made (no plan): a job it holds, or the restock stop at a
+    service centre before such a job (``jobs.restock_*``)."""
+
+    position: int
+    planned_arrival: datetime
+    planned_start: datetime
+    planned_end: datetime
+    window_end: datetime | None = None
+    plan_id: str | None = None
+
+
+RouteEntry = tuple[PlanStop | LiveStop, Job] | tuple[PlanRestock | LiveStop, ServiceCentre]
+
+
+async def engineer_route(session: AsyncSession, cfg: DispatchConfig, *, engineer_id: str,
+                         day: date) -> list[RouteEntry]:
     """The engineer's stops of the day in the latest published plan of each zone, in planned order: the jobs the
     engineer still holds (one reassigned since has left the route) and the plan's restock stops at service
-    centres (``plan_restocks``), each with its centre."""
+    centres (``plan_restocks``), each with its centre; then what live insertion put on the day since (jobs held
+    with a planned arrival that day, and the restock stop a live insertion put before a job)."""
     newer = aliased(PlanRow)
     latest = sa.select(PlanRow.id).where(PlanRow.day == day, PlanRow.status == lifecycle.PUBLISHED, ~sa.exists().where(
         newer.zone == PlanRow.zone, newer.day == day, newer.status == lifecycle.PUBLISHED,
@@ -509,8 +528,33 @@ async def engineer_route(session: AsyncSession, *, engineer_id: str,
     restocks = (await session.execute(sa.select(PlanRestock, ServiceCentre).join(
         ServiceCentre, ServiceCentre.id == PlanRestock.centre_id).where(
         PlanRestock.plan_id.in_(latest), PlanRestock.engineer_id == engineer_id))).all()
-    out: list[tuple[PlanStop, Job] | tuple[PlanRestock, ServiceCentre]] = [(s, j) for s, j in jobs]
+    out: list[RouteEntry] = [(s, j) for s, j in jobs]
     out += [(x, c) for x, c in restocks]
+    out += await _live_stops(session, cfg, engineer_id, day, {j.id for _, j in jobs})
     # a restock stop before a job at the same planned start (zero-length restock is impossible) keeps its position
     out.sort(key=lambda t: (t[0].planned_start, t[0].position))
+    return out
+
+
+async def _live_stops(session: AsyncSession, cfg: DispatchConfig, engineer_id: str, day: date,
+                      planned: set[str]) -> list[RouteEntry]:
+    start, end = day_bounds(day)
+    held = (await session.scalars(sa.select(Job).where(
+        Job.engineer_id == engineer_id, Job.status.in_(ROUTE_HELD), sa.or_(
+            Job.planned_arrival.between(start, end), Job.restock_arrival.between(start, end)))
+        .order_by(Job.planned_arrival))).all()
+    if not held:
+        return []
+    minutes = await _durations(session)
+    centres = {c.id: c for c in (await session.scalars(sa.select(ServiceCentre).where(
+        ServiceCentre.id.in_({j.restock_centre_id for j in held} - {None})))).all()}
+    out: list[RouteEntry] = []
+    for j in held:
+        if j.restock_centre_id in centres and j.restock_arrival is not None and start <= j.restock_arrival < end:
+            out.append((LiveStop(-1, j.restock_arrival, j.restock_arrival,
+                                 j.restock_arrival + timedelta(minutes=RESTOCK_MINUTES)), centres[j.restock_centre_id]))
+        if j.id not in planned and j.planned_arrival is not None and start <= j.planned_arrival < end:
+            begin = max(j.planned_arrival, j.earliest_start or j.planned_arrival)
+            out.append((LiveStop(0, j.planned_arrival, begin, begin + timedelta(
+                minutes=service_minutes(j, minutes, cfg.default_service_minutes)), j.booked_end or j.arrive_due), j))
     return out

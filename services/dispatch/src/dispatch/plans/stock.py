@@ -77,6 +77,18 @@ def forget() -> None:
     _CACHE.forget()
 
 
+_CENTRES: ProcessCache[dict[str, tuple[float, float]]] = ProcessCache()
+
+
+async def cached_centres(session: AsyncSession, cfg: DispatchConfig) -> dict[str, tuple[float, float]]:
+    """Service centre id -> location, kept in this process for ``cfg.live_cache`` (where a held job's live restock
+    stop is; a centre's stock is never cached: the decision reads it, the take checks it)."""
+    async def load() -> dict[str, tuple[float, float]]:
+        rows = (await session.execute(sa.select(ServiceCentre.id, ServiceCentre.lat, ServiceCentre.lon))).all()
+        return {x.id: (x.lat, x.lon) for x in rows if x.lat is not None and x.lon is not None}
+    return await _CENTRES.get(load, cfg.live_cache)
+
+
 def expected_parts(job: Job, table: PartTable) -> tuple[dict[str, int], str]:
     """The parts the job is expected to need and where that comes from (``job`` | ``fault_class`` | ``none``)."""
     if job.expected_parts is not None:
@@ -206,11 +218,19 @@ async def draw_down_used(session: AsyncSession, *, job_id: str, engineer_id: str
 
 async def take_restock(session: AsyncSession, *, ref: str, centre_id: str, engineer_id: str,
                        parts: Mapping[str, int], now: datetime, job_id: str | None = None,
-                       plan_id: str | None = None) -> dict[str, int]:
+                       plan_id: str | None = None, whole: bool = False) -> dict[str, int]:
     """A restock stop committed to a route: each part moves from the centre to the van, all of its quantity or
     none (``UPDATE .. WHERE qty >= asked``: of two routes racing for the last unit, one gets it). Once per ``ref``.
-    Returns what was moved, per part (a part missing from the result was not there)."""
+    ``whole``: every part or nothing (the centre's rows of the parts are locked first, in part order; nothing is
+    written when one falls short). Returns what was moved, per part (a part missing from the result was not
+    there)."""
     moved: dict[str, int] = {}
+    if whole:
+        have = dict((await session.execute(sa.select(CentreStock.part_no, CentreStock.qty).where(
+            CentreStock.centre_id == centre_id, CentreStock.part_no.in_(list(parts)))
+            .order_by(CentreStock.part_no).with_for_update())).all())
+        if any(have.get(p, 0) < q for p, q in parts.items()):
+            return moved
     for part, q in sorted(parts.items()):
         if q <= 0:
             continue
