@@ -170,11 +170,7 @@ async def test_issue14_live_insertion_of_a_job_whose_part_the_van_lacks_goes_via
         for cid, loc, parts in (("C-WRONG", (SITE[0] + KM15 / 2, SITE[1]), {other: 5}),
                                 ("C-FAR", (SITE[0] + KM15 / 2, SITE[1] + 0.05), {part: 2}),
                                 ("C-NEAR", (SITE[0] + KM15 / 2, SITE[1] + 0.02), {part: 2})):
-            r = await client.put(f"/v1/service-centres/{cid}", json={"name": cid, "region_code": region,
-                                                                     "lat": loc[0], "lon": loc[1]}, headers=admin)
-            assert r.status_code == 200, r.text
-            r = await client.put(f"/v1/service-centres/{cid}/stock", json={"parts": parts}, headers=admin)
-            assert r.status_code == 200, r.text
+            await put_centre(client, admin, cid, loc, parts, region=region)
         assert await _retry(client) == 1
         got = await admin_db.fetchrow("SELECT status, engineer_id, planned_arrival, restock_centre_id, restock_parts,"
                                       " restock_arrival FROM dispatch.jobs WHERE id = $1", job.id)
@@ -213,16 +209,9 @@ async def test_issue14_live_insertion_prefers_the_van_that_has_the_part_when_oth
         await engineer(client, admin, "B1", {skill: 3}, [region])
         assert (await client.put("/v1/engineers/B1/van-stock", json={"parts": {part: 1}},
                                  headers=admin)).status_code == 200
-        await put_centre_in(client, admin, region, "C-MID", (SITE[0] + KM15 / 2, SITE[1] + 0.02), {part: 3})
+        await put_centre(client, admin, "C-MID", (SITE[0] + KM15 / 2, SITE[1] + 0.02), {part: 3}, region=region)
         assert await _retry(client) == 1
         got = await admin_db.fetchrow("SELECT engineer_id, restock_centre_id FROM dispatch.jobs WHERE id = $1", job.id)
         assert (got["engineer_id"], got["restock_centre_id"]) == ("B1", None)
         assert (await client.get("/v1/service-centres/C-MID/stock", headers=admin)).json()["parts"] == {part: 3}
 
-
-async def put_centre_in(client, admin, region, cid, loc, parts):
-    r = await client.put(f"/v1/service-centres/{cid}", json={"name": cid, "region_code": region, "lat": loc[0],
-                                                             "lon": loc[1]}, headers=admin)
-    assert r.status_code == 200, r.text
-    r = await client.put(f"/v1/service-centres/{cid}/stock", json={"parts": parts}, headers=admin)
-    assert r.status_code == 200, r.text
