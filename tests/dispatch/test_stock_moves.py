@@ -215,3 +215,29 @@ async def test_issue14_live_insertion_prefers_the_van_that_has_the_part_when_oth
         assert (got["engineer_id"], got["restock_centre_id"]) == ("B1", None)
         assert (await client.get("/v1/service-centres/C-MID/stock", headers=admin)).json()["parts"] == {part: 3}
 
+
+
+async def test_issue14_publish_skips_a_job_whose_restock_the_centre_can_no_longer_give(
+        clean, dispatch_settings, admin, admin_db):
+    """The centre's last unit went elsewhere between planning and publishing: publishing moves nothing, and the job
+    behind that restock stop is skipped ``parts_unavailable``, not assigned by the plan to a van without it."""
+    skill, part = uniq("hvac"), uniq("CMP")
+    async with running(create_app(dispatch_settings(planner_executor="thread"))) as client:
+        await county_zone(client, admin)
+        await put_engineer(client, admin, "P1", skill)
+        [job] = await open_jobs(client, skill, 1, spread=0.0)
+        r = await client.patch(f"/v1/jobs/{job.id}/planning", json={"expected_parts": {part: 1}}, headers=admin)
+        assert r.status_code == 200, r.text
+        await put_centre(client, admin, "C-GONE", (SITE[0] + 0.02, SITE[1]), {part: 1})
+        r = await client.post("/v1/plans", json={"zone": ZONE, "date": tomorrow().isoformat()}, headers=admin)
+        plan_id = r.json()["id"]
+        assert await run_now(client, plan_id) == "done"
+        [route] = (await client.get(f"/v1/plans/{plan_id}", headers=admin)).json()["routes"]
+        assert [s["kind"] for s in route["stops"]] == ["restock", "job"]
+        await put_centre(client, admin, "C-GONE", (SITE[0] + 0.02, SITE[1]), {})  # taken since planning
+        r = await client.post(f"/v1/plans/{plan_id}/publish", headers=admin)
+        assert r.status_code == 200, r.text
+        assert r.json()["assigned"] == [] and r.json()["skipped"] == [{"job_id": job.id, "reason": "parts_unavailable"}]
+        assert await van(client, admin, "P1") == {}
+        moves = await admin_db.fetch("SELECT asked, moved FROM dispatch.stock_moves WHERE plan_id = $1", plan_id)
+        assert [tuple(m) for m in moves] == [(1, 0)]
