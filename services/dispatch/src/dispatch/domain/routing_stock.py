@@ -108,10 +108,8 @@ def share_centres(routes: Sequence[Route], engineers: Mapping[str, Engineer], ce
                 held[p] = held.get(p, 0) + q
             if got:
                 kept.append(replace(s, parts=got))
-            elif need:
+            else:  # nothing to take (the van holds enough) or nothing left: the stop goes
                 changed = True
-            else:
-                kept.append(replace(s, parts={}))
             for j in seg:
                 if all(held.get(p, 0) >= q for p, q in j.parts.items()):
                     for p, q in j.parts.items():

@@ -487,7 +487,7 @@ async def plan_restocks(session: AsyncSession, plan_id: str) -> Sequence[PlanRes
 
 def stored_restocks(rows: Sequence[PlanRestock]) -> list[StoredRestock]:
     return [StoredRestock(x.centre_id, x.engineer_id, x.position, x.planned_arrival, x.planned_start,
-                          x.planned_end) for x in rows]
+                          x.planned_end, dict(x.parts or {})) for x in rows]
 
 
 def stored(routes: Sequence[PlanRoute], stops: Sequence[PlanStop]) -> tuple[list[StoredRoute], list[StoredStop]]:
