@@ -18,6 +18,7 @@ from aftersales_shared.db import unit_of_work
 from aftersales_shared.testing.plugin import running
 from dispatch.domain import routing
 from dispatch.domain.routing_travel import as_points
+from dispatch.jobs import queries
 from dispatch.jobs import service as jobs
 from dispatch.main import create_app
 from dispatch.plans import stock
@@ -241,3 +242,41 @@ async def test_issue14_publish_skips_a_job_whose_restock_the_centre_can_no_longe
         assert await van(client, admin, "P1") == {}
         moves = await admin_db.fetch("SELECT asked, moved FROM dispatch.stock_moves WHERE plan_id = $1", plan_id)
         assert [tuple(m) for m in moves] == [(1, 0)]
+
+
+async def test_issue14_two_live_insertions_racing_for_a_centres_last_unit_only_one_route_gets_it(
+        clean, dispatch_settings, admin, admin_db):
+    """Two jobs needing a part no van holds, placed at once by two transactions onto two engineers' routes; the
+    zone's one centre holds one unit: exactly one route gets a restock stop and the unit (one ``stock_moves`` row
+    that moved it), the centre never below zero; the other decision, having lost the unit, is made again on the
+    stock as it is now and places its job without a restock stop (nobody holds the part any more)."""
+    skill, region, part = uniq("hvac"), "310111", uniq("CMP")
+    D = next_workday()
+    async with running(create_app(dispatch_settings())) as client:
+        await move_clock(client, admin, at(D, 9))
+        await zone(client, admin, region, "county")
+        north, south = (SITE[0] + KM15, SITE[1]), (SITE[0] - KM15, SITE[1])
+        a = await _queued_needing(client, admin, skill, region, (north[0] + 0.01, north[1]), part)
+        b = await _queued_needing(client, admin, skill, region, (south[0] - 0.01, south[1]), part)
+        await engineer(client, admin, "RN", {skill: 3}, [region], loc=north)
+        await engineer(client, admin, "RS", {skill: 3}, [region], loc=south)
+        await put_centre(client, admin, "C-MID", SITE, {part: 1}, region=region)
+        gate = asyncio.Event()
+
+        async def place(job_id):
+            async with unit_of_work(client.app.state.sessions) as s:
+                row = await queries.lock_job(s, job_id)
+                await gate.wait()
+                return await jobs.try_assign(s, client.app.state.dispatch_cfg, row, clock.now())
+
+        tasks = [asyncio.create_task(place(j.id)) for j in (a, b)]
+        await asyncio.sleep(0.2)
+        gate.set()
+        assert await asyncio.gather(*tasks) == [True, True]
+        rows = await admin_db.fetch("SELECT id, engineer_id, restock_centre_id FROM dispatch.jobs WHERE id = ANY($1)",
+                                    [a.id, b.id])
+        assert sorted(x["restock_centre_id"] or "-" for x in rows) == ["-", "C-MID"]
+        assert (await client.get("/v1/service-centres/C-MID/stock", headers=admin)).json()["parts"] == {part: 0}
+        moved = await admin_db.fetch("SELECT job_id, moved FROM dispatch.stock_moves WHERE centre_id = 'C-MID'")
+        [winner] = [x["id"] for x in rows if x["restock_centre_id"] == "C-MID"]
+        assert [(x["job_id"], x["moved"]) for x in moved] == [(winner, 1)]
