@@ -29,8 +29,8 @@ NEAR = (SITE[0] + 0.02, SITE[1])  # a centre on the way (holds only another part
 AWAY = (SITE[0], SITE[1] - 0.03)  # a centre off the way (holds the part)
 
 
-async def put_centre(client, admin, cid, loc, parts):
-    r = await client.put(f"/v1/service-centres/{cid}", json={"name": cid, "region_code": ZONE, "lat": loc[0],
+async def put_centre(client, admin, cid, loc, parts, *, region=ZONE):
+    r = await client.put(f"/v1/service-centres/{cid}", json={"name": cid, "region_code": region, "lat": loc[0],
                                                              "lon": loc[1]}, headers=admin)
     assert r.status_code == 200, r.text
     r = await client.put(f"/v1/service-centres/{cid}/stock", json={"parts": parts}, headers=admin)

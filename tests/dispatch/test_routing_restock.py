@@ -91,3 +91,37 @@ def test_a_lone_job_needing_a_restock_first_thing_is_planned_after_the_centre():
         [route] = [r for r in p.routes if r.stops]
         assert route.job_ids == (RESTOCK_PREFIX + "C1", "P"), late
         assert verify(p, jobs, engs, centres=[CENTRE]) == []
+
+
+def _two_far_apart_vans():
+    """Two engineers far apart, each with a job needing one compressor its van lacks."""
+    jobs = [job("A", (10.0, 0.0), parts={"compressor": 1}), job("B", (-10.0, 0.0), parts={"compressor": 1})]
+    engs = [Engineer(id="E1", start=(10.0, 1.0), shift_start=at(0), shift_end=at(600), restock_to={"compressor": 1}),
+            Engineer(id="E2", start=(-10.0, 1.0), shift_start=at(0), shift_end=at(600), restock_to={"compressor": 1})]
+    return jobs, engs
+
+
+def test_issue14_two_routes_competing_for_one_centre_unit_only_one_gets_it():
+    """Issue 14 (stock shared across routes): the centre holds one compressor, two routes each need one -> one
+    route restocks it (its stop takes exactly 1), the other job is unplanned ``parts_unavailable``; the verifier's
+    shared-stock walk finds nothing wrong."""
+    jobs, engs = _two_far_apart_vans()
+    one = ServiceCentre("C1", (0.0, 0.0), stock={"compressor": 1}, service_minutes=10)
+    p = plan_day(jobs, engs, T, NOW, FAST, centres=[one])
+    served = [r for r in p.routes if r.stops]
+    assert len(served) == 1
+    [restock] = [s for s in served[0].stops if s.restock is not None]
+    assert restock.restock == "C1" and dict(restock.parts) == {"compressor": 1}
+    assert [(u.reason, u.job_id in {"A", "B"}) for u in p.unplanned] == [(UnplannedReason.PARTS_UNAVAILABLE, True)]
+    assert verify(p, jobs, engs, centres=[one]) == []
+
+
+def test_issue14_a_route_whose_centre_ran_out_restocks_at_another_centre_that_still_has_it():
+    jobs, engs = _two_far_apart_vans()
+    one = ServiceCentre("C1", (0.0, 0.0), stock={"compressor": 1}, service_minutes=10)
+    other = ServiceCentre("C2", (0.0, 3.0), stock={"compressor": 1}, service_minutes=10)
+    p = plan_day(jobs, engs, T, NOW, FAST, centres=[one, other])
+    assert p.unplanned == ()
+    stops = [s for r in p.routes for s in r.stops if s.restock is not None]
+    assert sorted(s.restock for s in stops) == ["C1", "C2"]  # one unit from each, never two from one
+    assert verify(p, jobs, engs, centres=[one, other]) == []

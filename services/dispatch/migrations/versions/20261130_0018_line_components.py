@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "dispatch_0018"
-down_revision = "dispatch_0016"
+down_revision = "dispatch_0017"
 branch_labels = None
 depends_on = None
 

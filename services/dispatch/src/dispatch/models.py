@@ -192,6 +192,10 @@ class Job(Base):
     # an unknown one is dispatched on the default terms all the same and listed for ops
     contract_known: Mapped[bool | None] = mapped_column(sa.Boolean)
     archived_at: Mapped[datetime | None] = mapped_column(TS)  # R-T4: archived by retention/ (contact data cleared)
+    # the restock stop a live insertion put before this job (dispatch_0017): centre, {part_no: qty}, arrival there
+    restock_centre_id: Mapped[str | None] = mapped_column(sa.String(40))
+    restock_parts: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    restock_arrival: Mapped[datetime | None] = mapped_column(TS)
     updated_at: Mapped[datetime] = mapped_column(TS)
     __table_args__ = (
         # one job per dispatch of a ticket; also the index for lookups by ticket id
@@ -429,6 +433,26 @@ class CentreStock(Base):
     updated_at: Mapped[datetime] = mapped_column(TS)
 
 
+class StockMove(Base):
+    """One part moved (dispatch_0017): ``used`` (van -> the customer's unit, on completion) or ``restock`` (centre
+    -> van); ``moved`` may fall short of ``asked`` (the van or centre had less). ``(ref, part_no)`` is unique: a
+    cause moves a part once."""
+
+    __tablename__ = "stock_moves"
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(12))
+    ref: Mapped[str] = mapped_column(sa.String(160))
+    part_no: Mapped[str] = mapped_column(sa.String(40))
+    asked: Mapped[int] = mapped_column(sa.Integer)
+    moved: Mapped[int] = mapped_column(sa.Integer)
+    engineer_id: Mapped[str] = mapped_column(sa.String(40))
+    centre_id: Mapped[str | None] = mapped_column(sa.String(40))
+    job_id: Mapped[str | None] = mapped_column(sa.String(40))
+    plan_id: Mapped[str | None] = mapped_column(sa.String(40))
+    at: Mapped[datetime] = mapped_column(TS)
+    __table_args__ = (sa.UniqueConstraint("ref", "part_no"),)
+
+
 class PlanRow(Base):
     """One zone-day plan, versioned; at most one requested or running per zone-day (partial unique index)."""
 
@@ -490,6 +514,7 @@ class PlanRestock(Base):
     planned_arrival: Mapped[datetime] = mapped_column(TS)
     planned_start: Mapped[datetime] = mapped_column(TS)
     planned_end: Mapped[datetime] = mapped_column(TS)
+    parts: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")  # taken at the centre
 
 
 class PlanUnplanned(Base):

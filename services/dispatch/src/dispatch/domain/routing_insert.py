@@ -10,6 +10,11 @@ closeness of the job to any point of each route) keeps the ``max_candidates`` ne
 those are evaluated exactly (every position, O(route length) each). The index behind the pre-filter is cached
 per plan and updated incrementally, so a stream of insertions does not rebuild it.
 
+Parts (issue 14, restock stops): the van holds its stock (restocks already committed to it included) less what the
+jobs on its route need; a job needing more may still go to that engineer with a stop before it at the service
+centre (of ``centres``) nearest the job that holds the shortfall: the detour counts in travel and in the times of
+the stops after it (their windows still hold), so a van that has the parts wins when otherwise equal.
+
 An urgent job (R-S2, 2 h in-zone) that no engineer can reach in time may displace one movable stop (not started,
 not pinned, not yet driven to) if that stop can itself be re-inserted on time elsewhere (or later on the same
 route).
@@ -31,9 +36,11 @@ from .routing_model import (
     Plan,
     Route,
     RouteFrame,
+    ServiceCentre,
     Stop,
     UnplannedReason,
     for_engineer,
+    restock_stop,
     schedule,
     stop_for,
     to_seconds,
@@ -60,6 +67,9 @@ class Insertion:
     added_distance: int
     added_travel_s: int
     displaced: tuple[Move, ...] = ()
+    restock: str | None = None  # a stop at this service centre right before the job (its van lacked the parts)
+    restock_parts: tuple[tuple[str, int], ...] = ()  # what that stop takes from the centre
+    restock_arrival_s: int | None = None
 
 
 @dataclass(frozen=True)
@@ -111,7 +121,7 @@ class _Index:
         new.planned = (self.planned - set(self.routes[k].job_ids)) | set(route.job_ids)
         return new
 
-    def candidates(self, plan: Plan, job: Job, now_s: int, limit: int) -> list[int]:
+    def candidates(self, plan: Plan, job: Job, now_s: int, limit: int, *, restockable: bool = False) -> list[int]:
         n = len(self.routes)
         mask = np.ones(n, dtype=bool)
         for s, lvl in job.skills.items():
@@ -142,7 +152,7 @@ class _Index:
                 continue
             seen.add(k)
             e = self.eng[k]
-            if job.tools <= e.tools and e.qualifies(job):
+            if job.tools <= e.tools and e.qualifies(replace(job, parts={}) if restockable else job):
                 out.append(k)
                 if len(out) >= limit:
                     break
@@ -171,6 +181,18 @@ class _Option:
     position: int
     arrival_s: int
     start_s: int
+    restock: Stop | None = None  # a restock stop put right before the job
+
+
+def shortfall(r: Route, e: Engineer, job: Job) -> dict[str, int]:
+    """What the van lacks for ``job`` after the jobs already on the route (restock stops' parts are in the van's
+    stock already: they were moved when committed)."""
+    out = {}
+    for part, q in sorted(job.parts.items()):
+        left = max(e.van_stock.get(part, 0) - sum(s.parts.get(part, 0) for s in r.stops if s.restock is None), 0)
+        if q > left:
+            out[part] = q - left
+    return out
 
 
 def _first_open(r: Route, now_s: int) -> int:
@@ -188,9 +210,8 @@ def _evaluate(r: Route, e: Engineer, sj: Stop, service: int, now_s: int, t_to: n
     """Best position in one route: (key, position, arrival, start), or None. t_to[i]: point i -> job."""
     if e.van_capacity is not None and sum(s.volume for s in r.stops) + job.volume > e.van_capacity:
         return None
-    for part, q in job.parts.items():
-        if sum(s.parts.get(part, 0) for s in r.stops) + q > e.van_stock.get(part, 0):
-            return None
+    if shortfall(r, e, job):
+        return None
     stops = r.stops
     n = len(stops)
     limit_end = max(r.max_end_s, r.return_s)
@@ -263,9 +284,15 @@ def _relay(r: Route, stops: list[Stop], p: int, plan: Plan, now_s: int) -> Route
                    return_leg_s=tail.return_leg_s, return_s=tail.return_s)
 
 
-def _best_in(plan: Plan, idx: _Index, cands: list[int], job: Job, sj: Stop, now_s: int) -> _Option | None:
+def _best_in(plan: Plan, idx: _Index, cands: list[int], job: Job, sj: Stop, now_s: int,
+             centres: Sequence[ServiceCentre] = ()) -> _Option | None:
     if not cands:
         return None
+    to_job: list[int] = []
+    if job.parts and centres:
+        _, tc = plan.travel.legs(as_points([c.location for c in centres]),
+                                 as_points([job.location] * len(centres)))
+        to_job = [int(x) for x in tc]
     pts: list[tuple[float, float]] = []
     spans: list[tuple[int, int]] = []
     for k in cands:
@@ -279,6 +306,12 @@ def _best_in(plan: Plan, idx: _Index, cands: list[int], job: Job, sj: Stop, now_
     best: _Option | None = None
     for k, (a, m) in zip(cands, spans, strict=True):
         r = idx.routes[k]
+        short = shortfall(r, idx.eng[k], job) if job.parts else {}
+        if short:
+            opt = _with_restock(plan, r, k, short, for_engineer(sj, idx.eng[k]), now_s, centres, to_job)
+            if opt is not None and (best is None or opt.key < best.key):
+                best = opt
+            continue
         res = _evaluate(r, idx.eng[k], sj, job.service_s_for(idx.eng[k]), now_s, t_to[a:a + m], d_to[a:a + m],
                         t_from[a:a + m], d_from[a:a + m], job)
         if res is None:
@@ -286,6 +319,35 @@ def _best_in(plan: Plan, idx: _Index, cands: list[int], job: Job, sj: Stop, now_
         key, p, arrival, start = res
         if best is None or key < best.key:
             best = _Option(key, k, p, arrival, start)
+    return best
+
+
+def _with_restock(plan: Plan, r: Route, k: int, short: dict[str, int], sj: Stop, now_s: int,
+                  centres: Sequence[ServiceCentre], to_job: Sequence[int]) -> _Option | None:
+    """Best position for [a restock stop, the job] in one route: the stop at the centre nearest the job (by
+    travel, ``to_job``) holding the shortfall; every later stop keeps its window, the engineer is back in time."""
+    able = [(t, c) for t, c in zip(to_job, centres, strict=True) if all(c.stock.get(p, 0) >= q
+                                                                         for p, q in short.items())]
+    if not able:
+        return None
+    centre = min(able, key=lambda x: (x[0], x[1].id))[1]
+    rs = replace(restock_stop(centre, max(r.max_end_s, r.return_s)), parts=dict(short))
+    limit_end = max(r.max_end_s, r.return_s)
+    best: _Option | None = None
+    for p in range(_first_open(r, now_s), len(r.stops) + 1):
+        stops = list(r.stops)
+        stops[p:p] = [rs, sj]
+        nr = _relay(r, stops, p, plan, now_s)
+        st = nr.stops[p + 1]
+        late = st.lateness_s
+        if (late and not sj.late_allowed) or nr.return_s > limit_end:
+            continue
+        if any(new.start_s > (old.latest_s if old.start_s <= old.latest_s else old.start_s)
+               for old, new in zip(r.stops[p:], nr.stops[p + 2:], strict=True)):
+            continue
+        key = (late, nr.travel_s - r.travel_s, nr.distance - r.distance)
+        if best is None or key < best.key:
+            best = _Option(key, k, p, st.arrival_s, st.start_s, restock=nr.stops[p])
     return best
 
 
@@ -299,7 +361,7 @@ def _apply(plan: Plan, idx: _Index, opt: _Option, sj: Stop, now_s: int) -> tuple
     r = idx.routes[opt.route_k]
     sj = for_engineer(sj, idx.eng[opt.route_k])  # this engineer's service time (by his level)
     stops = list(r.stops)
-    stops.insert(opt.position, sj)
+    stops[opt.position:opt.position] = [sj] if opt.restock is None else [opt.restock, sj]
     nr = _relay(r, stops, opt.position, plan, now_s)
     routes = _replaced(plan, idx, nr)
     unplanned = tuple(u for u in plan.unplanned if u.job_id != sj.job_id)
@@ -310,18 +372,21 @@ def _apply(plan: Plan, idx: _Index, opt: _Option, sj: Stop, now_s: int) -> tuple
 
 
 def insert_job(plan: Plan, job: Job, engineers: Sequence[Engineer], now: datetime, *, max_candidates: int = 24,
-               allow_displace: bool | None = None) -> InsertResult:
-    """Cheapest feasible insertion of ``job`` (least added lateness, then travel); the plan is not mutated."""
+               allow_displace: bool | None = None, centres: Sequence[ServiceCentre] = ()) -> InsertResult:
+    """Cheapest feasible insertion of ``job`` (least added lateness, then travel); the plan is not mutated.
+    ``centres``: service centres (with their stock) a route may stop at first when the van lacks the job's parts."""
     now_s = to_seconds(plan.epoch, now, up=False)
     idx = _index(plan, engineers)
     if job.id in idx.planned:
         raise ValueError(f"job {job.id} is already planned")
     sj = stop_for(job, plan.epoch, earliest_floor=now_s)
-    cands = idx.candidates(plan, job, now_s, max_candidates)
+    restockable = bool(job.parts) and any(all(c.stock.get(p, 0) >= q for p, q in job.parts.items())
+                                          for c in centres)
+    cands = idx.candidates(plan, job, now_s, max_candidates, restockable=restockable)
     if not cands:
         return InsertResult(plan, None, UnplannedReason.NO_QUALIFIED_ENGINEER,
                             "no engineer on shift may do it (skills, tools, parts, pin)")
-    best = _best_in(plan, idx, cands, job, sj, now_s)
+    best = _best_in(plan, idx, cands, job, sj, now_s, centres)
     displace = job.urgent if allow_displace is None else allow_displace
     if displace and (best is None or best.key[0] > 0):
         moved = _displace(plan, idx, cands, job, sj, now_s, max_candidates)
@@ -332,9 +397,13 @@ def insert_job(plan: Plan, job: Job, engineers: Sequence[Engineer], now: datetim
                             "no qualified engineer can take it without breaking a promised window or the shift",
                             evaluated=len(cands))
     new_plan, _, nr = _apply(plan, idx, best, sj, now_s)
-    st = nr.stops[best.position]
-    ins = Insertion(job.id, nr.engineer_id, best.position, st.arrival_s, st.start_s, st.lateness_s,
-                    best.key[2], best.key[1])
+    pos = best.position + (0 if best.restock is None else 1)
+    st = nr.stops[pos]
+    rs = None if best.restock is None else nr.stops[best.position]
+    ins = Insertion(job.id, nr.engineer_id, pos, st.arrival_s, st.start_s, st.lateness_s,
+                    best.key[2], best.key[1], restock=rs.restock if rs else None,
+                    restock_parts=tuple(sorted(rs.parts.items())) if rs else (),
+                    restock_arrival_s=rs.arrival_s if rs else None)
     return InsertResult(new_plan, ins, evaluated=len(cands))
 
 

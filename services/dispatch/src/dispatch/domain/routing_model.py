@@ -23,6 +23,7 @@ class UnplannedReason(StrEnum):
     ENGINEER_UNAVAILABLE = "engineer_unavailable"  # pinned / started with an engineer who is not on shift
     CANNOT_FIT_WINDOW = "cannot_fit_window"  # no qualified engineer reaches it in its window within the shift
     DROPPED_UNDER_CAPACITY = "dropped_under_capacity"  # feasible alone, dropped as the cheapest work to leave
+    PARTS_UNAVAILABLE = "parts_unavailable"  # its parts are taken by other routes of the plan at every centre
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,7 @@ class Stop:
     tools: frozenset[str] = frozenset()
     restock: str | None = None  # a stop at this service centre to restock (job_id "restock:<id>"), not a job
     service_rule: ServiceByLevel | None = None  # the job's service by level (end - start is this engineer's)
+    # at a restock stop ``parts`` is what it takes from the centre (empty: tops the van up to ``van_level``)
 
     @property
     def lateness_s(self) -> int:

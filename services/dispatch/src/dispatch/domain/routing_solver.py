@@ -24,7 +24,9 @@ How the dispatch rules become a PyVRP model (no I/O, no clock: ``now`` is passed
   above the van's stock, the centre holding the topped-up level of every part in the plan); each part's load
   dimension then has the topped-up level as capacity and the missing quantity as initial load, so the van serves
   from its own stock until a stop at a centre refills it (a job needing more than the van holds forces that stop).
-  The centre's stock is checked per stop; shared by several routes it is not limited (the verifier flags it).
+  The centre's stock is checked per stop by the search; after it, ``routing_stock.share_centres`` shares each
+  centre's stock over all routes in route order (a stop moves to another centre, or its job is unplanned with
+  ``parts_unavailable``) and gives every restock stop the exact parts it takes (``Stop.parts``).
 - started jobs are not given to the solver: the engineer's route starts where and when the started job ends, and
   the started job is put back first in sequence.
 Every route is re-laid with :func:`routing_model.schedule` (same integer legs); a stop that the solver left
@@ -60,6 +62,7 @@ from .routing_model import (
     stop_for,
     to_seconds,
 )
+from .routing_stock import share_centres
 from .routing_travel import TravelModel, as_points, matrices
 
 PROHIBITIVE = 10**9  # distance units / seconds on an arc into a job the engineer may not do: far above any day,
@@ -195,6 +198,11 @@ def plan_day(jobs: Sequence[Job], engineers: Sequence[Engineer], travel: TravelM
                                        "the solver could not fit it without missing a window or the shift",
                                        by_job[s.job_id].penalty))
         routes.append(route)
+    if centres:  # one centre's stock shared by every route of the plan, in route order
+        routes, short_of = share_centres(routes, eng_by_id, centres, travel, frames,
+                                         lambda f, st: _lay_feasibly(f, st, travel),
+                                         {j.id: j.penalty for j in jobs})
+        unplanned.extend(short_of)
     return Plan(epoch=now, routes=tuple(routes), unplanned=tuple(unplanned), travel=travel, solver=info)
 
 

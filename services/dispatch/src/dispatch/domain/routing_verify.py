@@ -82,7 +82,11 @@ def verify(plan: Plan, jobs: Sequence[Job], engineers: Sequence[Engineer], trave
                     add("travel", s.job_id, e.id, f"at the centre at {s.arrival_s}, cannot before {t + dt}")
                 if s.end_s != s.start_s + c.service_s:
                     add("service", s.job_id, e.id, "restock end is not start + the centre's service time")
-                for p in set(held) | set(e.restock_to):
+                if s.parts:  # the exact parts this stop takes (shared over the plan's routes)
+                    for p, q in s.parts.items():
+                        drawn[c.id, p] = drawn.get((c.id, p), 0) + q
+                        held[p] = held.get(p, 0) + q
+                for p in () if s.parts else set(held) | set(e.restock_to):
                     top = e.van_level(p) - held.get(p, 0)
                     if top > 0:
                         drawn[c.id, p] = drawn.get((c.id, p), 0) + top

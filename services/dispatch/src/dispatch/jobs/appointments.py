@@ -82,7 +82,8 @@ async def slots(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datet
         while start + cfg.slot_length <= close:
             end = start + cfg.slot_length
             if start >= now + cfg.slot_lead:
-                trial = live.core_job(job, cfg, ref, window=(start, end))
+                # a slot is offered on time and skills; parts (vans, restock stops) are settled when it is placed
+                trial = live.core_job(job, cfg, ref, window=(start, end), parts=False)
                 res = routing.insert_job(day.plan, trial, day.engineers, now, max_candidates=cfg.live_candidates,
                                          allow_displace=False)
                 if res.insertion is not None and res.insertion.lateness_s == 0:

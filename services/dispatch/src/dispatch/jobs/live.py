@@ -17,14 +17,21 @@ a flat-earth distance) who serve its zone and have its skills and tools are read
 engineers; each row carries its row version (``xmin``). Then only the engineers whose routes the decision changes
 are locked, their ``route_version`` bumped, and checked to be as read (``still_as_read``, one statement comparing
 the row versions): the decision stands, or is made again on a fresh read. What does not change per decision
-(service minutes, the fault classes' tools: ``reference``) comes from a per-process cache.
+(service minutes, the fault classes' tools and parts, the service centres' locations: ``reference``) comes from a
+per-process cache.
+
+Parts (issue 14, restock stops): a job expected to need parts costs ONE more query (``stock_for``): the candidates'
+van stock of those parts and the zone's centres holding them. A van short of them may still take the job behind a
+stop at the nearest centre holding them (``routing_insert``); a held job with a live restock stop
+(``jobs.restock_centre_id``) has that stop before it on its route. A job whose parts no van and no centre holds is
+placed as if it needed none (the engineer orders them: ``waiting_parts``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -36,17 +43,18 @@ from aftersales_shared.clock import business_date
 from ..config import DispatchConfig
 from ..domain import routing as r
 from ..domain.job_lifecycle import ACCEPTED, EN_ROUTE, OFFERED, ON_SITE, PAUSED
-from ..domain.routing_model import RouteFrame, route_legs, schedule, stop_for, to_seconds
-from ..models import Engineer, Job, ServiceDuration
+from ..domain.routing_model import RouteFrame, restock_stop, route_legs, schedule, stop_for, to_seconds
+from ..models import CentreStock, Engineer, Job, ServiceCentre, ServiceDuration, VanStock
 from ..plans import inputs as plan_inputs
+from ..plans import stock as stock_data
 from ..plans import tools as tool_data
 from ..plans.durations import cached
 from ..plans.inputs import DEFAULT_UNSERVED_COST, STARTED, at_time, day_bounds, engineer_input, job_input, works_on
 from ..plans.inputs import service_minutes as minutes_of
 
-__all__ = ["HELD", "LiveDay", "Reference", "arrivals", "build_day", "core_job", "current_day", "durations",
+__all__ = ["HELD", "LiveDay", "Reference", "StockView", "arrivals", "build_day", "core_job", "current_day", "durations",
            "durations_for", "held_jobs", "load_day", "lock_engineers", "minutes_of", "nearest_engineers", "reference",
-           "still_as_read"]
+           "still_as_read", "stock_for"]
 
 HELD = (OFFERED, ACCEPTED, EN_ROUTE, ON_SITE, PAUSED)
 """Statuses in which a job is on its engineer's route."""
@@ -60,6 +68,17 @@ class Reference:
 
     durations: dict[tuple[str, str, int], int]
     tools: tool_data.ToolTable
+    parts: stock_data.PartTable = field(default_factory=dict)
+    centres: dict[str, tuple[float, float]] = field(default_factory=dict)  # service centre id -> location
+
+
+@dataclass(frozen=True)
+class StockView:
+    """For one decision of a job needing parts: the candidates' van stock of those parts, and the zone's service
+    centres holding any of them (restock stops), read now (``stock_for``)."""
+
+    vans: dict[str, dict[str, int]]
+    centres: list[r.ServiceCentre]
 
 
 @dataclass
@@ -73,6 +92,7 @@ class LiveDay:
     held: dict[str, Any]
     days: dict[str, date]
     durations: dict[tuple[str, str, int], int]
+    centres: list[r.ServiceCentre] = field(default_factory=list)  # restock stops this decision may add
 
 
 def current_day(e: Any, now: datetime) -> date | None:
@@ -109,7 +129,33 @@ async def durations(session: AsyncSession, cfg: DispatchConfig) -> dict[tuple[st
 async def reference(session: AsyncSession, cfg: DispatchConfig) -> Reference:
     """Service minutes and the fault classes' tools, from the per-process caches (``DISPATCH_LIVE_CACHE_SECONDS``;
     a change made through this process clears them)."""
-    return Reference(await cached(session, cfg), await tool_data.cached(session, cfg))
+    return Reference(await cached(session, cfg), await tool_data.cached(session, cfg),
+                     await stock_data.cached_table(session, cfg), await stock_data.cached_centres(session, cfg))
+
+
+_VAN, _CSTOCK, _CENTRES = (f"{m.metadata.schema}.{m.__tablename__}" for m in (VanStock, CentreStock, ServiceCentre))
+_STOCK_FOR = sa.text(f"""
+    SELECT 'v' AS kind, engineer_id AS id, part_no, qty, NULL::float8 AS lat, NULL::float8 AS lon FROM {_VAN}
+     WHERE engineer_id = ANY(CAST(:ids AS text[])) AND part_no = ANY(CAST(:parts AS text[]))
+    UNION ALL
+    SELECT 'c', c.id, s.part_no, s.qty, c.lat, c.lon FROM {_CSTOCK} AS s JOIN {_CENTRES} AS c ON c.id = s.centre_id
+     WHERE c.region_code = :zone AND s.part_no = ANY(CAST(:parts AS text[])) AND s.qty > 0""").bindparams(
+    sa.bindparam("ids", type_=sa.ARRAY(sa.String)), sa.bindparam("parts", type_=sa.ARRAY(sa.String)))
+
+
+async def stock_for(session: AsyncSession, parts: Sequence[str], engineer_ids: Sequence[str],
+                    zone: str) -> StockView:
+    """One query: the engineers' van stock of ``parts`` and the zone's centres holding any of them."""
+    rows = (await session.execute(_STOCK_FOR, {"ids": list(engineer_ids), "parts": sorted(parts),
+                                                "zone": zone})).all()
+    vans: dict[str, dict[str, int]] = {}
+    held: dict[str, dict[str, int]] = {}
+    where: dict[str, tuple[float, float]] = {}
+    for x in rows:
+        (vans if x.kind == "v" else held).setdefault(x.id, {})[x.part_no] = x.qty
+        if x.kind == "c":
+            where[x.id] = (x.lat, x.lon)
+    return StockView(vans, [r.ServiceCentre(c, where[c], stock=held[c]) for c in sorted(held)])
 
 
 async def durations_for(session: AsyncSession, lines: set[str]) -> dict[tuple[str, str, int], int]:
@@ -119,15 +165,16 @@ async def durations_for(session: AsyncSession, lines: set[str]) -> dict[tuple[st
 
 
 def core_job(j: Any, cfg: DispatchConfig, ref: Reference, *,
-             window: tuple[datetime, datetime] | None = None) -> r.Job:
-    """A job (row or ORM object) as the routing core's job: the plan's window and defaults, its tools, the booked
-    slot's end as the latest start, ``urgent`` for an in-zone (2 h) job; ``window`` replaces the window (a trial
-    slot, never late)."""
+             window: tuple[datetime, datetime] | None = None, parts: bool = True) -> r.Job:
+    """A job (row or ORM object) as the routing core's job: the plan's window and defaults, its tools and (with
+    ``parts``) expected parts, the booked slot's end as the latest start, ``urgent`` for an in-zone (2 h) job;
+    ``window`` replaces the window (a trial slot, never late)."""
     day_end = j.arrive_due or day_bounds(business_date(j.opened_at))[1]  # the day's end only without a deadline
     base = job_input(j, minutes=minutes_of(j, ref.durations, cfg.default_service_minutes),
                      by_level=plan_inputs.service_by_level(j, ref.durations, cfg.default_service_minutes),
                      unserved_cost=float(j.unserved_cost or DEFAULT_UNSERVED_COST), day_end=day_end,
                      tools=tool_data.required_tools(j, ref.tools)[0],
+                     parts=stock_data.expected_parts(j, ref.parts)[0] if parts else None,
                      urgent=window is None and j.zone_class == URGENT_ZONE)
     if window is not None:
         return replace(base, earliest=window[0], latest=window[1], late_penalty=None, urgent=False)
@@ -141,11 +188,14 @@ def _start_of(e: Any, d: date, now: datetime) -> tuple[float, float]:
     return (e.home_lat, e.home_lon)
 
 
-def _frame(e: r.Engineer, jobs: list[r.Job], epoch: datetime) -> tuple[RouteFrame, list[r.Stop]]:
+def _frame(e: r.Engineer, jobs: list[r.Job], epoch: datetime,
+           restocks: dict[str, r.Stop] | None = None) -> tuple[RouteFrame, list[r.Stop]]:
     shift_start = to_seconds(epoch, e.shift_start, up=True)
     shift_end = to_seconds(epoch, e.shift_end, up=False)
     stops = []
     for rj in jobs:
+        if restocks and rj.id in restocks and not rj.started:  # its live restock stop comes first
+            stops.append(restocks[rj.id])
         st = stop_for(rj, epoch, engineer=e)  # this engineer's service time (by his level)
         if rj.started:
             s0 = min(0, to_seconds(epoch, rj.started_at or epoch, up=False))
@@ -160,7 +210,7 @@ ENGINEER_COLUMNS = ("id", "dealer_id", "active", "skills", "zones", "shifts", "a
 ROUTE_COLUMNS = ("id", "engineer_id", "status", "planned_arrival", "earliest_start", "booked_end", "arrive_due",
                  "opened_at", "lat", "lon", "service_minutes", "product_line", "fault_class", "required_skills",
                  "required_skill", "required_tools", "unserved_cost", "pinned_engineer_id", "arrived_at",
-                 "last_action_at", "zone_class")
+                 "last_action_at", "zone_class", "expected_parts", "restock_centre_id", "restock_parts")
 """What of a held job its route is built from (``build_day``, ``core_job``)."""
 _E_XMIN = sa.cast(sa.literal_column("engineers.xmin"), sa.Text).label("xmin")
 _J_XMIN = sa.cast(sa.literal_column("jobs.xmin"), sa.Text).label("xmin")
@@ -264,8 +314,11 @@ async def load_day(session: AsyncSession, cfg: DispatchConfig, job: Any, now: da
 
 
 def build_day(cfg: DispatchConfig, job: Any, now: datetime, *, engineers: Sequence[Any],
-              held_rows: Sequence[Any], ref: Reference, day: date | None = None) -> LiveDay:
-    """:func:`load_day` from rows already read (no query): several days from one read."""
+              held_rows: Sequence[Any], ref: Reference, day: date | None = None,
+              stock: StockView | None = None) -> LiveDay:
+    """:func:`load_day` from rows already read (no query): several days from one read. With ``stock`` (the job
+    needs parts) the vans hold it and the held jobs need their parts; held jobs' live restock stops are on the
+    routes either way."""
     days: dict[str, date] = {}
     for e in engineers:
         if day is not None:
@@ -287,15 +340,32 @@ def build_day(cfg: DispatchConfig, job: Any, now: datetime, *, engineers: Sequen
     core_engineers, frames, held = [], [], {}
     for eid, e in rows.items():
         d = days[eid]
-        ce = engineer_input(e, d)
+        ce = engineer_input(e, d, van_stock=stock.vans.get(eid) if stock is not None else None)
         ce = replace(ce, start=_start_of(e, d, now), end=(e.home_lat, e.home_lon))
         mine = sorted(by_eng.get(eid, []), key=_order)
         held.update({j.id: j for j in mine})
         core_engineers.append(ce)
-        frames.append(_frame(ce, [core_job(j, cfg, ref) for j in mine], now))
+        frames.append(_frame(ce, [core_job(j, cfg, ref, parts=stock is not None) for j in mine], now,
+                             _restocks(mine, ref)))
     routes = tuple(schedule(frame, stops, travel, now_s=0, legs=legs)
                    for (frame, stops), legs in zip(frames, route_legs(travel, frames), strict=True))
-    return LiveDay(r.Plan(now, routes, (), travel), core_engineers, rows, held, days, ref.durations)
+    return LiveDay(r.Plan(now, routes, (), travel), core_engineers, rows, held, days, ref.durations,
+                   stock.centres if stock is not None else [])
+
+
+RESTOCK_MINUTES = 15.0
+"""Loading time at a service centre's counter (``routing.ServiceCentre.service_minutes``)."""
+
+
+def _restocks(mine: Sequence[Any], ref: Reference) -> dict[str, r.Stop]:
+    """job id -> the live restock stop before it (its centre's location from the per-process cache)."""
+    out = {}
+    for j in mine:
+        cid = getattr(j, "restock_centre_id", None)
+        if cid is not None and cid in ref.centres:
+            c = r.ServiceCentre(cid, ref.centres[cid], service_minutes=RESTOCK_MINUTES)
+            out[j.id] = replace(restock_stop(c, 10**9), parts=dict(j.restock_parts or {}))
+    return out
 
 
 def arrivals(plan: r.Plan, engineer_ids: set[str]) -> dict[str, tuple[str, datetime, int]]:
@@ -304,5 +374,6 @@ def arrivals(plan: r.Plan, engineer_ids: set[str]) -> dict[str, tuple[str, datet
     for route in plan.routes:
         if route.engineer_id in engineer_ids:
             for pos, s in enumerate(route.stops):
-                out[s.job_id] = (route.engineer_id, plan.time(s.arrival_s), pos)
+                if s.restock is None:
+                    out[s.job_id] = (route.engineer_id, plan.time(s.arrival_s), pos)
     return out

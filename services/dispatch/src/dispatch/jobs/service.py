@@ -11,6 +11,7 @@ offer per job (partial unique index), and the job row locked FOR UPDATE before a
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -34,6 +35,7 @@ from ..domain import routing
 from ..domain.job_lifecycle import ACCEPTED, OFFERED, ON_SITE, OPEN_STATUSES, PAUSED, QUEUED, TERMINAL
 from ..domain.sla import PAUSE_REASONS
 from ..models import Engineer, Job, JobAction, Offer, ServiceRecord, SpareUnit
+from ..plans import stock
 from ..plans.inputs import works_on
 from ..plans.replan import mark_replan
 from ..repairs import queries as repairs
@@ -262,14 +264,19 @@ async def place(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datet
                                         exclude=exclude, skilled=not urgent, tools=rjob.tools)
     ids = [e.id for e in near]
     held = await live.held_jobs(session, ids, job.id)
+    view = await live.stock_for(session, list(rjob.parts), ids, job.region_code) if rjob.parts else None
     today, displace = business_date(now), None
     for _ in range(LIVE_TRIES):
         found = None
         for ahead in range(LIVE_DAYS):  # today's sequences first, then each following day's (same read)
             day = live.build_day(cfg, job, now, engineers=near, held_rows=held, ref=ref,
-                                 day=today + timedelta(days=ahead))
+                                 day=today + timedelta(days=ahead), stock=view)
             res = routing.insert_job(day.plan, rjob, day.engineers, now, max_candidates=cfg.live_candidates,
-                                     allow_displace=displace)
+                                     allow_displace=displace, centres=day.centres)
+            if res.insertion is None and rjob.parts and not any(  # nobody has them: as if it needed none
+                    all(c.stock.get(p, 0) >= q for p, q in rjob.parts.items()) for c in day.centres):
+                res = routing.insert_job(day.plan, replace(rjob, parts={}), day.engineers, now,
+                                         max_candidates=cfg.live_candidates, allow_displace=displace)
             if res.insertion is not None:
                 found = (res, day)
                 break
@@ -291,6 +298,13 @@ async def place(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datet
             if len(victims) != len(want):  # a displaced job is being changed right now
                 displace = False
                 continue
+        ins = res.insertion
+        if ins.restock is not None and not await stock.take_restock(
+                session, ref=f"live:{job.id}:{new_id()}", centre_id=ins.restock, engineer_id=ins.engineer_id,
+                parts=dict(ins.restock_parts), now=now, job_id=job.id, whole=True):
+            # another decision took the centre's last units since the read: read the stock again, decide again
+            view = await live.stock_for(session, list(rjob.parts), ids, job.region_code)
+            continue
         await _take_insertion(session, cfg, job, res, day, now, reason, victims)
         if rjob.urgent and res.insertion.lateness_s > 0:
             await mark_replan(session, cfg, zone=job.region_code, day=business_date(now),
@@ -318,6 +332,9 @@ async def _take_insertion(session: AsyncSession, cfg: DispatchConfig, job: Job, 
             await _hand_over(session, cfg, victim, day.rows[m.to_engineer], new[victim.id][1], now)
     previous, holder = job.planned_arrival, job.engineer_id if job.status in live.HELD else None
     await _hand_over(session, cfg, job, day.rows[ins.engineer_id], new[job.id][1], now)
+    # the restock stop before it on its route (its parts are the van's already: ``stock.take_restock``)
+    job.restock_centre_id, job.restock_parts = ins.restock, dict(ins.restock_parts) or None
+    job.restock_arrival = res.plan.time(ins.restock_arrival_s) if ins.restock_arrival_s is not None else None
     own = [] if job.planned_arrival is None or job.planned_arrival == previous else [
         _eta_event(job, previous, reason, now)]
     await _move_etas(session, cfg, day.held, new, before, now, reasons={
@@ -738,6 +755,12 @@ async def _resolve(session: AsyncSession, job: Job, body: ActionIn, at: datetime
         parts_used=[p.model_dump(mode="json") for p in rec.parts_used], labour_minutes=rec.labour_minutes,
         customer_name=rec.customer_name, signature_ref=rec.signature_ref, photos=list(rec.photos),
         remote=remote, completed_at=at))
+    if not remote:  # the van's parts fitted on site leave its stock (a part shipped for the job is not the van's)
+        used: dict[str, int] = {}
+        for p in rec.parts_used:
+            if p.reservation_id is None:
+                used[p.part_no] = used.get(p.part_no, 0) + p.quantity
+        await stock.draw_down_used(session, job_id=job.id, engineer_id=job.engineer_id, parts=used, now=at)
     diagnosis = await repairs.diagnosis_of(session, job.id)  # issue 15: the engineer's findings, if recorded
     metrics.TIME_TO_RESOLVE.labels(job.zone_class).observe((at - job.opened_at).total_seconds())
     metrics.FIRST_TIME_FIX.labels(str(not any(p["reason"] == "waiting_parts" for p in job.pauses)).lower()).inc()

@@ -212,6 +212,7 @@ class StoredRestock:
     planned_arrival: datetime
     planned_start: datetime
     planned_end: datetime
+    parts: dict[str, int] = field(default_factory=dict)  # what the stop takes from the centre (dispatch_0017)
 
 
 @dataclass(frozen=True)
@@ -248,7 +249,8 @@ def stored_plan(inp: Inputs, routes: list[StoredRoute], stops: list[StoredStop],
             if isinstance(x, StoredStop) else r.Stop(
             job_id=r.RESTOCK_PREFIX + x.centre_id, location=centres[x.centre_id].location,
             arrival_s=s(x.planned_arrival), start_s=s(x.planned_start), end_s=s(x.planned_end), earliest_s=0,
-            latest_s=s(e.shift_end), leg_distance=0, leg_s=0, pinned=True, restock=x.centre_id)
+            latest_s=s(e.shift_end), leg_distance=0, leg_s=0, pinned=True, restock=x.centre_id,
+            parts=dict(x.parts))
             for x in mine)
         shift_end = s(e.shift_end)
         out.append(r.Route(e.id, e.start, e.end_point, s(rt.depart_at), core_stops, 0, s(rt.return_at), 0,

@@ -249,17 +249,18 @@ async def publish_plan(plan_id: PlanId, session: DbSession, _: CanPlanRoutes, re
 
 
 @router.get("/me/route", tags=["app"], response_model=MyRouteRead, responses=ERRORS)
-async def my_route(session: DbSession, p: CanActAsEngineer,
+async def my_route(session: DbSession, p: CanActAsEngineer, request: Request,
                    date: Annotated[BusinessDate | None, Query(description="default: today")] = None) -> MyRouteRead:
-    """The calling engineer's route for the day, in planned order (from the published plans): the jobs it holds
-    and the restock stops at service centres (``kind: restock``)."""
+    """The calling engineer's route for the day, in planned order (from the published plans, then what live
+    insertion added: ``plan_id`` null): the jobs it holds and the restock stops at service centres
+    (``kind: restock``)."""
     me = engineer_id_of(p)
     day = date or clock.business_today()
-    stops = await service.engineer_route(session, engineer_id=me, day=day)
+    stops = await service.engineer_route(session, cfg(request), engineer_id=me, day=day)
     out = []
     for i, (s, x) in enumerate(stops):
         if isinstance(x, Job):
-            assert isinstance(s, PlanStop)
+            assert isinstance(s, PlanStop | service.LiveStop)
             out.append(MyStopRead(
                 position=i, job_id=x.id, ticket_no=x.ticket_no, status=x.status, plan_id=s.plan_id,
                 planned_arrival=s.planned_arrival, planned_start=s.planned_start, planned_end=s.planned_end,

@@ -199,7 +199,7 @@ class RouteRead(BaseModel):
 class UnplannedRead(BaseModel):
     job_id: str
     reason: str = Field(description="no_qualified_engineer | engineer_unavailable | cannot_fit_window | "
-                                    "dropped_under_capacity | no_location")
+                                    "dropped_under_capacity | parts_unavailable | no_location")
     detail: str
 
 
@@ -244,7 +244,7 @@ class MyStopRead(BaseModel):
     status: str | None = Field(description="the job's status (null at a restock stop)")
     centre_id: str | None = Field(None, description="the service centre of a restock stop")
     centre_name: str | None = Field(None, description="the service centre's name (restock stop)")
-    plan_id: str
+    plan_id: str | None = Field(description="the published plan of the stop (null: put there by live insertion)")
     planned_arrival: dt.datetime
     planned_start: dt.datetime
     planned_end: dt.datetime

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -34,6 +34,8 @@ from ..domain import routing as r
 from ..domain.job_lifecycle import ACCEPTED, OFFERED, OPEN_STATUSES, QUEUED, TERMINAL
 from ..jobs import queries as job_queries
 from ..jobs import service as jobs
+from ..jobs.live import HELD as ROUTE_HELD
+from ..jobs.live import RESTOCK_MINUTES
 from ..models import (
     TS,
     Engineer,
@@ -268,7 +270,8 @@ async def _store(session: AsyncSession, row: PlanRow, inp: Inputs, plan: r.Plan)
             if s.restock is not None:
                 session.add(PlanRestock(plan_id=row.id, engineer_id=route.engineer_id, position=pos,
                                         centre_id=s.restock, planned_arrival=plan.time(s.arrival_s),
-                                        planned_start=plan.time(s.start_s), planned_end=plan.time(s.end_s)))
+                                        planned_start=plan.time(s.start_s), planned_end=plan.time(s.end_s),
+                                        parts=dict(s.parts)))
                 continue
             session.add(PlanStop(
                 plan_id=row.id, job_id=s.job_id, engineer_id=route.engineer_id, position=pos,
@@ -333,10 +336,16 @@ async def publish(session: AsyncSession, cfg: DispatchConfig, *, plan_id: str,
     kept: list[str] = []
     skipped: list[tuple[str, str]] = []
     routes: dict[str, list[ev.PlannedStop]] = {}
+    short = await _take_restocks(session, plan_id, active, now)
+    table = await stock.fault_class_table(session) if any(short.values()) else {}
     for s in stops:
         job = await job_queries.lock_job(session, s.job_id)
+        missing = next((m for (eid, pos), m in sorted(short.items(), reverse=True)
+                        if eid == s.engineer_id and pos < s.position), set())
         if job.status in TERMINAL:
             skipped.append((job.id, "closed"))
+        elif missing & set(stock.expected_parts(job, table)[0]) and job.status not in STARTED:
+            skipped.append((job.id, "parts_unavailable"))
         elif job.status in STARTED:
             if job.engineer_id == s.engineer_id:
                 kept.append(job.id)
@@ -374,6 +383,23 @@ async def publish(session: AsyncSession, cfg: DispatchConfig, *, plan_id: str,
         unplanned_job_ids=list(unplanned), skipped_job_ids=[j for j, _ in skipped])
     await add_events(session, *(cls(aggregate_id=row.id, payload=payload) for cls in move.events), key=row.zone)
     return row, assigned, kept, skipped
+
+
+async def _take_restocks(session: AsyncSession, plan_id: str, active: set[str],
+                         now: datetime) -> dict[tuple[str, int], set[str]]:
+    """Publishing commits the plan's restock stops: each one's parts move from its centre to the van now
+    (``stock.take_restock``, race-safe). Returns, per (engineer, position of the stop), the parts the centre no
+    longer had (empty: all moved): the jobs after that stop, up to the next, that need them are skipped
+    (``parts_unavailable``)."""
+    short: dict[tuple[str, int], set[str]] = {}
+    for x in await plan_restocks(session, plan_id):
+        if x.engineer_id not in active:
+            continue
+        got = await stock.take_restock(session, ref=f"plan:{plan_id}:{x.engineer_id}:{x.position}",
+                                       centre_id=x.centre_id, engineer_id=x.engineer_id, parts=x.parts, now=now,
+                                       plan_id=plan_id)
+        short[x.engineer_id, x.position] = {p for p in x.parts if p not in got}
+    return short
 
 
 # --- nightly planning, re-planning on disruption, publishing them ------------------------------------
@@ -466,7 +492,7 @@ async def plan_restocks(session: AsyncSession, plan_id: str) -> Sequence[PlanRes
 
 def stored_restocks(rows: Sequence[PlanRestock]) -> list[StoredRestock]:
     return [StoredRestock(x.centre_id, x.engineer_id, x.position, x.planned_arrival, x.planned_start,
-                          x.planned_end) for x in rows]
+                          x.planned_end, dict(x.parts or {})) for x in rows]
 
 
 def stored(routes: Sequence[PlanRoute], stops: Sequence[PlanStop]) -> tuple[list[StoredRoute], list[StoredStop]]:
@@ -476,11 +502,28 @@ def stored(routes: Sequence[PlanRoute], stops: Sequence[PlanStop]) -> tuple[list
                         x.window_start, x.window_end, x.started) for x in stops])
 
 
-async def engineer_route(session: AsyncSession, *, engineer_id: str,
-                         day: date) -> list[tuple[PlanStop, Job] | tuple[PlanRestock, ServiceCentre]]:
+@dataclass(frozen=True)
+class LiveStop:
+    """A stop of the engineer's day that live insertion made (no plan): a job it holds, or the restock stop at a
+    service centre before such a job (``jobs.restock_*``)."""
+
+    position: int
+    planned_arrival: datetime
+    planned_start: datetime
+    planned_end: datetime
+    window_end: datetime | None = None
+    plan_id: str | None = None
+
+
+RouteEntry = tuple[PlanStop | LiveStop, Job] | tuple[PlanRestock | LiveStop, ServiceCentre]
+
+
+async def engineer_route(session: AsyncSession, cfg: DispatchConfig, *, engineer_id: str,
+                         day: date) -> list[RouteEntry]:
     """The engineer's stops of the day in the latest published plan of each zone, in planned order: the jobs the
     engineer still holds (one reassigned since has left the route) and the plan's restock stops at service
-    centres (``plan_restocks``), each with its centre."""
+    centres (``plan_restocks``), each with its centre; then what live insertion put on the day since (jobs held
+    with a planned arrival that day, and the restock stop a live insertion put before a job)."""
     newer = aliased(PlanRow)
     latest = sa.select(PlanRow.id).where(PlanRow.day == day, PlanRow.status == lifecycle.PUBLISHED, ~sa.exists().where(
         newer.zone == PlanRow.zone, newer.day == day, newer.status == lifecycle.PUBLISHED,
@@ -490,8 +533,33 @@ async def engineer_route(session: AsyncSession, *, engineer_id: str,
     restocks = (await session.execute(sa.select(PlanRestock, ServiceCentre).join(
         ServiceCentre, ServiceCentre.id == PlanRestock.centre_id).where(
         PlanRestock.plan_id.in_(latest), PlanRestock.engineer_id == engineer_id))).all()
-    out: list[tuple[PlanStop, Job] | tuple[PlanRestock, ServiceCentre]] = [(s, j) for s, j in jobs]
+    out: list[RouteEntry] = [(s, j) for s, j in jobs]
     out += [(x, c) for x, c in restocks]
+    out += await _live_stops(session, cfg, engineer_id, day, {j.id for _, j in jobs})
     # a restock stop before a job at the same planned start (zero-length restock is impossible) keeps its position
     out.sort(key=lambda t: (t[0].planned_start, t[0].position))
+    return out
+
+
+async def _live_stops(session: AsyncSession, cfg: DispatchConfig, engineer_id: str, day: date,
+                      planned: set[str]) -> list[RouteEntry]:
+    start, end = day_bounds(day)
+    held = (await session.scalars(sa.select(Job).where(
+        Job.engineer_id == engineer_id, Job.status.in_(ROUTE_HELD), sa.or_(
+            Job.planned_arrival.between(start, end), Job.restock_arrival.between(start, end)))
+        .order_by(Job.planned_arrival))).all()
+    if not held:
+        return []
+    minutes = await _durations(session)
+    centres = {c.id: c for c in (await session.scalars(sa.select(ServiceCentre).where(
+        ServiceCentre.id.in_({j.restock_centre_id for j in held} - {None})))).all()}
+    out: list[RouteEntry] = []
+    for j in held:
+        if j.restock_centre_id in centres and j.restock_arrival is not None and start <= j.restock_arrival < end:
+            out.append((LiveStop(-1, j.restock_arrival, j.restock_arrival,
+                                 j.restock_arrival + timedelta(minutes=RESTOCK_MINUTES)), centres[j.restock_centre_id]))
+        if j.id not in planned and j.planned_arrival is not None and start <= j.planned_arrival < end:
+            begin = max(j.planned_arrival, j.earliest_start or j.planned_arrival)
+            out.append((LiveStop(0, j.planned_arrival, begin, begin + timedelta(
+                minutes=service_minutes(j, minutes, cfg.default_service_minutes)), j.booked_end or j.arrive_due), j))
     return out

@@ -5,6 +5,12 @@ its product line x fault class (``fault_class_parts``), else none. A plan serves
 (``van_stock``); a route may stop at a service centre of the zone holding them (``centre_stock``) to restock first.
 Each write replaces the whole list or stock under a transaction-scoped advisory lock on its key, so two racing
 writes end as one of them, never as a mix or a duplicate-key error. Every function flushes, never commits.
+
+Stock moves (``stock_moves``, one row per part and cause): a completed job's parts used leave the van
+(:func:`draw_down_used`, never below zero); a restock stop's parts leave the centre for the van when the stop is
+committed to a route (:func:`take_restock`: a plan published, a live insertion placing a job behind the stop), by a
+conditional UPDATE (``qty >= asked``), so two routes racing for the last unit: one gets it. The ``(ref, part_no)``
+key makes a retried cause move nothing twice.
 """
 
 from __future__ import annotations
@@ -13,12 +19,15 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aftersales_shared.errors import NotFound
 
+from ..config import DispatchConfig
 from ..domain import routing as r
-from ..models import CentreStock, Engineer, FaultClassPart, Job, ServiceCentre, VanStock
+from ..models import CentreStock, Engineer, FaultClassPart, Job, ServiceCentre, StockMove, VanStock
+from .process_cache import ProcessCache
 
 PartTable = dict[tuple[str, str], dict[str, int]]
 
@@ -51,7 +60,33 @@ async def put_fault_class_parts(session: AsyncSession, *, product_line: str, fau
     session.add_all(FaultClassPart(product_line=product_line, fault_class=fault_class, part_no=p, qty=q,
                                    updated_at=now) for p, q in parts.items())
     await session.flush()
+    forget()
     return await fault_class_parts(session, product_line=product_line, fault_class=fault_class)
+
+
+_CACHE: ProcessCache[PartTable] = ProcessCache()
+
+
+async def cached_table(session: AsyncSession, cfg: DispatchConfig) -> PartTable:
+    """:func:`fault_class_table`, kept in this process for ``cfg.live_cache`` (the live path's read)."""
+    return await _CACHE.get(lambda: fault_class_table(session), cfg.live_cache)
+
+
+def forget() -> None:
+    """Changed in this process: the next :func:`cached_table` reads again."""
+    _CACHE.forget()
+
+
+_CENTRES: ProcessCache[dict[str, tuple[float, float]]] = ProcessCache()
+
+
+async def cached_centres(session: AsyncSession, cfg: DispatchConfig) -> dict[str, tuple[float, float]]:
+    """Service centre id -> location, kept in this process for ``cfg.live_cache`` (where a held job's live restock
+    stop is; a centre's stock is never cached: the decision reads it, the take checks it)."""
+    async def load() -> dict[str, tuple[float, float]]:
+        rows = (await session.execute(sa.select(ServiceCentre.id, ServiceCentre.lat, ServiceCentre.lon))).all()
+        return {x.id: (x.lat, x.lon) for x in rows if x.lat is not None and x.lon is not None}
+    return await _CENTRES.get(load, cfg.live_cache)
 
 
 def expected_parts(job: Job, table: PartTable) -> tuple[dict[str, int], str]:
@@ -140,3 +175,84 @@ def restock_levels(jobs: Iterable[r.Job]) -> dict[str, int]:
         for p, q in j.parts.items():
             out[p] = max(out.get(p, 0), q)
     return out
+
+
+# --- stock that moves -----------------------------------------------------------------------------
+
+async def _claim(session: AsyncSession, *, kind: str, ref: str, part_no: str, asked: int, engineer_id: str,
+                 centre_id: str | None, job_id: str | None, plan_id: str | None, now: datetime) -> int | None:
+    """The ledger row of this cause and part, inserted with nothing moved yet; None when it exists (a retry)."""
+    got = await session.execute(insert(StockMove).values(
+        kind=kind, ref=ref, part_no=part_no, asked=asked, moved=0, engineer_id=engineer_id, centre_id=centre_id,
+        job_id=job_id, plan_id=plan_id, at=now).on_conflict_do_nothing(
+        index_elements=[StockMove.ref, StockMove.part_no]).returning(StockMove.id))
+    return got.scalar()
+
+
+_VAN = f"{VanStock.metadata.schema}.{VanStock.__tablename__}"
+_DRAW = sa.text(f"""
+    WITH old AS (SELECT qty FROM {_VAN} WHERE engineer_id = :e AND part_no = :p FOR UPDATE)
+    UPDATE {_VAN} AS v SET qty = GREATEST(v.qty - :q, 0), updated_at = :now FROM old
+     WHERE v.engineer_id = :e AND v.part_no = :p RETURNING LEAST(old.qty, :q)""")
+
+
+async def draw_down_used(session: AsyncSession, *, job_id: str, engineer_id: str | None,
+                         parts: Mapping[str, int], now: datetime) -> dict[str, int]:
+    """The parts a completed job used leave the engineer's van (never below zero: a van that held fewer gives what
+    it held). Once per job (``ref = used:<job>``): a retried completion or redelivery moves nothing again.
+    Returns what was moved now, per part."""
+    moved: dict[str, int] = {}
+    if engineer_id is None:
+        return moved
+    for part, q in sorted(parts.items()):
+        move_id = await _claim(session, kind="used", ref=f"used:{job_id}", part_no=part, asked=q,
+                               engineer_id=engineer_id, centre_id=None, job_id=job_id, plan_id=None, now=now)
+        if move_id is None or q <= 0:
+            continue
+        took = (await session.execute(_DRAW, {"e": engineer_id, "p": part, "q": q, "now": now})).scalar() or 0
+        await session.execute(sa.update(StockMove).where(StockMove.id == move_id).values(moved=took))
+        moved[part] = took
+    await session.flush()
+    return moved
+
+
+async def take_restock(session: AsyncSession, *, ref: str, centre_id: str, engineer_id: str,
+                       parts: Mapping[str, int], now: datetime, job_id: str | None = None,
+                       plan_id: str | None = None, whole: bool = False) -> dict[str, int]:
+    """A restock stop committed to a route: each part moves from the centre to the van, all of its quantity or
+    none (``UPDATE .. WHERE qty >= asked``: of two routes racing for the last unit, one gets it). Once per ``ref``.
+    ``whole``: every part or nothing (the centre's rows of the parts are locked first, in part order; nothing is
+    written when one falls short). Returns what was moved, per part (a part missing from the result was not
+    there)."""
+    moved: dict[str, int] = {}
+    if whole:
+        have = dict((await session.execute(sa.select(CentreStock.part_no, CentreStock.qty).where(
+            CentreStock.centre_id == centre_id, CentreStock.part_no.in_(list(parts)))
+            .order_by(CentreStock.part_no).with_for_update())).all())
+        if any(have.get(p, 0) < q for p, q in parts.items()):
+            return moved
+    for part, q in sorted(parts.items()):
+        if q <= 0:
+            continue
+        move_id = await _claim(session, kind="restock", ref=ref, part_no=part, asked=q, engineer_id=engineer_id,
+                               centre_id=centre_id, job_id=job_id, plan_id=plan_id, now=now)
+        if move_id is None:
+            continue
+        got = await session.execute(sa.update(CentreStock).where(
+            CentreStock.centre_id == centre_id, CentreStock.part_no == part, CentreStock.qty >= q)
+            .values(qty=CentreStock.qty - q, updated_at=now).returning(CentreStock.qty))
+        if got.scalar() is None:
+            continue
+        up = insert(VanStock).values(engineer_id=engineer_id, part_no=part, qty=q, updated_at=now)
+        await session.execute(up.on_conflict_do_update(
+            index_elements=[VanStock.engineer_id, VanStock.part_no],
+            set_={"qty": VanStock.qty + up.excluded.qty, "updated_at": up.excluded.updated_at}))
+        await session.execute(sa.update(StockMove).where(StockMove.id == move_id).values(moved=q))
+        moved[part] = q
+    await session.flush()
+    return moved
+
+
+async def moves_of_job(session: AsyncSession, job_id: str) -> list[StockMove]:
+    return list((await session.scalars(sa.select(StockMove).where(StockMove.job_id == job_id)
+                                       .order_by(StockMove.id))).all())
