@@ -8,6 +8,7 @@ removed, unless ``KEEP_STACK=1`` (then the next session reuses it, with whatever
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -124,8 +125,6 @@ async def wait_for(check: Callable[[], Any], timeout: float = 120, every: float 
     The timeout is a deadline, not a duration: keep it generous (consumers and relays on a busy 2-core
     machine can lag by a minute); never assert with a fixed sleep.
     """
-    import asyncio
-
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         result = await check()
@@ -141,6 +140,17 @@ async def reset_schema(admin: asyncpg.Connection, schema: str) -> None:
     tables = await admin.fetch(
         "SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename <> 'alembic_version'", schema
     )
-    if tables:
-        names = ", ".join(f'"{schema}"."{t["tablename"]}"' for t in tables)
-        await admin.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    if not tables:
+        return
+    names = ", ".join(f'"{schema}"."{t["tablename"]}"' for t in tables)
+    for attempt in range(5):
+        # a previous test's app may still be finishing a transaction that reads two of these tables: Postgres then
+        # picks the TRUNCATE as the deadlock's victim, and emptying the schema again once that reader is gone is
+        # all a fixture can do
+        try:
+            await admin.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+            return
+        except asyncpg.exceptions.DeadlockDetectedError:
+            if attempt == 4:
+                raise
+            await asyncio.sleep(0.2 * (attempt + 1))
