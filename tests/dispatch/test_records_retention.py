@@ -14,7 +14,6 @@ import asyncpg
 import pytest
 
 from aftersales_shared import clock
-from aftersales_shared.db import unit_of_work
 from aftersales_shared.retention import years_before
 from aftersales_shared.testing.plugin import running
 from dispatch.contracts import service as contracts
@@ -41,10 +40,9 @@ async def completed(client, admin, auth_headers, skill, *, contract=None):
     return job
 
 
-async def run(client, today):
-    async with unit_of_work(client.app.state.sessions) as s:
-        return await retention.run_day(s, today=today, now=clock.now(),
-                                       defaults=contracts.defaults_of(client.app.state.dispatch_cfg))
+async def run(client, today, **limits):
+    return await retention.run_day(client.app.state.sessions, today=today, now=clock.now(),
+                                   defaults=contracts.defaults_of(client.app.state.dispatch_cfg), **limits)
 
 
 async def test_R_T4_closed_jobs_past_their_contracts_retention_are_archived_once_a_day_with_a_report(

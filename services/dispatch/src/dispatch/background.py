@@ -58,11 +58,13 @@ async def watch_sla(sessions: async_sessionmaker[AsyncSession], now: datetime) -
         after = batch.after
 
 
-async def retain(sessions: async_sessionmaker[AsyncSession], cfg: DispatchConfig) -> dict[str, Any] | None:
-    """R-T4: one retention step on the clock's business day (None: today's run already happened; tests call it)."""
-    async with unit_of_work(sessions) as session:
-        return await retention.run_day(session, today=clock.business_today(), now=clock.now(),
-                                       defaults=contracts.defaults_of(cfg))
+async def retain(sessions: async_sessionmaker[AsyncSession], cfg: DispatchConfig,
+                 settings: DispatchSettings) -> dict[str, Any] | None:
+    """R-T4: the clock's business day's retention run, batch after batch within its wall-time budget (None: today's
+    run had already finished; tests call it)."""
+    return await retention.run_day(sessions, today=clock.business_today(), now=clock.now(),
+                                   defaults=contracts.defaults_of(cfg), batch_size=settings.retention_batch_size,
+                                   max_seconds=settings.retention_max_seconds)
 
 
 def background_jobs(settings: DispatchSettings, cfg: DispatchConfig) -> Callable[[FastAPI], list[Job]]:
@@ -80,7 +82,7 @@ def background_jobs(settings: DispatchSettings, cfg: DispatchConfig) -> Callable
             await asyncio.sleep(settings.background_interval_seconds)
 
         async def retention_job() -> None:  # R-T4: daily, once across replicas (retention_runs.run_on)
-            await retain(app.state.sessions, cfg)
+            await retain(app.state.sessions, cfg, settings)
             await asyncio.sleep(settings.retention_every_seconds)
 
         return [tick, retention_job]

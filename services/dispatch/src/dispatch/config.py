@@ -77,6 +77,10 @@ class DispatchSettings(ServiceSettings):
     # R-T4: default of the contract term retention_years (closed jobs and service records kept, at least 5 years)
     retention_years: int = Field(5, ge=5, le=100)
     retention_every_seconds: float = Field(3600, gt=0, description="how often the retention job looks (once a day)")
+    retention_batch_size: int = Field(5000, ge=1, le=100_000, description="jobs archived per transaction; a run "
+                                      "goes batch after batch until nothing is past retention")
+    retention_max_seconds: float = Field(300, ge=0, le=86400, description="a run yields after this much wall time "
+                                         "(at least one batch a tick); the next tick resumes the same day's run")
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,12 @@ METRICS_EVERY_S = 30
 
 
 async def retain(app: FastAPI) -> dict[str, Any] | None:
-    """One retention step on the clock's business day (None: today's run already happened; tests call it)."""
-    async with unit_of_work(app.state.sessions) as s:
-        return await retention.run_day(s, today=clock.business_today(), now=clock.now(),
-                                       defaults=defaults_of(app.state.settings))
+    """The clock's business day's retention run, batch after batch within its wall-time budget (None: today's run
+    had already finished; tests call it)."""
+    settings = app.state.settings
+    return await retention.run_day(app.state.sessions, today=clock.business_today(), now=clock.now(),
+                                   defaults=defaults_of(settings), batch_size=settings.retention_batch_size,
+                                   max_seconds=settings.retention_max_seconds)
 
 
 def jobs(app: FastAPI) -> list[Callable[[], Awaitable[None]]]:

@@ -46,3 +46,7 @@ class SettlementSettings(ServiceSettings):
     terms_retention_years: int = Field(5, ge=5, le=100)  # R-T4: at least 5 years
     terms_purge_after_years: int = Field(10, ge=1, le=100)  # R-T4: the archive's rows purged this long after archiving
     retention_every_seconds: float = Field(3600, gt=0)  # how often the retention job looks (it runs once a day)
+    # R-T4: a run catches up batch after batch (each its own transaction) until nothing is past retention or purge,
+    # and yields after this much wall time (at least one batch a tick): the next tick resumes the same day's run
+    retention_batch_size: int = Field(5000, ge=1, le=100_000)
+    retention_max_seconds: float = Field(300, ge=0, le=86400)

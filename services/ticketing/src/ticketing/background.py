@@ -56,10 +56,12 @@ async def pm_step(app: FastAPI) -> None:
 
 
 async def retain(app: FastAPI) -> dict[str, Any] | None:
-    """R-T4: one retention step on the clock's business day (None: today's run already happened; tests call it)."""
-    async with unit_of_work(app.state.sessions) as session:
-        return await retention.run_day(session, today=clock.business_today(), now=clock.now(),
-                                       defaults=record_defaults(app.state.settings))
+    """R-T4: the clock's business day's retention run, batch after batch within its wall-time budget (None: today's
+    run had already finished; tests call it)."""
+    settings = app.state.settings
+    return await retention.run_day(app.state.sessions, today=clock.business_today(), now=clock.now(),
+                                   defaults=record_defaults(settings), batch_size=settings.retention_batch_size,
+                                   max_seconds=settings.retention_max_seconds)
 
 
 def jobs(app: FastAPI) -> list[Callable[[], Awaitable[None]]]:

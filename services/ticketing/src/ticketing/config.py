@@ -26,6 +26,10 @@ class TicketingSettings(ServiceSettings):
     retention_years: int = Field(5, ge=5, le=100)
     purge_after_years: int = Field(10, ge=1, le=100)
     retention_every_seconds: int = Field(3600, ge=1, le=86400)
+    # A run catches up batch after batch (each its own transaction) until nothing is past retention or purge, and
+    # yields after this much wall time (at least one batch a tick): the next tick resumes the same day's run.
+    retention_batch_size: int = Field(5000, ge=1, le=100_000)
+    retention_max_seconds: float = Field(300, ge=0, le=86400)
     # Issue 15 (R-S7): a report's own time (e-mail, SMS, web form, voicemail) may lie this far back, and at most
     # this far ahead of the server clock (a sender's clock running a little fast).
     reported_at_max_age_hours: int = Field(72, ge=1, le=24 * 365)

@@ -8,7 +8,10 @@ stays as a tombstone (``archived_at`` set, the customer's name, phone and addres
 because credits, payments, quotes, plans and spare loans keep referring to it. One ``retention_runs`` row says what
 the run did. An open job never moves, whatever its age; a closed job whose spare unit is still out is held back.
 
-Once per day across replicas: ``run_on`` is unique (``aftersales_shared.retention.claim_run``)."""
+Once per day across replicas and restarts, and caught up: ``aftersales_shared.retention.run_batches`` runs batch
+after batch (``DISPATCH_RETENTION_BATCH_SIZE`` jobs, each batch its own transaction) until nothing is past
+retention, within ``DISPATCH_RETENTION_MAX_SECONDS`` of wall time a tick (the next tick resumes the same run);
+``run_on`` is unique and each batch locks the run's row, so nothing is archived twice."""
 
 from __future__ import annotations
 
@@ -16,17 +19,23 @@ from datetime import date, datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from aftersales_shared.retention import MIN_YEARS, business_midnight, claim_run, list_runs, years_before
+from aftersales_shared.retention import (
+    BATCH,
+    MIN_YEARS,
+    Batch,
+    business_midnight,
+    list_runs,
+    run_batches,
+    years_before,
+)
 
 from .. import metrics
 from ..contracts import service as contracts
 from ..domain.job_lifecycle import TERMINAL
 from ..models import RetentionRun
 
-BATCH = 5000
-"""At most this many jobs a run (the next day's run takes the rest)."""
 RUNS = cast(sa.Table, RetentionRun.__table__)
 
 _CLOSED = "j.status = ANY(CAST(:closed AS text[])) AND j.archived_at IS NULL"
@@ -50,7 +59,7 @@ SELECT 'job', j.id, j.contract_code, (coalesce(j.resolved_at, j.updated_at) AT T
                     FROM offers o WHERE o.job_id = j.id))
 {_PAST} AND NOT {_HELD}
 ORDER BY coalesce(j.resolved_at, j.updated_at), j.id
-LIMIT {BATCH}
+LIMIT :limit
 ON CONFLICT DO NOTHING
 RETURNING record_id
 """)
@@ -68,32 +77,39 @@ async def _years(session: AsyncSession, codes: list[str], *, today: date, defaul
     return {c: max(MIN_YEARS, terms[(c or None, today)].retention_years) for c in codes}
 
 
-async def run_day(session: AsyncSession, *, today: date, now: datetime,
-                  defaults: dict[str, Any]) -> dict[str, Any] | None:
-    """Archive what is past retention on ``today`` (a business date); None when today's run already happened."""
-    run_id = await claim_run(session, RUNS, today=today, values={
-        "started_at": now, "jobs_archived": 0, "service_records_archived": 0, "details": {}})
-    if run_id is None:
-        return None
+async def run_day(sessions: async_sessionmaker[AsyncSession], *, today: date, now: datetime,
+                  defaults: dict[str, Any], batch_size: int = BATCH,
+                  max_seconds: float = 300) -> dict[str, Any] | None:
+    """Archive what is past retention on ``today`` (a business date), ``batch_size`` jobs per transaction until
+    none is left or ``max_seconds`` are spent (the next tick resumes); the run's row, or None when today's run had
+    already finished."""
     closed = list(TERMINAL)
-    codes = sorted(r[0] for r in await session.execute(_CODES, {"closed": closed}))
-    years = await _years(session, codes, today=today, defaults=defaults)
-    cutoffs = {c: years_before(today, y) for c, y in years.items()}
-    params = {"closed": closed, "codes": codes, "cutoffs": [business_midnight(cutoffs[c]) for c in codes]}
-    held = (await session.execute(_COUNT_HELD, params)).scalar_one() if codes else 0
-    ids = [r[0] for r in await session.execute(_ARCHIVE, {**params, "run": run_id, "now": now})] if codes else []
-    moved: dict[str, int] = {}
-    if ids:
-        for table, delete in _DELETES:
-            moved[table] = (await session.execute(delete, {"ids": ids})).rowcount  # type: ignore[attr-defined]
-        await session.execute(_TOMBSTONE, {"ids": ids, "now": now})
-        metrics.RETENTION_ARCHIVED.inc(len(ids))
-    details = {"rows_archived": moved, "jobs_held_back": held, "held_back_because": "its spare unit is still out",
-               "retention": {c or "(none)": {"years": years[c], "cutoff": cutoffs[c].isoformat()} for c in codes}}
-    row = (await session.execute(sa.update(RUNS).where(RUNS.c.id == run_id).values(
-        jobs_archived=len(ids), service_records_archived=moved.get("service_records", 0), details=details)
-        .returning(*RUNS.c))).mappings().one()
-    return dict(row)
+
+    async def step(session: AsyncSession, run_id: int) -> Batch:
+        codes = sorted(r[0] for r in await session.execute(_CODES, {"closed": closed}))
+        years = await _years(session, codes, today=today, defaults=defaults)
+        cutoffs = {c: years_before(today, y) for c, y in years.items()}
+        params = {"closed": closed, "codes": codes, "cutoffs": [business_midnight(cutoffs[c]) for c in codes]}
+        ids = [r[0] for r in await session.execute(_ARCHIVE, {**params, "run": run_id, "now": now,
+                                                              "limit": batch_size})] if codes else []
+        moved: dict[str, int] = {}
+        if ids:
+            for table, delete in _DELETES:
+                moved[table] = (await session.execute(delete, {"ids": ids})).rowcount  # type: ignore[attr-defined]
+            await session.execute(_TOMBSTONE, {"ids": ids, "now": now})
+            metrics.RETENTION_ARCHIVED.inc(len(ids))
+        full = len(ids) >= batch_size
+        facts: dict[str, Any] = {
+            "retention": {c or "(none)": {"years": years[c], "cutoff": cutoffs[c].isoformat()} for c in codes}}
+        if not full:  # the last batch: what stays behind
+            facts["jobs_held_back"] = (await session.execute(_COUNT_HELD, params)).scalar_one() if codes else 0
+            facts["held_back_because"] = "its spare unit is still out"
+        return Batch(counts={"jobs_archived": len(ids), "service_records_archived": moved.get("service_records", 0)},
+                     full=full, added={"rows_archived": moved}, facts=facts)
+
+    return await run_batches(sessions, RUNS, today=today, now=now, step=step, max_seconds=max_seconds,
+                             values={"started_at": now, "jobs_archived": 0, "service_records_archived": 0,
+                                     "details": {}})
 
 
 async def runs(session: AsyncSession, *, limit: int, offset: int) -> list[dict[str, Any]]:

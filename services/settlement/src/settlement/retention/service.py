@@ -22,9 +22,9 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from aftersales_shared.retention import business_midnight, claim_run
+from aftersales_shared.retention import BATCH, Batch, business_midnight, run_batches
 from aftersales_shared.retention import list_runs as shared_list_runs
 
 from ..domain.quarters import add_months, quarter_of_date
@@ -43,6 +43,8 @@ SELECT 'statement', s.id::text, s.dealer_id, s.quarter, :run, :now,
                         FROM carry_over_balances c WHERE c.statement_id = s.id))
 FROM statements s
 WHERE s.dealer_id = :dealer AND s.quarter < :before AND (s.status IN ('approved', 'paid') OR s.superseded)
+ORDER BY s.quarter, s.id
+LIMIT :limit
 ON CONFLICT DO NOTHING
 RETURNING record_id
 """)
@@ -54,6 +56,8 @@ _ARCHIVE_RECORDS = sa.text("""
 INSERT INTO archived_records (kind, record_id, dealer_id, period, run_id, archived_at, document)
 SELECT 'repair_record', r.job_id, r.dealer_id, to_char(r.month, 'YYYY-MM'), :run, :now, to_jsonb(r)
 FROM repair_records r WHERE r.dealer_id = :dealer AND r.completed_at < :cutoff
+ORDER BY r.completed_at, r.job_id
+LIMIT :limit
 ON CONFLICT DO NOTHING
 RETURNING record_id
 """)
@@ -61,8 +65,6 @@ _DELETE_RECORDS = sa.text("DELETE FROM repair_records WHERE job_id = ANY(CAST(:i
 _ARCHIVED_DEALERS = sa.text("SELECT DISTINCT dealer_id FROM archived_records ORDER BY dealer_id")
 _PURGE = sa.text("SELECT out_dealer, out_kind, out_purged FROM purge_archived(CAST(:dealers AS text[]), "
                  "CAST(:befores AS timestamptz[]), :limit)")
-PURGE_BATCH = 5000
-"""At most this many archived rows purged a run (the next day's run takes the rest)."""
 
 
 async def _dealers(session: AsyncSession) -> list[str]:
@@ -71,44 +73,57 @@ async def _dealers(session: AsyncSession) -> list[str]:
     return sorted(r[0] for r in rows)
 
 
-async def run_day(session: AsyncSession, *, today: date, now: datetime,
-                  defaults: dict[str, Any]) -> dict[str, Any] | None:
-    """Archive what is past retention on ``today`` (a business date); None when today's run already happened."""
-    run_id = await claim_run(session, retention_runs, today=today, values={
-        "started_at": now, "statements_archived": 0, "repair_records_archived": 0, "details": {}})
-    if run_id is None:
-        return None
-    details: dict[str, Any] = {}
-    statements_n = records_n = 0
-    for dealer_id in await _dealers(session):
-        years = (await terms_on(session, dealer_id=dealer_id, on=today, defaults=defaults)).retention_years
-        cutoff = add_months(today, -12 * years)
-        before = str(quarter_of_date(cutoff))  # quarters before the cut-off's have ended before it
-        ids = [r[0] for r in await session.execute(
-            _ARCHIVE_STATEMENTS, {"run": run_id, "now": now, "dealer": dealer_id, "before": before})]
-        if ids:
-            for delete in (*_DELETE_STATEMENT_ROWS, _DELETE_STATEMENTS):
-                await session.execute(delete, {"ids": ids})
-        jobs = [r[0] for r in await session.execute(_ARCHIVE_RECORDS, {
-            "run": run_id, "now": now, "dealer": dealer_id, "cutoff": business_midnight(cutoff)})]
-        if jobs:
-            await session.execute(_DELETE_RECORDS, {"ids": jobs})
-        if ids or jobs:
-            details[dealer_id] = {"retention_years": years, "cutoff": cutoff.isoformat(),
-                                  "statements_before": before, "statements": len(ids), "repair_records": len(jobs)}
-        statements_n += len(ids)
-        records_n += len(jobs)
-    purged = await _purge(session, today=today, defaults=defaults)
-    for dealer_id, counts in purged.items():
-        details.setdefault(dealer_id, {})["purged"] = counts
-    row = (await session.execute(sa.update(retention_runs).where(retention_runs.c.id == run_id).values(
-        statements_archived=statements_n, repair_records_archived=records_n, details=details,
-        records_purged=sum(n for counts in purged.values() for n in counts.values()))
-        .returning(*retention_runs.c))).mappings().one()
-    return dict(row)
+async def run_day(sessions: async_sessionmaker[AsyncSession], *, today: date, now: datetime,
+                  defaults: dict[str, Any], batch_size: int = BATCH,
+                  max_seconds: float = 300) -> dict[str, Any] | None:
+    """Archive what is past retention on ``today`` (a business date) and purge what is past the archive's term,
+    ``batch_size`` records (and as many archived ones purged) per transaction until none is left or ``max_seconds``
+    are spent (the next tick resumes); the run's row, or None when today's run had already finished."""
+
+    async def step(session: AsyncSession, run_id: int) -> Batch:
+        added: dict[str, Any] = {}
+        facts: dict[str, Any] = {}
+        left = batch_size  # what this batch may still archive, statements and service records together
+        statements_n = records_n = 0
+        for dealer_id in await _dealers(session):
+            if left <= 0:
+                break
+            years = (await terms_on(session, dealer_id=dealer_id, on=today, defaults=defaults)).retention_years
+            cutoff = add_months(today, -12 * years)
+            before = str(quarter_of_date(cutoff))  # quarters before the cut-off's have ended before it
+            ids = [r[0] for r in await session.execute(_ARCHIVE_STATEMENTS, {
+                "run": run_id, "now": now, "dealer": dealer_id, "before": before, "limit": left})]
+            if ids:
+                for delete in (*_DELETE_STATEMENT_ROWS, _DELETE_STATEMENTS):
+                    await session.execute(delete, {"ids": ids})
+            left -= len(ids)
+            jobs = [r[0] for r in await session.execute(_ARCHIVE_RECORDS, {
+                "run": run_id, "now": now, "dealer": dealer_id, "cutoff": business_midnight(cutoff),
+                "limit": left})] if left > 0 else []
+            if jobs:
+                await session.execute(_DELETE_RECORDS, {"ids": jobs})
+            left -= len(jobs)
+            if ids or jobs:
+                facts[dealer_id] = {"retention_years": years, "cutoff": cutoff.isoformat(),
+                                    "statements_before": before}
+                added[dealer_id] = {"statements": len(ids), "repair_records": len(jobs)}
+            statements_n += len(ids)
+            records_n += len(jobs)
+        purged = await _purge(session, today=today, defaults=defaults, limit=batch_size)
+        for dealer_id, counts in purged.items():
+            added.setdefault(dealer_id, {})["purged"] = counts
+        purged_n = sum(n for counts in purged.values() for n in counts.values())
+        return Batch(counts={"statements_archived": statements_n, "repair_records_archived": records_n,
+                             "records_purged": purged_n},
+                     full=left <= 0 or purged_n >= batch_size, added=added, facts=facts)
+
+    return await run_batches(sessions, retention_runs, today=today, now=now, step=step, max_seconds=max_seconds,
+                             values={"started_at": now, "statements_archived": 0, "repair_records_archived": 0,
+                                     "details": {}})
 
 
-async def _purge(session: AsyncSession, *, today: date, defaults: dict[str, Any]) -> dict[str, dict[str, int]]:
+async def _purge(session: AsyncSession, *, today: date, defaults: dict[str, Any],
+                 limit: int) -> dict[str, dict[str, int]]:
     """Purge the archived rows archived before their dealer's purge cut-off (today minus ``purge_after_years`` in
     force today); per dealer, how many of each kind."""
     dealer_ids = [r[0] for r in await session.execute(_ARCHIVED_DEALERS)]
@@ -116,7 +131,7 @@ async def _purge(session: AsyncSession, *, today: date, defaults: dict[str, Any]
         session, dealer_id=d, on=today, defaults=defaults)).purge_after_years)) for d in dealer_ids]
     out: dict[str, dict[str, int]] = {}
     for dealer_id, kind, n in await session.execute(_PURGE, {"dealers": dealer_ids, "befores": befores,
-                                                             "limit": PURGE_BATCH}):
+                                                             "limit": limit}):
         out.setdefault(dealer_id, {})[kind] = int(n)
     return out
 

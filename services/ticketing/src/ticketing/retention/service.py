@@ -11,8 +11,11 @@ report) while a 三包 remedy or a PM occurrence names it, or a complaint of it 
 it.
 
 The database refuses to delete a finished ticket, its transitions or its repairs that have not been archived first
-(migration ticketing_0010), so this module is the only way out. Once per day: ``run_on`` is unique, so a second
-instance (or a second tick) of the same day waits on the first one's row and then does nothing.
+(migration ticketing_0010), so this module is the only way out. Once per day, and caught up:
+``aftersales_shared.retention.run_batches`` runs batch after batch (``TICKETING_RETENTION_BATCH_SIZE`` tickets, and
+as many archived ones purged, each batch its own transaction) until nothing is past retention or purge, within
+``TICKETING_RETENTION_MAX_SECONDS`` of wall time a tick (the next tick resumes the same run); ``run_on`` is unique
+and each batch locks the run's row, so replicas and restarts never archive anything twice.
 """
 from __future__ import annotations
 
@@ -22,9 +25,9 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from aftersales_shared.retention import business_midnight, claim_run, years_before
+from aftersales_shared.retention import BATCH, Batch, business_midnight, run_batches, years_before
 from aftersales_shared.retention import list_runs as shared_list_runs
 
 from ..domain.terms import MIN_RETENTION_YEARS
@@ -32,8 +35,6 @@ from ..domain.ticket_lifecycle import FINISHED_STATUSES
 from ..models import retention_runs
 from ..terms.service import record_terms_by_contract
 
-BATCH = 5000
-"""At most this many tickets a run, and as many archived ones purged (the next day's run takes the rest)."""
 NO_CONTRACT = "(no contract)"
 
 # the cut-off of the ticket's contract (contracts whose terms set it), else the default's
@@ -66,7 +67,7 @@ SELECT 'ticket', t.id::text, t.dealer_id, t.contract_code, (t.closed_at AT TIME 
                                  FROM reported_time_audit x WHERE x.ticket_id = t.id))
 {_PAST} AND NOT {_HELD}
 ORDER BY t.closed_at, t.id
-LIMIT {BATCH}
+LIMIT :limit
 ON CONFLICT DO NOTHING
 RETURNING record_id, contract_code
 """)
@@ -78,47 +79,55 @@ _DELETES = [(t, sa.text(f"DELETE FROM {t} WHERE ticket_id = ANY(CAST(:ids AS uui
 _DELETE_TICKETS = sa.text("DELETE FROM tickets WHERE id = ANY(CAST(:ids AS uuid[]))")
 
 
-async def run_day(session: AsyncSession, *, today: date, now: datetime,
-                  defaults: Mapping[str, int]) -> dict[str, Any] | None:
-    """Archive what is past retention and purge what is past the archive's term on ``today`` (a business date);
-    None when today's run already happened. ``defaults``: the configured record terms."""
+async def run_day(sessions: async_sessionmaker[AsyncSession], *, today: date, now: datetime,
+                  defaults: Mapping[str, int], batch_size: int = BATCH,
+                  max_seconds: float = 300) -> dict[str, Any] | None:
+    """Archive what is past retention and purge what is past the archive's term on ``today`` (a business date),
+    ``batch_size`` tickets (and as many archived ones purged) per transaction until none is left or ``max_seconds``
+    are spent (the next tick resumes); the run's row, or None when today's run had already finished.
+    ``defaults``: the configured record terms."""
     years = max(MIN_RETENTION_YEARS, int(defaults["retention_years"]))
     cutoff = years_before(today, years)
-    run_id = await claim_run(session, retention_runs, today=today, values={
-        "started_at": now, "retention_years": years, "cutoff": cutoff, "tickets_archived": 0, "details": {}})
-    if run_id is None:
-        return None
-    terms = await record_terms_by_contract(session, on=today, defaults=defaults)
-    codes = sorted(terms)
-    cutoffs = {code: years_before(today, terms[code].retention_years) for code in codes}
-    params = {"finished": list(FINISHED_STATUSES), "codes": codes,
-              "cutoffs": [business_midnight(cutoffs[c]) for c in codes], "default_cutoff": business_midnight(cutoff),
-              # no ticket closed after the latest cut-off of any contract is past retention
-              "cutoff": business_midnight(max([cutoff, *cutoffs.values()]))}
-    held = (await session.execute(_COUNT_HELD, params)).scalar_one()
-    archived = (await session.execute(_ARCHIVE, {**params, "run": run_id, "now": now})).all()
-    ids = [r[0] for r in archived]
-    moved: dict[str, int] = {}
-    if ids:
-        for table, delete in _DELETES:
-            moved[table] = (await session.execute(delete, {"ids": ids})).rowcount  # type: ignore[attr-defined]
-        await session.execute(_DELETE_TICKETS, {"ids": ids})
     purge_years = int(defaults["purge_after_years"])
-    purged = {(r[0] or NO_CONTRACT): int(r[1]) for r in await session.execute(_PURGE, {
-        "codes": codes, "befores": [business_midnight(years_before(today, terms[c].purge_after_years)) for c in codes],
-        "default_before": business_midnight(years_before(today, purge_years)), "limit": BATCH})}
-    contracts = {c: {"retention_years": terms[c].retention_years, "cutoff": cutoffs[c].isoformat(),
-                     "purge_after_years": terms[c].purge_after_years} for c in codes}
-    for code, n in Counter(r[1] or NO_CONTRACT for r in archived).items():
-        if code in contracts:
-            contracts[code]["archived"] = n
-    details = {"rows_archived": moved, "tickets_held_back": held,
-               "held_back_because": "a remedy or PM occurrence names it, or a complaint of it is open",
-               "purge_after_years": purge_years, "purged_by_contract": purged, "contracts": contracts}
-    row = (await session.execute(sa.update(retention_runs).where(retention_runs.c.id == run_id).values(
-        tickets_archived=len(ids), records_purged=sum(purged.values()), details=details)
-        .returning(*retention_runs.c))).mappings().one()
-    return dict(row)
+
+    async def step(session: AsyncSession, run_id: int) -> Batch:
+        terms = await record_terms_by_contract(session, on=today, defaults=defaults)
+        codes = sorted(terms)
+        cutoffs = {code: years_before(today, terms[code].retention_years) for code in codes}
+        params = {"finished": list(FINISHED_STATUSES), "codes": codes,
+                  "cutoffs": [business_midnight(cutoffs[c]) for c in codes],
+                  "default_cutoff": business_midnight(cutoff),
+                  # no ticket closed after the latest cut-off of any contract is past retention
+                  "cutoff": business_midnight(max([cutoff, *cutoffs.values()]))}
+        archived = (await session.execute(_ARCHIVE, {**params, "run": run_id, "now": now,
+                                                     "limit": batch_size})).all()
+        ids = [r[0] for r in archived]
+        moved: dict[str, int] = {}
+        if ids:
+            for table, delete in _DELETES:
+                moved[table] = (await session.execute(delete, {"ids": ids})).rowcount  # type: ignore[attr-defined]
+            await session.execute(_DELETE_TICKETS, {"ids": ids})
+        purged = {(r[0] or NO_CONTRACT): int(r[1]) for r in await session.execute(_PURGE, {
+            "codes": codes, "default_before": business_midnight(years_before(today, purge_years)),
+            "befores": [business_midnight(years_before(today, terms[c].purge_after_years)) for c in codes],
+            "limit": batch_size})}
+        full = len(ids) >= batch_size or sum(purged.values()) >= batch_size
+        facts: dict[str, Any] = {
+            "purge_after_years": purge_years,
+            "contracts": {c: {"retention_years": terms[c].retention_years, "cutoff": cutoffs[c].isoformat(),
+                              "purge_after_years": terms[c].purge_after_years} for c in codes}}
+        if not full:  # the last batch: what stays behind
+            facts["tickets_held_back"] = (await session.execute(_COUNT_HELD, params)).scalar_one()
+            facts["held_back_because"] = "a remedy or PM occurrence names it, or a complaint of it is open"
+        per_contract = Counter(r[1] or NO_CONTRACT for r in archived)
+        added = {"rows_archived": moved, "purged_by_contract": purged,
+                 "contracts": {c: {"archived": n} for c, n in per_contract.items() if c in terms}}
+        return Batch(counts={"tickets_archived": len(ids), "records_purged": sum(purged.values())},
+                     full=full, added=added, facts=facts)
+
+    return await run_batches(sessions, retention_runs, today=today, now=now, step=step, max_seconds=max_seconds,
+                             values={"started_at": now, "retention_years": years, "cutoff": cutoff,
+                                     "tickets_archived": 0, "details": {}})
 
 
 async def list_runs(session: AsyncSession, *, limit: int, offset: int) -> list[dict[str, Any]]:
