@@ -12,7 +12,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aftersales_shared import clock
-from aftersales_shared.db import unit_of_work
 from aftersales_shared.testing.plugin import reset_schema, running
 from ticketing.domain.reported_time import reported_time_problem
 from ticketing.main import create_app
@@ -113,9 +112,8 @@ async def test_R_S7_a_report_time_of_its_own_is_audited_and_kept(infra_settings,
         # keeps reported_at, opened_at, channel and created_by)
         r = await client.post(f"/v1/tickets/{t['id']}/cancel", json={"reason": "duplicate report"}, headers=agent)
         assert r.status_code == 200, r.text
-        async with unit_of_work(client.app.state.sessions) as s:
-            run = await retention.run_day(s, today=clock.business_today() + timedelta(days=6 * 366), now=clock.now(),
-                                          defaults={"retention_years": 5, "purge_after_years": 10})
+        run = await retention.run_day(client.app.state.sessions, today=clock.business_today() + timedelta(days=6 * 366),
+                                      now=clock.now(), defaults={"retention_years": 5, "purge_after_years": 10})
         assert run is not None and run["tickets_archived"] == 1, run
         assert await admin_db.fetchval("SELECT count(*) FROM ticketing.reported_time_audit") == 0
         doc = json.loads(await admin_db.fetchval("SELECT document FROM ticketing.archived_records WHERE record_id = $1",
