@@ -93,7 +93,7 @@ def set_details(into: dict[str, Any], facts: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
-async def run_batches(sessions: async_sessionmaker[AsyncSession], runs: sa.Table, *, today: date, now: datetime,
+async def run_batches(sessions: async_sessionmaker[AsyncSession], runs: sa.Table, *, today: date,
                       values: dict[str, Any], step: Step, max_seconds: float) -> dict[str, Any] | None:
     """Today's run of a retention job, batch after batch until a batch comes back not full, each batch its own
     transaction; the run's row (what it did so far) after this call, or None when today's run had already finished.

@@ -107,7 +107,7 @@ async def run_day(sessions: async_sessionmaker[AsyncSession], *, today: date, no
         return Batch(counts={"jobs_archived": len(ids), "service_records_archived": moved.get("service_records", 0)},
                      full=full, added={"rows_archived": moved}, facts=facts)
 
-    return await run_batches(sessions, RUNS, today=today, now=now, step=step, max_seconds=max_seconds,
+    return await run_batches(sessions, RUNS, today=today, step=step, max_seconds=max_seconds,
                              values={"started_at": now, "jobs_archived": 0, "service_records_archived": 0,
                                      "details": {}})
 

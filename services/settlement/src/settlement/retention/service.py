@@ -117,7 +117,7 @@ async def run_day(sessions: async_sessionmaker[AsyncSession], *, today: date, no
                              "records_purged": purged_n},
                      full=left <= 0 or purged_n >= batch_size, added=added, facts=facts)
 
-    return await run_batches(sessions, retention_runs, today=today, now=now, step=step, max_seconds=max_seconds,
+    return await run_batches(sessions, retention_runs, today=today, step=step, max_seconds=max_seconds,
                              values={"started_at": now, "statements_archived": 0, "repair_records_archived": 0,
                                      "details": {}})
 

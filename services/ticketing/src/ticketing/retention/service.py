@@ -125,7 +125,7 @@ async def run_day(sessions: async_sessionmaker[AsyncSession], *, today: date, no
         return Batch(counts={"tickets_archived": len(ids), "records_purged": sum(purged.values())},
                      full=full, added=added, facts=facts)
 
-    return await run_batches(sessions, retention_runs, today=today, now=now, step=step, max_seconds=max_seconds,
+    return await run_batches(sessions, retention_runs, today=today, step=step, max_seconds=max_seconds,
                              values={"started_at": now, "retention_years": years, "cutoff": cutoff,
                                      "tickets_archived": 0, "details": {}})
 
