@@ -97,3 +97,10 @@ async def test_R_T4_a_backlog_of_several_batches_is_archived_in_one_run_and_an_i
     runs = (await client.get("/v1/retention/runs", headers=auth_headers("ops", sub="ops-1"))).json()
     assert [(x["run_on"], x["tickets_archived"]) for x in runs] == [
         (today.isoformat(), len(second)), ((today - timedelta(days=1)).isoformat(), len(first))]
+
+    # ten years on (the default purge term): the whole archive is purged in one run, batch after batch too
+    await _to_day(years_before(today, -10) + timedelta(days=1))
+    run = await retain(client.app)
+    assert run is not None and (run["tickets_archived"], run["records_purged"]) == (0, len(first) + len(second))
+    assert run["details"]["purged_by_contract"] == {"GOLD": len(first) + len(second)}, run["details"]
+    assert run["details"]["batches"] == 6 and not await archived()  # five full batches, then an empty one
