@@ -9,8 +9,9 @@ writes end as one of them, never as a mix or a duplicate-key error. Every functi
 Stock moves (``stock_moves``, one row per part and cause): a completed job's parts used leave the van
 (:func:`draw_down_used`, never below zero); a restock stop's parts leave the centre for the van when the stop is
 committed to a route (:func:`take_restock`: a plan published, a live insertion placing a job behind the stop), by a
-conditional UPDATE (``qty >= asked``), so two routes racing for the last unit: one gets it. The ``(ref, part_no)``
-key makes a retried cause move nothing twice.
+conditional UPDATE (``qty >= asked``), so two routes racing for the last unit: one gets it; a live restock whose
+job leaves the route before the engineer set off to it goes back to its centre (:func:`give_back_restock`). The
+``(ref, part_no)`` key makes a retried cause move nothing twice.
 """
 
 from __future__ import annotations
@@ -256,3 +257,44 @@ async def take_restock(session: AsyncSession, *, ref: str, centre_id: str, engin
 async def moves_of_job(session: AsyncSession, job_id: str) -> list[StockMove]:
     return list((await session.scalars(sa.select(StockMove).where(StockMove.job_id == job_id)
                                        .order_by(StockMove.id))).all())
+
+
+async def give_back_restock(session: AsyncSession, *, job_id: str, engineer_id: str,
+                            now: datetime) -> dict[str, int]:
+    """The job left ``engineer_id``'s route before he set off to it: the parts live insertion's restock stops moved
+    to his van for it (``live:<job>:..`` takes) go back to their centres, once per take (``ref = return:<take
+    ref>``), never below zero (a van that holds fewer now gives what it holds). The centre's rows are locked
+    before the van's, as a take locks them, so a take and a give-back racing on one centre and van never deadlock.
+    A centre deleted since keeps nothing: the parts stay the van's (``moved`` 0). Returns what went back, per
+    part."""
+    takes = (await session.execute(sa.select(StockMove.ref, StockMove.part_no, StockMove.moved, StockMove.centre_id)
+                                   .where(StockMove.job_id == job_id, StockMove.kind == "restock",
+                                          StockMove.engineer_id == engineer_id, StockMove.moved > 0,
+                                          StockMove.ref.like("live:%"))
+                                   .order_by(StockMove.centre_id, StockMove.part_no, StockMove.id))).all()
+    back: dict[str, int] = {}
+    for centre_id in dict.fromkeys(t.centre_id for t in takes):
+        mine = [t for t in takes if t.centre_id == centre_id]
+        known = centre_id is not None and await session.scalar(
+            sa.select(ServiceCentre.id).where(ServiceCentre.id == centre_id)) is not None
+        if known:
+            await session.execute(sa.select(CentreStock.part_no).where(
+                CentreStock.centre_id == centre_id, CentreStock.part_no.in_({t.part_no for t in mine}))
+                .order_by(CentreStock.part_no).with_for_update())
+        for t in mine:
+            move_id = await _claim(session, kind="return", ref=f"return:{t.ref}", part_no=t.part_no, asked=t.moved,
+                                   engineer_id=engineer_id, centre_id=centre_id, job_id=job_id, plan_id=None,
+                                   now=now)
+            if move_id is None or not known:
+                continue
+            took = (await session.execute(_DRAW, {"e": engineer_id, "p": t.part_no, "q": t.moved, "now": now})
+                    ).scalar() or 0
+            if took:
+                up = insert(CentreStock).values(centre_id=centre_id, part_no=t.part_no, qty=took, updated_at=now)
+                await session.execute(up.on_conflict_do_update(
+                    index_elements=[CentreStock.centre_id, CentreStock.part_no],
+                    set_={"qty": CentreStock.qty + up.excluded.qty, "updated_at": up.excluded.updated_at}))
+            await session.execute(sa.update(StockMove).where(StockMove.id == move_id).values(moved=took))
+            back[t.part_no] = back.get(t.part_no, 0) + took
+    await session.flush()
+    return back
