@@ -25,6 +25,7 @@ from dispatch.plans import stock
 from .conftest import action, uniq
 from .test_live_routes import KM15, SITE, at, engineer, move_clock, next_workday, zone
 from .test_plan_restock import put_centre
+from .test_plans import ZONE, county_zone, open_jobs, put_engineer, run_now, tomorrow
 from .test_stock_moves import _queued_needing, _retry, van
 
 pytestmark = pytest.mark.integration
@@ -176,3 +177,38 @@ async def test_issue14_two_racing_give_backs_of_one_restock_move_the_part_once(
         assert [m[0] for m in await moves(admin_db, job.id)] == ["restock", "return"]
         assert await centre_has(client, admin) == {part: 2}
         assert (await van(client, admin, "L1")).get(part, 0) == 0
+
+
+async def test_issue14_a_published_plans_restocked_part_goes_back_when_its_job_is_cancelled_before_the_pickup(
+        clean, dispatch_settings, admin, admin_db):
+    """Two R-S4 county jobs needing one part each, the van empty: the published plan's restock stop(s) moved 2 from
+    the centre (5 -> 3) to the van. One job's ticket is cancelled before the engineer set off: the part it needed
+    goes back (van 1, centre 4; a ``return`` move under the stop's take ref); the other job keeps its part; a
+    second cancellation of the same ticket moves nothing."""
+    skill, part = uniq("hvac"), uniq("CMP")
+    async with running(create_app(dispatch_settings(planner_executor="thread"))) as client:
+        await county_zone(client, admin)
+        await put_engineer(client, admin, "P1", skill)
+        made = await open_jobs(client, skill, 2, spread=0.01)
+        for job in made:
+            r = await client.patch(f"/v1/jobs/{job.id}/planning", json={"expected_parts": {part: 1}}, headers=admin)
+            assert r.status_code == 200, r.text
+        await put_centre(client, admin, "C-PLAN", (SITE[0] + 0.02, SITE[1]), {part: 5})
+        r = await client.post("/v1/plans", json={"zone": ZONE, "date": tomorrow().isoformat()}, headers=admin)
+        plan_id = r.json()["id"]
+        assert await run_now(client, plan_id) == "done"
+        r = await client.post(f"/v1/plans/{plan_id}/publish", headers=admin)
+        assert r.status_code == 200 and sorted(r.json()["assigned"]) == sorted(j.id for j in made), r.text
+        assert await van(client, admin, "P1") == {part: 2}
+        cfg, sessions = client.app.state.dispatch_cfg, client.app.state.sessions
+        gone = made[1]
+        for _ in range(2):
+            async with unit_of_work(sessions) as s:
+                await jobs.cancel_job(s, gone.ticket_id, "customer fixed it", clock.now(), cfg=cfg)
+        back = await moves(admin_db, gone.id)
+        assert [(m[0], m[2], m[3], m[4], m[5]) for m in back] == [("return", "C-PLAN", "P1", 1, 1)], back
+        assert back[0][1].startswith(f"return:plan:{plan_id}:P1:") and back[0][1].endswith(f":{gone.id}")
+        assert await van(client, admin, "P1") == {part: 1}
+        r = await client.get("/v1/service-centres/C-PLAN/stock", headers=admin)
+        assert r.json()["parts"] == {part: 4}
+        assert await moves(admin_db, made[0].id) == []

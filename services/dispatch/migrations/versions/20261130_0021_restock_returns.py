@@ -1,8 +1,8 @@
 """Restocked parts go back, and the level a completion is learned at (issue 14, finishing stock and durations).
 
-``stock_moves.kind`` may be ``return`` (van -> centre): the parts a live insertion's restock stop moved to a van go
-back to their centre when the job leaves the route before the engineer set off to it (``ref = return:<take ref>``,
-once per take). ``jobs.completed_skill_level``: the engineer's level (0..5, 0 = none) in the job's required skill
+``stock_moves.kind`` may be ``return`` (van -> centre): the parts a restock stop (a live insertion's, a published
+plan's) moved to a van for a job go back to their centre when the job leaves the route before the engineer set off
+to it (``ref = return:<take ref>[:<job>]``, once). ``jobs.completed_skill_level``: the engineer's level (0..5, 0 = none) in the job's required skill
 when the job was completed, set in the completion's transaction; learned durations use it (NULL, rows completed
 before this revision: the engineer's level now).
 

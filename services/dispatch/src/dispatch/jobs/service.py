@@ -128,13 +128,18 @@ def _set_off(job: Job, pause: dict[str, Any] | None) -> bool:
 async def give_back(session: AsyncSession, job: Job, engineer_id: str, now: datetime) -> None:
     """The job left ``engineer_id``'s route before he set off to it (declined, expired, cancelled, unassigned,
     reassigned, moved to another route by a booking or a plan): the parts its live restock stop moved to his van
-    go back to the centre (``stock.give_back_restock``, once) and the job has no restock stop any more. Every
+    go back to the centre (``stock.give_back_restock``, once) and the job has no restock stop any more; so do the
+    parts it needs that the published plan's restock stop before it took (``stock.give_back_planned``). Every
     such leaving passes here: :func:`_apply` for a move that takes the job off the route, the reassigning paths
     (``manual_assign``, ``assign_planned``, ``_take_insertion``) for a move to another engineer."""
-    if job.restock_centre_id is None and not job.restock_parts:
-        return
-    await stock.give_back_restock(session, job_id=job.id, engineer_id=engineer_id, now=now)
-    job.restock_centre_id, job.restock_parts, job.restock_arrival = None, None, None
+    if job.restock_centre_id is not None or job.restock_parts:
+        await stock.give_back_restock(session, job_id=job.id, engineer_id=engineer_id, now=now)
+        job.restock_centre_id, job.restock_parts, job.restock_arrival = None, None, None
+    if job.plan_id is not None:  # a published plan's restock stop before it took what it needs
+        need = ({p: int(q) for p, q in job.expected_parts.items()} if job.expected_parts is not None else await
+                stock.fault_class_parts(session, product_line=job.product_line, fault_class=job.fault_class or ""))
+        await stock.give_back_planned(session, job_id=job.id, engineer_id=engineer_id, plan_id=job.plan_id,
+                                      need=need, now=now)
 
 
 # --- jobs from tickets ---------------------------------------------------------------------------
