@@ -325,9 +325,11 @@ async def give_back_planned(session: AsyncSession, *, job_id: str, engineer_id: 
     needed (``need``) goes back to that centre, at most what the stop took less what jobs that left before gave
     back (a stop takes only what the jobs after it need beyond the van's stock, so the van keeps what the others
     still need). Once per job and stop (``ref = return:<take ref>:<job>``). Returns what went back, per part."""
+    if not any(q > 0 for q in need.values()):
+        return {}
     at = await session.scalar(sa.select(PlanStop.position).where(
         PlanStop.plan_id == plan_id, PlanStop.job_id == job_id, PlanStop.engineer_id == engineer_id))
-    if at is None or not need:
+    if at is None:
         return {}
     stop = await session.scalar(sa.select(PlanRestock).where(
         PlanRestock.plan_id == plan_id, PlanRestock.engineer_id == engineer_id, PlanRestock.position < at)
