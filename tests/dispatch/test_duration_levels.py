@@ -20,11 +20,12 @@ from dispatch.domain.routing_travel import leg
 from dispatch.jobs import service as jobs
 from dispatch.main import create_app
 from dispatch.models import PlanRow
+from dispatch.plans import durations
 from dispatch.plans import service as plans
 from dispatch.plans.inputs import from_snapshot, stored_plan
 
-from .conftest import action, uniq
-from .test_durations_learned import complete
+from .conftest import RECORD, action, uniq
+from .test_durations_learned import complete, handle
 from .test_live_routes import KM15, at, engineer, move_clock, next_workday, open_at, row, zone
 from .test_plans import SITE, ZONE, county_zone, open_jobs, put_engineer, run_now, tomorrow
 
@@ -164,3 +165,65 @@ async def test_issue14_an_overrun_is_measured_against_the_on_site_engineers_own_
         sessions, cfg = client.app.state.sessions, client.app.state.dispatch_cfg
         async with unit_of_work(sessions) as s:
             assert await jobs.flag_overruns(s, cfg, clock.now() + timedelta(minutes=65)) == 1
+
+
+async def test_issue14_a_completion_is_learned_at_the_level_the_engineer_had_when_he_completed_it(
+        clean, dispatch_settings, admin, auth_headers, admin_db):
+    """R-S4 county jobs completed on site by a level-2 engineer (``complete``): the job keeps level 2
+    (``completed_skill_level``, set with the completion); he is promoted to level 4 before the learning runs
+    (a late event, ``relearn_all``): the minutes are still learned at level 2, not 4. A job completed before the
+    level was recorded (no ``completed_skill_level``) falls back to his level now."""
+    skill, region = uniq("hvac"), "310114"
+    D = next_workday()
+    async with running(create_app(dispatch_settings(duration_min_samples=3, duration_window=50,
+                                                    duration_trim=0.0))) as client:
+        await move_clock(client, admin, at(D, 9))
+        await zone(client, admin, region, "county")
+        await engineer(client, admin, "L2", {skill: 2}, [region])
+        eng = auth_headers("engineer", sub="L2", engineer_id="L2")
+        done = []
+        for labour in (38, 40, 42):
+            job = await open_at(client, skill, region, (SITE[0] + 0.002, SITE[1]))
+            assert (await row(admin_db, job.id))["engineer_id"] == "L2"
+            for a in ("accept", "arrive"):
+                b = action(a, device_time=clock.now().isoformat(), lat=SITE[0], lon=SITE[1])
+                assert (await client.post(f"/v1/jobs/{job.id}/actions", json=b, headers=eng)).status_code == 200
+            b = action("complete", device_time=clock.now().isoformat(), record={**RECORD, "labour_minutes": labour})
+            r = await client.post(f"/v1/jobs/{job.id}/actions", json=b, headers=eng)
+            assert r.status_code == 200, r.text
+            done.append(job.id)
+        levels = await admin_db.fetch("SELECT completed_skill_level FROM dispatch.jobs WHERE id = ANY($1)", done)
+        assert [x[0] for x in levels] == [2, 2, 2]
+        await engineer(client, admin, "L2", {skill: 4}, [region])  # promoted before the learning runs
+        await handle(client, done[-1])
+        async with unit_of_work(client.app.state.sessions) as s:
+            await durations.relearn_all(s, client.app.state.dispatch_cfg, clock.now())
+        listed = (await client.get("/v1/service-durations", headers=admin)).json()
+        got = listed_row(listed, skill, None, 2)
+        assert (got["learned_minutes"], got["samples"]) == (40, 3)
+        assert not any(d["product_line"] == skill and d["skill_level"] == 4 and d["samples"] for d in listed)
+        # a job completed before the level was recorded: learned at the engineer's level now (4)
+        await complete(client, skill, 70, fault_class=None, engineer_id="L2")
+        listed = (await client.get("/v1/service-durations", headers=admin)).json()
+        assert listed_row(listed, skill, None, 4)["samples"] == 1
+        assert listed_row(listed, skill, None, 2)["samples"] == 3
+
+
+async def test_issue14_a_jobs_planning_shows_the_minutes_each_level_would_get(clean, dispatch_settings, admin):
+    """``GET /v1/jobs/{id}/planning``: ``service_minutes`` stays the level-less value (60), and
+    ``service_minutes_by_level`` gives levels 1..5 (level 3 overridden to 30, the others fall back to 60); a job's
+    own minutes are what every level gets."""
+    skill = uniq("hvac")
+    async with running(create_app(dispatch_settings())) as client:
+        await county_zone(client, admin)
+        for level, minutes in ((None, 60), (3, 30)):
+            r = await client.put("/v1/service-durations", headers=admin, json={
+                "product_line": skill, "skill_level": level, "minutes": minutes, "override": True})
+            assert r.status_code == 200, r.text
+        (job,) = await open_jobs(client, skill, 1)
+        got = (await client.get(f"/v1/jobs/{job.id}/planning", headers=admin)).json()
+        assert got["service_minutes"] == 60
+        assert got["service_minutes_by_level"] == {"1": 60, "2": 60, "3": 30, "4": 60, "5": 60}
+        r = await client.patch(f"/v1/jobs/{job.id}/planning", json={"service_minutes": 45}, headers=admin)
+        assert r.status_code == 200, r.text
+        assert r.json()["service_minutes_by_level"] == dict.fromkeys(("1", "2", "3", "4", "5"), 45)

@@ -75,8 +75,9 @@ async def published_event(bootstrap: str, plan_id: str) -> dict:
 async def test_a_job_whose_part_the_van_lacks_gets_a_restock_stop_before_it_at_a_centre_that_has_it(
         clean, dispatch_settings, admin, infra_settings, auth_headers):
     """R-S2..R-S4: HTTP config -> plan requested on Kafka -> planner group -> a restock stop at the centre holding
-    the part, before the job; the centre on the way without it is not used; published with the restock on Kafka;
-    the engineer's ``GET /v1/me/route`` shows the restock stop (centre, name, planned times) before the job."""
+    the part, before the job; the centre on the way without it is not used; published with the restock and the
+    parts to pick up there on Kafka; the engineer's ``GET /v1/me/route`` shows the restock stop (centre, name,
+    planned times) before the job."""
     skill, part, other = uniq("hvac"), uniq("CMP"), uniq("FLT")
     settings_ = dispatch_settings(run_consumers=True, plan_time_limit_seconds=1.0, planner_executor="thread")
     async with running(create_app(settings_)) as client:
@@ -117,7 +118,9 @@ async def test_a_job_whose_part_the_van_lacks_gets_a_restock_stop_before_it_at_a
         event = await published_event(infra_settings("dispatch")["kafka"].bootstrap_servers, plan_id)
         [ev_route] = event["routes"]
         assert [s["job_id"] for s in ev_route["stops"]] == [job.id] and ev_route["stops"][0]["position"] == 1
-        assert [(x["centre_id"], x["position"]) for x in ev_route["restocks"]] == [("C-AWAY", 0)]
+        # issue 14: each restock stop says what the engineer picks up there (what the publish moved to the van)
+        assert [(x["centre_id"], x["position"], x["parts"]) for x in ev_route["restocks"]] == [
+            ("C-AWAY", 0, {part: 1})]
 
         eng = auth_headers("engineer", sub="R1", engineer_id="R1")
         mine = (await client.get("/v1/me/route", params={"date": tomorrow().isoformat()}, headers=eng)).json()

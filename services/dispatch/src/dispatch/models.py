@@ -194,8 +194,11 @@ class Job(Base):
     archived_at: Mapped[datetime | None] = mapped_column(TS)  # R-T4: archived by retention/ (contact data cleared)
     # the restock stop a live insertion put before this job (dispatch_0017): centre, {part_no: qty}, arrival there
     restock_centre_id: Mapped[str | None] = mapped_column(sa.String(40))
-    restock_parts: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    restock_parts: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     restock_arrival: Mapped[datetime | None] = mapped_column(TS)
+    # the engineer's level (0..5, 0 = none) in required_skill when the job was completed (dispatch_0021): what
+    # durations are learned at; NULL (completed before it): his level now
+    completed_skill_level: Mapped[int | None] = mapped_column(sa.SmallInteger)
     updated_at: Mapped[datetime] = mapped_column(TS)
     __table_args__ = (
         # one job per dispatch of a ticket; also the index for lookups by ticket id
@@ -434,9 +437,10 @@ class CentreStock(Base):
 
 
 class StockMove(Base):
-    """One part moved (dispatch_0017): ``used`` (van -> the customer's unit, on completion) or ``restock`` (centre
-    -> van); ``moved`` may fall short of ``asked`` (the van or centre had less). ``(ref, part_no)`` is unique: a
-    cause moves a part once."""
+    """One part moved (dispatch_0017): ``used`` (van -> the customer's unit, on completion), ``restock`` (centre
+    -> van) or ``return`` (van -> centre, dispatch_0021: a restocked job left the route before the pickup);
+    ``moved`` may fall short of ``asked`` (the van or centre had less). ``(ref, part_no)`` is unique: a cause moves
+    a part once."""
 
     __tablename__ = "stock_moves"
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)

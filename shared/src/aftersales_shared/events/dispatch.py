@@ -303,6 +303,8 @@ class PlannedRestock(Payload):
     planned_arrival: datetime
     planned_start: datetime
     planned_end: datetime
+    parts: dict[str, int] | None = Field(None, description="{part_no: qty} the engineer picks up at this stop (what "
+                                         "the publish moved from the centre to the van); optional")
 
 
 class PlannedRoute(Payload):

@@ -12,6 +12,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+SKILL_LEVELS = range(1, 6)
+"""An engineer's levels in a skill (1..5; 0 = any level / none)."""
+
 
 @dataclass(frozen=True)
 class Learned:

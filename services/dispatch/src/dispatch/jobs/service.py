@@ -32,10 +32,11 @@ from ..config import DispatchConfig
 from ..contracts import registry as contract_registry
 from ..domain import job_lifecycle as lifecycle
 from ..domain import routing
-from ..domain.job_lifecycle import ACCEPTED, OFFERED, ON_SITE, OPEN_STATUSES, PAUSED, QUEUED, TERMINAL
+from ..domain.job_lifecycle import ACCEPTED, EN_ROUTE, OFFERED, ON_SITE, OPEN_STATUSES, PAUSED, QUEUED, TERMINAL
 from ..domain.sla import PAUSE_REASONS
 from ..models import Engineer, Job, JobAction, Offer, ServiceRecord, SpareUnit
 from ..plans import stock
+from ..plans.durations import level_of
 from ..plans.inputs import works_on
 from ..plans.replan import mark_replan
 from ..repairs import queries as repairs
@@ -87,10 +88,14 @@ async def _apply(session: AsyncSession, cfg: DispatchConfig | None, job: Job, ac
     move = lifecycle.move(job.status, action)
     on_route = job.engineer_id if job.status in live.HELD else None
     pause = _open_pause(job)
+    set_off = _set_off(job, pause)
     to = lifecycle.target(move, job.status, before_pause=pause.get("resume_status") if pause else None)
     if job.status == PAUSED and to != PAUSED:
         _end_open_pause(job, at)
     added = await effect() if effect else {}
+    leaves = on_route is not None and (to not in live.HELD or job.engineer_id != on_route)
+    if leaves and on_route is not None and not set_off:  # before a re-offer below can give it a new restock stop
+        await give_back(session, job, on_route, now)
     job.status, job.updated_at, job.last_action_at, job.version = to, now, at, job.version + 1
     if to != PAUSED:
         job.paused_reason = None
@@ -108,8 +113,33 @@ async def _apply(session: AsyncSession, cfg: DispatchConfig | None, job: Job, ac
     if to == QUEUED:
         assert cfg is not None, f"{action} puts the job back in the queue: pass the DispatchConfig"
         await try_assign(session, cfg, job, now)
-    if on_route is not None and cfg is not None and (to not in live.HELD or job.engineer_id != on_route):
+    if leaves and on_route is not None and cfg is not None:
         await reflow(session, cfg, on_route, job, now)  # the job left that route: the ones after it move up
+
+
+def _set_off(job: Job, pause: dict[str, Any] | None) -> bool:
+    """The engineer has set off to the job (en route, on site, or paused after either): what his van took for it
+    is on its way to the customer and stays his."""
+    if job.status == PAUSED:
+        return job.arrived_at is not None or (pause or {}).get("resume_status") in (EN_ROUTE, ON_SITE)
+    return job.status in (EN_ROUTE, ON_SITE) or job.arrived_at is not None
+
+
+async def give_back(session: AsyncSession, job: Job, engineer_id: str, now: datetime) -> None:
+    """The job left ``engineer_id``'s route before he set off to it (declined, expired, cancelled, unassigned,
+    reassigned, moved to another route by a booking or a plan): the parts its live restock stop moved to his van
+    go back to the centre (``stock.give_back_restock``, once) and the job has no restock stop any more; so do the
+    parts it needs that the published plan's restock stop before it took (``stock.give_back_planned``). Every
+    such leaving passes here: :func:`_apply` for a move that takes the job off the route, the reassigning paths
+    (``manual_assign``, ``assign_planned``, ``_take_insertion``) for a move to another engineer."""
+    if job.restock_centre_id is not None or job.restock_parts:
+        await stock.give_back_restock(session, job_id=job.id, engineer_id=engineer_id, now=now)
+        job.restock_centre_id, job.restock_parts, job.restock_arrival = None, None, None
+    if job.plan_id is not None:  # a published plan's restock stop before it took what it needs
+        need = ({p: int(q) for p, q in job.expected_parts.items()} if job.expected_parts is not None else await
+                stock.fault_class_parts(session, product_line=job.product_line, fault_class=job.fault_class or ""))
+        await stock.give_back_planned(session, job_id=job.id, engineer_id=engineer_id, plan_id=job.plan_id,
+                                      need=need, now=now)
 
 
 # --- jobs from tickets ---------------------------------------------------------------------------
@@ -331,6 +361,8 @@ async def _take_insertion(session: AsyncSession, cfg: DispatchConfig, job: Job, 
         if m.to_engineer != victim.engineer_id:
             await _hand_over(session, cfg, victim, day.rows[m.to_engineer], new[victim.id][1], now)
     previous, holder = job.planned_arrival, job.engineer_id if job.status in live.HELD else None
+    if holder is not None and holder != ins.engineer_id and not _set_off(job, _open_pause(job)):
+        await give_back(session, job, holder, now)  # moved off a route: its old restock goes back
     await _hand_over(session, cfg, job, day.rows[ins.engineer_id], new[job.id][1], now)
     # the restock stop before it on its route (its parts are the van's already: ``stock.take_restock``)
     job.restock_centre_id, job.restock_parts = ins.restock, dict(ins.restock_parts) or None
@@ -487,6 +519,9 @@ async def manual_assign(session: AsyncSession, cfg: DispatchConfig, *, job_id: s
     eng = await queries.reserve(session, engineer_id)
     if eng is None:
         raise Conflict("engineer is at capacity or inactive", field="engineer_id", code="engineer_at_capacity")
+    was = job.engineer_id
+    if was is not None and was != engineer_id:  # assign moves only jobs not set off to (queued/offered/accepted)
+        await give_back(session, job, was, now)
     job.engineer_id, job.engineer_dealer_id, job.holds_capacity = eng.id, eng.dealer_id, True
     job.responded_at = job.responded_at or now
     await record_milestone(session, job, "respond", now)
@@ -511,6 +546,8 @@ async def assign_planned(session: AsyncSession, cfg: DispatchConfig, job: Job, *
                               .values(status="withdrawn", reason=f"re-planned ({plan_id})"))
     await queries.release(session, job)
     previous = job.planned_arrival
+    if job.engineer_id is not None and job.engineer_id != engineer_id:  # re-planned onto another route
+        await give_back(session, job, job.engineer_id, now)
     job.engineer_id, job.engineer_dealer_id, job.holds_capacity = eng.id, eng.dealer_id, False
     job.planned_arrival, job.plan_id = planned_arrival, plan_id
     job.responded_at = job.responded_at or now
@@ -747,6 +784,9 @@ async def _resolve(session: AsyncSession, job: Job, body: ActionIn, at: datetime
     await spares.guard_close(session, job)  # R-S6: not while its spare is out (unless converted)
     await repairs.guard_paid_completion(session, job, remote=remote)  # R-W3/R-T3: paid work is quoted first
     job.resolved_at = at
+    # the level it is learned at (plans/durations): the engineer's level in the job's skill now, not at learning
+    job.completed_skill_level = level_of(await session.scalar(
+        select(Engineer.skills).where(Engineer.id == job.engineer_id)), job.required_skill)
     if remote:
         job.responded_at = job.responded_at or at
     await record_milestone(session, job, "resolve", at)

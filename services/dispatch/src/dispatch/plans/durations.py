@@ -8,10 +8,11 @@ event, or ``relearn_all`` (a periodic or one-off recompute, e.g. after changing 
 What a plan uses per key (``effective``): a manual override (``service_durations.override``) wins, then the learned
 value, then the configured one; no row: the caller's ``DISPATCH_DEFAULT_SERVICE_MINUTES``.
 By skill level (issue 14): every key also has a ``skill_level`` (1..5; 0 = any level). A completion is learned at
-level 0 and at the level of the engineer who did it in the job's required skill (his level now), each with its own
-minimum sample count. At a level, the configured row is the level's, else the level-less one (with its override
-flag), the learned value the level's, else the level-less one; then override, learned, configured as above
-(``domain.durations.effective_at_level``).
+level 0 and at the level of the engineer who did it in the job's required skill, each with its own minimum sample
+count. That level is the one he had when he completed it (``jobs.completed_skill_level``, recorded in the completion's
+transaction, dispatch_0021); a job completed before it was recorded falls back to his level now. At a level, the
+configured row is the level's, else the level-less one (with its override flag), the learned value the level's,
+else the level-less one; then override, learned, configured as above (``domain.durations.effective_at_level``).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ Key = tuple[str, str, int]
 """(product line, fault class ("" = any), skill level (0 = any))"""
 
 
-def _level_of(skills: object, skill: str) -> int:
+def level_of(skills: object, skill: str) -> int:
     """An engineer's level (1..5) in ``skill``; 0 when he has none (or no engineer)."""
     level = skills.get(skill) if isinstance(skills, dict) else None
     return int(level) if isinstance(level, int) and 1 <= level <= 5 else 0
@@ -54,14 +55,15 @@ def _level_of(skills: object, skill: str) -> int:
 async def samples(session: AsyncSession, product_line: str, fault_class: str, window: int,
                   level: int = 0) -> list[int]:
     """Labour minutes of the last ``window`` on-site completions of the line (x fault class unless ""); with a
-    ``level``, only those done by an engineer of that level in the job's required skill (his level now)."""
+    ``level``, only those done by an engineer of that level in the job's required skill (at completion; his level now
+    for a job completed before that was recorded)."""
     q = (sa.select(ServiceRecord.labour_minutes).join(Job, Job.id == ServiceRecord.job_id)
          .where(Job.product_line == product_line, ServiceRecord.remote.is_(False)))
     if fault_class:
         q = q.where(Job.fault_class == fault_class)
-    if level:
-        q = q.join(Engineer, Engineer.id == ServiceRecord.engineer_id).where(
-            Engineer.skills.op("->>")(Job.required_skill) == str(level))
+    if level:  # the level recorded at completion; a job completed before it was recorded: the engineer's now
+        q = q.outerjoin(Engineer, Engineer.id == ServiceRecord.engineer_id).where(sa.func.coalesce(
+            sa.cast(Job.completed_skill_level, sa.Text), Engineer.skills.op("->>")(Job.required_skill)) == str(level))
     q = q.order_by(ServiceRecord.completed_at.desc(), ServiceRecord.job_id.desc()).limit(window)
     return list((await session.scalars(q)).all())
 
@@ -88,9 +90,11 @@ async def learn_from_completion(session: AsyncSession, cfg: DispatchConfig, *, j
     job = await session.get(Job, job_id)
     if job is None:
         return
-    skills = await session.scalar(sa.select(Engineer.skills).join(
-        ServiceRecord, ServiceRecord.engineer_id == Engineer.id).where(ServiceRecord.job_id == job_id))
-    level = _level_of(skills, job.required_skill)
+    level = job.completed_skill_level
+    if level is None:  # completed before the level was recorded (dispatch_0021): the engineer's level now
+        level = level_of(await session.scalar(sa.select(Engineer.skills).join(
+            ServiceRecord, ServiceRecord.engineer_id == Engineer.id).where(ServiceRecord.job_id == job_id)),
+            job.required_skill)
     for fault_class in dict.fromkeys((job.fault_class or "", "")):
         for lvl in dict.fromkeys((0, level)):
             await relearn(session, cfg, job.product_line, fault_class, now, lvl)
@@ -100,12 +104,13 @@ async def relearn_all(session: AsyncSession, cfg: DispatchConfig, now: datetime)
     """Re-learn every product line (and line x fault class), at any level and at each level that has
     completions; the number of keys."""
     rows = (await session.execute(
-        sa.select(Job.product_line, sa.func.coalesce(Job.fault_class, ""), Job.required_skill, Engineer.skills)
+        sa.select(Job.product_line, sa.func.coalesce(Job.fault_class, ""), Job.required_skill, Engineer.skills,
+                  Job.completed_skill_level)
         .join(ServiceRecord, ServiceRecord.job_id == Job.id)
         .outerjoin(Engineer, Engineer.id == ServiceRecord.engineer_id).distinct())).all()
     keys: set[Key] = set()
-    for line, fc, skill, skills in rows:
-        for lvl in {0, _level_of(skills, skill)}:
+    for line, fc, skill, skills, done_at in rows:
+        for lvl in {0, level_of(skills, skill) if done_at is None else done_at}:
             keys |= {(line, fc, lvl), (line, "", lvl)}
     for line, fc, lvl in sorted(keys):
         await relearn(session, cfg, line, fc, now, lvl)

@@ -58,7 +58,11 @@ class JobPlanningRead(BaseModel):
     booked: bool = Field(description="earliest_start is a booked slot (not the job's opening)")
     booked_end: dt.datetime | None = Field(description="the booked window's end (a slot, a PM visit's window): the "
                                                        "latest start a plan keeps; null = latest_start")
-    service_minutes: int
+    service_minutes: int = Field(description="the minutes at no particular level (the level-less value)")
+    service_minutes_by_level: dict[int, int] = Field(
+        description="{level: minutes} for levels 1..5: what an engineer of that level in the job's required skill "
+                    "gets (the job's own minutes, else the level's configured/learned value, else the level-less "
+                    "one)")
     fault_class: str | None
     required_skills: dict[str, int]
     unserved_cost: Money

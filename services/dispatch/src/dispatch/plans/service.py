@@ -31,6 +31,7 @@ from aftersales_shared.outbox import add_events
 from ..config import DispatchConfig
 from ..domain import plan_lifecycle as lifecycle
 from ..domain import routing as r
+from ..domain.durations import SKILL_LEVELS
 from ..domain.job_lifecycle import ACCEPTED, OFFERED, OPEN_STATUSES, QUEUED, TERMINAL
 from ..jobs import queries as job_queries
 from ..jobs import service as jobs
@@ -104,13 +105,15 @@ def _unserved_cost(job: Job, costs: dict[str, Decimal]) -> Decimal:
 
 async def job_planning(session: AsyncSession, cfg: DispatchConfig, job: Job) -> JobPlanningRead:
     earliest, _ = window(job, job.opened_at)
-    minutes = service_minutes(job, await _durations(session), cfg.default_service_minutes)
+    known = await _durations(session)
+    minutes = service_minutes(job, known, cfg.default_service_minutes)
+    by_level = {lvl: service_minutes(job, known, cfg.default_service_minutes, lvl) for lvl in SKILL_LEVELS}
     parts, parts_from = stock.expected_parts(job, await stock.fault_class_table(session))
     needs, needs_from = tools.required_tools(job, await tools.tool_table(session))
     return JobPlanningRead(
         job_id=job.id, status=job.status, engineer_id=job.engineer_id, earliest_start=earliest,
         latest_start=job.arrive_due, booked=job.earliest_start is not None,
-        booked_end=job.booked_end, service_minutes=minutes,
+        booked_end=job.booked_end, service_minutes=minutes, service_minutes_by_level=by_level,
         fault_class=job.fault_class, required_skills=required_skills(job),
         unserved_cost=to_fen(_unserved_cost(job, await _policy_costs(session))),
         pinned_engineer_id=job.pinned_engineer_id, expected_parts=parts, expected_parts_from=parts_from,
@@ -371,7 +374,10 @@ async def publish(session: AsyncSession, cfg: DispatchConfig, *, plan_id: str,
         if x.engineer_id in routes:  # a route that still has jobs
             restocks.setdefault(x.engineer_id, []).append(ev.PlannedRestock(
                 centre_id=x.centre_id, position=x.position, planned_arrival=x.planned_arrival,
-                planned_start=x.planned_start, planned_end=x.planned_end))
+                planned_start=x.planned_start, planned_end=x.planned_end,
+                # what the publish moved to the van at this stop (a part the centre no longer had is left out)
+                parts={p: q for p, q in x.parts.items() if p not in short.get((x.engineer_id, x.position), set())}
+                if x.parts else None))
     for job_id in unplanned:  # never left with an engineer absent that day: back to the queue, re-inserted
         await jobs.take_back_from_absent(session, cfg, job_id, day=row.day, now=now)
     move = lifecycle.move(row.status, "publish")

@@ -9,8 +9,10 @@ writes end as one of them, never as a mix or a duplicate-key error. Every functi
 Stock moves (``stock_moves``, one row per part and cause): a completed job's parts used leave the van
 (:func:`draw_down_used`, never below zero); a restock stop's parts leave the centre for the van when the stop is
 committed to a route (:func:`take_restock`: a plan published, a live insertion placing a job behind the stop), by a
-conditional UPDATE (``qty >= asked``), so two routes racing for the last unit: one gets it. The ``(ref, part_no)``
-key makes a retried cause move nothing twice.
+conditional UPDATE (``qty >= asked``), so two routes racing for the last unit: one gets it; what a restock took
+for a job that leaves the route before the engineer set off to it goes back to its centre
+(:func:`give_back_restock` for a live restock, :func:`give_back_planned` for a published plan's stop). The
+``(ref, part_no)`` key makes a retried cause move nothing twice.
 """
 
 from __future__ import annotations
@@ -26,7 +28,17 @@ from aftersales_shared.errors import NotFound
 
 from ..config import DispatchConfig
 from ..domain import routing as r
-from ..models import CentreStock, Engineer, FaultClassPart, Job, ServiceCentre, StockMove, VanStock
+from ..models import (
+    CentreStock,
+    Engineer,
+    FaultClassPart,
+    Job,
+    PlanRestock,
+    PlanStop,
+    ServiceCentre,
+    StockMove,
+    VanStock,
+)
 from .process_cache import ProcessCache
 
 PartTable = dict[tuple[str, str], dict[str, int]]
@@ -256,3 +268,88 @@ async def take_restock(session: AsyncSession, *, ref: str, centre_id: str, engin
 async def moves_of_job(session: AsyncSession, job_id: str) -> list[StockMove]:
     return list((await session.scalars(sa.select(StockMove).where(StockMove.job_id == job_id)
                                        .order_by(StockMove.id))).all())
+
+
+
+async def _give_back(session: AsyncSession, *, ref: str, centre_id: str | None, part: str, qty: int,
+                     engineer_id: str, job_id: str, plan_id: str | None, now: datetime) -> int | None:
+    """One part goes back van -> centre under the ledger row ``(ref, part)``: the centre's row locked before the
+    van's (as a take locks them, so a take and a give-back racing on one centre and van never deadlock), never
+    below zero (a van holding fewer now gives what it holds). A centre deleted since keeps nothing (the parts stay
+    the van's, ``moved`` 0). None: this ref gave it back already (a retry or a racing give-back)."""
+    known = centre_id is not None and await session.scalar(
+        sa.select(ServiceCentre.id).where(ServiceCentre.id == centre_id)) is not None
+    if known:
+        await session.execute(sa.select(CentreStock.part_no).where(
+            CentreStock.centre_id == centre_id, CentreStock.part_no == part).with_for_update())
+    move_id = await _claim(session, kind="return", ref=ref, part_no=part, asked=qty, engineer_id=engineer_id,
+                           centre_id=centre_id, job_id=job_id, plan_id=plan_id, now=now)
+    if move_id is None:
+        return None
+    took = 0
+    if known and qty > 0:
+        took = (await session.execute(_DRAW, {"e": engineer_id, "p": part, "q": qty, "now": now})).scalar() or 0
+    if took:
+        up = insert(CentreStock).values(centre_id=centre_id, part_no=part, qty=took, updated_at=now)
+        await session.execute(up.on_conflict_do_update(
+            index_elements=[CentreStock.centre_id, CentreStock.part_no],
+            set_={"qty": CentreStock.qty + up.excluded.qty, "updated_at": up.excluded.updated_at}))
+    await session.execute(sa.update(StockMove).where(StockMove.id == move_id).values(moved=took))
+    return took
+
+
+async def give_back_restock(session: AsyncSession, *, job_id: str, engineer_id: str,
+                            now: datetime) -> dict[str, int]:
+    """The job left ``engineer_id``'s route before he set off to it: the parts live insertion's restock stops moved
+    to his van for it (``live:<job>:..`` takes) go back to their centres, once per take (``ref = return:<take
+    ref>``), never below zero (:func:`_give_back`). Returns what went back, per part."""
+    takes = (await session.execute(sa.select(StockMove.ref, StockMove.part_no, StockMove.moved, StockMove.centre_id)
+                                   .where(StockMove.job_id == job_id, StockMove.kind == "restock",
+                                          StockMove.engineer_id == engineer_id, StockMove.moved > 0,
+                                          StockMove.ref.like("live:%"))
+                                   .order_by(StockMove.centre_id, StockMove.part_no, StockMove.id))).all()
+    back: dict[str, int] = {}
+    for t in takes:
+        took = await _give_back(session, ref=f"return:{t.ref}", centre_id=t.centre_id, part=t.part_no, qty=t.moved,
+                                engineer_id=engineer_id, job_id=job_id, plan_id=None, now=now)
+        if took is not None:
+            back[t.part_no] = back.get(t.part_no, 0) + took
+    await session.flush()
+    return back
+
+
+async def give_back_planned(session: AsyncSession, *, job_id: str, engineer_id: str, plan_id: str,
+                            need: Mapping[str, int], now: datetime) -> dict[str, int]:
+    """The job left ``engineer_id``'s route of the published plan ``plan_id`` before he set off to it: of the
+    parts the plan's restock stop before it (the nearest one before its position) moved to his van, what the job
+    needed (``need``) goes back to that centre, at most what the stop took less what jobs that left before gave
+    back (a stop takes only what the jobs after it need beyond the van's stock, so the van keeps what the others
+    still need). Once per job and stop (``ref = return:<take ref>:<job>``). Returns what went back, per part."""
+    if not any(q > 0 for q in need.values()):
+        return {}
+    at = await session.scalar(sa.select(PlanStop.position).where(
+        PlanStop.plan_id == plan_id, PlanStop.job_id == job_id, PlanStop.engineer_id == engineer_id))
+    if at is None:
+        return {}
+    stop = await session.scalar(sa.select(PlanRestock).where(
+        PlanRestock.plan_id == plan_id, PlanRestock.engineer_id == engineer_id, PlanRestock.position < at)
+        .order_by(PlanRestock.position.desc()).limit(1))
+    if stop is None:
+        return {}
+    take = f"plan:{plan_id}:{engineer_id}:{stop.position}"
+    taken = dict((await session.execute(sa.select(StockMove.part_no, StockMove.moved).where(
+        StockMove.ref == take, StockMove.part_no.in_(list(need))))).all())
+    given = dict((await session.execute(sa.select(StockMove.part_no, sa.func.sum(StockMove.asked)).where(
+        StockMove.kind == "return", StockMove.ref.like(f"return:{take}:%"), StockMove.part_no.in_(list(need)))
+        .group_by(StockMove.part_no))).all())
+    back: dict[str, int] = {}
+    for part in sorted(need):
+        qty = min(int(need[part]), taken.get(part, 0) - int(given.get(part) or 0))
+        if qty <= 0:
+            continue
+        took = await _give_back(session, ref=f"return:{take}:{job_id}", centre_id=stop.centre_id, part=part,
+                                qty=qty, engineer_id=engineer_id, job_id=job_id, plan_id=plan_id, now=now)
+        if took is not None:
+            back[part] = took
+    await session.flush()
+    return back
