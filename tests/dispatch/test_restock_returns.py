@@ -23,7 +23,7 @@ from dispatch.main import create_app
 from dispatch.plans import stock
 
 from .conftest import action, uniq
-from .test_live_routes import KM15, SITE, at, engineer, move_clock, next_workday, zone
+from .test_live_routes import KM15, SITE, at, engineer, move_clock, next_workday, open_at, zone
 from .test_plan_restock import put_centre
 from .test_plans import ZONE, county_zone, open_jobs, put_engineer, run_now, tomorrow
 from .test_stock_moves import _queued_needing, _retry, van
@@ -212,3 +212,41 @@ async def test_issue14_a_published_plans_restocked_part_goes_back_when_its_job_i
         r = await client.get("/v1/service-centres/C-PLAN/stock", headers=admin)
         assert r.json()["parts"] == {part: 4}
         assert await moves(admin_db, made[0].id) == []
+
+
+async def test_issue14_a_job_an_urgent_one_displaces_to_another_engineer_gives_its_restocked_part_back(
+        clean, dispatch_settings, admin, admin_db):
+    """R-S2 + issue 14 stock: a flexible job E1 holds behind a live restock stop (the centre's part moved to E1's
+    van) is displaced by an urgent in-zone job only E1 may do; E2, whose own van holds the part, takes it. The part
+    E1's van took goes back to the centre once, and the flexible job has no restock stop any more."""
+    s1, s2, r1, r2 = uniq("wash"), uniq("gas"), "310132", "310133"
+    part = uniq("CMP")
+    D = next_workday()
+    async with running(create_app(dispatch_settings())) as client:
+        t0 = at(D, 9)
+        await move_clock(client, admin, t0)
+        await zone(client, admin, r1, "in_zone")
+        await zone(client, admin, r2, "in_zone")
+        flexible = await open_at(client, s1, r2, (SITE[0] + KM15, SITE[1]), opened_at=t0 - timedelta(minutes=60))
+        r = await client.patch(f"/v1/jobs/{flexible.id}/planning", json={"expected_parts": {part: 1}}, headers=admin)
+        assert r.status_code == 200 and r.json()["status"] == "queued", r.text
+        await put_centre(client, admin, CENTRE, (SITE[0], SITE[1] + 0.001), {part: 2}, region=r2)
+        await engineer(client, admin, "E1", {s1: 3, s2: 3}, [r1, r2])
+        assert await _retry(client) == 1
+        got = await admin_db.fetchrow("SELECT engineer_id, restock_centre_id FROM dispatch.jobs WHERE id = $1",
+                                      flexible.id)
+        assert tuple(got) == ("E1", CENTRE)
+        assert await van(client, admin, "E1") == {part: 1} and await centre_has(client, admin) == {part: 1}
+        (take,) = await moves(admin_db, flexible.id)
+        await engineer(client, admin, "E2", {s1: 3}, [r1, r2], loc=(SITE[0] + KM15, SITE[1]))  # may not do s2
+        r = await client.put("/v1/engineers/E2/van-stock", json={"parts": {part: 1}}, headers=admin)
+        assert r.status_code == 200, r.text
+        urgent = await open_at(client, s2, r1, (SITE[0] - KM15, SITE[1]))
+        u = await admin_db.fetchrow("SELECT engineer_id, planned_arrival, arrive_due FROM dispatch.jobs "
+                                    "WHERE id = $1", urgent.id)
+        assert u["engineer_id"] == "E1" and u["planned_arrival"] <= u["arrive_due"]
+        assert await admin_db.fetchval("SELECT engineer_id FROM dispatch.jobs WHERE id = $1", flexible.id) == "E2"
+        assert await moves(admin_db, flexible.id) == [take, ("return", f"return:{take[1]}", CENTRE, "E1", 1, 1)]
+        assert (await van(client, admin, "E1")).get(part, 0) == 0 and await van(client, admin, "E2") == {part: 1}
+        assert await centre_has(client, admin) == {part: 2}
+        assert await restock_columns(admin_db, flexible.id) == (None, None, None)

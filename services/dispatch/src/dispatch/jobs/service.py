@@ -359,6 +359,8 @@ async def _take_insertion(session: AsyncSession, cfg: DispatchConfig, job: Job, 
     for m in ins.displaced:
         victim = victims[m.job_id]
         if m.to_engineer != victim.engineer_id:
+            if victim.engineer_id is not None and not _set_off(victim, _open_pause(victim)):
+                await give_back(session, victim, victim.engineer_id, now)  # its old restock goes back too
             await _hand_over(session, cfg, victim, day.rows[m.to_engineer], new[victim.id][1], now)
     previous, holder = job.planned_arrival, job.engineer_id if job.status in live.HELD else None
     if holder is not None and holder != ins.engineer_id and not _set_off(job, _open_pause(job)):
