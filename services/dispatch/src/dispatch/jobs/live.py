@@ -30,6 +30,7 @@ placed as if it needed none (the engineer orders them: ``waiting_parts``).
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -52,9 +53,9 @@ from ..plans.durations import cached
 from ..plans.inputs import DEFAULT_UNSERVED_COST, STARTED, at_time, day_bounds, engineer_input, job_input, works_on
 from ..plans.inputs import service_minutes as minutes_of
 
-__all__ = ["HELD", "LiveDay", "Reference", "StockView", "arrivals", "build_day", "core_job", "current_day", "durations",
-           "durations_for", "held_jobs", "load_day", "lock_engineers", "minutes_of", "nearest_engineers", "reference",
-           "still_as_read", "stock_for"]
+__all__ = ["HELD", "LiveDay", "Reference", "StockView", "arrivals", "build_day", "core_job", "current_day",
+           "durations", "durations_for", "held_core", "held_jobs", "load_day", "lock_engineers", "minutes_of",
+           "nearest_engineers", "reference", "still_as_read", "stock_for"]
 
 HELD = (OFFERED, ACCEPTED, EN_ROUTE, ON_SITE, PAUSED)
 """Statuses in which a job is on its engineer's route."""
@@ -179,6 +180,29 @@ def core_job(j: Any, cfg: DispatchConfig, ref: Reference, *,
     if window is not None:
         return replace(base, earliest=window[0], latest=window[1], late_penalty=None, urgent=False)
     return base
+
+
+CORE_CACHE_SIZE = 50_000
+"""How many held jobs' core ``Job`` this process keeps (``held_core``), oldest dropped first."""
+_CORE: OrderedDict[tuple[str, str, bool], tuple[Any, Any, Any, DispatchConfig, r.Job]] = OrderedDict()
+
+
+def held_core(j: Any, cfg: DispatchConfig, ref: Reference, *, parts: bool) -> r.Job:
+    """:func:`core_job` of a held job's row, kept in this process by the row's version (``xmin``): a job whose row
+    did not change since an earlier decision is not built again, as long as the reference tables (the per-process
+    caches' objects) and the settings it was built from are the same. A row without ``xmin`` is built each time."""
+    xmin = getattr(j, "xmin", None)
+    if xmin is None:
+        return core_job(j, cfg, ref, parts=parts)
+    key = (j.id, xmin, parts)
+    hit = _CORE.get(key)
+    if hit is not None and hit[0] is ref.durations and hit[1] is ref.tools and hit[2] is ref.parts and hit[3] is cfg:
+        return hit[4]
+    built = core_job(j, cfg, ref, parts=parts)
+    _CORE[key] = (ref.durations, ref.tools, ref.parts, cfg, built)
+    if len(_CORE) > CORE_CACHE_SIZE:
+        _CORE.popitem(last=False)
+    return built
 
 
 def _start_of(e: Any, d: date, now: datetime) -> tuple[float, float]:
@@ -345,7 +369,7 @@ def build_day(cfg: DispatchConfig, job: Any, now: datetime, *, engineers: Sequen
         mine = sorted(by_eng.get(eid, []), key=_order)
         held.update({j.id: j for j in mine})
         core_engineers.append(ce)
-        frames.append(_frame(ce, [core_job(j, cfg, ref, parts=stock is not None) for j in mine], now,
+        frames.append(_frame(ce, [held_core(j, cfg, ref, parts=stock is not None) for j in mine], now,
                              _restocks(mine, ref)))
     routes = tuple(schedule(frame, stops, travel, now_s=0, legs=legs)
                    for (frame, stops), legs in zip(frames, route_legs(travel, frames), strict=True))
