@@ -17,9 +17,11 @@ SITE = (31.2304, 121.4737)
 
 @pytest.fixture
 def dispatch_settings(infra_settings):
-    """Settings for a dispatch app; its consumer groups (if it runs them) have a prefix of the test's own."""
+    """Settings for a dispatch app; its consumer groups (if it runs them) have a prefix of the test's own. A plan's
+    solver stops after 2 s (the service's default of 30 s is for real zone-days; a test's few jobs are solved in
+    well under a second, and PyVRP runs to its limit)."""
     def _make(**kw) -> DispatchSettings:
-        base = {"run_background": False, "run_consumers": False, **kw}
+        base = {"run_background": False, "run_consumers": False, "plan_time_limit_seconds": 2.0, **kw}
         return DispatchSettings(**infra_settings("dispatch", **own_kafka("dispatch")), **base)
     return _make
 

@@ -3,18 +3,40 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
+from aftersales_shared import clock
 from aftersales_shared.kafka import make_producer
 from aftersales_shared.testing.plugin import reset_schema, running
 from notifications.config import AliyunSmsSettings, NotificationsSettings, SmtpSettings, WechatSettings
+from notifications.domain.policy import QUIET_FROM, QUIET_UNTIL, SHANGHAI
 from notifications.domain.templates import SMS_TEMPLATE_CODES
 from notifications.main import create_app
 
 from .servers import AliyunSms, Dispatch, SmtpServer, Ticketing, Wechat
+
+DAYTIME = time(9, 0)
+MARGIN = timedelta(hours=1)  # a test may run a while: within this of the quiet hours counts as inside them
+
+
+@pytest.fixture(autouse=True)
+def _daytime_in_shanghai() -> None:
+    """SMS are held in the quiet hours (21:00-08:00 Asia/Shanghai, ``domain/policy.py``). A test that does not
+    move the clock itself must not depend on the hour the suite runs at: inside the quiet hours (or within an hour
+    of them) the shared clock moves forward to the next 09:00 in Shanghai. A test about quiet hours moves it on
+    from there (``_move_to``); the plugin gives real time back after each test."""
+    now = clock.now().astimezone(SHANGHAI)
+    last = (datetime.combine(now.date(), QUIET_FROM) - MARGIN).time()
+    if QUIET_UNTIL <= now.time() < last:
+        return
+    target = datetime.combine(now.date(), DAYTIME, SHANGHAI)
+    if target <= now:
+        target += timedelta(days=1)
+    clock.advance(target - now, environment="test")
 
 
 def uid(prefix: str = "") -> str:
