@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from .routing_travel import Point, TravelModel
@@ -63,9 +64,10 @@ class Job:
         """The service seconds without an engineer (no level): the fallback of :meth:`service_s_for`."""
         return int(round(self.service_minutes * 60))
 
-    @property
+    @cached_property
     def service_rule(self) -> ServiceByLevel | None:
-        """How the service time depends on the engineer; None: it does not."""
+        """How the service time depends on the engineer; None: it does not (kept: a live decision asks it of
+        each held job on every candidate's route)."""
         if self.level_skill is None or not self.service_by_level:
             return None
         return ServiceByLevel(self.level_skill, self.service_s, tuple(sorted(
@@ -324,13 +326,14 @@ class RouteFrame:
 
 def stop_for(job: Job, epoch: datetime, *, earliest_floor: int = 0, engineer: Engineer | None = None) -> Stop:
     """A not-yet-scheduled stop carrying the job's window in plan seconds (earliest up, latest down) and its
-    service time when ``engineer`` does it (``end_s - start_s``; no engineer: the level-less time)."""
+    service time when ``engineer`` does it (``end_s - start_s``; no engineer: the level-less time). The stop shares
+    the job's (never mutated) parts and skills."""
+    rule = job.service_rule
+    service = job.service_s if rule is None or engineer is None else rule.seconds_for(engineer)
     e = max(to_seconds(epoch, job.earliest, up=True), earliest_floor)
-    return Stop(job_id=job.id, location=job.location, arrival_s=0, start_s=0, end_s=job.service_s_for(engineer),
-                earliest_s=e, latest_s=to_seconds(epoch, job.latest, up=False), leg_distance=0, leg_s=0,
-                late_allowed=job.late_penalty is not None, started=job.started,
-                pinned=job.pinned_to is not None, volume=job.volume, parts=dict(job.parts),
-                skills=dict(job.skills), tools=job.tools, service_rule=job.service_rule)
+    return Stop(job.id, job.location, 0, 0, service, e, to_seconds(epoch, job.latest, up=False), 0, 0,
+                job.late_penalty is not None, job.started, job.pinned_to is not None, job.volume, job.parts,
+                job.skills, job.tools, None, rule)
 
 
 def for_engineer(stop: Stop, engineer: Engineer) -> Stop:
@@ -371,7 +374,7 @@ def schedule(frame: RouteFrame, stops: list[Stop], travel: TravelModel, *, now_s
         service = s.end_s - s.start_s
         if i == 0 and s.started:
             end = max(now_s, s.start_s + service)
-            out.append(Stop(**{**s.__dict__, "arrival_s": s.start_s, "end_s": end, "leg_distance": 0, "leg_s": 0}))
+            out.append(_laid(s, s.start_s, s.start_s, end, 0, 0))
             depart = min(depart, s.start_s)
             t = end
             continue
@@ -380,8 +383,7 @@ def schedule(frame: RouteFrame, stops: list[Stop], travel: TravelModel, *, now_s
         if i == 0 and just_in_time and start - int(dur[i]) > t:
             depart = t = start - int(dur[i])
             arrival = start
-        out.append(Stop(**{**s.__dict__, "arrival_s": arrival, "start_s": start, "end_s": start + service,
-                           "leg_distance": int(dist[i]), "leg_s": int(dur[i])}))
+        out.append(_laid(s, arrival, start, start + service, int(dist[i]), int(dur[i])))
         t = start + service
     if not stops:
         return Route(frame.engineer_id, frame.start_location, frame.end_location, frame.depart_s, (), 0,
@@ -389,6 +391,17 @@ def schedule(frame: RouteFrame, stops: list[Stop], travel: TravelModel, *, now_s
     return Route(frame.engineer_id, frame.start_location, frame.end_location, depart, tuple(out), int(dist[-1]),
                  t + int(dur[-1]), int(dur[-1]), frame.shift_start_s, frame.shift_end_s, frame.max_end_s,
                  frame.depart_s)
+
+
+def _laid(s: Stop, arrival_s: int, start_s: int, end_s: int, leg_distance: int, leg_s: int) -> Stop:
+    """``s`` with its times and leg: a copy of its fields with five replaced, without ``dataclasses.replace``'s
+    per-field keyword round (``schedule`` lays every stop of every candidate route in each live decision)."""
+    new = object.__new__(Stop)
+    d = new.__dict__
+    d.update(s.__dict__)
+    d["arrival_s"], d["start_s"], d["end_s"], d["leg_distance"], d["leg_s"] = (
+        arrival_s, start_s, end_s, leg_distance, leg_s)
+    return new
 
 
 def route_legs(travel: TravelModel, routes: Sequence[tuple[RouteFrame, Sequence[Stop]]]

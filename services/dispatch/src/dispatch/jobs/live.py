@@ -29,11 +29,12 @@ placed as if it needed none (the engineer orders them: ``waiting_parts``).
 
 from __future__ import annotations
 
+import json
 import math
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -106,19 +107,21 @@ def current_day(e: Any, now: datetime) -> date | None:
     return None
 
 
-def _on_day(j: Any, d: date, current: date) -> bool:
-    """Whether a held job is on the engineer's route of day ``d`` (``current``: the engineer's current day)."""
+def _on_day(j: Any, d: date, current: date, bounds: tuple[datetime, datetime]) -> bool:
+    """Whether a held job is on the engineer's route of day ``d`` (``current``: the engineer's current day;
+    ``bounds``: ``day_bounds(d)``)."""
     if j.status in STARTED or j.planned_arrival is None:
         return d == current
-    start, end = day_bounds(d)
     if d == current:
-        return j.planned_arrival < end
-    return start <= j.planned_arrival < end
+        return j.planned_arrival < bounds[1]
+    return bounds[0] <= j.planned_arrival < bounds[1]
+
+
+_FAR = datetime.max.replace(tzinfo=UTC)
 
 
 def _order(j: Any) -> tuple[int, datetime, datetime]:
-    far = datetime.max.replace(tzinfo=j.opened_at.tzinfo)
-    return (0 if j.status in STARTED else 1, j.planned_arrival or far, j.arrive_due or far)
+    return (0 if j.status in STARTED else 1, j.planned_arrival or _FAR, j.arrive_due or _FAR)
 
 
 async def durations(session: AsyncSession, cfg: DispatchConfig) -> dict[tuple[str, str, int], int]:
@@ -134,6 +137,8 @@ async def reference(session: AsyncSession, cfg: DispatchConfig) -> Reference:
                      await stock_data.cached_table(session, cfg), await stock_data.cached_centres(session, cfg))
 
 
+_ENGINEERS = f"{Engineer.metadata.schema}.{Engineer.__tablename__}"
+_JOBS = f"{Job.metadata.schema}.{Job.__tablename__}"
 _VAN, _CSTOCK, _CENTRES = (f"{m.metadata.schema}.{m.__tablename__}" for m in (VanStock, CentreStock, ServiceCentre))
 _STOCK_FOR = sa.text(f"""
     SELECT 'v' AS kind, engineer_id AS id, part_no, qty, NULL::float8 AS lat, NULL::float8 AS lon FROM {_VAN}
@@ -249,32 +254,36 @@ async def nearest_engineers(session: AsyncSession, job: Any, *, limit: int, excl
     """Active engineers who serve the job's zone and hold its skills (any level: the core checks levels) and
     ``tools``, nearest first by last known position or home; the pinned engineer alone for a pinned job. Not
     ``skilled`` (an urgent job): any skills and tools, so a job it displaces can go to an engineer who may do that
-    one (the core checks each). Rows of ``ENGINEER_COLUMNS`` and ``xmin`` (no ORM objects)."""
-    q = _nearest(job, exclude=exclude, only=only, skilled=skilled, tools=tools)
-    return list((await session.execute(q.limit(limit))).all())
-
-
-def _nearest(job: Any, *, exclude: Sequence[str], only: Sequence[str] | None,
-             skilled: bool, tools: frozenset[str] = frozenset()) -> sa.Select[Any]:
+    one (the core checks each). Rows of ``ENGINEER_COLUMNS`` and ``xmin`` (no ORM objects). One prepared statement
+    (``_NEAREST``): building a query per decision cost about as much as running it."""
     assert job.lat is not None and job.lon is not None
-    k = math.cos(math.radians(job.lat))
-    lat = sa.func.coalesce(Engineer.last_lat, Engineer.home_lat) - job.lat
-    lon = (sa.func.coalesce(Engineer.last_lon, Engineer.home_lon) - job.lon) * k
-    q = sa.select(*_E_COLS, _E_XMIN).where(Engineer.active.is_(True))
+    if only is None and job.pinned_engineer_id is not None:
+        only = [job.pinned_engineer_id]
+    skills = (sorted(job.required_skills or {}) or [job.required_skill]) if skilled else []
+    params = {"lat": float(job.lat), "lon": float(job.lon), "k": math.cos(math.radians(job.lat)),
+              "exclude": list(exclude), "limit": limit}
     if only is not None:
-        q = q.where(Engineer.id.in_(list(only)))
-    elif job.pinned_engineer_id is not None:
-        q = q.where(Engineer.id == job.pinned_engineer_id)
-    else:
-        q = q.where(Engineer.zones.contains([job.region_code]))
-        if skilled:
-            for skill in ({k: 1 for k in (job.required_skills or {})} or {job.required_skill: 1}):
-                q = q.where(Engineer.skills.has_key(skill))
-            if tools:
-                q = q.where(Engineer.tools.contains(sorted(tools)))
-    if exclude:
-        q = q.where(Engineer.id.not_in(list(exclude)))
-    return q.order_by(lat * lat + lon * lon, Engineer.id)
+        return list((await session.execute(_NEAREST_ONLY, params | {"ids": list(only)})).all())
+    return list((await session.execute(_NEAREST, params | {
+        "zone": json.dumps([job.region_code]), "skills": skills,
+        "tools": json.dumps(sorted(tools) if skilled else [])})).all())
+
+
+_E_SELECT = ", ".join(f"e.{c}" for c in ENGINEER_COLUMNS) + ", e.xmin::text AS xmin"
+_E_ORDER = ("(coalesce(e.last_lat, e.home_lat) - :lat) * (coalesce(e.last_lat, e.home_lat) - :lat)"
+            " + ((coalesce(e.last_lon, e.home_lon) - :lon) * :k) * ((coalesce(e.last_lon, e.home_lon) - :lon) * :k),"
+            " e.id")
+_ARRAYS = (sa.bindparam("exclude", type_=sa.ARRAY(sa.String)), sa.bindparam("ids", type_=sa.ARRAY(sa.String)),
+           sa.bindparam("skills", type_=sa.ARRAY(sa.String)))
+_NEAREST = sa.text(f"""
+    SELECT {_E_SELECT} FROM {_ENGINEERS} AS e
+     WHERE e.active AND e.zones @> CAST(:zone AS jsonb) AND e.skills ?& CAST(:skills AS text[])
+       AND e.tools @> CAST(:tools AS jsonb) AND NOT (e.id = ANY(CAST(:exclude AS text[])))
+     ORDER BY {_E_ORDER} LIMIT :limit""").bindparams(_ARRAYS[0], _ARRAYS[2])
+_NEAREST_ONLY = sa.text(f"""
+    SELECT {_E_SELECT} FROM {_ENGINEERS} AS e
+     WHERE e.active AND e.id = ANY(CAST(:ids AS text[])) AND NOT (e.id = ANY(CAST(:exclude AS text[])))
+     ORDER BY {_E_ORDER} LIMIT :limit""").bindparams(_ARRAYS[0], _ARRAYS[1])
 
 
 async def lock_engineers(session: AsyncSession, ids: Sequence[str], *, skip_locked: bool = False) -> list[Any]:
@@ -288,13 +297,19 @@ async def lock_engineers(session: AsyncSession, ids: Sequence[str], *, skip_lock
 
 
 async def held_jobs(session: AsyncSession, engineer_ids: Sequence[str], job_id: str) -> list[Any]:
-    """Every job the engineers hold (on a route), but ``job_id``: one query, rows of ``ROUTE_COLUMNS`` and
-    ``xmin`` (plain columns: no ORM object is built or refreshed)."""
+    """Every job the engineers hold (on a route), but ``job_id``: one prepared statement, rows of
+    ``ROUTE_COLUMNS`` and ``xmin`` (plain columns: no ORM object is built or refreshed)."""
     if not engineer_ids:
         return []
-    q = sa.select(*_J_COLS, _J_XMIN).where(Job.engineer_id.in_(list(engineer_ids)), Job.status.in_(HELD),
-                                           Job.id != job_id)
-    return list((await session.execute(q)).all())
+    return list((await session.execute(_HELD, {"ids": list(engineer_ids), "held": list(HELD),
+                                               "job_id": job_id})).all())
+
+
+_HELD = sa.text(f"""
+    SELECT {", ".join(f"j.{c}" for c in ROUTE_COLUMNS)}, j.xmin::text AS xmin FROM {_JOBS} AS j
+     WHERE j.engineer_id = ANY(CAST(:ids AS text[])) AND j.status = ANY(CAST(:held AS text[]))
+       AND j.id <> :job_id""").bindparams(
+    sa.bindparam("ids", type_=sa.ARRAY(sa.String)), sa.bindparam("held", type_=sa.ARRAY(sa.String)))
 
 
 async def still_as_read(session: AsyncSession, engineers: Sequence[Any], held_rows: Sequence[Any],
@@ -313,8 +328,6 @@ async def still_as_read(session: AsyncSession, engineers: Sequence[Any], held_ro
                                                               if j.engineer_id in ids}
 
 
-_ENGINEERS = f"{Engineer.metadata.schema}.{Engineer.__tablename__}"
-_JOBS = f"{Job.metadata.schema}.{Job.__tablename__}"
 _LOCK_ROUTES = sa.text(f"""
     WITH old AS (SELECT id, xmin::text AS v FROM {_ENGINEERS} WHERE id = ANY(CAST(:ids AS text[]))
                  ORDER BY id FOR UPDATE),
@@ -355,11 +368,13 @@ def build_day(cfg: DispatchConfig, job: Any, now: datetime, *, engineers: Sequen
     travel = r.HaversineTravel(speed_kmh=cfg.speed_kmh(job.zone_class), road_factor=cfg.road_factor)
     by_eng: dict[str, list[Any]] = {}
     currents = {eid: current_day(e, now) or days[eid] for eid, e in rows.items()}
+    bounds = {d: day_bounds(d) for d in set(days.values())}
     for j in held_rows:
         eid = j.engineer_id
         if eid not in rows:
             continue
-        if _on_day(j, days[eid], currents[eid]) and j.lat is not None and j.lon is not None:
+        d = days[eid]
+        if _on_day(j, d, currents[eid], bounds[d]) and j.lat is not None and j.lon is not None:
             by_eng.setdefault(eid, []).append(j)
     core_engineers, frames, held = [], [], {}
     for eid, e in rows.items():

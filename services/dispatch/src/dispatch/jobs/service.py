@@ -23,6 +23,7 @@ from sqlalchemy.orm.util import identity_key
 from aftersales_shared.clock import business_date
 from aftersales_shared.errors import Conflict, DomainError, NotFound, Unprocessable
 from aftersales_shared.events import dispatch as ev
+from aftersales_shared.events.envelope import IntegrationEvent
 from aftersales_shared.events.ticketing import TicketOpenedPayload, TicketReopenedPayload
 from aftersales_shared.ids import new_id
 from aftersales_shared.outbox import add_events
@@ -80,11 +81,13 @@ def _end_open_pause(job: Job, at: datetime) -> None:
 
 
 async def _apply(session: AsyncSession, cfg: DispatchConfig | None, job: Job, action: str, *, at: datetime,
-                 now: datetime, effect: Effect | None = None, extras: Extras | None = None) -> None:
+                 now: datetime, effect: Effect | None = None, extras: Extras | None = None,
+                 more: Callable[[], Sequence[IntegrationEvent]] | None = None) -> None:
     """Apply the lifecycle move ``action`` to a locked job: end an open pause the move leaves, run the
     action's own effect, set the status (counting the move in ``version``, its time in ``last_action_at``),
     free the engineer's capacity when the job stops holding it, emit the move's events (stamped ``at``), and
-    offer a job that is back in the queue to the next candidate (the ``cfg`` is needed only for that)."""
+    offer a job that is back in the queue to the next candidate (the ``cfg`` is needed only for that). ``more``:
+    events made once the job is moved, written in the same outbox write."""
     move = lifecycle.move(job.status, action)
     on_route = job.engineer_id if job.status in live.HELD else None
     pause = _open_pause(job)
@@ -109,7 +112,7 @@ async def _apply(session: AsyncSession, cfg: DispatchConfig | None, job: Job, ac
     if to == QUEUED:  # a queued job has no engineer (CHECK ck_jobs_queued_unassigned)
         job.engineer_id, job.engineer_dealer_id = None, None
     await session.flush()
-    await add_events(session, *events)
+    await add_events(session, *events, *(more() if more is not None else ()))
     if to == QUEUED:
         assert cfg is not None, f"{action} puts the job back in the queue: pass the DispatchConfig"
         await try_assign(session, cfg, job, now)
@@ -365,15 +368,17 @@ async def _take_insertion(session: AsyncSession, cfg: DispatchConfig, job: Job, 
     previous, holder = job.planned_arrival, job.engineer_id if job.status in live.HELD else None
     if holder is not None and holder != ins.engineer_id and not _set_off(job, _open_pause(job)):
         await give_back(session, job, holder, now)  # moved off a route: its old restock goes back
-    await _hand_over(session, cfg, job, day.rows[ins.engineer_id], new[job.id][1], now)
+    moved = await _moved_etas(session, cfg, day.held, new, before, now, reasons={
+        job_id: "displaced" if job_id in displaced else "insertion" for job_id in new}, locked=victims)
     # the restock stop before it on its route (its parts are the van's already: ``stock.take_restock``)
     job.restock_centre_id, job.restock_parts = ins.restock, dict(ins.restock_parts) or None
     job.restock_arrival = res.plan.time(ins.restock_arrival_s) if ins.restock_arrival_s is not None else None
-    own = [] if job.planned_arrival is None or job.planned_arrival == previous else [
-        _eta_event(job, previous, reason, now)]
-    await _move_etas(session, cfg, day.held, new, before, now, reasons={
-        job_id: "displaced" if job_id in displaced else "insertion" for job_id in new}, locked=victims,
-        events=own)
+
+    def etas() -> list[IntegrationEvent]:  # the job's own (once handed over: it names the engineer), then the moved
+        own = job.planned_arrival is not None and job.planned_arrival != previous
+        return [_eta_event(job, previous, reason, now)] * own + moved
+
+    await _hand_over(session, cfg, job, day.rows[ins.engineer_id], new[job.id][1], now, more=etas)
     if holder is not None and holder != ins.engineer_id:  # moved off a route (a booking): the rest moves up
         await reflow(session, cfg, holder, job, now)
 
@@ -416,12 +421,21 @@ now wins; its next insertion or plan says its ETA) get their new planned arrival
 async def _move_etas(session: AsyncSession, cfg: DispatchConfig, rows: Mapping[str, Any],
                      new: dict[str, tuple[str, datetime, int]], before: dict[str, datetime | None], now: datetime,
                      *, reasons: dict[str, str], locked: Mapping[str, Job] | None = None,
-                     events: Sequence[ev.JobEtaChanged] = ()) -> int:
+                     events: Sequence[IntegrationEvent] = ()) -> int:
+    """:func:`_moved_etas` and one outbox write of their events after ``events``. The number of jobs told."""
+    moved = await _moved_etas(session, cfg, rows, new, before, now, reasons=reasons, locked=locked)
+    if events or moved:
+        await add_events(session, *events, *moved)
+    return len(moved)
+
+
+async def _moved_etas(session: AsyncSession, cfg: DispatchConfig, rows: Mapping[str, Any],
+                      new: dict[str, tuple[str, datetime, int]], before: dict[str, datetime | None], now: datetime,
+                      *, reasons: dict[str, str], locked: Mapping[str, Job] | None = None) -> list[IntegrationEvent]:
     """Jobs of ``rows`` whose planned arrival in ``new`` moved by ``cfg.eta_change`` or more (or that are in
-    ``locked``, ORM rows already locked and always told) get it, with ``dispatch.job.eta_changed``: one
-    ``UPDATE .. RETURNING`` that locks the others ``SKIP LOCKED`` (a job being changed right then by an app action
-    is skipped: its next insertion or plan says its ETA) and one outbox write with ``events``. The number of
-    jobs told."""
+    ``locked``, ORM rows already locked and always told) get it: one ``UPDATE .. RETURNING`` that locks the others
+    ``SKIP LOCKED`` (a job being changed right then by an app action is skipped: its next insertion or plan says
+    its ETA). Their ``dispatch.job.eta_changed`` events, for the caller to write."""
     locked = locked or {}
     moved: dict[str, tuple[datetime | None, datetime]] = {}
     for job_id, (_, arrival, _) in new.items():
@@ -430,15 +444,13 @@ async def _move_etas(session: AsyncSession, cfg: DispatchConfig, rows: Mapping[s
         was = before.get(job_id)
         if job_id in locked or was is None or abs(arrival - was) >= cfg.eta_change:
             moved[job_id] = (was, arrival)
-    out = list(events)
-    told = 0
+    out: list[IntegrationEvent] = []
     for job_id, (was, arrival) in moved.items():
         if job_id in locked:
             row = locked[job_id]
             row.planned_arrival, row.updated_at = arrival, now
             if arrival != was:
                 out.append(_eta_event(row, was, reasons[job_id], now))
-                told += 1
     ask = {job_id: v for job_id, v in moved.items() if job_id not in locked and v[1] != v[0]}
     if ask:
         got = (await session.execute(_MOVE_ETAS, {"ids": list(ask), "arrivals": [v[1] for v in ask.values()],
@@ -450,23 +462,21 @@ async def _move_etas(session: AsyncSession, cfg: DispatchConfig, rows: Mapping[s
                 set_committed_value(obj, "planned_arrival", x.planned_arrival)
                 set_committed_value(obj, "updated_at", now)
             out.append(_eta_event(x, ask[x.id][0], reasons[x.id], now))
-            told += 1
-    if out:
-        await add_events(session, *out)
-    return told
+    return out
 
 
 async def _hand_over(session: AsyncSession, cfg: DispatchConfig, job: Job, eng: Any, arrival: datetime,
-                     now: datetime) -> None:
+                     now: datetime, *, more: Callable[[], Sequence[IntegrationEvent]] | None = None) -> None:
     """The job goes on ``eng``'s route with ``arrival``: a queued job is offered (the route is the capacity: no
     unit of ``max_jobs`` is held); a job held by another engineer is reassigned by dispatch (accepted), its
-    offers withdrawn; the same engineer: only the planned arrival changes."""
+    offers withdrawn; the same engineer: only the planned arrival changes. ``more``: events made once the job is
+    handed over, written in the same outbox write as the hand-over's own."""
     job.planned_arrival, job.updated_at = arrival, now
     if job.status == QUEUED:
         job.engineer_id, job.engineer_dealer_id, job.holds_capacity = eng.id, eng.dealer_id, False
         session.add(Offer(id=str(new_id()), job_id=job.id, engineer_id=eng.id, status="pending",
                           offered_at=now, expires_at=now + cfg.offer_ttl))
-        await _apply(session, cfg, job, "offer", at=now, now=now,
+        await _apply(session, cfg, job, "offer", at=now, now=now, more=more,
                      extras={ev.JobAssigned.TYPE: {"assigned_by": "auto", "planned_arrival": arrival}})
     elif job.engineer_id != eng.id:
         await queries.close_offer(session, job, "withdrawn", now, "moved to another route")
@@ -476,8 +486,10 @@ async def _hand_over(session: AsyncSession, cfg: DispatchConfig, job: Job, eng: 
         job.engineer_id, job.engineer_dealer_id, job.holds_capacity = eng.id, eng.dealer_id, False
         job.responded_at = job.responded_at or now
         await record_milestone(session, job, "respond", now)
-        await _apply(session, cfg, job, "assign", at=now, now=now,
+        await _apply(session, cfg, job, "assign", at=now, now=now, more=more,
                      extras={ev.JobAssigned.TYPE: {"assigned_by": "auto", "planned_arrival": arrival}})
+    elif more is not None:
+        await add_events(session, *more())
 
 
 async def eta_changed(session: AsyncSession, job: Job, previous: datetime | None, reason: str,
