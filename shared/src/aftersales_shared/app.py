@@ -252,6 +252,7 @@ def create_service_app(settings: ServiceSettings, parts: ServiceParts, *, trace_
         # everything loaded so far lives as long as the process: keep it out of the collector's full passes,
         # which otherwise walk it on every gen-2 collection under load
         gc.freeze()
+        gc.set_threshold(settings.gc_young_threshold, *gc.get_threshold()[1:])
         log.info("%s started", settings.service_name)
         try:
             yield

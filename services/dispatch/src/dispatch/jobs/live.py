@@ -35,6 +35,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -198,16 +199,33 @@ def held_core(j: Any, cfg: DispatchConfig, ref: Reference, *, parts: bool) -> r.
     caches' objects) and the settings it was built from are the same. A row without ``xmin`` is built each time."""
     xmin = getattr(j, "xmin", None)
     if xmin is None:
-        return core_job(j, cfg, ref, parts=parts)
+        return core_job(_decoded(j), cfg, ref, parts=parts)
     key = (j.id, xmin, parts)
     hit = _CORE.get(key)
     if hit is not None and hit[0] is ref.durations and hit[1] is ref.tools and hit[2] is ref.parts and hit[3] is cfg:
         return hit[4]
-    built = core_job(j, cfg, ref, parts=parts)
+    built = core_job(_decoded(j), cfg, ref, parts=parts)
     _CORE[key] = (ref.durations, ref.tools, ref.parts, cfg, built)
     if len(_CORE) > CORE_CACHE_SIZE:
         _CORE.popitem(last=False)
     return built
+
+
+_JSON_TEXT = ("required_skills", "required_tools", "expected_parts")
+"""A held job's JSON columns read as text (``_HELD``): decoded only when its core ``Job`` is built, not for every
+held job of every decision (most come from ``held_core``'s cache)."""
+
+
+def _decoded(j: Any) -> Any:
+    """``j`` with its ``_JSON_TEXT`` columns decoded (a row of ``_HELD``); anything else as it is."""
+    if not any(isinstance(getattr(j, c, None), str) for c in _JSON_TEXT):
+        return j
+    out = SimpleNamespace(**j._mapping)
+    for c in _JSON_TEXT:
+        v = getattr(out, c)
+        if isinstance(v, str):
+            setattr(out, c, json.loads(v))
+    return out
 
 
 def _start_of(e: Any, d: date, now: datetime) -> tuple[float, float]:
@@ -233,19 +251,17 @@ def _frame(e: r.Engineer, jobs: list[r.Job], epoch: datetime,
     return RouteFrame(e.id, e.start, e.end_point, max(0, shift_start), shift_start, shift_end, shift_end), stops
 
 
-ENGINEER_COLUMNS = ("id", "dealer_id", "active", "skills", "zones", "shifts", "absences", "shift_start",
+ENGINEER_COLUMNS = ("id", "dealer_id", "active", "skills", "shifts", "absences", "shift_start",
                     "shift_end", "home_lat", "home_lon", "last_lat", "last_lon", "last_seen_at", "tools")
-"""What of an engineer the route's frame, the insertion and the offer use."""
+"""What of an engineer the route's frame, the insertion and the offer use (zones only filter, in SQL)."""
 ROUTE_COLUMNS = ("id", "engineer_id", "status", "planned_arrival", "earliest_start", "booked_end", "arrive_due",
                  "opened_at", "lat", "lon", "service_minutes", "product_line", "fault_class", "required_skills",
                  "required_skill", "required_tools", "unserved_cost", "pinned_engineer_id", "arrived_at",
                  "last_action_at", "zone_class", "expected_parts", "restock_centre_id", "restock_parts")
 """What of a held job its route is built from (``build_day``, ``core_job``)."""
 _E_XMIN = sa.cast(sa.literal_column("engineers.xmin"), sa.Text).label("xmin")
-_J_XMIN = sa.cast(sa.literal_column("jobs.xmin"), sa.Text).label("xmin")
 """The row version: PostgreSQL gives a row a new ``xmin`` on every update, so equal versions mean unchanged rows."""
 _E_COLS = [getattr(Engineer, c) for c in ENGINEER_COLUMNS]
-_J_COLS = [getattr(Job, c) for c in ROUTE_COLUMNS]
 
 
 async def nearest_engineers(session: AsyncSession, job: Any, *, limit: int, exclude: Sequence[str] = (),
@@ -306,7 +322,8 @@ async def held_jobs(session: AsyncSession, engineer_ids: Sequence[str], job_id: 
 
 
 _HELD = sa.text(f"""
-    SELECT {", ".join(f"j.{c}" for c in ROUTE_COLUMNS)}, j.xmin::text AS xmin FROM {_JOBS} AS j
+    SELECT {", ".join(f"j.{c}::text AS {c}" if c in _JSON_TEXT else f"j.{c}" for c in ROUTE_COLUMNS)},
+           j.xmin::text AS xmin FROM {_JOBS} AS j
      WHERE j.engineer_id = ANY(CAST(:ids AS text[])) AND j.status = ANY(CAST(:held AS text[]))
        AND j.id <> :job_id""").bindparams(
     sa.bindparam("ids", type_=sa.ARRAY(sa.String)), sa.bindparam("held", type_=sa.ARRAY(sa.String)))
