@@ -69,9 +69,8 @@ async def slots(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datet
     """The slots the plan can keep for this job, earliest first."""
     _check_bookable(job)
     ref = await live.reference(session, cfg)
-    near = await live.nearest_engineers(session, job, limit=cfg.live_candidates,
-                                        tools=required_tools(job, ref.tools)[0])
-    held = await live.held_jobs(session, [e.id for e in near], job.id)
+    near, held = await live.read_candidates(session, job, limit=cfg.live_candidates,
+                                            tools=required_tools(job, ref.tools)[0])
     out: list[Slot] = []
     for d in _days(cfg, now):
         day = live.build_day(cfg, job, now, engineers=near, held_rows=held, ref=ref, day=d)

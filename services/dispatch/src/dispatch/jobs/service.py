@@ -293,10 +293,9 @@ async def place(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datet
     urgent = job.zone_class == live.URGENT_ZONE and window is None
     ref = await live.reference(session, cfg)
     rjob = live.core_job(job, cfg, ref, window=window)
-    near = await live.nearest_engineers(session, job, limit=cfg.live_candidates * (2 if urgent else 1),
-                                        exclude=exclude, skilled=not urgent, tools=rjob.tools)
+    near, held = await live.read_candidates(session, job, limit=cfg.live_candidates * (2 if urgent else 1),
+                                            exclude=exclude, skilled=not urgent, tools=rjob.tools)
     ids = [e.id for e in near]
-    held = await live.held_jobs(session, ids, job.id)
     view = await live.stock_for(session, list(rjob.parts), ids, job.region_code) if rjob.parts else None
     today, displace = business_date(now), None
     for _ in range(LIVE_TRIES):
@@ -320,8 +319,7 @@ async def place(session: AsyncSession, cfg: DispatchConfig, job: Job, now: datet
         involved = {res.insertion.engineer_id} | {m.to_engineer for m in res.insertion.displaced}
         if not await live.still_as_read(session, [day.rows[e] for e in involved], held, job.id):
             # a concurrent decision changed them: read the candidates and their jobs again, decide again
-            near = await live.nearest_engineers(session, job, limit=len(ids), only=ids)
-            held = await live.held_jobs(session, ids, job.id)
+            near, held = await live.read_candidates(session, job, limit=len(ids), only=ids)
             continue
         victims: dict[str, Job] = {}
         if res.insertion.displaced:
