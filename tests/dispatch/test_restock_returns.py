@@ -250,3 +250,35 @@ async def test_issue14_a_job_an_urgent_one_displaces_to_another_engineer_gives_i
         assert (await van(client, admin, "E1")).get(part, 0) == 0 and await van(client, admin, "E2") == {part: 1}
         assert await centre_has(client, admin) == {part: 2}
         assert await restock_columns(admin_db, flexible.id) == (None, None, None)
+
+
+async def test_issue14_an_urgent_job_whose_part_no_van_holds_displaces_behind_a_restock_stop(
+        clean, dispatch_settings, admin, admin_db):
+    """R-S2 + issue 14 stock: an urgent in-zone job only E1 may do needs a part no van holds; E1's day is held by a
+    flexible job that makes it late. E1 takes it on time behind a stop at the centre holding the part (moved to his
+    van at once, one ``restock`` move), and the flexible job goes to E2, who may do it."""
+    s1, s2, r1, r2 = uniq("wash"), uniq("gas"), "310134", "310135"
+    part = uniq("CMP")
+    D = next_workday()
+    async with running(create_app(dispatch_settings())) as client:
+        t0 = at(D, 9)
+        await move_clock(client, admin, t0)
+        await zone(client, admin, r1, "in_zone")
+        await zone(client, admin, r2, "in_zone")
+        urgent = await _queued_needing(client, admin, s2, r1, (SITE[0] - KM15, SITE[1]), part)  # nobody serves r1
+        await put_centre(client, admin, CENTRE, (SITE[0] - KM15 / 2, SITE[1] + 0.005), {part: 2}, region=r1)
+        flexible = await open_at(client, s1, r2, (SITE[0] + KM15, SITE[1]), opened_at=t0 - timedelta(minutes=60))
+        await engineer(client, admin, "E1", {s1: 3, s2: 3}, [r2])
+        assert await _retry(client) == 1  # the flexible job on E1; the urgent one still has nobody
+        assert await admin_db.fetchval("SELECT engineer_id FROM dispatch.jobs WHERE id = $1", flexible.id) == "E1"
+        await engineer(client, admin, "E1", {s1: 3, s2: 3}, [r1, r2])
+        await engineer(client, admin, "E2", {s1: 3}, [r1, r2], loc=(SITE[0] + KM15, SITE[1]))  # may not do s2
+        assert await _retry(client) == 1
+        u = await admin_db.fetchrow("SELECT engineer_id, planned_arrival, arrive_due, restock_centre_id, "
+                                    "restock_parts, restock_arrival FROM dispatch.jobs WHERE id = $1", urgent.id)
+        assert (u["engineer_id"], u["restock_centre_id"], u["restock_parts"]) == ("E1", CENTRE, f'{{"{part}": 1}}')
+        assert u["restock_arrival"] < u["planned_arrival"] <= u["arrive_due"]
+        assert await admin_db.fetchval("SELECT engineer_id FROM dispatch.jobs WHERE id = $1", flexible.id) == "E2"
+        [(kind, _, centre, eng, asked, moved)] = await moves(admin_db, urgent.id)
+        assert (kind, centre, eng, asked, moved) == ("restock", CENTRE, "E1", 1, 1)
+        assert await van(client, admin, "E1") == {part: 1} and await centre_has(client, admin) == {part: 1}

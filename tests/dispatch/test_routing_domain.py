@@ -23,6 +23,7 @@ from dispatch.domain.routing import (
     plan_day,
     verify,
 )
+from dispatch.domain.routing_model import RESTOCK_PREFIX, ServiceCentre
 from dispatch.domain.routing_travel import leg, matrices
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -327,6 +328,47 @@ def test_R_S2_urgent_job_displaces_a_job_whose_window_allows_it():
     assert where(res.plan, "F") == "G"
     assert all(s.on_time for r in res.plan.routes for s in r.stops)
     assert verify(res.plan, [flex, urgent], engs) == []
+
+
+def test_a_job_in_progress_that_runs_past_the_shift_end_is_a_fact_not_a_plan_overrun():
+    # found by the hypothesis property: a level-1 engineer's started job takes 120 min and ends at the shift end;
+    # he is back a minute later, which no plan could avoid, so only a job the plan added there is an overrun
+    started = job("S", (0, 1), e=-60, lat=-30, service=5, pinned_to="E", started=True, started_at=NOW,
+                  service_by_level={1: 120.0, 3: 5.0}, level_skill="ac", skills={"ac": 1})
+    engs = [eng("E", end=120, skills={"ac": 1})]
+    p = plan([started], engs)
+    route = p.route_of("E")
+    assert route is not None and route.return_s == 120 * 60 + 60
+    assert verify(p, [started], engs) == []
+    extra = job("X", (0, 2), service=10, skills={"ac": 1})
+    stops = (*route.stops, replace(route.stops[0], job_id="X", started=False, pinned=False, arrival_s=7260,
+                                   start_s=7260, end_s=7860, earliest_s=0, latest_s=36000, leg_s=60,
+                                   leg_distance=60, service_rule=None))
+    added = replace(p, routes=(replace(route, stops=stops, return_s=7980, return_leg_s=120),))
+    assert "shift_end" in {v.kind for v in verify(added, [started, extra], engs)}
+
+
+def test_R_S2_an_urgent_job_whose_parts_no_van_holds_displaces_behind_a_restock_stop():
+    # as above, but the urgent job needs a compressor no van holds: E may still take it behind a stop at the centre
+    # (11 min away), putting the flexible job on G
+    flex = job("F", (10, 0), e=0, lat=480, service=200)
+    engs = (eng("E", end=230), eng("G", (80, 0), end=600))
+    p = plan([flex], engs)
+    centre = ServiceCentre("C", (11.0, 0.0), stock={"compressor": 3}, service_minutes=10)
+    urgent = job("U", (12, 0), e=0, lat=60, service=30, urgent=True, parts={"compressor": 1})
+    assert insert_job(p, urgent, engs, NOW).insertion is None  # no van holds it and no centre is known
+    assert insert_job(p, urgent, engs, NOW, centres=[centre], allow_displace=False).insertion is None
+    res = insert_job(p, urgent, engs, NOW, centres=[centre])
+    ins = res.insertion
+    assert ins is not None and ins.engineer_id == "E" and ins.lateness_s == 0
+    assert [(m.job_id, m.from_engineer, m.to_engineer) for m in ins.displaced] == [("F", "E", "G")]
+    assert (ins.restock, ins.restock_parts) == ("C", (("compressor", 1),))
+    route = res.plan.route_of("E")
+    assert route is not None and route.job_ids == (RESTOCK_PREFIX + "C", "U")
+    assert ins.restock_arrival_s == route.stops[0].arrival_s == 11 * 60
+    assert ins.arrival_s == route.stops[1].arrival_s == (11 + 10 + 1) * 60  # centre, loading, then the job
+    assert where(res.plan, "F") == "G"
+    assert verify(res.plan, [flex, urgent], engs, centres=[centre]) == []
 
 
 def test_urgent_job_does_not_displace_a_pinned_or_tight_job():

@@ -389,7 +389,7 @@ def insert_job(plan: Plan, job: Job, engineers: Sequence[Engineer], now: datetim
     best = _best_in(plan, idx, cands, job, sj, now_s, centres)
     displace = job.urgent if allow_displace is None else allow_displace
     if displace and (best is None or best.key[0] > 0):
-        moved = _displace(plan, idx, cands, job, sj, now_s, max_candidates)
+        moved = _displace(plan, idx, cands, job, sj, now_s, max_candidates, centres)
         if moved is not None:
             return moved
     if best is None:
@@ -408,8 +408,9 @@ def insert_job(plan: Plan, job: Job, engineers: Sequence[Engineer], now: datetim
 
 
 def _displace(plan: Plan, idx: _Index, cands: list[int], job: Job, sj: Stop, now_s: int,
-              max_candidates: int) -> InsertResult | None:
-    """Urgent job: take one movable stop out of a nearby route, put the job there on time, re-insert the stop."""
+              max_candidates: int, centres: Sequence[ServiceCentre] = ()) -> InsertResult | None:
+    """Urgent job: take one movable stop out of a nearby route, put the job there on time (behind a restock stop
+    at one of ``centres`` when the van lacks its parts), re-insert the stop."""
     for k in cands:
         r = idx.routes[k]
         first = _first_open(r, now_s)
@@ -423,7 +424,7 @@ def _displace(plan: Plan, idx: _Index, cands: list[int], job: Job, sj: Stop, now
             plan2 = replace(plan, routes=_replaced(plan, idx, r2))
             idx2 = idx.with_route(r2)
             _CACHE[plan2] = idx2
-            opt = _best_in(plan2, idx2, [k], job, sj, now_s)
+            opt = _best_in(plan2, idx2, [k], job, sj, now_s, centres)
             if opt is None or opt.key[0] > 0:
                 continue
             plan3, idx3, nr = _apply(plan2, idx2, opt, sj, now_s)
@@ -440,10 +441,15 @@ def _displace(plan: Plan, idx: _Index, cands: list[int], job: Job, sj: Stop, now
                 continue
             st = next(s for s in nr4.stops if s.job_id == job.id)
             pos = nr4.job_ids.index(job.id)
+            # its restock stop: the last one before it (the re-inserted stop may have gone in between)
+            rs = None if opt.restock is None else next(s for s in reversed(nr4.stops[:pos]) if s.restock is not None)
             ins = Insertion(job.id, r.engineer_id, pos, st.arrival_s, st.start_s, st.lateness_s,
                             plan4.totals.distance - plan.totals.distance,
                             plan4.totals.travel_s - plan.totals.travel_s,
-                            (Move(victim.job_id, r.engineer_id, vr.engineer_id, vopt.position),))
+                            (Move(victim.job_id, r.engineer_id, vr.engineer_id, vopt.position),),
+                            restock=rs.restock if rs else None,
+                            restock_parts=tuple(sorted(rs.parts.items())) if rs else (),
+                            restock_arrival_s=rs.arrival_s if rs else None)
             return InsertResult(plan4, ins, evaluated=len(cands))
     return None
 

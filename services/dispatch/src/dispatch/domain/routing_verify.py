@@ -8,7 +8,7 @@ list of violations is empty; the property tests run it on every plan they make.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from .routing_model import Engineer, Job, Plan, ServiceCentre, to_seconds
@@ -29,14 +29,16 @@ def verify(plan: Plan, jobs: Sequence[Job], engineers: Sequence[Engineer], trave
     """Every way the plan breaks a rule; ``[]`` when it keeps them all.
 
     - each job is on exactly one route or unplanned (``missing`` / ``duplicate``);
-    - the engineer may do it (skills at level, tools, parts, pin) (``skill``, ``pin``);
+    - the engineer may do it (skills at level, tools, parts, pin) (``skill``, ``pin``; on a route whose restock
+      stops name the parts they take, as live insertion's do, the parts are judged by the walk below alone);
     - times are physically possible: arrival >= previous end + travel (an engineer is never in two places),
       start >= arrival and >= earliest, end = start + the service time of THIS engineer (by his level in the
       job's ``level_skill``) (``travel``, ``early``, ``service``);
     - start <= latest unless the job may be late (``window``), and a stop's own ``on_time`` agrees (``claim``);
     - a started job stays first with its engineer (``started``);
     - the route leaves no earlier than the shift start (or now) and is back by shift end + overtime
-      (``shift_start`` / ``shift_end``); van volume and stock are enough (``capacity`` / ``stock``), walking the
+      (``shift_start`` / ``shift_end``; a route of nothing but the job in progress comes back when that job ends,
+      a fact and not the plan's choice); van volume and stock are enough (``capacity`` / ``stock``), walking the
       van's stock stop by stop: a restock stop (``Stop.restock``) at a known centre tops it up to
       ``Engineer.van_level`` from the centre's stock (``restock``), and no centre gives more than it holds over all
       routes (``centre_stock``).
@@ -69,6 +71,8 @@ def verify(plan: Plan, jobs: Sequence[Job], engineers: Sequence[Engineer], trave
         t = r.depart_s
         volume = 0
         held = dict(e.van_stock)  # what the van holds now
+        # restock stops naming what they take (live insertion's): the stop-by-stop walk alone judges the parts
+        explicit = any(x.restock is not None and x.parts for x in r.stops)
         if not r.stops[0].started and r.depart_s < shift_start:
             add("shift_start", None, e.id, f"leaves at {r.depart_s}, shift starts {shift_start}")
         for i, s in enumerate(r.stops):
@@ -104,7 +108,7 @@ def verify(plan: Plan, jobs: Sequence[Job], engineers: Sequence[Engineer], trave
             if j.started:  # in progress: a fact, not a choice; only "who" is checked
                 if j.pinned_to != e.id:
                     add("started", j.id, e.id, f"started by {j.pinned_to}, planned on {e.id}")
-            elif not e.qualifies(j, restock=True):
+            elif not e.qualifies(replace(j, parts={}) if explicit else j, restock=True):
                 kind = "pin" if j.pinned_to is not None and j.pinned_to != e.id else "skill"
                 add(kind, j.id, e.id, "engineer may not do this job (skills, tools, parts or pin)")
             if j.started and i != 0:
@@ -144,7 +148,8 @@ def verify(plan: Plan, jobs: Sequence[Job], engineers: Sequence[Engineer], trave
         back = t + dt
         if r.return_s < back:
             add("travel", None, e.id, f"claims back at {r.return_s}, cannot before {back}")
-        if max(back, r.return_s) > max_end:
+        forced = all(x.started for x in r.stops) and r.return_s <= back  # only the job in progress: a fact
+        if max(back, r.return_s) > max_end and not forced:
             add("shift_end", None, e.id, f"back at {max(back, r.return_s)}, latest return {max_end}")
     for (cid, p), q in drawn.items():
         if q > by_centre[cid].stock.get(p, 0):

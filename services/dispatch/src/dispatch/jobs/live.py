@@ -13,10 +13,10 @@ booked slot start or opening .. SLA arrive deadline; a booked slot's end (``book
 
 Only the ``cfg.live_candidates`` engineers nearest the job (by last known position or home, SQL ``ORDER BY`` on
 a flat-earth distance) who serve its zone and have its skills and tools are read, with the jobs they hold
-(``held_jobs``): two queries of plain columns (no ORM objects: a decision reads ~100 jobs), whatever the number of
-engineers; each row carries its row version (``xmin``). Then only the engineers whose routes the decision changes
-are locked, their ``route_version`` bumped, and checked to be as read (``still_as_read``, one statement comparing
-the row versions): the decision stands, or is made again on a fresh read. What does not change per decision
+(``read_candidates``): one statement of plain columns (no ORM objects: a decision reads ~100 jobs), whatever the
+number of engineers; each row carries its row version (``xmin``). Then only the engineers whose routes the decision
+changes are locked, their ``route_version`` bumped, and checked to be as read (``still_as_read``, one statement
+comparing the row versions): the decision stands, or is made again on a fresh read. What does not change per decision
 (service minutes, the fault classes' tools and parts, the service centres' locations: ``reference``) comes from a
 per-process cache.
 
