@@ -60,6 +60,15 @@ async def engineer(client, admin, eid, skills, zones, loc=SITE, **kw):
     assert r.status_code == 200, r.text
 
 
+async def in_zone_morning(client, admin, day, *regions):
+    """The clock at ``day`` 09:00 and ``regions`` in-zone (2 h to arrive): the set-up of the R-S2 tests."""
+    t0 = at(day, 9)
+    await move_clock(client, admin, t0)
+    for region in regions:
+        await zone(client, admin, region, "in_zone")
+    return t0
+
+
 async def open_at(client, skill, region, loc, *, opened_at=None):
     async with unit_of_work(client.app.state.sessions) as s:
         p = ticket(skill, region=region, loc=loc, opened_at=opened_at or clock.now() - timedelta(seconds=5))
@@ -124,10 +133,7 @@ async def test_urgent_job_displaces_a_flexible_one_and_both_get_eta_changed(
     s1, s2, r1, r2 = uniq("wash"), uniq("gas"), "310112", "310113"
     D = next_workday()
     async with running(create_app(dispatch_settings())) as client:
-        t0 = at(D, 9)
-        await move_clock(client, admin, t0)
-        await zone(client, admin, r1, "in_zone")
-        await zone(client, admin, r2, "in_zone")
+        t0 = await in_zone_morning(client, admin, D, r1, r2)
         await engineer(client, admin, "E1", {s1: 3, s2: 3}, [r1, r2])
         flexible = await open_at(client, s1, r2, (SITE[0] + KM15, SITE[1]), opened_at=t0 - timedelta(minutes=60))
         assert (await row(admin_db, flexible.id))["engineer_id"] == "E1"

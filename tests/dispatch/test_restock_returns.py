@@ -23,7 +23,7 @@ from dispatch.main import create_app
 from dispatch.plans import stock
 
 from .conftest import action, uniq
-from .test_live_routes import KM15, SITE, at, engineer, move_clock, next_workday, open_at, zone
+from .test_live_routes import KM15, SITE, at, engineer, in_zone_morning, move_clock, next_workday, open_at, zone
 from .test_plan_restock import put_centre
 from .test_plans import ZONE, county_zone, open_jobs, put_engineer, run_now, tomorrow
 from .test_stock_moves import _queued_needing, _retry, van
@@ -223,10 +223,7 @@ async def test_issue14_a_job_an_urgent_one_displaces_to_another_engineer_gives_i
     part = uniq("CMP")
     D = next_workday()
     async with running(create_app(dispatch_settings())) as client:
-        t0 = at(D, 9)
-        await move_clock(client, admin, t0)
-        await zone(client, admin, r1, "in_zone")
-        await zone(client, admin, r2, "in_zone")
+        t0 = await in_zone_morning(client, admin, D, r1, r2)
         flexible = await open_at(client, s1, r2, (SITE[0] + KM15, SITE[1]), opened_at=t0 - timedelta(minutes=60))
         r = await client.patch(f"/v1/jobs/{flexible.id}/planning", json={"expected_parts": {part: 1}}, headers=admin)
         assert r.status_code == 200 and r.json()["status"] == "queued", r.text
@@ -261,10 +258,7 @@ async def test_issue14_an_urgent_job_whose_part_no_van_holds_displaces_behind_a_
     part = uniq("CMP")
     D = next_workday()
     async with running(create_app(dispatch_settings())) as client:
-        t0 = at(D, 9)
-        await move_clock(client, admin, t0)
-        await zone(client, admin, r1, "in_zone")
-        await zone(client, admin, r2, "in_zone")
+        t0 = await in_zone_morning(client, admin, D, r1, r2)
         urgent = await _queued_needing(client, admin, s2, r1, (SITE[0] - KM15, SITE[1]), part)  # nobody serves r1
         await put_centre(client, admin, CENTRE, (SITE[0] - KM15 / 2, SITE[1] + 0.005), {part: 2}, region=r1)
         flexible = await open_at(client, s1, r2, (SITE[0] + KM15, SITE[1]), opened_at=t0 - timedelta(minutes=60))
