@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from aftersales_shared.clock import business_date
 from aftersales_shared.events.dispatch import JobArrived, JobAssigned, JobCancelled, JobCompleted, JobCreated
 from aftersales_shared.kafka import ensure_topics
 from aftersales_shared.testing.isolation import own_kafka, start_at_end
@@ -83,8 +84,10 @@ async def test_job_events_from_kafka_close_ticket_record_repair_and_create_callb
         assert await admin_db.fetchval("SELECT count(*) FROM ticketing.unit_repairs WHERE serial = $1", serial) == 1
         callbacks = (await client.get("/v1/callbacks", headers=agent)).json()
         assert [c["ticket_id"] for c in callbacks if c["ticket_id"] == t["id"]] == [t["id"]]
-        w = (await client.get(f"/v1/units/{serial}/warranty", headers=agent)).json()
-        assert w["repair_counts"] == {"unit": 1}
+        # the position on the day of the repair: completed 90 min from now may already be tomorrow in Shanghai
+        on = business_date(now + timedelta(minutes=90)).isoformat()
+        w = (await client.get(f"/v1/units/{serial}/warranty", params={"on": on}, headers=agent)).json()
+        assert w["repair_counts"] == {"unit": 1}, w
         types = [r["event_type"] for r in await admin_db.fetch(
             "SELECT event_type FROM ticketing.outbox WHERE key = $1 ORDER BY id", t["id"])]
         assert types.count("ticketing.ticket.closed") == 1 and types.count("ticketing.ticket.status_changed") == 3
