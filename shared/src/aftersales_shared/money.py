@@ -26,16 +26,14 @@ def money_str(value: Decimal) -> str:
     return format(to_fen(value), "f")
 
 
-Money = Annotated[
-    Decimal,
-    Field(ge=0, le=MAX_AMOUNT, max_digits=14, decimal_places=2),
-    PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
-]
+DecimalText = PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")
+"""A ``Decimal`` in JSON as its exact plain string ("12.5000", never a float or "1.25E+1")."""
+
+Money = Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, max_digits=14, decimal_places=2), DecimalText]
 """A non-negative amount in CNY as accepted from and returned to clients (an exact string in JSON)."""
 
-SignedMoney = Annotated[
-    Decimal,
-    Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, max_digits=14, decimal_places=2),
-    PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
-]
+SignedMoney = Annotated[Decimal, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, max_digits=14, decimal_places=2), DecimalText]
 """An amount that may be negative (a deduction, a credit)."""
+
+Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4), DecimalText]
+"""A contract's percentage term (0-100, four decimals), an exact string in JSON."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -22,6 +22,27 @@ class ReadModel(BaseModel):
     """A response body: built from rows or dicts by attribute or key."""
 
     model_config = ConfigDict(from_attributes=True)
+
+
+class TermsInForceRead(ReadModel):
+    """Effective-dated terms (``aftersales_shared.terms``) in force on a date; a service's model adds whose terms
+    they are and their typed values."""
+
+    on: date
+    version: int | None = Field(description="the latest change in force on that date (null: configured defaults)")
+    source: dict[str, int | None] = Field(description="per term: the change version it comes from (null: default)")
+
+
+class TermsChangeRead(ReadModel):
+    """One recorded change of effective-dated terms: which terms it set from when, who set them and why; a
+    service's model adds whose terms they are."""
+
+    version: int
+    effective_from: date
+    values: dict[str, Any] = Field(description="the terms this change set, as stored (amounts as strings)")
+    reason: str | None
+    created_by: str
+    created_at: datetime
 
 
 # --- boundary types (issue 13): one range for every producer and consumer ---------------------------------

@@ -8,13 +8,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PlainSerializer, model_validator
+from pydantic import Field, model_validator
 
-from aftersales_shared.money import Money
-from aftersales_shared.schemas import BusinessDate, LongText, ReadModel, StrictModel, Text
+from aftersales_shared.money import DecimalText, Money, Percent
+from aftersales_shared.schemas import (
+    BusinessDate,
+    LongText,
+    ReadModel,
+    StrictModel,
+    TermsChangeRead,
+    TermsInForceRead,
+    Text,
+)
 
-_DEC = PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")
-Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4), _DEC]
 UnitAmount = Annotated[Money, Field(le=Decimal("9999999999.99"))]
 MilestoneName = Literal["respond", "arrive", "resolve"]
 Reason = Annotated[LongText, Field(max_length=2000)]
@@ -64,31 +70,22 @@ class ContractTermValuesRead(ReadModel):
     spare_due_back_hours: int
     sla_penalty: str
     sla_penalty_percent: Percent
-    sla_penalty_amount: Annotated[Decimal, _DEC]
-    sla_service_value: Annotated[Decimal, _DEC] | None
+    sla_penalty_amount: Annotated[Decimal, DecimalText]
+    sla_service_value: Annotated[Decimal, DecimalText] | None
     sla_penalty_milestones: list[str]
     pm_missed_penalty: str
     pm_missed_percent: Percent
-    pm_missed_amount: Annotated[Decimal, _DEC]
+    pm_missed_amount: Annotated[Decimal, DecimalText]
     retention_years: int
 
 
-class ContractTermsRead(ReadModel):
+class ContractTermsRead(TermsInForceRead):
     contract_code: str
-    on: date
-    version: int | None = Field(description="the latest change in force on that date (null: configured defaults)")
     values: ContractTermValuesRead
-    source: dict[str, int | None] = Field(description="per term: the change version it comes from (null: default)")
 
 
-class ContractTermsChangeRead(ReadModel):
+class ContractTermsChangeRead(TermsChangeRead):
     contract_code: str
-    version: int
-    effective_from: date
-    values: dict[str, Any] = Field(description="the terms this change set, as stored (amounts as strings)")
-    reason: str | None
-    created_by: str
-    created_at: datetime
 
 
 class ContractCreditRead(ReadModel):
@@ -100,9 +97,9 @@ class ContractCreditRead(ReadModel):
     ref: str = Field(description="the invoice number of a third-party cost, the PM occurrence of a missed visit "
                                  "('' for a breach)")
     basis: str = Field(description="percent | fixed | third_party")
-    amount: Annotated[Decimal, _DEC]
-    percent: Annotated[Decimal, _DEC] | None
-    service_value: Annotated[Decimal, _DEC] | None
+    amount: Annotated[Decimal, DecimalText]
+    percent: Annotated[Decimal, DecimalText] | None
+    service_value: Annotated[Decimal, DecimalText] | None
     terms_version: int | None
     occurred_at: datetime
     status: str = Field(description="credited | waived")
@@ -120,8 +117,9 @@ class ContractStatement(ReadModel):
     customer_name: str | None = Field(description="the registered customer (null: the code is not registered)")
     customer_ref: str | None
     month: str | None = Field(description="YYYY-MM (Shanghai calendar month of occurred_at); null: every month")
-    total_credited: Annotated[Decimal, _DEC] = Field(description="the credits not waived, to the fen")
-    total_waived: Annotated[Decimal, _DEC] = Field(description="the waived credits (shown, not owed), to the fen")
+    total_credited: Annotated[Decimal, DecimalText] = Field(description="the credits not waived, to the fen")
+    total_waived: Annotated[Decimal, DecimalText] = Field(
+        description="the waived credits (shown, not owed), to the fen")
     count: int = Field(description="credits in the statement (all pages)")
     limit: int
     offset: int
@@ -217,7 +215,7 @@ class ThirdPartyCostRead(ReadModel):
     job_id: str
     invoice_no: str
     vendor: str
-    amount: Annotated[Decimal, _DEC]
+    amount: Annotated[Decimal, DecimalText]
     dealer_id: str | None = Field(description="the dealer charged it (its engineer held the job)")
     contract_code: str | None
     credit_id: str | None = Field(description="the contract credit it became (no dealer held the job)")

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import Field, PlainSerializer, model_validator
+from pydantic import Field, model_validator
 
-from aftersales_shared.schemas import BusinessDate, LongText, ReadModel, StrictModel
-
-Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4),
-                    PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")]
+from aftersales_shared.money import Percent
+from aftersales_shared.schemas import BusinessDate, LongText, ReadModel, StrictModel, TermsChangeRead, TermsInForceRead
 
 
 class PartsTermValues(StrictModel):
@@ -46,19 +42,10 @@ class PartsTermValuesRead(ReadModel):
     seasonal_plan_ahead_days: int
 
 
-class PartsTermsRead(ReadModel):
+class PartsTermsRead(TermsInForceRead):
     dealer_id: str
-    on: date
-    version: int | None = Field(description="the latest change in force on that date (null: configured defaults)")
     values: PartsTermValuesRead
-    source: dict[str, int | None] = Field(description="per term: the change version it comes from (null: default)")
 
 
-class PartsTermsChangeRead(ReadModel):
+class PartsTermsChangeRead(TermsChangeRead):
     dealer_id: str
-    version: int
-    effective_from: date
-    values: dict[str, Any] = Field(description="the terms this change set, as stored")
-    reason: str | None
-    created_by: str
-    created_at: datetime

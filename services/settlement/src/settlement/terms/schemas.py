@@ -3,18 +3,15 @@ date, the history of changes. Money and percentages as exact strings."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, PlainSerializer, model_validator
+from pydantic import Field, model_validator
 
-from aftersales_shared.money import Money
-from aftersales_shared.schemas import BusinessDate, LongText, ReadModel, StrictModel
+from aftersales_shared.money import DecimalText, Money, Percent
+from aftersales_shared.schemas import BusinessDate, LongText, ReadModel, StrictModel, TermsChangeRead, TermsInForceRead
 
-_DEC = PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")
-Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4), _DEC]
-PerMille = Annotated[Decimal, Field(ge=0, le=1000, max_digits=8, decimal_places=4), _DEC]
+PerMille = Annotated[Decimal, Field(ge=0, le=1000, max_digits=8, decimal_places=4), DecimalText]
 UnitAmount = Annotated[Money, Field(le=Decimal("9999999999.99"))]
 MilestoneName = Literal["respond", "arrive", "resolve"]
 Reason = Annotated[LongText, Field(max_length=2000)]
@@ -74,9 +71,9 @@ class DealerTermValuesRead(ReadModel):
     excellence_feedback_percent: Percent
     sla_penalty: str
     sla_penalty_percent: Percent
-    sla_penalty_amount: Annotated[Decimal, _DEC]
+    sla_penalty_amount: Annotated[Decimal, DecimalText]
     sla_penalty_milestones: list[str]
-    sla_service_value: Annotated[Decimal, _DEC] | None
+    sla_service_value: Annotated[Decimal, DecimalText] | None
     retention_years: int
     purge_after_years: int
     card_registration_days: int
@@ -86,19 +83,10 @@ class DealerTermValuesRead(ReadModel):
     assessment_grade_c: Percent
 
 
-class DealerTermsRead(ReadModel):
+class DealerTermsRead(TermsInForceRead):
     dealer_id: str
-    on: date
-    version: int | None = Field(description="the latest change in force on that date (null: configured defaults)")
     values: DealerTermValuesRead
-    source: dict[str, int | None] = Field(description="per term: the change version it comes from (null: default)")
 
 
-class DealerTermsChangeRead(ReadModel):
+class DealerTermsChangeRead(TermsChangeRead):
     dealer_id: str
-    version: int
-    effective_from: date
-    values: dict[str, Any] = Field(description="the terms this change set, as stored (amounts as strings)")
-    reason: str | None
-    created_by: str
-    created_at: datetime

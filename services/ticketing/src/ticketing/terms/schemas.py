@@ -3,12 +3,12 @@ history of changes."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Any
+from datetime import date
+from typing import Annotated
 
 from pydantic import BaseModel, Field, model_validator
 
-from aftersales_shared.schemas import BusinessDate, StrictModel
+from aftersales_shared.schemas import BusinessDate, StrictModel, TermsChangeRead
 
 from ..complaints.schemas import Category
 from ..fields import Reason
@@ -37,14 +37,8 @@ class ComplaintTermsRead(BaseModel):
     source: dict[str, int | None] = Field(description="per category: the change version it comes from (null: default)")
 
 
-class ComplaintTermsChangeRead(BaseModel):
+class ComplaintTermsChangeRead(TermsChangeRead):
     contract_code: str
-    version: int
-    effective_from: date
-    values: dict[str, Any] = Field(description="the terms this change set, as stored")
-    reason: str | None
-    created_by: str
-    created_at: datetime
 
 
 class RecordTermsPut(StrictModel):
