@@ -449,7 +449,7 @@ def build_day(cfg: DispatchConfig, job: Any, now: datetime, *, engineers: Sequen
     rows = {e.id: e for e in engineers if e.id in days}
     travel = r.HaversineTravel(speed_kmh=cfg.speed_kmh(job.zone_class), road_factor=cfg.road_factor)
     by_eng: dict[str, list[Any]] = {}
-    currents = {eid: current_day(e, now) or days[eid] for eid, e in rows.items()}
+    currents = days if day is None else {eid: current_day(e, now) or days[eid] for eid, e in rows.items()}
     bounds = {d: day_bounds(d) for d in set(days.values())}
     for j in held_rows:
         eid = j.engineer_id
@@ -461,8 +461,8 @@ def build_day(cfg: DispatchConfig, job: Any, now: datetime, *, engineers: Sequen
     core_engineers, frames, held = [], [], {}
     for eid, e in rows.items():
         d = days[eid]
-        ce = engineer_input(e, d, van_stock=stock.vans.get(eid) if stock is not None else None)
-        ce = replace(ce, start=_start_of(e, d, now), end=(e.home_lat, e.home_lon))
+        ce = engineer_input(e, d, van_stock=stock.vans.get(eid) if stock is not None else None,
+                            start=_start_of(e, d, now), end=(e.home_lat, e.home_lon))
         mine = sorted(by_eng.get(eid, []), key=_order)
         held.update({j.id: j for j in mine})
         core_engineers.append(ce)

@@ -129,10 +129,13 @@ def works_on(e: Any, day: date) -> bool:
 
 
 def engineer_input(e: Any, day: date, *, van_stock: dict[str, int] | None = None,
-                   restock_to: dict[str, int] | None = None) -> r.Engineer:
-    return r.Engineer(id=e.id, start=(e.home_lat, e.home_lon), shift_start=at_time(day, e.shift_start),
+                   restock_to: dict[str, int] | None = None, start: r.Point | None = None,
+                   end: r.Point | None = None) -> r.Engineer:
+    """The engineer's day for the routing core: from ``start`` (default home) back to ``end`` (default start)."""
+    return r.Engineer(id=e.id, start=start or (e.home_lat, e.home_lon), shift_start=at_time(day, e.shift_start),
                       shift_end=at_time(day, e.shift_end), skills={k: int(v) for k, v in e.skills.items()},
-                      tools=frozenset(e.tools or ()), van_stock=van_stock or {}, restock_to=restock_to or {})
+                      tools=frozenset(e.tools or ()), van_stock=van_stock or {}, restock_to=restock_to or {},
+                      end=end)
 
 
 # --- the snapshot a plan keeps --------------------------------------------------------------------
