@@ -36,8 +36,10 @@ def kept_blocks(page: str) -> list[str]:
 def assemble() -> Path:
     sections = [DOCS / "bench" / f"{name}.md" for name in ORDER]
     out = DOCS / "benchmarks.md"
-    kept = kept_blocks(out.read_text()) if out.exists() else []
-    body = "\n\n".join([p.read_text().strip() for p in sections if p.exists()] + kept)
+    written = [p.read_text().strip() for p in sections if p.exists()]
+    # a block a section file itself carries (the SLA watcher's, in dispatch.md) is not kept a second time
+    kept = [b for b in (kept_blocks(out.read_text()) if out.exists() else []) if not any(b in w for w in written)]
+    body = "\n\n".join(written + kept)
     out.write_text(
         "# Benchmarks\n\n"
         f"Machine of the latest assembly: {machine()}; PostgreSQL 15 and Kafka 4.2.0 run natively on loopback "
