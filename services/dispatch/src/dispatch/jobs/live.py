@@ -59,7 +59,7 @@ from ..plans.inputs import service_minutes as minutes_of
 
 __all__ = ["HELD", "LiveDay", "Reference", "StockView", "arrivals", "build_day", "core_job", "current_day",
            "durations", "durations_for", "held_core", "held_jobs", "load_day", "lock_engineers", "minutes_of",
-           "nearest_engineers", "read_candidates", "reference", "still_as_read", "stock_for"]
+           "read_candidates", "reference", "still_as_read", "stock_for"]
 
 HELD = (OFFERED, ACCEPTED, EN_ROUTE, ON_SITE, PAUSED)
 """Statuses in which a job is on its engineer's route."""
@@ -266,50 +266,20 @@ _E_XMIN = sa.cast(sa.literal_column("engineers.xmin"), sa.Text).label("xmin")
 _E_COLS = [getattr(Engineer, c) for c in ENGINEER_COLUMNS]
 
 
-async def nearest_engineers(session: AsyncSession, job: Any, *, limit: int, exclude: Sequence[str] = (),
-                            only: Sequence[str] | None = None, skilled: bool = True,
-                            tools: frozenset[str] = frozenset()) -> list[Any]:
-    """Active engineers who serve the job's zone and hold its skills (any level: the core checks levels) and
-    ``tools``, nearest first by last known position or home; the pinned engineer alone for a pinned job. Not
-    ``skilled`` (an urgent job): any skills and tools, so a job it displaces can go to an engineer who may do that
-    one (the core checks each). Rows of ``ENGINEER_COLUMNS`` and ``xmin`` (no ORM objects). One prepared statement
-    (``_NEAREST``): building a query per decision cost about as much as running it."""
-    assert job.lat is not None and job.lon is not None
-    if only is None and job.pinned_engineer_id is not None:
-        only = [job.pinned_engineer_id]
-    skills = (sorted(job.required_skills or {}) or [job.required_skill]) if skilled else []
-    params = {"lat": float(job.lat), "lon": float(job.lon), "k": math.cos(math.radians(job.lat)),
-              "exclude": list(exclude), "limit": limit}
-    if only is not None:
-        return list((await session.execute(_NEAREST_ONLY, params | {"ids": list(only)})).all())
-    return list((await session.execute(_NEAREST, params | {
-        "zone": json.dumps([job.region_code]), "skills": skills,
-        "tools": json.dumps(sorted(tools) if skilled else [])})).all())
-
-
 _E_SELECT = ", ".join(f"e.{c}" for c in ENGINEER_COLUMNS) + ", e.xmin::text AS xmin"
 _E_DISTANCE = ("(coalesce(e.last_lat, e.home_lat) - :lat) * (coalesce(e.last_lat, e.home_lat) - :lat)"
                " + ((coalesce(e.last_lon, e.home_lon) - :lon) * :k) * ((coalesce(e.last_lon, e.home_lon) - :lon) * :k)")
-_E_ORDER = _E_DISTANCE + ", e.id"
-_ARRAYS = (sa.bindparam("exclude", type_=sa.ARRAY(sa.String)), sa.bindparam("ids", type_=sa.ARRAY(sa.String)),
-           sa.bindparam("skills", type_=sa.ARRAY(sa.String)))
-_NEAREST = sa.text(f"""
-    SELECT {_E_SELECT} FROM {_ENGINEERS} AS e
-     WHERE e.active AND e.zones @> CAST(:zone AS jsonb) AND e.skills ?& CAST(:skills AS text[])
-       AND e.tools @> CAST(:tools AS jsonb) AND NOT (e.id = ANY(CAST(:exclude AS text[])))
-     ORDER BY {_E_ORDER} LIMIT :limit""").bindparams(_ARRAYS[0], _ARRAYS[2])
-_NEAREST_ONLY = sa.text(f"""
-    SELECT {_E_SELECT} FROM {_ENGINEERS} AS e
-     WHERE e.active AND e.id = ANY(CAST(:ids AS text[])) AND NOT (e.id = ANY(CAST(:exclude AS text[])))
-     ORDER BY {_E_ORDER} LIMIT :limit""").bindparams(_ARRAYS[0], _ARRAYS[1])
 
 
 async def read_candidates(session: AsyncSession, job: Any, *, limit: int, exclude: Sequence[str] = (),
                           only: Sequence[str] | None = None, skilled: bool = True,
                           tools: frozenset[str] = frozenset()) -> tuple[list[Any], list[Any]]:
-    """:func:`nearest_engineers` (nearest first) and :func:`held_jobs` of them, in ONE statement (a round trip
-    less per decision): a ``UNION ALL`` of engineer rows and job rows over the union of their columns (the other
-    kind's are NULL), told apart by ``kind``; engineers carry their rank by distance (``ord``)."""
+    """The ``limit`` active engineers nearest the job (by last known position or home) who serve its zone and hold
+    its skills (any level: the core checks levels) and ``tools`` (not ``skilled``, an urgent job: any skills and
+    tools, so a job it displaces can go to an engineer who may do that one; the pinned engineer alone for a pinned
+    job), nearest first, and :func:`held_jobs` of them, in ONE prepared statement: a ``UNION ALL`` of engineer
+    rows and job rows over the union of their columns (the other kind's are NULL), told apart by ``kind``;
+    engineers carry their rank by distance (``ord``)."""
     assert job.lat is not None and job.lon is not None
     if only is None and job.pinned_engineer_id is not None:
         only = [job.pinned_engineer_id]
